@@ -1,0 +1,351 @@
+//! Code generation for a checked `topology!`: the topology type, the compile-time checks that
+//! need the processors' own declarations, typed accessors, and the `Topology` impl whose
+//! `build` wires the static node graph.
+
+use super::check::Wiring;
+use super::model::{NodeDef, NodeKind, TopologyDef};
+use proc_macro2::TokenStream;
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+/// The type expressions of the records leaving a node.
+fn output_types(node: &NodeDef) -> Option<(TokenStream, TokenStream)> {
+    let rt = quote!(::streams_runtime::__private);
+    match &node.kind {
+        NodeKind::Source(s) => Some((s.key.to_token_stream(), s.value.to_token_stream())),
+        NodeKind::Processor(p) => {
+            let ty = &p.ty;
+            Some((
+                quote!(<#ty as #rt::ProcessorSpec>::KeyOut),
+                quote!(<#ty as #rt::ProcessorSpec>::ValueOut),
+            ))
+        }
+        NodeKind::Sink(_) => None,
+    }
+}
+
+fn serde_or_default(explicit: &Option<syn::Type>, ty: &TokenStream) -> TokenStream {
+    match explicit {
+        Some(s) => s.to_token_stream(),
+        None => quote!(::streams_runtime::serde::SerdeOf<#ty>),
+    }
+}
+
+fn var(index: usize) -> syn::Ident {
+    format_ident!("__node_{}", index)
+}
+
+/// `WordCount` → `word_count`, for accessor names made from node and store names.
+fn snake(ident: &syn::Ident) -> String {
+    let mut out = String::new();
+    for (i, c) in ident.to_string().chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The sink's input types: those of its first parent.
+fn sink_input(def: &TopologyDef, wiring: &Wiring, i: usize) -> (TokenStream, TokenStream) {
+    output_types(&def.nodes[wiring.parents[i][0]]).expect("parents are never sinks")
+}
+
+/// Generates everything for a topology that passed its checks.
+pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
+    let rt = quote!(::streams_runtime::__private);
+    let name = &def.name;
+    let name_str = name.to_string();
+    let nodes = &def.nodes;
+
+    // --- compile-time checks spanned on the user's tokens ---
+    let mut checks = Vec::new();
+    let store_handle = |s: &super::model::StoreDef| {
+        let (k, v) = (&s.key, &s.value);
+        let ks = serde_or_default(&s.key_serde, &k.to_token_stream());
+        let vs = serde_or_default(&s.value_serde, &v.to_token_stream());
+        quote!(::streams_runtime::state::KeyValueStore<#k, #v, #ks, #vs>)
+    };
+    for (i, n) in nodes.iter().enumerate() {
+        match &n.kind {
+            NodeKind::Source(s) => {
+                let (k, v) = (&s.key, &s.value);
+                let ks = serde_or_default(&s.key_serde, &k.to_token_stream());
+                let vs = serde_or_default(&s.value_serde, &v.to_token_stream());
+                let ks_span = s.key_serde.as_ref().map_or(k.span(), |t| t.span());
+                let vs_span = s.value_serde.as_ref().map_or(v.span(), |t| t.span());
+                checks.push(quote_spanned!(ks_span=> const _: () = #rt::assert_serde::<#k, #ks>();));
+                checks.push(quote_spanned!(vs_span=> const _: () = #rt::assert_serde::<#v, #vs>();));
+                if let Some(te) = &s.timestamp_extractor {
+                    checks.push(
+                        quote_spanned!(te.span()=> const _: () = #rt::assert_timestamp_extractor::<#te, #k, #v>();),
+                    );
+                }
+            }
+            NodeKind::Processor(p) => {
+                let ty = &p.ty;
+                checks.push(quote_spanned!(ty.span()=> const _: () = #rt::assert_processor::<#ty>();));
+                for (k, &parent) in wiring.parents[i].iter().enumerate() {
+                    let (pk, pv) = output_types(&nodes[parent]).expect("parents are never sinks");
+                    let edge = n.parents[k].span();
+                    checks.push(quote_spanned!(edge=>
+                        const _: () = #rt::assert_flows_into::<#pk, <#ty as #rt::ProcessorSpec>::KeyIn>();
+                        const _: () = #rt::assert_flows_into::<#pv, <#ty as #rt::ProcessorSpec>::ValueIn>();
+                    ));
+                }
+                checks.push(quote_spanned!(ty.span()=>
+                    const _: () = #rt::check_processor_stores(#name_str, stringify!(#ty), <#ty as #rt::ProcessorStores>::STORES, STORE_DECLS);
+                ));
+            }
+            NodeKind::Sink(s) => {
+                let (k, v) = sink_input(def, wiring, i);
+                for (idx, &parent) in wiring.parents[i].iter().enumerate().skip(1) {
+                    let (pk, pv) = output_types(&nodes[parent]).expect("parents are never sinks");
+                    let edge = n.parents[idx].span();
+                    checks.push(quote_spanned!(edge=>
+                        const _: () = #rt::assert_flows_into::<#pk, #k>();
+                        const _: () = #rt::assert_flows_into::<#pv, #v>();
+                    ));
+                }
+                let ks = serde_or_default(&s.key_serde, &k);
+                let vs = serde_or_default(&s.value_serde, &v);
+                let ks_span = s.key_serde.as_ref().map_or(n.name.span(), |t| t.span());
+                let vs_span = s.value_serde.as_ref().map_or(n.name.span(), |t| t.span());
+                checks.push(quote_spanned!(ks_span=> const _: () = #rt::assert_serde::<#k, #ks>();));
+                checks.push(quote_spanned!(vs_span=> const _: () = #rt::assert_serde::<#v, #vs>();));
+                if let Some(part) = &s.partitioner {
+                    checks
+                        .push(quote_spanned!(part.span()=> const _: () = #rt::assert_partitioner::<#part, #k, #v>();));
+                }
+            }
+        }
+    }
+    let processors: Vec<&syn::Type> = nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            NodeKind::Processor(p) => Some(&p.ty),
+            _ => None,
+        })
+        .collect();
+    for s in &def.stores {
+        let (k, v) = (&s.key, &s.value);
+        let ks = serde_or_default(&s.key_serde, &k.to_token_stream());
+        let vs = serde_or_default(&s.value_serde, &v.to_token_stream());
+        let ks_span = s.key_serde.as_ref().map_or(k.span(), |t| t.span());
+        let vs_span = s.value_serde.as_ref().map_or(v.span(), |t| t.span());
+        checks.push(quote_spanned!(ks_span=> const _: () = #rt::assert_serde::<#k, #ks>();));
+        checks.push(quote_spanned!(vs_span=> const _: () = #rt::assert_serde::<#v, #vs>();));
+        let store_name = &s.name;
+        let ident = &s.ident;
+        checks.push(quote_spanned!(ident.span()=>
+            const _: () = #rt::check_store_used(#name_str, #store_name, &[#(<#processors as #rt::ProcessorStores>::STORES),*]);
+        ));
+        let handle = store_handle(s);
+        for p in &processors {
+            checks.push(quote_spanned!(ident.span()=>
+                const _: () = #rt::assert_same_store::<
+                    <#p as #rt::StoreFieldType<{ #rt::field_index(<#p as #rt::ProcessorStores>::STORES, #store_name) }, #handle>>::Handle,
+                    #handle,
+                >();
+            ));
+        }
+    }
+    let store_decls = def.stores.iter().map(|s| {
+        let n = &s.name;
+        quote!(#rt::StoreDecl { name: #n, kind: ::streams_runtime::state::StoreKind::KeyValue })
+    });
+
+    // --- static metadata ---
+    let node_specs = nodes.iter().enumerate().map(|(i, n)| {
+        let node_name = n.name.to_string();
+        let parents = &wiring.parents[i];
+        let kind = match &n.kind {
+            NodeKind::Source(s) => {
+                let topics = &s.topics;
+                quote!(::streams_runtime::topology::NodeSpecKind::Source { topics: &[#(#topics),*] })
+            }
+            NodeKind::Processor(p) => {
+                let ty = &p.ty;
+                quote!(::streams_runtime::topology::NodeSpecKind::Processor { stores: <#ty as #rt::ProcessorStores>::STORES })
+            }
+            NodeKind::Sink(s) => {
+                let topic = &s.topic;
+                quote!(::streams_runtime::topology::NodeSpecKind::Sink { topic: #topic })
+            }
+        };
+        quote!(::streams_runtime::topology::NodeSpec { name: #node_name, kind: #kind, parents: &[#(#parents),*] })
+    });
+    let source_nodes: Vec<(usize, &NodeDef)> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| matches!(n.kind, NodeKind::Source(_)))
+        .collect();
+    let source_specs = source_nodes.iter().map(|(_, n)| {
+        let NodeKind::Source(s) = &n.kind else { unreachable!() };
+        let node_name = n.name.to_string();
+        let topics = &s.topics;
+        quote!(::streams_runtime::topology::SourceSpec { name: #node_name, topics: &[#(#topics),*] })
+    });
+    let store_specs = def.stores.iter().map(|s| {
+        let (n, persistent, logging) = (&s.name, s.persistent, s.logging);
+        quote!(::streams_runtime::state::StoreSpec {
+            name: #n,
+            kind: ::streams_runtime::state::StoreKind::KeyValue,
+            persistent: #persistent,
+            logging: #logging,
+        })
+    });
+
+    // --- typed accessors for the test driver ---
+    let mut accessors = Vec::new();
+    for (index, (_, n)) in source_nodes.iter().enumerate() {
+        let NodeKind::Source(s) = &n.kind else { unreachable!() };
+        let (k, v) = (&s.key, &s.value);
+        let ks = serde_or_default(&s.key_serde, &k.to_token_stream());
+        let vs = serde_or_default(&s.value_serde, &v.to_token_stream());
+        let f = format_ident!("source_{}", snake(&n.name));
+        let topic = &s.topics[0];
+        let doc = format!("The source `{}` (topic \"{}\").", n.name, topic.value());
+        accessors.push(quote! {
+            #[doc = #doc]
+            pub const fn #f() -> ::streams_runtime::topology::SourceRef<#k, #v, #ks, #vs> {
+                ::streams_runtime::topology::SourceRef::new(#index, #topic)
+            }
+        });
+    }
+    for (i, n) in nodes.iter().enumerate() {
+        let NodeKind::Sink(s) = &n.kind else { continue };
+        let (k, v) = sink_input(def, wiring, i);
+        let ks = serde_or_default(&s.key_serde, &k);
+        let vs = serde_or_default(&s.value_serde, &v);
+        let f = format_ident!("sink_{}", snake(&n.name));
+        let topic = &s.topic;
+        let doc = format!("The sink `{}` (topic \"{}\").", n.name, topic.value());
+        accessors.push(quote! {
+            #[doc = #doc]
+            pub const fn #f() -> ::streams_runtime::topology::SinkRef<#k, #v, #ks, #vs> {
+                ::streams_runtime::topology::SinkRef::new(#topic)
+            }
+        });
+    }
+    for (index, s) in def.stores.iter().enumerate() {
+        let f = format_ident!("store_{}", snake(&s.ident));
+        let handle = store_handle(s);
+        let doc = format!("The store \"{}\".", s.name.value());
+        accessors.push(quote! {
+            #[doc = #doc]
+            pub const fn #f() -> ::streams_runtime::topology::StoreRef<#handle> {
+                ::streams_runtime::topology::StoreRef::new(#index)
+            }
+        });
+    }
+
+    // --- the graph, built leaves first ---
+    let mut uses_left: Vec<usize> = wiring.parents.iter().map(Vec::len).collect();
+    let mut build = Vec::new();
+    for &i in &wiring.leaves_first {
+        let n = &nodes[i];
+        let v = var(i);
+        let node_name = n.name.to_string();
+        let children = wiring.children[i].iter().map(|&c| {
+            let cv = var(c);
+            uses_left[c] -= 1;
+            if wiring.parents[c].len() > 1 && uses_left[c] > 0 {
+                quote!(::core::clone::Clone::clone(&#cv))
+            } else {
+                quote!(#cv)
+            }
+        });
+        let children = quote!((#(#children,)*));
+        let id = i as u32;
+        let node = match &n.kind {
+            NodeKind::Source(s) => {
+                let (k, vt) = (&s.key, &s.value);
+                let ks = serde_or_default(&s.key_serde, &k.to_token_stream());
+                let vs = serde_or_default(&s.value_serde, &vt.to_token_stream());
+                let te = s.timestamp_extractor.as_ref().map_or_else(
+                    || quote!(::streams_runtime::graph::RecordTimestamp),
+                    ToTokens::to_token_stream,
+                );
+                quote!(#rt::SourceNode::<#k, #vt, #ks, #vs, #te, _>::new(#node_name, #children))
+            }
+            NodeKind::Processor(p) => {
+                let ty = &p.ty;
+                quote!(#rt::ProcessorNode::new(#node_name, #id, <#ty as #rt::ProcessorStores>::create(stores)?, #children))
+            }
+            NodeKind::Sink(s) => {
+                let (k, vt) = sink_input(def, wiring, i);
+                let ks = serde_or_default(&s.key_serde, &k);
+                let vs = serde_or_default(&s.value_serde, &vt);
+                let part = s.partitioner.as_ref().map_or_else(
+                    || quote!(::streams_runtime::graph::DefaultPartitioner),
+                    ToTokens::to_token_stream,
+                );
+                let topic = &s.topic;
+                quote!(#rt::SinkNode::<#ks, #vs, #part>::new(#node_name, #topic))
+            }
+        };
+        let node = if wiring.parents[i].len() > 1 {
+            quote!(#rt::Shared::new(#node_name, #node))
+        } else {
+            node
+        };
+        build.push(quote!(let #v = #node;));
+    }
+    let source_vars = source_nodes.iter().map(|(i, _)| var(*i));
+
+    let attrs = &def.attrs;
+    let vis = &def.vis;
+    let type_doc = if attrs.iter().any(|a| a.path().is_ident("doc")) {
+        quote!()
+    } else {
+        let doc = format!("The topology `{name}`, generated by `topology!`.");
+        quote!(#[doc = #doc])
+    };
+    quote! {
+        #(#attrs)*
+        #type_doc
+        #[derive(Debug, Clone, Copy, Default)]
+        #vis struct #name;
+
+        const _: () = {
+            const STORE_DECLS: &[#rt::StoreDecl] = &[#(#store_decls),*];
+            #(#checks)*
+        };
+
+        impl #name {
+            #(#accessors)*
+        }
+
+        impl ::streams_runtime::topology::Topology for #name {
+            const NAME: &'static str = #name_str;
+            const NODES: &'static [::streams_runtime::topology::NodeSpec] = &[#(#node_specs),*];
+            const SOURCES: &'static [::streams_runtime::topology::SourceSpec] = &[#(#source_specs),*];
+            const STORES: &'static [::streams_runtime::state::StoreSpec] = &[#(#store_specs),*];
+
+            fn build(
+                &self,
+                stores: &::streams_runtime::state::StoreSet,
+            ) -> ::core::result::Result<impl ::streams_runtime::graph::TaskGraph + use<>, ::streams_runtime::error::StreamsError> {
+                let _ = stores;
+                #(#build)*
+                ::core::result::Result::Ok((#(#source_vars,)*))
+            }
+        }
+    }
+}
+
+/// On errors, still declare the type so uses elsewhere do not cascade into more errors.
+pub fn declare_only(def: &TopologyDef) -> TokenStream {
+    let (attrs, vis, name) = (&def.attrs, &def.vis, &def.name);
+    quote! {
+        #(#attrs)*
+        #[derive(Debug, Clone, Copy, Default)]
+        #vis struct #name;
+    }
+}

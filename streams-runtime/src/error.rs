@@ -1,0 +1,211 @@
+//! Error types. Bad input never panics: it becomes one of these, naming topic, partition and
+//! offset where a record is involved.
+
+use crate::record::RecordMetadata;
+use crate::serde::SerdeError;
+use std::error::Error;
+use std::fmt;
+
+/// The boxed error a processor returns; any `std::error::Error` converts into it with `?`.
+///
+/// The runtime fills in the node it came from on its way up the graph.
+pub struct ProcessingError {
+    node: Option<&'static str>,
+    source: Box<dyn Error + Send + Sync + 'static>,
+}
+
+impl ProcessingError {
+    /// An error with a message only.
+    pub fn msg(message: impl Into<String>) -> Self {
+        ProcessingError {
+            node: None,
+            source: message.into().into(),
+        }
+    }
+
+    /// The node in which the error arose, once known.
+    pub fn node(&self) -> Option<&'static str> {
+        self.node
+    }
+
+    /// The underlying error.
+    pub fn source_error(&self) -> &(dyn Error + Send + Sync + 'static) {
+        &*self.source
+    }
+
+    /// Records the node the error came from unless a deeper node already did.
+    pub(crate) fn at_node(mut self, node: &'static str) -> Self {
+        self.node.get_or_insert(node);
+        self
+    }
+
+    pub(crate) fn into_parts(self) -> (Option<&'static str>, Box<dyn Error + Send + Sync>) {
+        (self.node, self.source)
+    }
+}
+
+impl<E: Error + Send + Sync + 'static> From<E> for ProcessingError {
+    fn from(error: E) -> Self {
+        ProcessingError {
+            node: None,
+            source: Box::new(error),
+        }
+    }
+}
+
+impl fmt::Debug for ProcessingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessingError")
+            .field("node", &self.node)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for ProcessingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.node {
+            Some(node) => write!(f, "in node {node}: {}", self.source),
+            None => write!(f, "{}", self.source),
+        }
+    }
+}
+
+/// Which part of a record an error concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordPart {
+    /// The key.
+    Key,
+    /// The value.
+    Value,
+}
+
+impl fmt::Display for RecordPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RecordPart::Key => "key",
+            RecordPart::Value => "value",
+        })
+    }
+}
+
+/// A failed state store operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Stored bytes could not be read back, or a value could not be written.
+    #[error("store {store}: {source}")]
+    Serde {
+        /// The store.
+        store: &'static str,
+        /// The serde failure.
+        source: SerdeError,
+    },
+    /// RocksDB failed.
+    #[cfg(feature = "rocksdb")]
+    #[error("store {store}: RocksDB: {source}")]
+    RocksDb {
+        /// The store.
+        store: &'static str,
+        /// The RocksDB failure.
+        source: rocksdb::Error,
+    },
+    /// The store's files could not be set up.
+    #[error("store {store}: {source}")]
+    Io {
+        /// The store.
+        store: &'static str,
+        /// The I/O failure.
+        source: std::io::Error,
+    },
+}
+
+/// Everything that can go wrong while building or running a topology.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamsError {
+    /// A source record's key or value could not be deserialized.
+    #[error("cannot deserialize the {part} of the record at {topic}-{partition} offset {offset}: {source}")]
+    Deserialization {
+        /// The source topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The offset.
+        offset: i64,
+        /// Key or value.
+        part: RecordPart,
+        /// Why.
+        source: SerdeError,
+    },
+    /// A key or value could not be serialized for a topic.
+    #[error("cannot serialize the {part} of a record for topic {topic}: {source}")]
+    Serialization {
+        /// The topic.
+        topic: String,
+        /// Key or value.
+        part: RecordPart,
+        /// Why.
+        source: SerdeError,
+    },
+    /// The timestamp extractor gave a negative timestamp.
+    #[error("invalid timestamp {timestamp} of the record at {topic}-{partition} offset {offset}")]
+    InvalidTimestamp {
+        /// The source topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The offset.
+        offset: i64,
+        /// The extracted timestamp.
+        timestamp: i64,
+    },
+    /// A processor (or a sink's serializer) failed.
+    #[error("processing failed in node {node}{}: {source}", at(.metadata))]
+    Processing {
+        /// The node in which the error arose.
+        node: &'static str,
+        /// The record being processed, if any (none during punctuation).
+        metadata: Option<RecordMetadata>,
+        /// Why.
+        source: Box<dyn Error + Send + Sync>,
+    },
+    /// A state store failed outside of processing (creation, flush).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A store was looked up with another kind than it has.
+    #[error("store {store} is a {actual} store, not a {expected} store")]
+    StoreKind {
+        /// The store.
+        store: String,
+        /// The kind asked for.
+        expected: &'static str,
+        /// The kind it has.
+        actual: &'static str,
+    },
+    /// A store name that the topology does not declare.
+    #[error("no store named {0} in this topology")]
+    UnknownStore(String),
+    /// The test driver's output topic had no record left to read.
+    #[error("output topic {0} has no record to read")]
+    EmptyOutputTopic(String),
+    /// A topic that the topology neither reads nor writes.
+    #[error("topic {0} is not a source topic of this topology")]
+    UnknownTopic(String),
+}
+
+fn at(metadata: &Option<RecordMetadata>) -> String {
+    match metadata {
+        Some(m) => format!(" at {}-{} offset {}", m.topic, m.partition, m.offset),
+        None => String::new(),
+    }
+}
+
+impl StreamsError {
+    pub(crate) fn processing(error: ProcessingError, metadata: Option<RecordMetadata>) -> Self {
+        let (node, source) = error.into_parts();
+        StreamsError::Processing {
+            node: node.unwrap_or("<unknown>"),
+            metadata,
+            source,
+        }
+    }
+}

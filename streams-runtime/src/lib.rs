@@ -1,0 +1,43 @@
+//! Kafka Streams for Rust: stream processing over Kafka with topologies declared by macros and
+//! checked by the compiler.
+//!
+//! Declare processors with [`#[derive(Processor)]`](macro@Processor) and wire them with
+//! [`topology!`]; run them with the [`test_driver`] (and, later, against Kafka). Mistakes in the
+//! wiring, the serdes or the stores are compile errors. See `docs/TOPOLOGY.md` for the grammar.
+
+mod describe;
+pub mod error;
+pub mod graph;
+pub mod processor;
+pub mod record;
+pub mod serde;
+pub mod state;
+pub mod task;
+pub mod test_driver;
+pub mod topology;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use streams_macros::{Processor, topology};
+
+/// Everything a topology module needs, in one import.
+pub mod prelude {
+    pub use crate::error::{ProcessingError, StreamsError};
+    pub use crate::graph::{
+        DefaultPartitioner, RecordTimestamp, StreamPartitioner, TimestampExtractor, WallclockTimestamp,
+    };
+    pub use crate::processor::{
+        ChildId, Processor, ProcessorContext, ProcessorSpec, PunctuationType, ScheduleId, TaskId,
+    };
+    pub use crate::record::{Headers, Record, RecordMetadata};
+    pub use crate::serde::{
+        BytesSerde, DefaultSerde, DoubleSerde, FloatSerde, IntegerSerde, Json, LongSerde, OptionSerde, Serde, SerdeOf,
+        ShortSerde, StringSerde, UnitSerde,
+    };
+    pub use crate::state::{KeyValueStore, StoreKind};
+    pub use crate::test_driver::{DriverConfig, TopologyTestDriver, test_driver, test_driver_with};
+    pub use crate::topology::Topology;
+    pub use crate::{Processor, topology};
+}

@@ -1,0 +1,380 @@
+//! Key-value stores: the byte-level store of a task and the typed handle processors use
+//! (Java's `KeyValueStore`).
+
+use super::memory::{Entry, InMemoryKvStore};
+#[cfg(feature = "rocksdb")]
+use super::rocks::RocksDbKvStore;
+use super::{ChangelogBuffer, Instance, StoreContext, StoreHandle, StoreInstance, StoreKind, StoreSpec, serde_error};
+use crate::error::StoreError;
+use crate::serde::{Encoded, Serde, SerdeOf};
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::ops::Bound;
+use std::rc::Rc;
+
+#[derive(Debug)]
+enum Backend {
+    Memory(InMemoryKvStore),
+    #[cfg(feature = "rocksdb")]
+    RocksDb(RocksDbKvStore),
+}
+
+/// The byte-level key-value store of one task: a backend, its changelog buffer, and scratch
+/// buffers for serialized keys and values (reused, so reads and writes do not allocate).
+#[derive(Debug)]
+pub struct KvStoreInner {
+    name: &'static str,
+    backend: Backend,
+    changelog: Option<ChangelogBuffer>,
+    key_buf: Vec<u8>,
+    value_buf: Vec<u8>,
+}
+
+impl KvStoreInner {
+    pub(super) fn open(spec: &StoreSpec, context: &StoreContext) -> Result<Self, StoreError> {
+        let backend = if spec.persistent {
+            Self::open_persistent(spec, context)?
+        } else {
+            Backend::Memory(InMemoryKvStore::default())
+        };
+        Ok(KvStoreInner {
+            name: spec.name,
+            backend,
+            changelog: super::changelog_buffer(spec),
+            key_buf: Vec::new(),
+            value_buf: Vec::new(),
+        })
+    }
+
+    #[cfg(feature = "rocksdb")]
+    fn open_persistent(spec: &StoreSpec, context: &StoreContext) -> Result<Backend, StoreError> {
+        let path = context.task_dir.join("rocksdb").join(spec.name);
+        Ok(Backend::RocksDb(RocksDbKvStore::open(spec.name, &path)?))
+    }
+
+    #[cfg(not(feature = "rocksdb"))]
+    fn open_persistent(spec: &StoreSpec, _: &StoreContext) -> Result<Backend, StoreError> {
+        Err(StoreError::Io {
+            store: spec.name,
+            source: std::io::Error::other(
+                "persistent store needs streams-runtime's `rocksdb` feature; enable it or declare the store in_memory",
+            ),
+        })
+    }
+
+    pub(super) fn changelog_mut(&mut self) -> Option<&mut ChangelogBuffer> {
+        self.changelog.as_mut()
+    }
+
+    pub(super) fn flush(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Memory(_) => Ok(()),
+            #[cfg(feature = "rocksdb")]
+            Backend::RocksDb(db) => db.flush(),
+        }
+    }
+
+    fn get<R>(&self, key: &[u8], read: impl FnOnce(Option<&[u8]>) -> R) -> Result<R, StoreError> {
+        match &self.backend {
+            Backend::Memory(m) => Ok(read(m.get(key))),
+            #[cfg(feature = "rocksdb")]
+            Backend::RocksDb(db) => db.get(key, read),
+        }
+    }
+
+    /// Writes the scratch key and value (or deletes the key when `value` is `None`), logging it.
+    fn write(&mut self, value: bool) -> Result<Option<Vec<u8>>, StoreError> {
+        let KvStoreInner {
+            backend,
+            changelog,
+            key_buf,
+            value_buf,
+            ..
+        } = self;
+        let old = match (backend, value) {
+            (Backend::Memory(m), true) => {
+                m.put(key_buf, value_buf);
+                None
+            }
+            (Backend::Memory(m), false) => m.delete(key_buf),
+            #[cfg(feature = "rocksdb")]
+            (Backend::RocksDb(db), true) => {
+                db.put(key_buf, value_buf)?;
+                None
+            }
+            #[cfg(feature = "rocksdb")]
+            (Backend::RocksDb(db), false) => db.delete(key_buf)?,
+        };
+        if let Some(log) = changelog {
+            log.record(key_buf, value.then_some(value_buf.as_slice()));
+        }
+        Ok(old)
+    }
+
+    fn scan(&self, from: Bound<&[u8]>, to: Bound<&[u8]>, reverse: bool) -> Result<Vec<Entry>, StoreError> {
+        match &self.backend {
+            Backend::Memory(m) => Ok(m.scan(from, to, reverse)),
+            #[cfg(feature = "rocksdb")]
+            Backend::RocksDb(db) => db.scan(from, to, reverse),
+        }
+    }
+
+    fn prefix_scan(&self, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
+        match &self.backend {
+            Backend::Memory(m) => Ok(m.prefix_scan(prefix)),
+            #[cfg(feature = "rocksdb")]
+            Backend::RocksDb(db) => db.prefix_scan(prefix),
+        }
+    }
+
+    fn approximate_num_entries(&self) -> Result<u64, StoreError> {
+        match &self.backend {
+            Backend::Memory(m) => Ok(m.len()),
+            #[cfg(feature = "rocksdb")]
+            Backend::RocksDb(db) => db.approximate_num_entries(),
+        }
+    }
+}
+
+/// A typed key-value store handle (Java's `KeyValueStore<K, V>`).
+///
+/// Declare it as a `#[store]` field of a processor; the serdes default to the key and value
+/// types' default serdes. Clones share the same store. Writing a value that serializes to null
+/// (`None` of an `Option` value) deletes the key, as `put(key, null)` does in Java.
+pub struct KeyValueStore<K, V, KS = SerdeOf<K>, VS = SerdeOf<V>> {
+    inner: Rc<RefCell<KvStoreInner>>,
+    key_serde: KS,
+    value_serde: VS,
+    types: PhantomData<fn(K) -> V>,
+}
+
+impl<K, V, KS: Clone, VS: Clone> Clone for KeyValueStore<K, V, KS, VS> {
+    fn clone(&self) -> Self {
+        KeyValueStore {
+            inner: Rc::clone(&self.inner),
+            key_serde: self.key_serde.clone(),
+            value_serde: self.value_serde.clone(),
+            types: PhantomData,
+        }
+    }
+}
+
+impl<K, V, KS, VS> std::fmt::Debug for KeyValueStore<K, V, KS, VS> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyValueStore")
+            .field("name", &self.inner.borrow().name)
+            .finish()
+    }
+}
+
+impl<K, V, KS: Serde<K>, VS: Serde<V>> StoreHandle for KeyValueStore<K, V, KS, VS> {
+    const KIND: StoreKind = StoreKind::KeyValue;
+
+    fn bind(instance: &StoreInstance) -> Option<Self> {
+        match &instance.0 {
+            Instance::KeyValue(inner) => Some(KeyValueStore {
+                inner: Rc::clone(inner),
+                key_serde: KS::default(),
+                value_serde: VS::default(),
+                types: PhantomData,
+            }),
+        }
+    }
+}
+
+fn bound<'a, T>(b: Option<&T>, buf: &'a [u8]) -> Bound<&'a [u8]> {
+    match b {
+        Some(_) => Bound::Included(buf),
+        None => Bound::Unbounded,
+    }
+}
+
+impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
+    /// The store's name.
+    pub fn name(&self) -> &'static str {
+        self.inner.borrow().name
+    }
+
+    fn encode_key(&self, inner: &mut KvStoreInner, key: &K) -> Result<(), StoreError> {
+        inner.key_buf.clear();
+        self.key_serde
+            .serialize(key, &mut inner.key_buf)
+            .map_err(serde_error(inner.name))?;
+        Ok(())
+    }
+
+    /// Serializes the value into the scratch buffer; `false` when it is null.
+    fn encode_value(&self, inner: &mut KvStoreInner, value: &V) -> Result<bool, StoreError> {
+        inner.value_buf.clear();
+        let encoded = self
+            .value_serde
+            .serialize(value, &mut inner.value_buf)
+            .map_err(serde_error(inner.name))?;
+        Ok(encoded == Encoded::Bytes)
+    }
+
+    fn decode_value(&self, name: &'static str, bytes: Option<&[u8]>) -> Result<Option<V>, StoreError> {
+        bytes
+            .map(|b| self.value_serde.deserialize(Some(b)).map_err(serde_error(name)))
+            .transpose()
+    }
+
+    /// The value for `key`, if any.
+    pub fn get(&self, key: &K) -> Result<Option<V>, StoreError> {
+        let mut inner = self.inner.borrow_mut();
+        self.encode_key(&mut inner, key)?;
+        let name = inner.name;
+        inner.get(&inner.key_buf, |bytes| self.decode_value(name, bytes))?
+    }
+
+    /// Writes `value` for `key` (deletes the key if the value serializes to null).
+    pub fn put(&self, key: &K, value: &V) -> Result<(), StoreError> {
+        let mut inner = self.inner.borrow_mut();
+        self.encode_key(&mut inner, key)?;
+        let present = self.encode_value(&mut inner, value)?;
+        inner.write(present)?;
+        Ok(())
+    }
+
+    /// Writes `value` only if `key` has no value; returns the existing value otherwise.
+    pub fn put_if_absent(&self, key: &K, value: &V) -> Result<Option<V>, StoreError> {
+        let existing = self.get(key)?;
+        if existing.is_none() {
+            self.put(key, value)?;
+        }
+        Ok(existing)
+    }
+
+    /// Writes every entry, in order.
+    pub fn put_all<'a>(&self, entries: impl IntoIterator<Item = &'a (K, V)>) -> Result<(), StoreError>
+    where
+        K: 'a,
+        V: 'a,
+    {
+        entries.into_iter().try_for_each(|(k, v)| self.put(k, v))
+    }
+
+    /// Deletes `key`; returns the value it had.
+    pub fn delete(&self, key: &K) -> Result<Option<V>, StoreError> {
+        let mut inner = self.inner.borrow_mut();
+        self.encode_key(&mut inner, key)?;
+        let name = inner.name;
+        let old = inner.write(false)?;
+        self.decode_value(name, old.as_deref())
+    }
+
+    /// Entries with `from <= key <= to` in serialized-key order; `None` leaves a side open.
+    /// Empty when `from > to`, as in Java.
+    pub fn range(&self, from: Option<&K>, to: Option<&K>) -> Result<KeyValueIterator<K, V, KS, VS>, StoreError> {
+        self.scan(from, to, false)
+    }
+
+    /// Like [`range`](Self::range), in descending key order.
+    pub fn reverse_range(
+        &self,
+        from: Option<&K>,
+        to: Option<&K>,
+    ) -> Result<KeyValueIterator<K, V, KS, VS>, StoreError> {
+        self.scan(from, to, true)
+    }
+
+    /// Every entry in ascending serialized-key order.
+    pub fn all(&self) -> Result<KeyValueIterator<K, V, KS, VS>, StoreError> {
+        self.scan(None, None, false)
+    }
+
+    /// Every entry in descending serialized-key order.
+    pub fn reverse_all(&self) -> Result<KeyValueIterator<K, V, KS, VS>, StoreError> {
+        self.scan(None, None, true)
+    }
+
+    fn scan(
+        &self,
+        from: Option<&K>,
+        to: Option<&K>,
+        reverse: bool,
+    ) -> Result<KeyValueIterator<K, V, KS, VS>, StoreError> {
+        let inner = self.inner.borrow();
+        let name = inner.name;
+        let encode = |k: Option<&K>| -> Result<Vec<u8>, StoreError> {
+            let mut buf = Vec::new();
+            if let Some(k) = k {
+                self.key_serde.serialize(k, &mut buf).map_err(serde_error(name))?;
+            }
+            Ok(buf)
+        };
+        let (from_bytes, to_bytes) = (encode(from)?, encode(to)?);
+        let entries = if from.is_some() && to.is_some() && from_bytes > to_bytes {
+            Vec::new()
+        } else {
+            inner.scan(bound(from, &from_bytes), bound(to, &to_bytes), reverse)?
+        };
+        Ok(self.iter(name, entries))
+    }
+
+    /// Entries whose serialized key starts with the serialized `prefix`, in ascending order.
+    pub fn prefix_scan<P, PS: Serde<P>>(
+        &self,
+        prefix: &P,
+        prefix_serde: &PS,
+    ) -> Result<KeyValueIterator<K, V, KS, VS>, StoreError> {
+        let inner = self.inner.borrow();
+        let mut buf = Vec::new();
+        prefix_serde
+            .serialize(prefix, &mut buf)
+            .map_err(serde_error(inner.name))?;
+        let entries = inner.prefix_scan(&buf)?;
+        Ok(self.iter(inner.name, entries))
+    }
+
+    /// The number of entries (exact in memory, RocksDB's estimate on disk).
+    pub fn approximate_num_entries(&self) -> Result<u64, StoreError> {
+        self.inner.borrow().approximate_num_entries()
+    }
+
+    /// Flushes buffered writes to the backend.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.inner.borrow().flush()
+    }
+
+    fn iter(&self, store: &'static str, entries: Vec<Entry>) -> KeyValueIterator<K, V, KS, VS> {
+        KeyValueIterator {
+            store,
+            entries: entries.into_iter(),
+            key_serde: self.key_serde.clone(),
+            value_serde: self.value_serde.clone(),
+            types: PhantomData,
+        }
+    }
+}
+
+/// The entries of a range, deserialized as they are read. It holds a snapshot taken when the
+/// range was asked for, so the store may be written while iterating.
+pub struct KeyValueIterator<K, V, KS, VS> {
+    store: &'static str,
+    entries: std::vec::IntoIter<Entry>,
+    key_serde: KS,
+    value_serde: VS,
+    types: PhantomData<fn(K) -> V>,
+}
+
+impl<K, V, KS: Serde<K>, VS: Serde<V>> Iterator for KeyValueIterator<K, V, KS, VS> {
+    type Item = Result<(K, V), StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (k, v) = self.entries.next()?;
+        let decode = || -> Result<(K, V), StoreError> {
+            let key = self.key_serde.deserialize(Some(&k)).map_err(serde_error(self.store))?;
+            let value = self
+                .value_serde
+                .deserialize(Some(&v))
+                .map_err(serde_error(self.store))?;
+            Ok((key, value))
+        };
+        Some(decode())
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.entries.size_hint()
+    }
+}

@@ -1,0 +1,182 @@
+//! State stores: specifications, the per-task store set, and typed store handles.
+//!
+//! Stores hold serialized bytes, ordered by the serialized key bytes as in Java. A handle such
+//! as [`KeyValueStore<K, V>`] is the typed view a processor holds; the runtime binds handles to
+//! a task's stores when it creates the task, so user code never looks a store up by name.
+
+mod changelog;
+mod key_value;
+mod memory;
+#[cfg(feature = "rocksdb")]
+mod rocks;
+
+pub use key_value::{KeyValueIterator, KeyValueStore};
+
+use crate::error::{StoreError, StreamsError};
+use changelog::ChangelogBuffer;
+use key_value::KvStoreInner;
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+/// The kinds of state store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// A key-value store.
+    KeyValue,
+}
+
+impl StoreKind {
+    /// The kind's name in messages and `describe()`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            StoreKind::KeyValue => "key-value",
+        }
+    }
+}
+
+/// A store as a topology declares it (Java's `StoreBuilder`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreSpec {
+    /// The store name, also the middle of its changelog topic name.
+    pub name: &'static str,
+    /// The kind of store.
+    pub kind: StoreKind,
+    /// RocksDB (`true`) or in-memory (`false`).
+    pub persistent: bool,
+    /// Whether writes go to the changelog topic.
+    pub logging: bool,
+}
+
+impl StoreSpec {
+    /// The changelog topic of this store for an application: `<application.id>-<store>-changelog`.
+    pub fn changelog_topic(&self, application_id: &str) -> String {
+        format!("{application_id}-{}-changelog", self.name)
+    }
+}
+
+/// A `#[store]` field of a processor: the store name it binds to and the kind it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreField {
+    /// The store name (the field name unless `#[store("name")]` says otherwise).
+    pub name: &'static str,
+    /// The kind of the field's handle type.
+    pub kind: StoreKind,
+}
+
+/// Where a task keeps its persistent stores.
+#[derive(Debug, Clone)]
+pub struct StoreContext {
+    /// The task's directory (`state.dir/<application.id>/<task>`).
+    pub task_dir: PathBuf,
+}
+
+/// A store instance of one task (opaque; handles are bound to it).
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub struct StoreInstance(Instance);
+
+#[derive(Debug, Clone)]
+enum Instance {
+    KeyValue(Rc<RefCell<KvStoreInner>>),
+}
+
+impl StoreInstance {
+    fn kind(&self) -> StoreKind {
+        match self.0 {
+            Instance::KeyValue(_) => StoreKind::KeyValue,
+        }
+    }
+}
+
+/// The stores of one task, in the order the topology declares them.
+#[derive(Debug)]
+pub struct StoreSet {
+    specs: &'static [StoreSpec],
+    instances: Vec<StoreInstance>,
+}
+
+impl StoreSet {
+    /// Opens every store of a topology for one task.
+    pub fn open(specs: &'static [StoreSpec], context: &StoreContext) -> Result<Self, StreamsError> {
+        let instances = specs
+            .iter()
+            .map(|spec| {
+                let inner = KvStoreInner::open(spec, context)?;
+                Ok(StoreInstance(Instance::KeyValue(Rc::new(RefCell::new(inner)))))
+            })
+            .collect::<Result<_, StreamsError>>()?;
+        Ok(StoreSet { specs, instances })
+    }
+
+    /// Binds a typed handle to the store with this name (done once, when a task is created).
+    pub fn bind<H: StoreHandle>(&self, name: &str) -> Result<H, StreamsError> {
+        let index = self
+            .specs
+            .iter()
+            .position(|s| s.name == name)
+            .ok_or_else(|| StreamsError::UnknownStore(name.to_owned()))?;
+        self.bind_index(index)
+    }
+
+    /// Binds a typed handle to the store at this position of the topology's declaration.
+    pub fn bind_index<H: StoreHandle>(&self, index: usize) -> Result<H, StreamsError> {
+        let instance = &self.instances[index];
+        H::bind(instance).ok_or_else(|| StreamsError::StoreKind {
+            store: self.specs[index].name.to_owned(),
+            expected: H::KIND.name(),
+            actual: instance.kind().name(),
+        })
+    }
+
+    /// Hands every logged write since the last call to `sink` as (store index, key, value).
+    pub(crate) fn drain_changelogs(&self, mut sink: impl FnMut(usize, &[u8], Option<&[u8]>)) {
+        for (index, instance) in self.instances.iter().enumerate() {
+            match &instance.0 {
+                Instance::KeyValue(inner) => {
+                    let mut inner = inner.borrow_mut();
+                    if let Some(log) = inner.changelog_mut().filter(|l| !l.is_empty()) {
+                        log.drain(|k, v| sink(index, k, v));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Flushes every store to its backend (Java's `flush` at commit).
+    pub fn flush(&self) -> Result<(), StreamsError> {
+        for instance in &self.instances {
+            match &instance.0 {
+                Instance::KeyValue(inner) => inner.borrow().flush()?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The specifications of the stores, in declaration order.
+    pub fn specs(&self) -> &'static [StoreSpec] {
+        self.specs
+    }
+}
+
+/// A typed view of a state store that a processor may hold in a `#[store]` field.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a state store handle",
+    label = "a `#[store]` field must have a store handle type",
+    note = "use `KeyValueStore<K, V>` (optionally with serdes: `KeyValueStore<K, V, KS, VS>`)"
+)]
+pub trait StoreHandle: Sized {
+    /// The kind of store this handle views.
+    const KIND: StoreKind;
+    /// Makes the handle over a store instance, or `None` if the store is of another kind.
+    #[doc(hidden)]
+    fn bind(instance: &StoreInstance) -> Option<Self>;
+}
+
+pub(crate) fn changelog_buffer(spec: &StoreSpec) -> Option<ChangelogBuffer> {
+    spec.logging.then(ChangelogBuffer::default)
+}
+
+pub(crate) fn serde_error(store: &'static str) -> impl Fn(crate::serde::SerdeError) -> StoreError {
+    move |source| StoreError::Serde { store, source }
+}

@@ -1,0 +1,381 @@
+//! A task: one instance of the node graph with its stores for one partition group (Java's
+//! `StreamTask`), plus what it carries between calls: stream time, the punctuation queue and
+//! the record collector. The test driver and the Kafka runtime both only feed records and time
+//! into tasks.
+
+use crate::error::{ProcessingError, StreamsError};
+use crate::graph::{NodeLifecycle, RawRecord, TaskGraph};
+use crate::processor::{PunctuationType, ScheduleId, TaskId};
+use crate::record::{Headers, RecordMetadata};
+use crate::serde::{Encoded, Serde, SerdeError};
+use crate::state::{StoreContext, StoreSet};
+use crate::topology::Topology;
+use std::ops::Range;
+use std::time::Duration;
+
+/// Stream time before any record was processed, as in Java.
+pub const UNKNOWN_TIME: i64 = -1;
+
+#[derive(Debug)]
+struct Schedule {
+    id: ScheduleId,
+    node: u32,
+    kind: PunctuationType,
+    interval_ms: i64,
+    next: i64,
+}
+
+/// The scheduled punctuations of a task (Java's `PunctuationQueue`, one for both clocks).
+#[derive(Debug, Default)]
+pub(crate) struct PunctuationQueue {
+    schedules: Vec<Schedule>,
+    next_id: u32,
+}
+
+impl PunctuationQueue {
+    fn schedule(&mut self, node: u32, kind: PunctuationType, interval: Duration, first: i64) -> ScheduleId {
+        let id = ScheduleId(self.next_id);
+        self.next_id += 1;
+        let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX).max(1);
+        self.schedules.push(Schedule {
+            id,
+            node,
+            kind,
+            interval_ms,
+            next: first,
+        });
+        id
+    }
+
+    fn cancel(&mut self, node: u32, id: ScheduleId) {
+        self.schedules.retain(|s| !(s.id == id && s.node == node));
+    }
+
+    /// The earliest schedule of `kind` due at `now`, moved to its next time (skipping missed
+    /// intervals, as Java's `PunctuationSchedule.next` does).
+    fn pop_due(&mut self, kind: PunctuationType, now: i64, fired: &[ScheduleId]) -> Option<(ScheduleId, u32)> {
+        let s = self
+            .schedules
+            .iter_mut()
+            .filter(|s| s.kind == kind && s.next <= now && !fired.contains(&s.id))
+            .min_by_key(|s| (s.next, s.id))?;
+        let missed = (now - s.next) / s.interval_ms;
+        s.next += (missed + 1) * s.interval_ms;
+        Some((s.id, s.node))
+    }
+}
+
+/// Where a collected record goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// A sink's topic.
+    Topic(&'static str),
+    /// The changelog topic of the store at this index of the topology's stores.
+    Changelog(usize),
+}
+
+#[derive(Debug)]
+struct CollectedRecord {
+    destination: Destination,
+    partition: Option<i32>,
+    key: Option<Range<usize>>,
+    value: Option<Range<usize>>,
+    timestamp: i64,
+    headers: Headers,
+}
+
+/// A record a task produced, as handed to whoever drains the task.
+#[derive(Debug)]
+pub struct OutputRecord<'a> {
+    /// Its topic.
+    pub destination: Destination,
+    /// The partition a custom partitioner chose; `None` leaves it to the default partitioner.
+    pub partition: Option<i32>,
+    /// Key bytes (`None` is null).
+    pub key: Option<&'a [u8]>,
+    /// Value bytes (`None` is null).
+    pub value: Option<&'a [u8]>,
+    /// Timestamp.
+    pub timestamp: i64,
+    /// Headers.
+    pub headers: Headers,
+}
+
+/// The records a task produced since it was last drained, serialized into one reused arena
+/// (Java's `RecordCollector`).
+#[derive(Debug, Default)]
+pub(crate) struct RecordCollector {
+    bytes: Vec<u8>,
+    records: Vec<CollectedRecord>,
+}
+
+impl RecordCollector {
+    fn append<T, S: Serde<T>>(&mut self, serde: &S, value: &T) -> Result<Option<Range<usize>>, SerdeError> {
+        let start = self.bytes.len();
+        match serde.serialize(value, &mut self.bytes) {
+            Ok(Encoded::Bytes) => Ok(Some(start..self.bytes.len())),
+            Ok(Encoded::Null) => Ok(None),
+            Err(e) => {
+                self.bytes.truncate(start);
+                Err(e)
+            }
+        }
+    }
+
+    fn push_bytes(&mut self, data: Option<&[u8]>) -> Option<Range<usize>> {
+        data.map(|d| {
+            let start = self.bytes.len();
+            self.bytes.extend_from_slice(d);
+            start..self.bytes.len()
+        })
+    }
+}
+
+/// The per-task state every node reaches through its context: time, current record metadata,
+/// punctuation schedules and the record collector.
+#[derive(Debug)]
+pub struct TaskContext {
+    task_id: TaskId,
+    application_id: String,
+    stream_time: i64,
+    system_time_ms: i64,
+    current: Option<RecordMetadata>,
+    current_timestamp: i64,
+    punctuations: PunctuationQueue,
+    collector: RecordCollector,
+    commit_requested: bool,
+    topic_partitions: Vec<(&'static str, i32)>,
+}
+
+impl TaskContext {
+    pub(crate) fn task_id(&self) -> TaskId {
+        self.task_id
+    }
+
+    pub(crate) fn application_id(&self) -> &str {
+        &self.application_id
+    }
+
+    pub(crate) fn stream_time(&self) -> i64 {
+        self.stream_time
+    }
+
+    pub(crate) fn system_time_ms(&self) -> i64 {
+        self.system_time_ms
+    }
+
+    pub(crate) fn record_metadata(&self) -> Option<RecordMetadata> {
+        self.current
+    }
+
+    pub(crate) fn request_commit(&mut self) {
+        self.commit_requested = true;
+    }
+
+    /// Starts processing a source record: sets its metadata and advances stream time.
+    pub(crate) fn begin_record(&mut self, metadata: RecordMetadata, timestamp: i64) {
+        self.current = Some(metadata);
+        self.current_timestamp = timestamp;
+        self.stream_time = self.stream_time.max(timestamp);
+    }
+
+    pub(crate) fn schedule(&mut self, node: u32, interval: Duration, kind: PunctuationType) -> ScheduleId {
+        let first = match kind {
+            // Aligned to 0: punctuates as soon as there is data (Java).
+            PunctuationType::StreamTime => 0,
+            PunctuationType::WallClockTime => {
+                self.system_time_ms + i64::try_from(interval.as_millis()).unwrap_or(i64::MAX)
+            }
+        };
+        self.punctuations.schedule(node, kind, interval, first)
+    }
+
+    pub(crate) fn cancel(&mut self, node: u32, id: ScheduleId) {
+        self.punctuations.cancel(node, id);
+    }
+
+    /// The partition count of a sink topic, for custom partitioners (1 unless the runtime set it).
+    pub(crate) fn partition_count(&self, topic: &'static str) -> i32 {
+        self.topic_partitions
+            .iter()
+            .find(|(t, _)| std::ptr::eq(*t, topic) || *t == topic)
+            .map_or(1, |(_, n)| *n)
+    }
+
+    /// Serializes a sink's record into the collector.
+    pub(crate) fn send<K, V, KS: Serde<K>, VS: Serde<V>>(
+        &mut self,
+        topic: &'static str,
+        partition: Option<i32>,
+        (key_serde, key): (&KS, &K),
+        (value_serde, value): (&VS, &V),
+        timestamp: i64,
+        headers: Headers,
+    ) -> Result<(), SerdeError> {
+        let mark = self.collector.bytes.len();
+        let key = self.collector.append(key_serde, key)?;
+        let value = match self.collector.append(value_serde, value) {
+            Ok(v) => v,
+            Err(e) => {
+                self.collector.bytes.truncate(mark);
+                return Err(e);
+            }
+        };
+        self.collector.records.push(CollectedRecord {
+            destination: Destination::Topic(topic),
+            partition,
+            key,
+            value,
+            timestamp,
+            headers,
+        });
+        Ok(())
+    }
+}
+
+/// A task: the graph built from a topology, its stores and its context.
+pub struct Task<G> {
+    graph: G,
+    stores: StoreSet,
+    context: TaskContext,
+}
+
+/// Creates a task of `topology`: opens the stores, builds the graph, runs every `init`.
+pub fn create_task<T: Topology>(
+    topology: &T,
+    task_id: TaskId,
+    application_id: &str,
+    stores: &StoreContext,
+    system_time_ms: i64,
+) -> Result<Task<impl TaskGraph + use<T>>, StreamsError> {
+    let stores = StoreSet::open(T::STORES, stores)?;
+    let graph = topology.build(&stores)?;
+    let mut task = Task {
+        graph,
+        stores,
+        context: TaskContext {
+            task_id,
+            application_id: application_id.to_owned(),
+            stream_time: UNKNOWN_TIME,
+            system_time_ms,
+            current: None,
+            current_timestamp: system_time_ms,
+            punctuations: PunctuationQueue::default(),
+            collector: RecordCollector::default(),
+            commit_requested: false,
+            topic_partitions: Vec::new(),
+        },
+    };
+    let result = task.graph.init(&mut task.context);
+    task.after(result)?;
+    Ok(task)
+}
+
+impl<G: TaskGraph> Task<G> {
+    /// Processes one record of the source at `source` (an index into the topology's sources).
+    pub fn process(&mut self, source: usize, raw: RawRecord<'_>) -> Result<(), StreamsError> {
+        let result = self.graph.process(source, raw, &mut self.context);
+        self.drain_changelogs();
+        result
+    }
+
+    /// Fires every punctuation of `kind` due at `now` (stream time or wall-clock time).
+    pub fn punctuate(&mut self, kind: PunctuationType, now: i64) -> Result<(), StreamsError> {
+        if kind == PunctuationType::StreamTime && now == UNKNOWN_TIME {
+            return Ok(());
+        }
+        if kind == PunctuationType::WallClockTime {
+            self.context.system_time_ms = now;
+        }
+        let mut fired = Vec::new();
+        while let Some((id, node)) = self.context.punctuations.pop_due(kind, now, &fired) {
+            fired.push(id);
+            self.context.current = None;
+            self.context.current_timestamp = now;
+            let result = self.graph.punctuate(node, id, now, &mut self.context).unwrap_or(Ok(()));
+            self.after(result)?;
+        }
+        Ok(())
+    }
+
+    fn after(&mut self, result: Result<(), ProcessingError>) -> Result<(), StreamsError> {
+        self.drain_changelogs();
+        result.map_err(|e| StreamsError::processing(e, self.context.current))
+    }
+
+    fn drain_changelogs(&mut self) {
+        let Task { stores, context, .. } = self;
+        let timestamp = context.current_timestamp;
+        let collector = &mut context.collector;
+        stores.drain_changelogs(|store, key, value| {
+            let key = collector.push_bytes(Some(key));
+            let value = collector.push_bytes(value);
+            collector.records.push(CollectedRecord {
+                destination: Destination::Changelog(store),
+                partition: None,
+                key,
+                value,
+                timestamp,
+                headers: Headers::new(),
+            });
+        });
+    }
+
+    /// Hands every record produced since the last call to `sink`, in production order.
+    pub fn drain_output(&mut self, mut sink: impl FnMut(OutputRecord<'_>)) {
+        let collector = &mut self.context.collector;
+        for r in collector.records.drain(..) {
+            sink(OutputRecord {
+                destination: r.destination,
+                partition: r.partition,
+                key: r.key.map(|k| &collector.bytes[k]),
+                value: r.value.map(|v| &collector.bytes[v]),
+                timestamp: r.timestamp,
+                headers: r.headers,
+            });
+        }
+        collector.bytes.clear();
+    }
+
+    /// The task's stream time.
+    pub fn stream_time(&self) -> i64 {
+        self.context.stream_time
+    }
+
+    /// Sets the wall-clock time without punctuating.
+    pub fn set_system_time(&mut self, now_ms: i64) {
+        self.context.system_time_ms = now_ms;
+    }
+
+    /// Tells custom partitioners how many partitions a sink topic has.
+    pub fn set_partition_count(&mut self, topic: &'static str, partitions: i32) {
+        self.context.topic_partitions.retain(|(t, _)| *t != topic);
+        self.context.topic_partitions.push((topic, partitions));
+    }
+
+    /// Whether a processor asked for a commit since the last call; clears the request.
+    pub fn take_commit_request(&mut self) -> bool {
+        std::mem::take(&mut self.context.commit_requested)
+    }
+
+    /// The task's stores.
+    pub fn stores(&self) -> &StoreSet {
+        &self.stores
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.context.task_id
+    }
+
+    /// Flushes the stores (before offsets are committed).
+    pub fn flush(&mut self) -> Result<(), StreamsError> {
+        self.stores.flush()
+    }
+
+    /// Runs every processor's `close` and flushes the stores.
+    pub fn close(mut self) -> Result<(), StreamsError> {
+        self.graph.close();
+        self.stores.flush()
+    }
+}

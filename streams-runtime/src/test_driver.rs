@@ -1,0 +1,499 @@
+//! `TopologyTestDriver`: runs a topology's real task code without Kafka (Java's
+//! `kafka-streams-test-utils`). Records piped into typed input topics are processed at once;
+//! what the sinks (and changelogs) produce lands in output topics the test reads back.
+
+use crate::error::{RecordPart, StreamsError};
+use crate::graph::{RawRecord, TaskGraph};
+use crate::processor::{PunctuationType, TaskId};
+use crate::record::{Headers, Record};
+use crate::serde::{Encoded, Serde};
+use crate::state::{StoreContext, StoreHandle};
+use crate::task::{Destination, Task, create_task};
+use crate::topology::{SinkRef, SourceRef, StoreRef, Topology};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::marker::PhantomData;
+use std::rc::Rc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A record captured in an output topic, as bytes.
+#[derive(Debug, Clone)]
+struct CapturedRecord {
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    timestamp: i64,
+    headers: Headers,
+    offset: i64,
+}
+
+#[derive(Debug, Default)]
+struct OutputTopic {
+    records: VecDeque<CapturedRecord>,
+    next_offset: i64,
+}
+
+struct DriverState<G> {
+    task: Task<G>,
+    sources: &'static [crate::topology::SourceSpec],
+    changelogs: Vec<String>,
+    outputs: HashMap<String, OutputTopic>,
+    input_offsets: HashMap<&'static str, i64>,
+    wall_clock_ms: i64,
+    key_buf: Vec<u8>,
+    value_buf: Vec<u8>,
+}
+
+impl<G: TaskGraph> DriverState<G> {
+    /// Processes one record and everything it leads to: captured output, records fed back into
+    /// topics the topology reads, stream-time punctuation.
+    fn pipe(&mut self, source: usize, record: PipedRecord<'_>) -> Result<(), StreamsError> {
+        let topic = self.sources[source].topics[0];
+        let offset = self.input_offsets.entry(topic).or_insert(0);
+        let raw = RawRecord {
+            topic,
+            partition: 0,
+            offset: *offset,
+            timestamp: record.timestamp,
+            key: record.key,
+            value: record.value,
+            headers: record.headers,
+        };
+        *offset += 1;
+        let result = self.task.process(source, raw);
+        let fed_back = self.capture();
+        result?;
+        let stream_time = self.task.stream_time();
+        self.task.punctuate(PunctuationType::StreamTime, stream_time)?;
+        for (source, r) in fed_back.into_iter().chain(self.capture()) {
+            self.pipe(
+                source,
+                PipedRecord {
+                    key: r.key.as_deref(),
+                    value: r.value.as_deref(),
+                    timestamp: r.timestamp,
+                    headers: r.headers,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Moves the task's output into the output topics; returns the records written to topics
+    /// the topology itself reads, with the source to feed them to.
+    fn capture(&mut self) -> Vec<(usize, CapturedRecord)> {
+        let DriverState {
+            task,
+            sources,
+            changelogs,
+            outputs,
+            ..
+        } = self;
+        let mut fed_back = Vec::new();
+        task.drain_output(|r| {
+            let topic: &str = match r.destination {
+                Destination::Topic(t) => t,
+                Destination::Changelog(store) => &changelogs[store],
+            };
+            let out = match outputs.get_mut(topic) {
+                Some(out) => out,
+                None => outputs.entry(topic.to_owned()).or_default(),
+            };
+            let captured = CapturedRecord {
+                key: r.key.map(<[u8]>::to_vec),
+                value: r.value.map(<[u8]>::to_vec),
+                timestamp: r.timestamp,
+                headers: r.headers,
+                offset: out.next_offset,
+            };
+            out.next_offset += 1;
+            if let Some(source) = sources.iter().position(|s| s.topics.contains(&topic)) {
+                fed_back.push((source, captured.clone()));
+            }
+            out.records.push_back(captured);
+        });
+        fed_back
+    }
+}
+
+struct PipedRecord<'a> {
+    key: Option<&'a [u8]>,
+    value: Option<&'a [u8]>,
+    timestamp: i64,
+    headers: Headers,
+}
+
+/// Drives one task of a topology in-process (Java's `TopologyTestDriver`).
+///
+/// Like Java's driver, all sub-topologies run in one task (partition 0 of every topic), records
+/// written to a topic the topology reads are processed in turn, and wall-clock time only moves
+/// when the test advances it.
+pub struct TopologyTestDriver<G> {
+    state: Rc<RefCell<DriverState<G>>>,
+    _state_dir: tempfile::TempDir,
+}
+
+/// Settings of a [`TopologyTestDriver`].
+#[derive(Debug, Clone)]
+pub struct DriverConfig {
+    /// The `application.id` (names changelog topics). Default `test-app`.
+    pub application_id: String,
+    /// The initial mock wall-clock time in ms. Default: now.
+    pub initial_wall_clock_ms: i64,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        DriverConfig {
+            application_id: "test-app".to_owned(),
+            initial_wall_clock_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64),
+        }
+    }
+}
+
+/// Creates a driver for `topology` with default settings.
+pub fn test_driver<T: Topology>(topology: &T) -> Result<TopologyTestDriver<impl TaskGraph + use<T>>, StreamsError> {
+    test_driver_with(topology, DriverConfig::default())
+}
+
+/// Creates a driver for `topology` with these settings.
+pub fn test_driver_with<T: Topology>(
+    topology: &T,
+    config: DriverConfig,
+) -> Result<TopologyTestDriver<impl TaskGraph + use<T>>, StreamsError> {
+    let dir = tempfile::tempdir().map_err(|source| crate::error::StoreError::Io {
+        store: "<state.dir>",
+        source,
+    })?;
+    let task_id = TaskId {
+        subtopology: 0,
+        partition: 0,
+    };
+    let context = StoreContext {
+        task_dir: dir.path().join(&config.application_id).join(task_id.to_string()),
+    };
+    let task = create_task(
+        topology,
+        task_id,
+        &config.application_id,
+        &context,
+        config.initial_wall_clock_ms,
+    )?;
+    let mut state = DriverState {
+        task,
+        sources: T::SOURCES,
+        changelogs: T::STORES
+            .iter()
+            .map(|s| s.changelog_topic(&config.application_id))
+            .collect(),
+        outputs: HashMap::new(),
+        input_offsets: HashMap::new(),
+        wall_clock_ms: config.initial_wall_clock_ms,
+        key_buf: Vec::new(),
+        value_buf: Vec::new(),
+    };
+    state.capture();
+    Ok(TopologyTestDriver {
+        state: Rc::new(RefCell::new(state)),
+        _state_dir: dir,
+    })
+}
+
+impl<G: TaskGraph> TopologyTestDriver<G> {
+    /// An input topic for a source, with timestamps starting at the wall-clock time and not
+    /// advancing by themselves.
+    pub fn input_topic<K, V, KS: Serde<K>, VS: Serde<V>>(
+        &self,
+        source: SourceRef<K, V, KS, VS>,
+    ) -> TestInputTopic<G, K, V, KS, VS> {
+        let start = self.state.borrow().wall_clock_ms;
+        self.input_topic_with(source, start, Duration::ZERO)
+    }
+
+    /// An input topic whose records without a timestamp get `start_ms`, then `start_ms +
+    /// advance`, and so on (Java's `createInputTopic(name, ks, vs, startTimestamp, autoAdvance)`).
+    pub fn input_topic_with<K, V, KS: Serde<K>, VS: Serde<V>>(
+        &self,
+        source: SourceRef<K, V, KS, VS>,
+        start_ms: i64,
+        advance: Duration,
+    ) -> TestInputTopic<G, K, V, KS, VS> {
+        TestInputTopic {
+            state: Rc::clone(&self.state),
+            source: source.index(),
+            next_timestamp: start_ms,
+            advance_ms: advance.as_millis() as i64,
+            key_serde: KS::default(),
+            value_serde: VS::default(),
+            types: PhantomData,
+        }
+    }
+
+    /// The output topic of a sink.
+    pub fn output_topic<K, V, KS: Serde<K>, VS: Serde<V>>(
+        &self,
+        sink: SinkRef<K, V, KS, VS>,
+    ) -> TestOutputTopic<G, K, V, KS, VS> {
+        self.output_topic_named(sink.topic())
+    }
+
+    /// Any topic the task writes (a changelog topic, say), read with the serdes `KS` and `VS`.
+    pub fn output_topic_named<K, V, KS: Serde<K>, VS: Serde<V>>(
+        &self,
+        topic: &str,
+    ) -> TestOutputTopic<G, K, V, KS, VS> {
+        TestOutputTopic {
+            state: Rc::clone(&self.state),
+            topic: topic.to_owned(),
+            key_serde: KS::default(),
+            value_serde: VS::default(),
+            types: PhantomData,
+        }
+    }
+
+    /// A store of the task, typed as the topology declares it.
+    pub fn store<H: StoreHandle>(&self, store: StoreRef<H>) -> H {
+        self.state
+            .borrow()
+            .task
+            .stores()
+            .bind_index(store.index())
+            .expect("a StoreRef generated by topology! names a store of its own kind")
+    }
+
+    /// Advances the mock wall clock and fires due wall-clock punctuations.
+    pub fn advance_wall_clock_time(&self, by: Duration) -> Result<(), StreamsError> {
+        let mut state = self.state.borrow_mut();
+        state.wall_clock_ms += by.as_millis() as i64;
+        let now = state.wall_clock_ms;
+        let result = state.task.punctuate(PunctuationType::WallClockTime, now);
+        let fed_back = state.capture();
+        result?;
+        for (source, r) in fed_back {
+            state.pipe(
+                source,
+                PipedRecord {
+                    key: r.key.as_deref(),
+                    value: r.value.as_deref(),
+                    timestamp: r.timestamp,
+                    headers: r.headers,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The task's stream time (-1 before any record).
+    pub fn stream_time(&self) -> i64 {
+        self.state.borrow().task.stream_time()
+    }
+
+    /// The names of every topic that received output so far, sorted.
+    pub fn produced_topic_names(&self) -> Vec<String> {
+        let mut names: Vec<_> = self.state.borrow().outputs.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// Closes the task: runs every processor's `close` and flushes the stores.
+    pub fn close(self) -> Result<(), StreamsError> {
+        match Rc::try_unwrap(self.state) {
+            Ok(state) => state.into_inner().task.close(),
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+/// A topic the test writes into (Java's `TestInputTopic`).
+pub struct TestInputTopic<G, K, V, KS, VS> {
+    state: Rc<RefCell<DriverState<G>>>,
+    source: usize,
+    next_timestamp: i64,
+    advance_ms: i64,
+    key_serde: KS,
+    value_serde: VS,
+    types: PhantomData<fn(K, V)>,
+}
+
+impl<G: TaskGraph, K, V, KS: Serde<K>, VS: Serde<V>> TestInputTopic<G, K, V, KS, VS> {
+    fn next_time(&mut self) -> i64 {
+        let t = self.next_timestamp;
+        self.next_timestamp += self.advance_ms;
+        t
+    }
+
+    /// Pipes a key and value with the topic's next timestamp.
+    pub fn pipe_input(&mut self, key: K, value: V) -> Result<(), StreamsError> {
+        let timestamp = self.next_time();
+        self.pipe_record(Record::new(key, value, timestamp))
+    }
+
+    /// Pipes a key and value with this timestamp.
+    pub fn pipe_input_at(&mut self, key: K, value: V, timestamp: i64) -> Result<(), StreamsError> {
+        self.pipe_record(Record::new(key, value, timestamp))
+    }
+
+    /// Pipes a whole record (timestamp and headers included).
+    pub fn pipe_record(&mut self, record: Record<K, V>) -> Result<(), StreamsError> {
+        let mut state = self.state.borrow_mut();
+        let state = &mut *state;
+        let (mut key_buf, mut value_buf) = (std::mem::take(&mut state.key_buf), std::mem::take(&mut state.value_buf));
+        let topic = state.sources[self.source].topics[0];
+        let encode = |serde_out: Result<Encoded, crate::serde::SerdeError>, part| {
+            serde_out.map_err(|source| StreamsError::Serialization {
+                topic: topic.to_owned(),
+                part,
+                source,
+            })
+        };
+        key_buf.clear();
+        value_buf.clear();
+        let result = (|| {
+            let k = encode(self.key_serde.serialize(&record.key, &mut key_buf), RecordPart::Key)?;
+            let v = encode(
+                self.value_serde.serialize(&record.value, &mut value_buf),
+                RecordPart::Value,
+            )?;
+            state.pipe(
+                self.source,
+                PipedRecord {
+                    key: (k == Encoded::Bytes).then_some(key_buf.as_slice()),
+                    value: (v == Encoded::Bytes).then_some(value_buf.as_slice()),
+                    timestamp: record.timestamp,
+                    headers: record.headers,
+                },
+            )
+        })();
+        state.key_buf = key_buf;
+        state.value_buf = value_buf;
+        result
+    }
+
+    /// Pipes every key and value in order, with the topic's timestamps.
+    pub fn pipe_key_value_list(&mut self, entries: impl IntoIterator<Item = (K, V)>) -> Result<(), StreamsError> {
+        entries.into_iter().try_for_each(|(k, v)| self.pipe_input(k, v))
+    }
+
+    /// Pipes raw key and value bytes, bypassing the serdes (to test bad input).
+    pub fn pipe_raw(&mut self, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64) -> Result<(), StreamsError> {
+        self.state.borrow_mut().pipe(
+            self.source,
+            PipedRecord {
+                key,
+                value,
+                timestamp,
+                headers: Headers::new(),
+            },
+        )
+    }
+}
+
+/// A topic the test reads from (Java's `TestOutputTopic`). Reading consumes.
+pub struct TestOutputTopic<G, K, V, KS, VS> {
+    state: Rc<RefCell<DriverState<G>>>,
+    topic: String,
+    key_serde: KS,
+    value_serde: VS,
+    types: PhantomData<fn(K, V)>,
+}
+
+impl<G, K, V, KS: Serde<K>, VS: Serde<V>> TestOutputTopic<G, K, V, KS, VS> {
+    fn pop(&mut self) -> Result<CapturedRecord, StreamsError> {
+        self.state
+            .borrow_mut()
+            .outputs
+            .get_mut(&self.topic)
+            .and_then(|o| o.records.pop_front())
+            .ok_or_else(|| StreamsError::EmptyOutputTopic(self.topic.clone()))
+    }
+
+    fn decode<T, S: Serde<T>>(
+        &self,
+        serde: &S,
+        data: Option<&[u8]>,
+        offset: i64,
+        part: RecordPart,
+    ) -> Result<T, StreamsError> {
+        serde.deserialize(data).map_err(|source| StreamsError::Deserialization {
+            topic: self.topic.clone(),
+            partition: 0,
+            offset,
+            part,
+            source,
+        })
+    }
+
+    /// Reads the next record.
+    pub fn read_record(&mut self) -> Result<Record<K, V>, StreamsError> {
+        let r = self.pop()?;
+        Ok(Record {
+            key: self.decode(&self.key_serde, r.key.as_deref(), r.offset, RecordPart::Key)?,
+            value: self.decode(&self.value_serde, r.value.as_deref(), r.offset, RecordPart::Value)?,
+            timestamp: r.timestamp,
+            headers: r.headers,
+        })
+    }
+
+    /// Reads the next value.
+    pub fn read_value(&mut self) -> Result<V, StreamsError> {
+        Ok(self.read_record()?.value)
+    }
+
+    /// Reads the next key and value.
+    pub fn read_key_value(&mut self) -> Result<(K, V), StreamsError> {
+        let r = self.read_record()?;
+        Ok((r.key, r.value))
+    }
+
+    /// Reads every remaining record.
+    pub fn read_records_to_list(&mut self) -> Result<Vec<Record<K, V>>, StreamsError> {
+        (0..self.queue_size()).map(|_| self.read_record()).collect()
+    }
+
+    /// Reads every remaining value.
+    pub fn read_values_to_list(&mut self) -> Result<Vec<V>, StreamsError> {
+        (0..self.queue_size()).map(|_| self.read_value()).collect()
+    }
+
+    /// Reads every remaining key and value.
+    pub fn read_key_values_to_list(&mut self) -> Result<Vec<(K, V)>, StreamsError> {
+        (0..self.queue_size()).map(|_| self.read_key_value()).collect()
+    }
+
+    /// Reads every remaining record into a map of the latest value per key; a record with a
+    /// null value (a tombstone) removes its key.
+    pub fn read_key_values_to_map(&mut self) -> Result<BTreeMap<K, V>, StreamsError>
+    where
+        K: Ord,
+    {
+        let mut map = BTreeMap::new();
+        while !self.is_empty() {
+            let r = self.pop()?;
+            let key = self.decode(&self.key_serde, r.key.as_deref(), r.offset, RecordPart::Key)?;
+            match r.value.as_deref() {
+                None => {
+                    map.remove(&key);
+                }
+                value => {
+                    map.insert(key, self.decode(&self.value_serde, value, r.offset, RecordPart::Value)?);
+                }
+            }
+        }
+        Ok(map)
+    }
+
+    /// Whether there is nothing left to read.
+    pub fn is_empty(&self) -> bool {
+        self.queue_size() == 0
+    }
+
+    /// How many records are left to read.
+    pub fn queue_size(&self) -> usize {
+        self.state
+            .borrow()
+            .outputs
+            .get(&self.topic)
+            .map_or(0, |o| o.records.len())
+    }
+}

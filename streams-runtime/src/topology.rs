@@ -1,0 +1,172 @@
+//! What `topology!` generates into: the [`Topology`] trait with the static metadata of sources,
+//! sinks and stores, the `describe()` text and diagram, and typed references the test driver
+//! takes to open topics and stores.
+
+use crate::error::StreamsError;
+use crate::graph::TaskGraph;
+use crate::state::{StoreField, StoreHandle, StoreSet, StoreSpec};
+use std::fmt;
+use std::marker::PhantomData;
+
+/// A source node: its name and topics. A source's index is its position in
+/// [`Topology::SOURCES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceSpec {
+    /// The node name.
+    pub name: &'static str,
+    /// The topics it reads.
+    pub topics: &'static [&'static str],
+}
+
+/// A node of the graph as the topology declares it.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeSpec {
+    /// The node name.
+    pub name: &'static str,
+    /// What the node is.
+    pub kind: NodeSpecKind,
+    /// Indices (into [`Topology::NODES`]) of its parents.
+    pub parents: &'static [usize],
+}
+
+/// What a node is.
+#[derive(Debug, Clone, Copy)]
+pub enum NodeSpecKind {
+    /// Reads topics.
+    Source {
+        /// The topics.
+        topics: &'static [&'static str],
+    },
+    /// Runs a processor.
+    Processor {
+        /// The stores the processor uses.
+        stores: &'static [StoreField],
+    },
+    /// Writes a topic.
+    Sink {
+        /// The topic.
+        topic: &'static str,
+    },
+}
+
+/// A compiled topology (Java's `Topology`); implemented by `topology!`.
+pub trait Topology {
+    /// The topology's type name.
+    const NAME: &'static str;
+    /// Every node, in declaration order.
+    const NODES: &'static [NodeSpec];
+    /// Source nodes, in declaration order (a source's index is its position here).
+    const SOURCES: &'static [SourceSpec];
+    /// State stores, in declaration order.
+    const STORES: &'static [StoreSpec];
+
+    /// Builds one instance of the node graph over a task's stores.
+    fn build(&self, stores: &StoreSet) -> Result<impl TaskGraph + use<Self>, StreamsError>;
+
+    /// The description, printed like Java's `Topology.describe()`, with a Mermaid diagram.
+    fn describe(&self) -> TopologyDescription {
+        crate::describe::describe(Self::NODES)
+    }
+}
+
+/// The shape of a topology: sub-topologies, nodes, topics and stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopologyDescription {
+    pub(crate) text: String,
+    pub(crate) mermaid: String,
+    pub(crate) subtopologies: Vec<Vec<usize>>,
+}
+
+impl TopologyDescription {
+    /// The text Java's `TopologyDescription.toString()` prints.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The graph as a Mermaid flowchart.
+    pub fn mermaid(&self) -> &str {
+        &self.mermaid
+    }
+
+    /// The node indices of each sub-topology, by sub-topology id.
+    pub fn subtopologies(&self) -> &[Vec<usize>] {
+        &self.subtopologies
+    }
+}
+
+impl fmt::Display for TopologyDescription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// A typed reference to a source of a topology: its index, topic, key/value types and serdes.
+/// Generated as `MyTopology::source_<name>()`.
+pub struct SourceRef<K, V, KS, VS> {
+    index: usize,
+    topic: &'static str,
+    types: PhantomData<fn(K, V, KS, VS)>,
+}
+
+impl<K, V, KS, VS> SourceRef<K, V, KS, VS> {
+    #[doc(hidden)]
+    pub const fn new(index: usize, topic: &'static str) -> Self {
+        SourceRef {
+            index,
+            topic,
+            types: PhantomData,
+        }
+    }
+
+    /// The source's index in [`Topology::SOURCES`].
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The topic (the first one, for a source of several topics).
+    pub fn topic(&self) -> &'static str {
+        self.topic
+    }
+}
+
+/// A typed reference to a sink of a topology. Generated as `MyTopology::sink_<name>()`.
+pub struct SinkRef<K, V, KS, VS> {
+    topic: &'static str,
+    types: PhantomData<fn(K, V, KS, VS)>,
+}
+
+impl<K, V, KS, VS> SinkRef<K, V, KS, VS> {
+    #[doc(hidden)]
+    pub const fn new(topic: &'static str) -> Self {
+        SinkRef {
+            topic,
+            types: PhantomData,
+        }
+    }
+
+    /// The sink's topic.
+    pub fn topic(&self) -> &'static str {
+        self.topic
+    }
+}
+
+/// A typed reference to a store of a topology. Generated as `MyTopology::store_<name>()`.
+pub struct StoreRef<H> {
+    index: usize,
+    types: PhantomData<fn() -> H>,
+}
+
+impl<H: StoreHandle> StoreRef<H> {
+    #[doc(hidden)]
+    pub const fn new(index: usize) -> Self {
+        StoreRef {
+            index,
+            types: PhantomData,
+        }
+    }
+
+    /// The store's index in [`Topology::STORES`].
+    pub fn index(&self) -> usize {
+        self.index
+    }
+}
