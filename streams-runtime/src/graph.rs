@@ -472,9 +472,7 @@ pub struct SourceNode<K, V, KS, VS, TE, Ch> {
     types: PhantomData<fn(K, V)>,
 }
 
-impl<K, V, KS: Serde<K>, VS: Serde<V>, TE: TimestampExtractor<K, V>, Ch: Children<K, V>>
-    SourceNode<K, V, KS, VS, TE, Ch>
-{
+impl<K, V, KS: Default, VS: Default, TE: Default, Ch> SourceNode<K, V, KS, VS, TE, Ch> {
     /// A source node forwarding to `children`.
     pub fn new(name: &'static str, children: Ch) -> Self {
         SourceNode {

@@ -1,1 +1,1 @@
-
+//! trybuild UI tests live in `tests/ui/`: one compile-fail case per check, and pass cases.

@@ -198,12 +198,11 @@ fn check_stores(cx: &Ctxt, def: &TopologyDef) {
 }
 
 fn resolve_parents(cx: &Ctxt, def: &TopologyDef) -> Option<Vec<Vec<usize>>> {
-    let index: HashMap<String, usize> = def
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.name.to_string(), i))
-        .collect();
+    // The first node of a name wins, so a duplicate (already reported) does not cascade.
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (i, n) in def.nodes.iter().enumerate() {
+        index.entry(n.name.to_string()).or_insert(i);
+    }
     let mut ok = true;
     let parents = def
         .nodes

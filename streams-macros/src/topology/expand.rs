@@ -24,10 +24,12 @@ fn output_types(node: &NodeDef) -> Option<(TokenStream, TokenStream)> {
     }
 }
 
-fn serde_or_default(explicit: &Option<syn::Type>, ty: &TokenStream) -> TokenStream {
+/// The explicit serde, or the default serde of `ty` spanned on `span` (the user's token that
+/// implies it), so a type without a default serde is reported there.
+fn serde_or_default(explicit: &Option<syn::Type>, ty: &TokenStream, span: proc_macro2::Span) -> TokenStream {
     match explicit {
         Some(s) => s.to_token_stream(),
-        None => quote!(::streams_runtime::serde::SerdeOf<#ty>),
+        None => quote_spanned!(span=> ::streams_runtime::serde::SerdeOf<#ty>),
     }
 }
 
@@ -67,39 +69,45 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     let mut checks = Vec::new();
     let store_handle = |s: &super::model::StoreDef| {
         let (k, v) = (&s.key, &s.value);
-        let ks = serde_or_default(&s.key_serde, &k.to_token_stream());
-        let vs = serde_or_default(&s.value_serde, &v.to_token_stream());
+        let ks = serde_or_default(&s.key_serde, &k.to_token_stream(), k.span());
+        let vs = serde_or_default(&s.value_serde, &v.to_token_stream(), v.span());
         quote!(::streams_runtime::state::KeyValueStore<#k, #v, #ks, #vs>)
     };
     for (i, n) in nodes.iter().enumerate() {
         match &n.kind {
             NodeKind::Source(s) => {
                 let (k, v) = (&s.key, &s.value);
-                let ks = serde_or_default(&s.key_serde, &k.to_token_stream());
-                let vs = serde_or_default(&s.value_serde, &v.to_token_stream());
+                let ks = serde_or_default(&s.key_serde, &k.to_token_stream(), k.span());
+                let vs = serde_or_default(&s.value_serde, &v.to_token_stream(), v.span());
                 let ks_span = s.key_serde.as_ref().map_or(k.span(), |t| t.span());
                 let vs_span = s.value_serde.as_ref().map_or(v.span(), |t| t.span());
-                checks.push(quote_spanned!(ks_span=> const _: () = #rt::assert_serde::<#k, #ks>();));
-                checks.push(quote_spanned!(vs_span=> const _: () = #rt::assert_serde::<#v, #vs>();));
+                checks.push(
+                    quote_spanned!(ks_span=> const _: () = ::streams_runtime::__private::assert_serde::<#k, #ks>();),
+                );
+                checks.push(
+                    quote_spanned!(vs_span=> const _: () = ::streams_runtime::__private::assert_serde::<#v, #vs>();),
+                );
                 if let Some(te) = &s.timestamp_extractor {
                     checks.push(
-                        quote_spanned!(te.span()=> const _: () = #rt::assert_timestamp_extractor::<#te, #k, #v>();),
+                        quote_spanned!(te.span()=> const _: () = ::streams_runtime::__private::assert_timestamp_extractor::<#te, #k, #v>();),
                     );
                 }
             }
             NodeKind::Processor(p) => {
                 let ty = &p.ty;
-                checks.push(quote_spanned!(ty.span()=> const _: () = #rt::assert_processor::<#ty>();));
+                checks.push(
+                    quote_spanned!(ty.span()=> const _: () = ::streams_runtime::__private::assert_processor::<#ty>();),
+                );
                 for (k, &parent) in wiring.parents[i].iter().enumerate() {
                     let (pk, pv) = output_types(&nodes[parent]).expect("parents are never sinks");
                     let edge = n.parents[k].span();
                     checks.push(quote_spanned!(edge=>
-                        const _: () = #rt::assert_flows_into::<#pk, <#ty as #rt::ProcessorSpec>::KeyIn>();
-                        const _: () = #rt::assert_flows_into::<#pv, <#ty as #rt::ProcessorSpec>::ValueIn>();
+                        const _: () = ::streams_runtime::__private::assert_flows_into::<#pk, <#ty as ::streams_runtime::__private::ProcessorSpec>::KeyIn>();
+                        const _: () = ::streams_runtime::__private::assert_flows_into::<#pv, <#ty as ::streams_runtime::__private::ProcessorSpec>::ValueIn>();
                     ));
                 }
                 checks.push(quote_spanned!(ty.span()=>
-                    const _: () = #rt::check_processor_stores(#name_str, stringify!(#ty), <#ty as #rt::ProcessorStores>::STORES, STORE_DECLS);
+                    const _: () = ::streams_runtime::__private::check_processor_stores(#name_str, stringify!(#ty), <#ty as ::streams_runtime::__private::ProcessorStores>::STORES, STORE_DECLS);
                 ));
             }
             NodeKind::Sink(s) => {
@@ -108,19 +116,23 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                     let (pk, pv) = output_types(&nodes[parent]).expect("parents are never sinks");
                     let edge = n.parents[idx].span();
                     checks.push(quote_spanned!(edge=>
-                        const _: () = #rt::assert_flows_into::<#pk, #k>();
-                        const _: () = #rt::assert_flows_into::<#pv, #v>();
+                        const _: () = ::streams_runtime::__private::assert_flows_into::<#pk, #k>();
+                        const _: () = ::streams_runtime::__private::assert_flows_into::<#pv, #v>();
                     ));
                 }
-                let ks = serde_or_default(&s.key_serde, &k);
-                let vs = serde_or_default(&s.value_serde, &v);
+                let ks = serde_or_default(&s.key_serde, &k, n.name.span());
+                let vs = serde_or_default(&s.value_serde, &v, n.name.span());
                 let ks_span = s.key_serde.as_ref().map_or(n.name.span(), |t| t.span());
                 let vs_span = s.value_serde.as_ref().map_or(n.name.span(), |t| t.span());
-                checks.push(quote_spanned!(ks_span=> const _: () = #rt::assert_serde::<#k, #ks>();));
-                checks.push(quote_spanned!(vs_span=> const _: () = #rt::assert_serde::<#v, #vs>();));
+                checks.push(
+                    quote_spanned!(ks_span=> const _: () = ::streams_runtime::__private::assert_serde::<#k, #ks>();),
+                );
+                checks.push(
+                    quote_spanned!(vs_span=> const _: () = ::streams_runtime::__private::assert_serde::<#v, #vs>();),
+                );
                 if let Some(part) = &s.partitioner {
                     checks
-                        .push(quote_spanned!(part.span()=> const _: () = #rt::assert_partitioner::<#part, #k, #v>();));
+                        .push(quote_spanned!(part.span()=> const _: () = ::streams_runtime::__private::assert_partitioner::<#part, #k, #v>();));
                 }
             }
         }
@@ -134,22 +146,22 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         .collect();
     for s in &def.stores {
         let (k, v) = (&s.key, &s.value);
-        let ks = serde_or_default(&s.key_serde, &k.to_token_stream());
-        let vs = serde_or_default(&s.value_serde, &v.to_token_stream());
+        let ks = serde_or_default(&s.key_serde, &k.to_token_stream(), k.span());
+        let vs = serde_or_default(&s.value_serde, &v.to_token_stream(), v.span());
         let ks_span = s.key_serde.as_ref().map_or(k.span(), |t| t.span());
         let vs_span = s.value_serde.as_ref().map_or(v.span(), |t| t.span());
-        checks.push(quote_spanned!(ks_span=> const _: () = #rt::assert_serde::<#k, #ks>();));
-        checks.push(quote_spanned!(vs_span=> const _: () = #rt::assert_serde::<#v, #vs>();));
+        checks.push(quote_spanned!(ks_span=> const _: () = ::streams_runtime::__private::assert_serde::<#k, #ks>();));
+        checks.push(quote_spanned!(vs_span=> const _: () = ::streams_runtime::__private::assert_serde::<#v, #vs>();));
         let store_name = &s.name;
         let ident = &s.ident;
         checks.push(quote_spanned!(ident.span()=>
-            const _: () = #rt::check_store_used(#name_str, #store_name, &[#(<#processors as #rt::ProcessorStores>::STORES),*]);
+            const _: () = ::streams_runtime::__private::check_store_used(#name_str, #store_name, &[#(<#processors as ::streams_runtime::__private::ProcessorStores>::STORES),*]);
         ));
         let handle = store_handle(s);
         for p in &processors {
             checks.push(quote_spanned!(ident.span()=>
-                const _: () = #rt::assert_same_store::<
-                    <#p as #rt::StoreFieldType<{ #rt::field_index(<#p as #rt::ProcessorStores>::STORES, #store_name) }, #handle>>::Handle,
+                const _: () = ::streams_runtime::__private::assert_same_store::<
+                    <#p as ::streams_runtime::__private::StoreFieldType<{ ::streams_runtime::__private::field_index(<#p as ::streams_runtime::__private::ProcessorStores>::STORES, #store_name) }, #handle>>::Handle,
                     #handle,
                 >();
             ));
@@ -206,8 +218,8 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     for (index, (_, n)) in source_nodes.iter().enumerate() {
         let NodeKind::Source(s) = &n.kind else { unreachable!() };
         let (k, v) = (&s.key, &s.value);
-        let ks = serde_or_default(&s.key_serde, &k.to_token_stream());
-        let vs = serde_or_default(&s.value_serde, &v.to_token_stream());
+        let ks = serde_or_default(&s.key_serde, &k.to_token_stream(), k.span());
+        let vs = serde_or_default(&s.value_serde, &v.to_token_stream(), v.span());
         let f = format_ident!("source_{}", snake(&n.name));
         let topic = &s.topics[0];
         let doc = format!("The source `{}` (topic \"{}\").", n.name, topic.value());
@@ -221,8 +233,8 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     for (i, n) in nodes.iter().enumerate() {
         let NodeKind::Sink(s) = &n.kind else { continue };
         let (k, v) = sink_input(def, wiring, i);
-        let ks = serde_or_default(&s.key_serde, &k);
-        let vs = serde_or_default(&s.value_serde, &v);
+        let ks = serde_or_default(&s.key_serde, &k, n.name.span());
+        let vs = serde_or_default(&s.value_serde, &v, n.name.span());
         let f = format_ident!("sink_{}", snake(&n.name));
         let topic = &s.topic;
         let doc = format!("The sink `{}` (topic \"{}\").", n.name, topic.value());
@@ -255,50 +267,81 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         let children = wiring.children[i].iter().map(|&c| {
             let cv = var(c);
             uses_left[c] -= 1;
+            // Spanned on the child's mention of this parent: a type mismatch shows there.
+            let edge = wiring.parents[c]
+                .iter()
+                .position(|&p| p == i)
+                .map_or(n.name.span(), |k| nodes[c].parents[k].span());
             if wiring.parents[c].len() > 1 && uses_left[c] > 0 {
-                quote!(::core::clone::Clone::clone(&#cv))
+                quote_spanned!(edge=> ::core::clone::Clone::clone(&#cv))
             } else {
-                quote!(#cv)
+                quote_spanned!(edge=> #cv)
             }
         });
-        let children = quote!((#(#children,)*));
+        let children = quote_spanned!(n.name.span()=> (#(#children,)*));
         let id = i as u32;
+        let span = n.name.span();
+        let rt = quote_spanned!(span=> ::streams_runtime::__private);
         let node = match &n.kind {
             NodeKind::Source(s) => {
                 let (k, vt) = (&s.key, &s.value);
-                let ks = serde_or_default(&s.key_serde, &k.to_token_stream());
-                let vs = serde_or_default(&s.value_serde, &vt.to_token_stream());
+                let ks = serde_or_default(&s.key_serde, &k.to_token_stream(), k.span());
+                let vs = serde_or_default(&s.value_serde, &vt.to_token_stream(), vt.span());
                 let te = s.timestamp_extractor.as_ref().map_or_else(
-                    || quote!(::streams_runtime::graph::RecordTimestamp),
+                    || quote_spanned!(span=> ::streams_runtime::graph::RecordTimestamp),
                     ToTokens::to_token_stream,
                 );
-                quote!(#rt::SourceNode::<#k, #vt, #ks, #vs, #te, _>::new(#node_name, #children))
+                quote_spanned!(span=> #rt::SourceNode::<#k, #vt, #ks, #vs, #te, _>::new(#node_name, #children))
             }
             NodeKind::Processor(p) => {
                 let ty = &p.ty;
-                quote!(#rt::ProcessorNode::new(#node_name, #id, <#ty as #rt::ProcessorStores>::create(stores)?, #children))
+                quote_spanned!(span=> #rt::ProcessorNode::new(#node_name, #id, <#ty as #rt::ProcessorStores>::create(stores)?, #children))
             }
             NodeKind::Sink(s) => {
                 let (k, vt) = sink_input(def, wiring, i);
-                let ks = serde_or_default(&s.key_serde, &k);
-                let vs = serde_or_default(&s.value_serde, &vt);
+                let ks = serde_or_default(&s.key_serde, &k, n.name.span());
+                let vs = serde_or_default(&s.value_serde, &vt, n.name.span());
                 let part = s.partitioner.as_ref().map_or_else(
-                    || quote!(::streams_runtime::graph::DefaultPartitioner),
+                    || quote_spanned!(span=> ::streams_runtime::graph::DefaultPartitioner),
                     ToTokens::to_token_stream,
                 );
                 let topic = &s.topic;
-                quote!(#rt::SinkNode::<#ks, #vs, #part>::new(#node_name, #topic))
+                quote_spanned!(span=> #rt::SinkNode::<#ks, #vs, #part>::new(#node_name, #topic))
             }
         };
         let node = if wiring.parents[i].len() > 1 {
-            quote!(#rt::Shared::new(#node_name, #node))
+            quote_spanned!(span=> #rt::Shared::new(#node_name, #node))
         } else {
             node
         };
-        build.push(quote!(let #v = #node;));
+        build.push(quote_spanned!(span=> let #v = #node;));
     }
-    let source_vars = source_nodes.iter().map(|(i, _)| var(*i));
+    let source_vars = source_nodes.iter().map(|(i, n)| {
+        let v = var(*i);
+        quote_spanned!(n.name.span()=> #v)
+    });
 
+    // Spanned on the topology's name: wiring errors that surface in the graph's type show there.
+    let build_fn = quote_spanned! {name.span()=>
+        fn build(
+            &self,
+            stores: &::streams_runtime::state::StoreSet,
+        ) -> ::core::result::Result<impl ::streams_runtime::graph::TaskGraph + use<>, ::streams_runtime::error::StreamsError> {
+            let _ = stores;
+            #(#build)*
+            ::core::result::Result::Ok((#(#source_vars,)*))
+        }
+    };
+    let topology_impl = quote_spanned! {name.span()=>
+        impl ::streams_runtime::topology::Topology for #name {
+            const NAME: &'static str = #name_str;
+            const NODES: &'static [::streams_runtime::topology::NodeSpec] = &[#(#node_specs),*];
+            const SOURCES: &'static [::streams_runtime::topology::SourceSpec] = &[#(#source_specs),*];
+            const STORES: &'static [::streams_runtime::state::StoreSpec] = &[#(#store_specs),*];
+
+            #build_fn
+        }
+    };
     let attrs = &def.attrs;
     let vis = &def.vis;
     let type_doc = if attrs.iter().any(|a| a.path().is_ident("doc")) {
@@ -322,21 +365,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             #(#accessors)*
         }
 
-        impl ::streams_runtime::topology::Topology for #name {
-            const NAME: &'static str = #name_str;
-            const NODES: &'static [::streams_runtime::topology::NodeSpec] = &[#(#node_specs),*];
-            const SOURCES: &'static [::streams_runtime::topology::SourceSpec] = &[#(#source_specs),*];
-            const STORES: &'static [::streams_runtime::state::StoreSpec] = &[#(#store_specs),*];
-
-            fn build(
-                &self,
-                stores: &::streams_runtime::state::StoreSet,
-            ) -> ::core::result::Result<impl ::streams_runtime::graph::TaskGraph + use<>, ::streams_runtime::error::StreamsError> {
-                let _ = stores;
-                #(#build)*
-                ::core::result::Result::Ok((#(#source_vars,)*))
-            }
-        }
+        #topology_impl
     }
 }
 

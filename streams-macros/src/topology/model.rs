@@ -23,6 +23,7 @@ pub struct NodeDef {
 }
 
 /// What a node is.
+#[allow(clippy::large_enum_variant)] // a handful per topology, at compile time
 pub enum NodeKind {
     Source(SourceDef),
     Processor(ProcessorDef),

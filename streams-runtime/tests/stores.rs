@@ -1,0 +1,106 @@
+//! Key-value store semantics (Java's `KeyValueStore` contract), for both backends.
+
+use streams_runtime::prelude::*;
+use streams_runtime::state::{StoreContext, StoreSet, StoreSpec};
+
+fn open(persistent: bool, dir: &tempfile::TempDir) -> StoreSet {
+    let specs: &'static [StoreSpec] = if persistent {
+        &[StoreSpec {
+            name: "s",
+            kind: StoreKind::KeyValue,
+            persistent: true,
+            logging: true,
+        }]
+    } else {
+        &[StoreSpec {
+            name: "s",
+            kind: StoreKind::KeyValue,
+            persistent: false,
+            logging: true,
+        }]
+    };
+    StoreSet::open(
+        specs,
+        &StoreContext {
+            task_dir: dir.path().to_owned(),
+        },
+    )
+    .unwrap()
+}
+
+fn keys(it: impl Iterator<Item = Result<(String, i64), streams_runtime::error::StoreError>>) -> Vec<String> {
+    it.map(|e| e.unwrap().0).collect()
+}
+
+fn contract(persistent: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let set = open(persistent, &dir);
+    let store: KeyValueStore<String, i64> = set.bind("s").unwrap();
+    for (i, k) in ["b", "d", "a", "c", "e", "ab"].iter().enumerate() {
+        store.put(&k.to_string(), &(i as i64)).unwrap();
+    }
+    let s = |x: &str| x.to_owned();
+    assert_eq!(store.get(&s("d")).unwrap(), Some(1));
+    assert_eq!(store.get(&s("zz")).unwrap(), None);
+    // Inclusive on both ends, ordered by the serialized key bytes.
+    assert_eq!(
+        keys(store.range(Some(&s("ab")), Some(&s("d"))).unwrap()),
+        ["ab", "b", "c", "d"]
+    );
+    assert_eq!(
+        keys(store.reverse_range(Some(&s("ab")), Some(&s("d"))).unwrap()),
+        ["d", "c", "b", "ab"]
+    );
+    assert_eq!(keys(store.range(None, Some(&s("b"))).unwrap()), ["a", "ab", "b"]);
+    assert_eq!(keys(store.range(Some(&s("d")), None).unwrap()), ["d", "e"]);
+    // from > to gives nothing, as in Java.
+    assert!(keys(store.range(Some(&s("d")), Some(&s("a"))).unwrap()).is_empty());
+    assert_eq!(keys(store.all().unwrap()), ["a", "ab", "b", "c", "d", "e"]);
+    assert_eq!(keys(store.reverse_all().unwrap()), ["e", "d", "c", "b", "ab", "a"]);
+    assert_eq!(keys(store.prefix_scan(&s("a"), &StringSerde).unwrap()), ["a", "ab"]);
+    assert_eq!(store.put_if_absent(&s("a"), &99).unwrap(), Some(2));
+    assert_eq!(store.put_if_absent(&s("f"), &5).unwrap(), None);
+    assert_eq!(store.get(&s("f")).unwrap(), Some(5));
+    assert_eq!(store.delete(&s("f")).unwrap(), Some(5));
+    assert_eq!(store.delete(&s("f")).unwrap(), None);
+    store.put_all(&[(s("x"), 1), (s("y"), 2)]).unwrap();
+    assert_eq!(store.approximate_num_entries().unwrap(), 8);
+    store.flush().unwrap();
+
+    // Writing null (an Option value of None) deletes, like put(key, null) in Java.
+    let nullable: KeyValueStore<String, Option<i64>> = set.bind("s").unwrap();
+    nullable.put(&s("x"), &None).unwrap();
+    assert_eq!(store.get(&s("x")).unwrap(), None);
+}
+
+#[test]
+fn in_memory_store_follows_the_key_value_contract() {
+    contract(false);
+}
+
+#[test]
+fn rocksdb_store_follows_the_key_value_contract() {
+    contract(true);
+}
+
+#[test]
+fn binding_an_unknown_store_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = open(false, &dir);
+    let err = set.bind::<KeyValueStore<String, i64>>("nope").unwrap_err();
+    assert_eq!(err.to_string(), "no store named nope in this topology");
+}
+
+#[test]
+fn rocksdb_state_survives_reopening_the_task_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let set = open(true, &dir);
+        let store: KeyValueStore<String, i64> = set.bind("s").unwrap();
+        store.put(&"k".to_owned(), &42).unwrap();
+        set.flush().unwrap();
+    }
+    let set = open(true, &dir);
+    let store: KeyValueStore<String, i64> = set.bind("s").unwrap();
+    assert_eq!(store.get(&"k".to_owned()).unwrap(), Some(42));
+}
