@@ -90,7 +90,6 @@ pub(crate) fn describe(nodes: &[NodeSpec]) -> TopologyDescription {
     let mut text = String::from("Topologies:\n");
     let mut mermaid = String::from("flowchart TD\n");
     let mut edges = String::new();
-    let mut topics_seen: Vec<&str> = Vec::new();
     let mut stores_seen: Vec<&str> = Vec::new();
     for (id, members) in subs.iter().enumerate() {
         let _ = writeln!(text, "   Sub-topology: {id}");
@@ -112,7 +111,6 @@ pub(crate) fn describe(nodes: &[NodeSpec]) -> TopologyDescription {
                     let _ = writeln!(mermaid, "        {node_id}[\"Source: {}\"]", n.name);
                     for t in topics {
                         let _ = writeln!(edges, "    {}[/\"{t}\"/] --> {node_id}", mermaid_id("t", t));
-                        topics_seen.push(t);
                     }
                 }
                 NodeSpecKind::Processor { stores } => {
@@ -144,7 +142,6 @@ pub(crate) fn describe(nodes: &[NodeSpec]) -> TopologyDescription {
         text.push('\n');
         mermaid.push_str("    end\n");
     }
-    let _ = topics_seen;
     mermaid.push_str(&edges);
     TopologyDescription {
         text,
