@@ -9,107 +9,168 @@ use crate::record::{Headers, Record};
 use crate::serde::{Encoded, Serde};
 use crate::state::{StoreContext, StoreHandle};
 use crate::task::{Destination, Task, create_task};
-use crate::topology::{SinkRef, SourceRef, StoreRef, Topology};
+use crate::topology::{NodeSpecKind, SinkRef, SourceRef, StoreRef, Topology};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::marker::PhantomData;
+use std::ops::Range;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// A record captured in an output topic, as bytes.
-#[derive(Debug, Clone)]
+/// A record captured in an output topic; its bytes live in the topic's arena.
+#[derive(Debug)]
 struct CapturedRecord {
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
+    key: Option<Range<usize>>,
+    value: Option<Range<usize>>,
     timestamp: i64,
     headers: Headers,
     offset: i64,
 }
 
-#[derive(Debug, Default)]
+/// A topic the task wrote to, with the records not yet read. Its byte arena is reset whenever
+/// the topic has been read empty, so capturing a record allocates nothing once warmed up.
+#[derive(Debug)]
 struct OutputTopic {
+    name: String,
+    /// The source that reads this topic, if the topology reads it (its records are fed back).
+    feeds: Option<usize>,
+    bytes: Vec<u8>,
     records: VecDeque<CapturedRecord>,
     next_offset: i64,
+}
+
+impl OutputTopic {
+    fn push_bytes(&mut self, data: Option<&[u8]>) -> Option<Range<usize>> {
+        data.map(|d| {
+            let start = self.bytes.len();
+            self.bytes.extend_from_slice(d);
+            start..self.bytes.len()
+        })
+    }
+
+    fn slice(&self, range: &Option<Range<usize>>) -> Option<&[u8]> {
+        range.clone().map(|r| &self.bytes[r])
+    }
+}
+
+/// A record written to a topic the topology reads, waiting to be piped back in.
+struct FedBack {
+    source: usize,
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    timestamp: i64,
+    headers: Headers,
 }
 
 struct DriverState<G> {
     task: Task<G>,
     sources: &'static [crate::topology::SourceSpec],
-    changelogs: Vec<String>,
-    outputs: HashMap<String, OutputTopic>,
-    input_offsets: HashMap<&'static str, i64>,
+    outputs: Vec<OutputTopic>,
+    /// Output index of each sink topic, resolved once from the topology's nodes.
+    sink_outputs: Vec<(&'static str, usize)>,
+    /// Output index of each store's changelog (unused for stores without logging).
+    changelog_outputs: Vec<usize>,
+    /// Next offset per source, by source index.
+    input_offsets: Vec<i64>,
     wall_clock_ms: i64,
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
 }
 
 impl<G: TaskGraph> DriverState<G> {
+    /// The output topic with this name, created on first use.
+    fn output_index(&mut self, topic: &str) -> usize {
+        if let Some(i) = self.outputs.iter().position(|o| o.name == topic) {
+            return i;
+        }
+        self.outputs.push(OutputTopic {
+            name: topic.to_owned(),
+            feeds: self.sources.iter().position(|s| s.topics.contains(&topic)),
+            bytes: Vec::new(),
+            records: VecDeque::new(),
+            next_offset: 0,
+        });
+        self.outputs.len() - 1
+    }
+
     /// Processes one record and everything it leads to: captured output, records fed back into
     /// topics the topology reads, stream-time punctuation.
     fn pipe(&mut self, source: usize, record: PipedRecord<'_>) -> Result<(), StreamsError> {
-        let topic = self.sources[source].topics[0];
-        let offset = self.input_offsets.entry(topic).or_insert(0);
+        let offset = self.input_offsets[source];
+        self.input_offsets[source] += 1;
         let raw = RawRecord {
-            topic,
+            topic: self.sources[source].topics[0],
             partition: 0,
-            offset: *offset,
+            offset,
             timestamp: record.timestamp,
             key: record.key,
             value: record.value,
             headers: record.headers,
         };
-        *offset += 1;
         let result = self.task.process(source, raw);
-        let fed_back = self.capture();
+        let mut fed_back = self.capture();
         result?;
         let stream_time = self.task.stream_time();
         self.task.punctuate(PunctuationType::StreamTime, stream_time)?;
-        for (source, r) in fed_back.into_iter().chain(self.capture()) {
-            self.pipe(
-                source,
-                PipedRecord {
-                    key: r.key.as_deref(),
-                    value: r.value.as_deref(),
-                    timestamp: r.timestamp,
-                    headers: r.headers,
-                },
-            )?;
+        fed_back.extend(self.capture());
+        self.feed_back(fed_back)
+    }
+
+    /// Pipes records written to topics the topology reads back into their sources.
+    fn feed_back(&mut self, records: Vec<FedBack>) -> Result<(), StreamsError> {
+        for r in records {
+            let record = PipedRecord {
+                key: r.key.as_deref(),
+                value: r.value.as_deref(),
+                timestamp: r.timestamp,
+                headers: r.headers,
+            };
+            self.pipe(r.source, record)?;
         }
         Ok(())
     }
 
-    /// Moves the task's output into the output topics; returns the records written to topics
-    /// the topology itself reads, with the source to feed them to.
-    fn capture(&mut self) -> Vec<(usize, CapturedRecord)> {
+    /// Moves the task's output into the output topics; returns copies of the records written to
+    /// topics the topology itself reads.
+    fn capture(&mut self) -> Vec<FedBack> {
         let DriverState {
             task,
-            sources,
-            changelogs,
             outputs,
+            sink_outputs,
+            changelog_outputs,
             ..
         } = self;
         let mut fed_back = Vec::new();
         task.drain_output(|r| {
-            let topic: &str = match r.destination {
-                Destination::Topic(t) => t,
-                Destination::Changelog(store) => &changelogs[store],
+            let index = match r.destination {
+                Destination::Topic(t) => sink_outputs
+                    .iter()
+                    .find(|(s, _)| std::ptr::eq(*s, t) || *s == t)
+                    .map(|(_, i)| *i)
+                    .expect("every sink topic has an output, resolved at driver creation"),
+                Destination::Changelog(store) => changelog_outputs[store],
             };
-            let out = match outputs.get_mut(topic) {
-                Some(out) => out,
-                None => outputs.entry(topic.to_owned()).or_default(),
-            };
-            let captured = CapturedRecord {
-                key: r.key.map(<[u8]>::to_vec),
-                value: r.value.map(<[u8]>::to_vec),
+            let out = &mut outputs[index];
+            if let Some(source) = out.feeds {
+                fed_back.push(FedBack {
+                    source,
+                    key: r.key.map(<[u8]>::to_vec),
+                    value: r.value.map(<[u8]>::to_vec),
+                    timestamp: r.timestamp,
+                    headers: r.headers.clone(),
+                });
+            }
+            let key = out.push_bytes(r.key);
+            let value = out.push_bytes(r.value);
+            let offset = out.next_offset;
+            out.next_offset += 1;
+            out.records.push_back(CapturedRecord {
+                key,
+                value,
                 timestamp: r.timestamp,
                 headers: r.headers,
-                offset: out.next_offset,
-            };
-            out.next_offset += 1;
-            if let Some(source) = sources.iter().position(|s| s.topics.contains(&topic)) {
-                fed_back.push((source, captured.clone()));
-            }
-            out.records.push_back(captured);
+                offset,
+            });
         });
         fed_back
     }
@@ -183,17 +244,26 @@ pub fn test_driver_with<T: Topology>(
     let mut state = DriverState {
         task,
         sources: T::SOURCES,
-        changelogs: T::STORES
-            .iter()
-            .map(|s| s.changelog_topic(&config.application_id))
-            .collect(),
-        outputs: HashMap::new(),
-        input_offsets: HashMap::new(),
+        outputs: Vec::new(),
+        sink_outputs: Vec::new(),
+        changelog_outputs: Vec::new(),
+        input_offsets: vec![0; T::SOURCES.len()],
         wall_clock_ms: config.initial_wall_clock_ms,
         key_buf: Vec::new(),
         value_buf: Vec::new(),
     };
-    state.capture();
+    for node in T::NODES {
+        if let NodeSpecKind::Sink { topic } = node.kind {
+            let index = state.output_index(topic);
+            state.sink_outputs.push((topic, index));
+        }
+    }
+    for store in T::STORES {
+        let index = state.output_index(&store.changelog_topic(&config.application_id));
+        state.changelog_outputs.push(index);
+    }
+    let fed_back = state.capture();
+    state.feed_back(fed_back)?;
     Ok(TopologyTestDriver {
         state: Rc::new(RefCell::new(state)),
         _state_dir: dir,
@@ -244,8 +314,8 @@ impl<G: TaskGraph> TopologyTestDriver<G> {
         topic: &str,
     ) -> TestOutputTopic<G, K, V, KS, VS> {
         TestOutputTopic {
+            index: self.state.borrow_mut().output_index(topic),
             state: Rc::clone(&self.state),
-            topic: topic.to_owned(),
             key_serde: KS::default(),
             value_serde: VS::default(),
             types: PhantomData,
@@ -270,18 +340,7 @@ impl<G: TaskGraph> TopologyTestDriver<G> {
         let result = state.task.punctuate(PunctuationType::WallClockTime, now);
         let fed_back = state.capture();
         result?;
-        for (source, r) in fed_back {
-            state.pipe(
-                source,
-                PipedRecord {
-                    key: r.key.as_deref(),
-                    value: r.value.as_deref(),
-                    timestamp: r.timestamp,
-                    headers: r.headers,
-                },
-            )?;
-        }
-        Ok(())
+        state.feed_back(fed_back)
     }
 
     /// The task's stream time (-1 before any record).
@@ -291,7 +350,14 @@ impl<G: TaskGraph> TopologyTestDriver<G> {
 
     /// The names of every topic that received output so far, sorted.
     pub fn produced_topic_names(&self) -> Vec<String> {
-        let mut names: Vec<_> = self.state.borrow().outputs.keys().cloned().collect();
+        let mut names: Vec<_> = self
+            .state
+            .borrow()
+            .outputs
+            .iter()
+            .filter(|o| o.next_offset > 0)
+            .map(|o| o.name.clone())
+            .collect();
         names.sort();
         names
     }
@@ -392,31 +458,40 @@ impl<G: TaskGraph, K, V, KS: Serde<K>, VS: Serde<V>> TestInputTopic<G, K, V, KS,
 /// A topic the test reads from (Java's `TestOutputTopic`). Reading consumes.
 pub struct TestOutputTopic<G, K, V, KS, VS> {
     state: Rc<RefCell<DriverState<G>>>,
-    topic: String,
+    index: usize,
     key_serde: KS,
     value_serde: VS,
     types: PhantomData<fn(K, V)>,
 }
 
 impl<G, K, V, KS: Serde<K>, VS: Serde<V>> TestOutputTopic<G, K, V, KS, VS> {
-    fn pop(&mut self) -> Result<CapturedRecord, StreamsError> {
-        self.state
-            .borrow_mut()
-            .outputs
-            .get_mut(&self.topic)
-            .and_then(|o| o.records.pop_front())
-            .ok_or_else(|| StreamsError::EmptyOutputTopic(self.topic.clone()))
+    /// Takes the next record and hands its key and value bytes to `read` (with the topic name
+    /// and offset for errors); returns what `read` made with the record's timestamp and headers.
+    fn take<R>(
+        &self,
+        read: impl FnOnce(&Self, Option<&[u8]>, Option<&[u8]>, (&str, i64)) -> Result<R, StreamsError>,
+    ) -> Result<(R, i64, Headers), StreamsError> {
+        let mut state = self.state.borrow_mut();
+        let out = &mut state.outputs[self.index];
+        let r = out
+            .records
+            .pop_front()
+            .ok_or_else(|| StreamsError::EmptyOutputTopic(out.name.clone()))?;
+        let result = read(self, out.slice(&r.key), out.slice(&r.value), (&out.name, r.offset));
+        if out.records.is_empty() {
+            out.bytes.clear();
+        }
+        Ok((result?, r.timestamp, r.headers))
     }
 
     fn decode<T, S: Serde<T>>(
-        &self,
         serde: &S,
         data: Option<&[u8]>,
-        offset: i64,
+        (topic, offset): (&str, i64),
         part: RecordPart,
     ) -> Result<T, StreamsError> {
         serde.deserialize(data).map_err(|source| StreamsError::Deserialization {
-            topic: self.topic.clone(),
+            topic: topic.to_owned(),
             partition: 0,
             offset,
             part,
@@ -426,12 +501,15 @@ impl<G, K, V, KS: Serde<K>, VS: Serde<V>> TestOutputTopic<G, K, V, KS, VS> {
 
     /// Reads the next record.
     pub fn read_record(&mut self) -> Result<Record<K, V>, StreamsError> {
-        let r = self.pop()?;
+        let ((key, value), timestamp, headers) = self.take(|this, k, v, at| {
+            let key = Self::decode(&this.key_serde, k, at, RecordPart::Key)?;
+            Ok((key, Self::decode(&this.value_serde, v, at, RecordPart::Value)?))
+        })?;
         Ok(Record {
-            key: self.decode(&self.key_serde, r.key.as_deref(), r.offset, RecordPart::Key)?,
-            value: self.decode(&self.value_serde, r.value.as_deref(), r.offset, RecordPart::Value)?,
-            timestamp: r.timestamp,
-            headers: r.headers,
+            key,
+            value,
+            timestamp,
+            headers,
         })
     }
 
@@ -469,16 +547,17 @@ impl<G, K, V, KS: Serde<K>, VS: Serde<V>> TestOutputTopic<G, K, V, KS, VS> {
     {
         let mut map = BTreeMap::new();
         while !self.is_empty() {
-            let r = self.pop()?;
-            let key = self.decode(&self.key_serde, r.key.as_deref(), r.offset, RecordPart::Key)?;
-            match r.value.as_deref() {
-                None => {
-                    map.remove(&key);
-                }
-                value => {
-                    map.insert(key, self.decode(&self.value_serde, value, r.offset, RecordPart::Value)?);
-                }
-            }
+            let ((key, value), _, _) = self.take(|this, k, v, at| {
+                let key = Self::decode(&this.key_serde, k, at, RecordPart::Key)?;
+                let value = v
+                    .map(|v| Self::decode(&this.value_serde, Some(v), at, RecordPart::Value))
+                    .transpose()?;
+                Ok((key, value))
+            })?;
+            match value {
+                Some(value) => map.insert(key, value),
+                None => map.remove(&key),
+            };
         }
         Ok(map)
     }
@@ -490,10 +569,6 @@ impl<G, K, V, KS: Serde<K>, VS: Serde<V>> TestOutputTopic<G, K, V, KS, VS> {
 
     /// How many records are left to read.
     pub fn queue_size(&self) -> usize {
-        self.state
-            .borrow()
-            .outputs
-            .get(&self.topic)
-            .map_or(0, |o| o.records.len())
+        self.state.borrow().outputs[self.index].records.len()
     }
 }

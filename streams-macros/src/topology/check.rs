@@ -5,7 +5,7 @@
 use super::model::{NodeKind, TopologyDef};
 use crate::ctxt::{Ctxt, suggestion};
 use quote::ToTokens;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use syn::LitStr;
 
 /// The resolved wiring of a valid topology.
@@ -64,24 +64,24 @@ pub fn check(cx: &Ctxt, def: &TopologyDef) -> Option<Wiring> {
 }
 
 fn check_names(cx: &Ctxt, def: &TopologyDef) {
-    let mut seen = HashMap::new();
+    let mut seen = HashSet::new();
     for n in &def.nodes {
-        if seen.insert(n.name.to_string(), ()).is_some() {
+        if !seen.insert(n.name.to_string()) {
             cx.error_spanned_by(
                 &n.name,
                 format!("duplicate node name `{}` in topology {}", n.name, def.name),
             );
         }
     }
-    let mut idents = HashMap::new();
-    let mut names = HashMap::new();
+    let mut idents = HashSet::new();
+    let mut names = HashSet::new();
     for s in &def.stores {
-        if idents.insert(s.ident.to_string(), ()).is_some() {
+        if !idents.insert(s.ident.to_string()) {
             cx.error_spanned_by(
                 &s.ident,
                 format!("duplicate store `{}` in topology {}", s.ident, def.name),
             );
-        } else if names.insert(s.name.value(), ()).is_some() {
+        } else if !names.insert(s.name.value()) {
             cx.error_spanned_by(
                 &s.name,
                 format!("duplicate store name \"{}\" in topology {}", s.name.value(), def.name),

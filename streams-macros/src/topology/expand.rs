@@ -3,7 +3,7 @@
 //! `build` wires the static node graph.
 
 use super::check::Wiring;
-use super::model::{NodeDef, NodeKind, TopologyDef};
+use super::model::{NodeDef, NodeKind, SinkDef, SourceDef, StoreDef, TopologyDef};
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -53,9 +53,83 @@ fn snake(ident: &syn::Ident) -> String {
     out
 }
 
-/// The sink's input types: those of its first parent.
-fn sink_input(def: &TopologyDef, wiring: &Wiring, i: usize) -> (TokenStream, TokenStream) {
-    output_types(&def.nodes[wiring.parents[i][0]]).expect("parents are never sinks")
+/// Key and value types of a source, sink or store, with the serdes that apply to them.
+struct Types {
+    key: TokenStream,
+    value: TokenStream,
+    key_serde: TokenStream,
+    value_serde: TokenStream,
+}
+
+impl Types {
+    /// Declared types; default serdes are spanned on the type tokens.
+    fn declared(
+        key: &syn::Type,
+        value: &syn::Type,
+        key_serde: &Option<syn::Type>,
+        value_serde: &Option<syn::Type>,
+    ) -> Self {
+        Types {
+            key: key.to_token_stream(),
+            value: value.to_token_stream(),
+            key_serde: serde_or_default(key_serde, &key.to_token_stream(), key.span()),
+            value_serde: serde_or_default(value_serde, &value.to_token_stream(), value.span()),
+        }
+    }
+
+    fn source(s: &SourceDef) -> Self {
+        Self::declared(&s.key, &s.value, &s.key_serde, &s.value_serde)
+    }
+
+    fn store(s: &StoreDef) -> Self {
+        Self::declared(&s.key, &s.value, &s.key_serde, &s.value_serde)
+    }
+
+    /// A sink takes its first parent's output types; default serdes are spanned on its name.
+    fn sink(def: &TopologyDef, wiring: &Wiring, i: usize, s: &SinkDef) -> Self {
+        let (key, value) = output_types(&def.nodes[wiring.parents[i][0]]).expect("parents are never sinks");
+        let span = def.nodes[i].name.span();
+        Types {
+            key_serde: serde_or_default(&s.key_serde, &key, span),
+            value_serde: serde_or_default(&s.value_serde, &value, span),
+            key,
+            value,
+        }
+    }
+
+    /// The store handle type over these types and serdes.
+    fn store_handle(&self) -> TokenStream {
+        let Types {
+            key,
+            value,
+            key_serde,
+            value_serde,
+        } = self;
+        quote!(::streams_runtime::state::KeyValueStore<#key, #value, #key_serde, #value_serde>)
+    }
+}
+
+/// Checks that the serdes handle the types, each spanned on the serde the user named, or else on
+/// `key_span` / `value_span`.
+fn serde_checks(
+    types: &Types,
+    key_serde: &Option<syn::Type>,
+    value_serde: &Option<syn::Type>,
+    key_span: proc_macro2::Span,
+    value_span: proc_macro2::Span,
+) -> TokenStream {
+    let Types {
+        key,
+        value,
+        key_serde: ks,
+        value_serde: vs,
+    } = types;
+    let ks_span = key_serde.as_ref().map_or(key_span, |t| t.span());
+    let vs_span = value_serde.as_ref().map_or(value_span, |t| t.span());
+    let key_check = quote_spanned!(ks_span=> const _: () = ::streams_runtime::__private::assert_serde::<#key, #ks>(););
+    let value_check =
+        quote_spanned!(vs_span=> const _: () = ::streams_runtime::__private::assert_serde::<#value, #vs>(););
+    quote!(#key_check #value_check)
 }
 
 /// Generates everything for a topology that passed its checks.
@@ -67,26 +141,18 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
 
     // --- compile-time checks spanned on the user's tokens ---
     let mut checks = Vec::new();
-    let store_handle = |s: &super::model::StoreDef| {
-        let (k, v) = (&s.key, &s.value);
-        let ks = serde_or_default(&s.key_serde, &k.to_token_stream(), k.span());
-        let vs = serde_or_default(&s.value_serde, &v.to_token_stream(), v.span());
-        quote!(::streams_runtime::state::KeyValueStore<#k, #v, #ks, #vs>)
-    };
     for (i, n) in nodes.iter().enumerate() {
         match &n.kind {
             NodeKind::Source(s) => {
-                let (k, v) = (&s.key, &s.value);
-                let ks = serde_or_default(&s.key_serde, &k.to_token_stream(), k.span());
-                let vs = serde_or_default(&s.value_serde, &v.to_token_stream(), v.span());
-                let ks_span = s.key_serde.as_ref().map_or(k.span(), |t| t.span());
-                let vs_span = s.value_serde.as_ref().map_or(v.span(), |t| t.span());
-                checks.push(
-                    quote_spanned!(ks_span=> const _: () = ::streams_runtime::__private::assert_serde::<#k, #ks>();),
-                );
-                checks.push(
-                    quote_spanned!(vs_span=> const _: () = ::streams_runtime::__private::assert_serde::<#v, #vs>();),
-                );
+                let types = Types::source(s);
+                let (k, v) = (&types.key, &types.value);
+                checks.push(serde_checks(
+                    &types,
+                    &s.key_serde,
+                    &s.value_serde,
+                    s.key.span(),
+                    s.value.span(),
+                ));
                 if let Some(te) = &s.timestamp_extractor {
                     checks.push(
                         quote_spanned!(te.span()=> const _: () = ::streams_runtime::__private::assert_timestamp_extractor::<#te, #k, #v>();),
@@ -111,7 +177,8 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                 ));
             }
             NodeKind::Sink(s) => {
-                let (k, v) = sink_input(def, wiring, i);
+                let types = Types::sink(def, wiring, i, s);
+                let (k, v) = (&types.key, &types.value);
                 for (idx, &parent) in wiring.parents[i].iter().enumerate().skip(1) {
                     let (pk, pv) = output_types(&nodes[parent]).expect("parents are never sinks");
                     let edge = n.parents[idx].span();
@@ -120,16 +187,13 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                         const _: () = ::streams_runtime::__private::assert_flows_into::<#pv, #v>();
                     ));
                 }
-                let ks = serde_or_default(&s.key_serde, &k, n.name.span());
-                let vs = serde_or_default(&s.value_serde, &v, n.name.span());
-                let ks_span = s.key_serde.as_ref().map_or(n.name.span(), |t| t.span());
-                let vs_span = s.value_serde.as_ref().map_or(n.name.span(), |t| t.span());
-                checks.push(
-                    quote_spanned!(ks_span=> const _: () = ::streams_runtime::__private::assert_serde::<#k, #ks>();),
-                );
-                checks.push(
-                    quote_spanned!(vs_span=> const _: () = ::streams_runtime::__private::assert_serde::<#v, #vs>();),
-                );
+                checks.push(serde_checks(
+                    &types,
+                    &s.key_serde,
+                    &s.value_serde,
+                    n.name.span(),
+                    n.name.span(),
+                ));
                 if let Some(part) = &s.partitioner {
                     checks
                         .push(quote_spanned!(part.span()=> const _: () = ::streams_runtime::__private::assert_partitioner::<#part, #k, #v>();));
@@ -145,19 +209,20 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         })
         .collect();
     for s in &def.stores {
-        let (k, v) = (&s.key, &s.value);
-        let ks = serde_or_default(&s.key_serde, &k.to_token_stream(), k.span());
-        let vs = serde_or_default(&s.value_serde, &v.to_token_stream(), v.span());
-        let ks_span = s.key_serde.as_ref().map_or(k.span(), |t| t.span());
-        let vs_span = s.value_serde.as_ref().map_or(v.span(), |t| t.span());
-        checks.push(quote_spanned!(ks_span=> const _: () = ::streams_runtime::__private::assert_serde::<#k, #ks>();));
-        checks.push(quote_spanned!(vs_span=> const _: () = ::streams_runtime::__private::assert_serde::<#v, #vs>();));
+        let types = Types::store(s);
+        checks.push(serde_checks(
+            &types,
+            &s.key_serde,
+            &s.value_serde,
+            s.key.span(),
+            s.value.span(),
+        ));
         let store_name = &s.name;
         let ident = &s.ident;
         checks.push(quote_spanned!(ident.span()=>
             const _: () = ::streams_runtime::__private::check_store_used(#name_str, #store_name, &[#(<#processors as ::streams_runtime::__private::ProcessorStores>::STORES),*]);
         ));
-        let handle = store_handle(s);
+        let handle = types.store_handle();
         for p in &processors {
             checks.push(quote_spanned!(ident.span()=>
                 const _: () = ::streams_runtime::__private::assert_same_store::<
@@ -217,9 +282,12 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     let mut accessors = Vec::new();
     for (index, (_, n)) in source_nodes.iter().enumerate() {
         let NodeKind::Source(s) = &n.kind else { unreachable!() };
-        let (k, v) = (&s.key, &s.value);
-        let ks = serde_or_default(&s.key_serde, &k.to_token_stream(), k.span());
-        let vs = serde_or_default(&s.value_serde, &v.to_token_stream(), v.span());
+        let Types {
+            key: k,
+            value: v,
+            key_serde: ks,
+            value_serde: vs,
+        } = Types::source(s);
         let f = format_ident!("source_{}", snake(&n.name));
         let topic = &s.topics[0];
         let doc = format!("The source `{}` (topic \"{}\").", n.name, topic.value());
@@ -232,9 +300,12 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     }
     for (i, n) in nodes.iter().enumerate() {
         let NodeKind::Sink(s) = &n.kind else { continue };
-        let (k, v) = sink_input(def, wiring, i);
-        let ks = serde_or_default(&s.key_serde, &k, n.name.span());
-        let vs = serde_or_default(&s.value_serde, &v, n.name.span());
+        let Types {
+            key: k,
+            value: v,
+            key_serde: ks,
+            value_serde: vs,
+        } = Types::sink(def, wiring, i, s);
         let f = format_ident!("sink_{}", snake(&n.name));
         let topic = &s.topic;
         let doc = format!("The sink `{}` (topic \"{}\").", n.name, topic.value());
@@ -247,7 +318,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     }
     for (index, s) in def.stores.iter().enumerate() {
         let f = format_ident!("store_{}", snake(&s.ident));
-        let handle = store_handle(s);
+        let handle = Types::store(s).store_handle();
         let doc = format!("The store \"{}\".", s.name.value());
         accessors.push(quote! {
             #[doc = #doc]
@@ -284,9 +355,12 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         let rt = quote_spanned!(span=> ::streams_runtime::__private);
         let node = match &n.kind {
             NodeKind::Source(s) => {
-                let (k, vt) = (&s.key, &s.value);
-                let ks = serde_or_default(&s.key_serde, &k.to_token_stream(), k.span());
-                let vs = serde_or_default(&s.value_serde, &vt.to_token_stream(), vt.span());
+                let Types {
+                    key: k,
+                    value: vt,
+                    key_serde: ks,
+                    value_serde: vs,
+                } = Types::source(s);
                 let te = s.timestamp_extractor.as_ref().map_or_else(
                     || quote_spanned!(span=> ::streams_runtime::graph::RecordTimestamp),
                     ToTokens::to_token_stream,
@@ -298,9 +372,11 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                 quote_spanned!(span=> #rt::ProcessorNode::new(#node_name, #id, <#ty as #rt::ProcessorStores>::create(stores)?, #children))
             }
             NodeKind::Sink(s) => {
-                let (k, vt) = sink_input(def, wiring, i);
-                let ks = serde_or_default(&s.key_serde, &k, n.name.span());
-                let vs = serde_or_default(&s.value_serde, &vt, n.name.span());
+                let Types {
+                    key_serde: ks,
+                    value_serde: vs,
+                    ..
+                } = Types::sink(def, wiring, i, s);
                 let part = s.partitioner.as_ref().map_or_else(
                     || quote_spanned!(span=> ::streams_runtime::graph::DefaultPartitioner),
                     ToTokens::to_token_stream,
