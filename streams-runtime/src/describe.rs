@@ -128,7 +128,12 @@ pub(crate) fn describe(nodes: &[NodeSpec]) -> TopologyDescription {
                         let _ = writeln!(edges, "    {node_id} -.- {store_id}");
                     }
                 }
-                NodeSpecKind::Sink { topic } => {
+                NodeSpecKind::SinkPerRecord => {
+                    let _ = writeln!(text, "    Sink: {} (extractor: topic chosen per record)", n.name);
+                    let _ = writeln!(text, "      <-- {}", names(nodes, n.parents));
+                    let _ = writeln!(mermaid, "        {node_id}[\"Sink: {}\"]", n.name);
+                }
+                NodeSpecKind::Sink { topic, .. } => {
                     let _ = writeln!(text, "    Sink: {} (topic: {})", n.name, topic);
                     let _ = writeln!(text, "      <-- {}", names(nodes, n.parents));
                     let _ = writeln!(mermaid, "        {node_id}[\"Sink: {}\"]", n.name);

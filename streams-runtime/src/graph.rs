@@ -9,7 +9,7 @@ use crate::error::{ProcessingError, RecordPart, StreamsError};
 use crate::processor::{ChildId, Processor, ProcessorContext, PunctuationType, ScheduleId, TaskId};
 use crate::record::{Headers, Record, RecordMetadata};
 use crate::serde::Serde;
-use crate::task::TaskContext;
+use crate::task::{Destination, TaskContext};
 use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::rc::Rc;
@@ -361,6 +361,7 @@ impl<K, V> StreamPartitioner<K, V> for DefaultPartitioner {
 pub struct SinkNode<KS, VS, P> {
     name: &'static str,
     topic: &'static str,
+    destination: Destination,
     key_serde: KS,
     value_serde: VS,
     partitioner: P,
@@ -372,6 +373,7 @@ impl<KS: Default, VS: Default, P: Default> SinkNode<KS, VS, P> {
         SinkNode {
             name,
             topic,
+            destination: Destination::Topic(topic),
             key_serde: KS::default(),
             value_serde: VS::default(),
             partitioner: P::default(),
@@ -397,7 +399,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>, P: StreamPartitioner<K, V>> Node<K, V> fo
             .partitioner
             .partition(self.topic, &record.key, &record.value, partitions);
         task.send(
-            self.topic,
+            self.destination,
             partition,
             (&self.key_serde, &record.key),
             (&self.value_serde, &record.value),

@@ -6,6 +6,7 @@
 //! wiring, the serdes or the stores are compile errors. See `docs/TOPOLOGY.md` for the grammar.
 
 mod describe;
+pub mod dsl;
 pub mod error;
 pub mod graph;
 pub mod processor;

@@ -10,6 +10,8 @@ use crate::serde::Serde;
 pub use crate::state::StoreField;
 use crate::state::{StoreKind, StoreSet};
 
+pub use crate::dsl::witness as dsl;
+pub use crate::dsl::{OpNode, Operator};
 pub use crate::graph::{ProcessorNode, Shared, SinkNode, SourceNode};
 pub use crate::processor::ProcessorSpec;
 

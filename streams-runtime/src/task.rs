@@ -72,6 +72,9 @@ pub enum Destination {
     Topic(&'static str),
     /// The changelog topic of the store at this index of the topology's stores.
     Changelog(usize),
+    /// The repartition topic read by the source at this index of the topology's sources
+    /// (`<application.id>-<name>-repartition`; the name is that source's topic).
+    Repartition(usize),
 }
 
 #[derive(Debug)]
@@ -145,6 +148,7 @@ pub struct TaskContext {
     collector: RecordCollector,
     commit_requested: bool,
     topic_partitions: Vec<(&'static str, i32)>,
+    dropped_records: u64,
 }
 
 impl TaskContext {
@@ -202,10 +206,58 @@ impl TaskContext {
             .map_or(1, |(_, n)| *n)
     }
 
+    /// Counts and logs a record an operator skips (Java's dropped-records metric), naming the
+    /// node, the reason and the record's topic, partition and offset.
+    pub(crate) fn skip_record(&mut self, node: &'static str, reason: &str) {
+        self.dropped_records += 1;
+        match self.current {
+            Some(m) => tracing::warn!(
+                node,
+                topic = m.topic,
+                partition = m.partition,
+                offset = m.offset,
+                "skipping record: {reason}"
+            ),
+            None => tracing::warn!(node, "skipping record: {reason}"),
+        }
+    }
+
+    /// Serializes a record into the collector unless its key serializes to null; `false` when
+    /// it was not written for that reason.
+    pub(crate) fn send_keyed<K, V, KS: Serde<K>, VS: Serde<V>>(
+        &mut self,
+        destination: Destination,
+        (key_serde, key): (&KS, &K),
+        (value_serde, value): (&VS, &V),
+        timestamp: i64,
+        headers: Headers,
+    ) -> Result<bool, SerdeError> {
+        let mark = self.collector.bytes.len();
+        let Some(key) = self.collector.append(key_serde, key)? else {
+            return Ok(false);
+        };
+        let value = match self.collector.append(value_serde, value) {
+            Ok(v) => v,
+            Err(e) => {
+                self.collector.bytes.truncate(mark);
+                return Err(e);
+            }
+        };
+        self.collector.records.push(CollectedRecord {
+            destination,
+            partition: None,
+            key: Some(key),
+            value,
+            timestamp,
+            headers,
+        });
+        Ok(true)
+    }
+
     /// Serializes a sink's record into the collector.
     pub(crate) fn send<K, V, KS: Serde<K>, VS: Serde<V>>(
         &mut self,
-        topic: &'static str,
+        destination: Destination,
         partition: Option<i32>,
         (key_serde, key): (&KS, &K),
         (value_serde, value): (&VS, &V),
@@ -222,7 +274,7 @@ impl TaskContext {
             }
         };
         self.collector.records.push(CollectedRecord {
-            destination: Destination::Topic(topic),
+            destination,
             partition,
             key,
             value,
@@ -264,6 +316,7 @@ pub fn create_task<T: Topology>(
             collector: RecordCollector::default(),
             commit_requested: false,
             topic_partitions: Vec::new(),
+            dropped_records: 0,
         },
     };
     let result = task.graph.init(&mut task.context);
@@ -361,6 +414,11 @@ impl<G: TaskGraph> Task<G> {
     /// The task's stores.
     pub fn stores(&self) -> &StoreSet {
         &self.stores
+    }
+
+    /// How many records operators skipped (null keys where a key is required, and the like).
+    pub fn dropped_records(&self) -> u64 {
+        self.context.dropped_records
     }
 
     /// The task's id.

@@ -6,8 +6,8 @@ use crate::error::{RecordPart, StreamsError};
 use crate::graph::{RawRecord, TaskGraph};
 use crate::processor::{PunctuationType, TaskId};
 use crate::record::{Headers, Record};
-use crate::serde::{Encoded, Serde};
-use crate::state::{StoreContext, StoreHandle};
+use crate::serde::{DefaultSerde, Encoded, Serde, SerdeOf};
+use crate::state::{KeyValueStore, StoreContext, StoreHandle};
 use crate::task::{Destination, Task, create_task};
 use crate::topology::{NodeSpecKind, SinkRef, SourceRef, StoreRef, Topology};
 use std::cell::RefCell;
@@ -62,6 +62,21 @@ struct FedBack {
     headers: Headers,
 }
 
+/// The output topic with this name, created on first use; it feeds the source reading it.
+fn output_index(outputs: &mut Vec<OutputTopic>, sources: &[crate::topology::SourceSpec], topic: &str) -> usize {
+    if let Some(i) = outputs.iter().position(|o| o.name == topic) {
+        return i;
+    }
+    outputs.push(OutputTopic {
+        name: topic.to_owned(),
+        feeds: sources.iter().position(|s| !s.internal && s.topics.contains(&topic)),
+        bytes: Vec::new(),
+        records: VecDeque::new(),
+        next_offset: 0,
+    });
+    outputs.len() - 1
+}
+
 struct DriverState<G> {
     task: Task<G>,
     sources: &'static [crate::topology::SourceSpec],
@@ -70,6 +85,8 @@ struct DriverState<G> {
     sink_outputs: Vec<(&'static str, usize)>,
     /// Output index of each store's changelog (unused for stores without logging).
     changelog_outputs: Vec<usize>,
+    /// Output index of the repartition topic each source reads (`None` for other sources).
+    repartition_outputs: Vec<Option<usize>>,
     /// Next offset per source, by source index.
     input_offsets: Vec<i64>,
     wall_clock_ms: i64,
@@ -80,17 +97,7 @@ struct DriverState<G> {
 impl<G: TaskGraph> DriverState<G> {
     /// The output topic with this name, created on first use.
     fn output_index(&mut self, topic: &str) -> usize {
-        if let Some(i) = self.outputs.iter().position(|o| o.name == topic) {
-            return i;
-        }
-        self.outputs.push(OutputTopic {
-            name: topic.to_owned(),
-            feeds: self.sources.iter().position(|s| s.topics.contains(&topic)),
-            bytes: Vec::new(),
-            records: VecDeque::new(),
-            next_offset: 0,
-        });
-        self.outputs.len() - 1
+        output_index(&mut self.outputs, self.sources, topic)
     }
 
     /// Processes one record and everything it leads to: captured output, records fed back into
@@ -135,20 +142,28 @@ impl<G: TaskGraph> DriverState<G> {
     fn capture(&mut self) -> Vec<FedBack> {
         let DriverState {
             task,
+            sources,
             outputs,
             sink_outputs,
             changelog_outputs,
+            repartition_outputs,
             ..
         } = self;
         let mut fed_back = Vec::new();
         task.drain_output(|r| {
             let index = match r.destination {
-                Destination::Topic(t) => sink_outputs
-                    .iter()
-                    .find(|(s, _)| std::ptr::eq(*s, t) || *s == t)
-                    .map(|(_, i)| *i)
-                    .expect("every sink topic has an output, resolved at driver creation"),
+                Destination::Topic(t) => match sink_outputs.iter().find(|(s, _)| std::ptr::eq(*s, t) || *s == t) {
+                    Some((_, i)) => *i,
+                    // A topic chosen per record: resolved on first use.
+                    None => {
+                        let i = output_index(outputs, sources, t);
+                        sink_outputs.push((t, i));
+                        i
+                    }
+                },
                 Destination::Changelog(store) => changelog_outputs[store],
+                Destination::Repartition(source) => repartition_outputs[source]
+                    .expect("a repartition sink writes the topic of an internal source, resolved at driver creation"),
             };
             let out = &mut outputs[index];
             if let Some(source) = out.feeds {
@@ -247,13 +262,14 @@ pub fn test_driver_with<T: Topology>(
         outputs: Vec::new(),
         sink_outputs: Vec::new(),
         changelog_outputs: Vec::new(),
+        repartition_outputs: Vec::new(),
         input_offsets: vec![0; T::SOURCES.len()],
         wall_clock_ms: config.initial_wall_clock_ms,
         key_buf: Vec::new(),
         value_buf: Vec::new(),
     };
     for node in T::NODES {
-        if let NodeSpecKind::Sink { topic } = node.kind {
+        if let NodeSpecKind::Sink { topic, internal: false } = node.kind {
             let index = state.output_index(topic);
             state.sink_outputs.push((topic, index));
         }
@@ -261,6 +277,14 @@ pub fn test_driver_with<T: Topology>(
     for store in T::STORES {
         let index = state.output_index(&store.changelog_topic(&config.application_id));
         state.changelog_outputs.push(index);
+    }
+    for (i, source) in T::SOURCES.iter().enumerate() {
+        let output = source.internal.then(|| {
+            let index = state.output_index(&source.topic_name(&config.application_id));
+            state.outputs[index].feeds = Some(i);
+            index
+        });
+        state.repartition_outputs.push(output);
     }
     let fed_back = state.capture();
     state.feed_back(fed_back)?;
@@ -308,6 +332,16 @@ impl<G: TaskGraph> TopologyTestDriver<G> {
         self.output_topic_named(sink.topic())
     }
 
+    /// A topic the task writes, read with the default serdes of `K` and `V` (for DSL sinks,
+    /// which have no typed accessor: `driver.output_topic_as::<String, Option<i64>>("counts")`).
+    #[allow(clippy::type_complexity)]
+    pub fn output_topic_as<K: DefaultSerde, V: DefaultSerde>(
+        &self,
+        topic: &str,
+    ) -> TestOutputTopic<G, K, V, SerdeOf<K>, SerdeOf<V>> {
+        self.output_topic_named(topic)
+    }
+
     /// Any topic the task writes (a changelog topic, say), read with the serdes `KS` and `VS`.
     pub fn output_topic_named<K, V, KS: Serde<K>, VS: Serde<V>>(
         &self,
@@ -330,6 +364,20 @@ impl<G: TaskGraph> TopologyTestDriver<G> {
             .stores()
             .bind_index(store.index())
             .expect("a StoreRef generated by topology! names a store of its own kind")
+    }
+
+    /// A key-value store of the task by name, with the default serdes of `K` and `V` (Java's
+    /// `getKeyValueStore`): the way to read the stores DSL aggregations and tables create.
+    pub fn key_value_store<K: DefaultSerde, V: DefaultSerde>(
+        &self,
+        name: &str,
+    ) -> Result<KeyValueStore<K, V>, StreamsError> {
+        self.state.borrow().task.stores().bind(name)
+    }
+
+    /// How many records operators skipped so far (Java's dropped-records metric).
+    pub fn dropped_records(&self) -> u64 {
+        self.state.borrow().task.dropped_records()
     }
 
     /// Advances the mock wall clock and fires due wall-clock punctuations.

@@ -16,6 +16,23 @@ pub struct SourceSpec {
     pub name: &'static str,
     /// The topics it reads.
     pub topics: &'static [&'static str],
+    /// Whether it reads a repartition topic; then `topics` holds the topic's name without the
+    /// `<application.id>-` prefix.
+    pub internal: bool,
+    /// Whether it feeds a global table: every instance reads all of its partitions.
+    pub global: bool,
+}
+
+impl SourceSpec {
+    /// The full name of the (first) topic this source reads: for a repartition topic,
+    /// `<application.id>-<name>`.
+    pub fn topic_name(&self, application_id: &str) -> String {
+        if self.internal {
+            format!("{application_id}-{}", self.topics[0])
+        } else {
+            self.topics[0].to_owned()
+        }
+    }
 }
 
 /// A node of the graph as the topology declares it.
@@ -44,9 +61,13 @@ pub enum NodeSpecKind {
     },
     /// Writes a topic.
     Sink {
-        /// The topic.
+        /// The topic (for a repartition topic, its name without the `<application.id>-` prefix).
         topic: &'static str,
+        /// Whether the topic is a repartition topic.
+        internal: bool,
     },
+    /// Writes each record to a topic chosen for it (Java's `TopicNameExtractor`).
+    SinkPerRecord,
 }
 
 /// A compiled topology (Java's `Topology`); implemented by `topology!`.

@@ -2,6 +2,7 @@
 //! topics and serdes. The checks that need the processors' own declarations run in the
 //! generated code (see `expand`).
 
+use super::dsl::{Op, OpDef};
 use super::model::{NodeKind, TopologyDef};
 use crate::ctxt::{Ctxt, suggestion};
 use quote::ToTokens;
@@ -42,11 +43,7 @@ pub fn check(cx: &Ctxt, def: &TopologyDef) -> Option<Wiring> {
             );
         }
     }
-    let sources = def
-        .nodes
-        .iter()
-        .filter(|n| matches!(n.kind, NodeKind::Source(_)))
-        .count();
+    let sources = def.nodes.iter().filter(|n| n.is_source()).count();
     if sources > MAX_TUPLE {
         cx.error_spanned_by(&def.name, format!("a topology may have at most {MAX_TUPLE} sources"));
     }
@@ -143,14 +140,43 @@ fn check_topics(cx: &Ctxt, def: &TopologyDef) {
                     ));
                 }
             }
-            NodeKind::Processor(_) => {}
+            NodeKind::Op(OpDef {
+                op: Op::To { topic, serdes, .. },
+                ..
+            }) => {
+                if let (Some(k), Some(v)) = (&serdes.key, &serdes.value) {
+                    uses.push((
+                        topic,
+                        serde_of(&Some(k.clone()), None),
+                        serde_of(&Some(v.clone()), None),
+                    ));
+                }
+            }
+            NodeKind::Processor(_) | NodeKind::Op(_) => {}
         }
     }
     for n in &def.nodes {
         let topics: Vec<&LitStr> = match &n.kind {
             NodeKind::Source(s) => s.topics.iter().collect(),
             NodeKind::Sink(s) => vec![&s.topic],
-            NodeKind::Processor(_) => Vec::new(),
+            NodeKind::Op(OpDef {
+                op: Op::To { topic, .. },
+                ..
+            }) => vec![topic],
+            NodeKind::Op(OpDef {
+                op: Op::RepartitionSource { topic, .. },
+                method,
+            }) => {
+                // Leave room for "<application.id>-".
+                if let Some(problem) = topic_name_problem(topic, 249 - 2) {
+                    cx.error_spanned_by(
+                        method,
+                        format!("illegal repartition topic name \"{topic}\": it {problem}"),
+                    );
+                }
+                Vec::new()
+            }
+            NodeKind::Processor(_) | NodeKind::Op(_) => Vec::new(),
         };
         for t in topics {
             if let Some(problem) = topic_name_problem(&t.value(), 249) {
@@ -188,7 +214,7 @@ fn check_stores(cx: &Ctxt, def: &TopologyDef) {
                 ),
             );
         }
-        if s.kind != "key_value" {
+        if !s.dsl && s.kind != "key_value" {
             cx.error_spanned_by(
                 &s.kind,
                 format!("unknown store kind `{}`; expected `key_value`", s.kind),
@@ -226,6 +252,16 @@ fn resolve_parents(cx: &Ctxt, def: &TopologyDef) -> Option<Vec<Vec<usize>>> {
                         cx.error_spanned_by(
                             p,
                             format!("node `{name}` does not exist in topology {}{hint}", def.name),
+                        );
+                    }
+                    Some(&i)
+                        if matches!(def.nodes[i].kind, NodeKind::Op(_))
+                            && matches!(n.kind, NodeKind::Processor(_) | NodeKind::Sink(_)) =>
+                    {
+                        ok = false;
+                        cx.error_spanned_by(
+                            p,
+                            format!("`{name}` is a DSL stream; attach a processor with `.process(Type)` and a sink with `.to(\"topic\")`"),
                         );
                     }
                     Some(&i) if matches!(def.nodes[i].kind, NodeKind::Sink(_)) => {

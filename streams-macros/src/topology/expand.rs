@@ -3,6 +3,8 @@
 //! `build` wires the static node graph.
 
 use super::check::Wiring;
+use super::dsl::{Op, OpDef};
+use super::expand_dsl;
 use super::model::{NodeDef, NodeKind, SinkDef, SourceDef, StoreDef, TopologyDef};
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -20,7 +22,7 @@ fn output_types(node: &NodeDef) -> Option<(TokenStream, TokenStream)> {
                 quote!(<#ty as #rt::ProcessorSpec>::ValueOut),
             ))
         }
-        NodeKind::Sink(_) => None,
+        NodeKind::Sink(_) | NodeKind::Op(_) => None,
     }
 }
 
@@ -81,8 +83,14 @@ impl Types {
         Self::declared(&s.key, &s.value, &s.key_serde, &s.value_serde)
     }
 
-    fn store(s: &StoreDef) -> Self {
-        Self::declared(&s.key, &s.value, &s.key_serde, &s.value_serde)
+    /// A store's types, when declared (a DSL aggregation's store has inferred types).
+    fn store(s: &StoreDef) -> Option<Self> {
+        Some(Self::declared(
+            s.key.as_ref()?,
+            s.value.as_ref()?,
+            &s.key_serde,
+            &s.value_serde,
+        ))
     }
 
     /// A sink takes its first parent's output types; default serdes are spanned on its name.
@@ -199,17 +207,32 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                         .push(quote_spanned!(part.span()=> const _: () = ::streams_runtime::__private::assert_partitioner::<#part, #k, #v>();));
                 }
             }
+            NodeKind::Op(OpDef {
+                op: Op::Process(ty), ..
+            }) => {
+                checks.push(
+                    quote_spanned!(ty.span()=> const _: () = ::streams_runtime::__private::assert_processor::<#ty>();),
+                );
+                checks.push(quote_spanned!(ty.span()=>
+                    const _: () = ::streams_runtime::__private::check_processor_stores(#name_str, stringify!(#ty), <#ty as ::streams_runtime::__private::ProcessorStores>::STORES, STORE_DECLS);
+                ));
+            }
+            NodeKind::Op(_) => {}
         }
     }
     let processors: Vec<&syn::Type> = nodes
         .iter()
         .filter_map(|n| match &n.kind {
             NodeKind::Processor(p) => Some(&p.ty),
+            NodeKind::Op(OpDef {
+                op: Op::Process(ty), ..
+            }) => Some(ty),
             _ => None,
         })
         .collect();
-    for s in &def.stores {
-        let types = Types::store(s);
+    // Stores the DSL creates are checked where they are made (their types are inferred).
+    for s in def.stores.iter().filter(|s| !s.dsl) {
+        let types = Types::store(s).expect("a store clause declares its types");
         checks.push(serde_checks(
             &types,
             &s.key_serde,
@@ -239,7 +262,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
 
     // --- static metadata ---
     let node_specs = nodes.iter().enumerate().map(|(i, n)| {
-        let node_name = n.name.to_string();
+        let node_name = n.runtime_name();
         let parents = &wiring.parents[i];
         let kind = match &n.kind {
             NodeKind::Source(s) => {
@@ -252,21 +275,25 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             }
             NodeKind::Sink(s) => {
                 let topic = &s.topic;
-                quote!(::streams_runtime::topology::NodeSpecKind::Sink { topic: #topic })
+                quote!(::streams_runtime::topology::NodeSpecKind::Sink { topic: #topic, internal: false })
             }
+            NodeKind::Op(op) => expand_dsl::spec_kind(def, &op.op),
         };
         quote!(::streams_runtime::topology::NodeSpec { name: #node_name, kind: #kind, parents: &[#(#parents),*] })
     });
-    let source_nodes: Vec<(usize, &NodeDef)> = nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| matches!(n.kind, NodeKind::Source(_)))
-        .collect();
+    let source_nodes: Vec<(usize, &NodeDef)> = nodes.iter().enumerate().filter(|(_, n)| n.is_source()).collect();
     let source_specs = source_nodes.iter().map(|(_, n)| {
-        let NodeKind::Source(s) = &n.kind else { unreachable!() };
-        let node_name = n.name.to_string();
-        let topics = &s.topics;
-        quote!(::streams_runtime::topology::SourceSpec { name: #node_name, topics: &[#(#topics),*] })
+        let node_name = n.runtime_name();
+        match &n.kind {
+            NodeKind::Source(s) => {
+                let (topics, global) = (&s.topics, s.global);
+                quote!(::streams_runtime::topology::SourceSpec { name: #node_name, topics: &[#(#topics),*], internal: false, global: #global })
+            }
+            NodeKind::Op(OpDef { op: Op::RepartitionSource { topic, .. }, .. }) => {
+                quote!(::streams_runtime::topology::SourceSpec { name: #node_name, topics: &[#topic], internal: true, global: false })
+            }
+            _ => unreachable!("source_nodes holds sources"),
+        }
     });
     let store_specs = def.stores.iter().map(|s| {
         let (n, persistent, logging) = (&s.name, s.persistent, s.logging);
@@ -281,7 +308,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     // --- typed accessors for the test driver ---
     let mut accessors = Vec::new();
     for (index, (_, n)) in source_nodes.iter().enumerate() {
-        let NodeKind::Source(s) = &n.kind else { unreachable!() };
+        let NodeKind::Source(s) = &n.kind else { continue };
         let Types {
             key: k,
             value: v,
@@ -317,8 +344,10 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         });
     }
     for (index, s) in def.stores.iter().enumerate() {
+        // An aggregation's store has inferred types: read it with `key_value_store::<K, V>(name)`.
+        let Some(types) = Types::store(s) else { continue };
         let f = format_ident!("store_{}", snake(&s.ident));
-        let handle = Types::store(s).store_handle();
+        let handle = types.store_handle();
         let doc = format!("The store \"{}\".", s.name.value());
         accessors.push(quote! {
             #[doc = #doc]
@@ -326,6 +355,34 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                 ::streams_runtime::topology::StoreRef::new(#index)
             }
         });
+    }
+
+    // --- the operators, typed roots first from their parents' witnesses ---
+    let source_index = |ident: &syn::Ident| {
+        source_nodes
+            .iter()
+            .position(|(_, n)| n.name == *ident)
+            .expect("a repartition sink names a source of this topology")
+    };
+    let mut forward = Vec::new();
+    for i in forward_order(def, wiring) {
+        let n = &nodes[i];
+        let w = expand_dsl::witness(i);
+        let span = n.name.span();
+        match &n.kind {
+            NodeKind::Source(s) => {
+                let (k, v) = (&s.key, &s.value);
+                forward.push(quote_spanned!(span=> let #w = #rt::dsl::Witness::<#k, #v>::new();));
+            }
+            NodeKind::Processor(p) => {
+                let ty = &p.ty;
+                forward.push(quote_spanned!(span=>
+                    let #w = #rt::dsl::Witness::<<#ty as #rt::ProcessorSpec>::KeyOut, <#ty as #rt::ProcessorSpec>::ValueOut>::new();
+                ));
+            }
+            NodeKind::Sink(_) => {}
+            NodeKind::Op(_) => forward.push(expand_dsl::forward(def, &wiring.parents[i], i, source_index)),
+        }
     }
 
     // --- the graph, built leaves first ---
@@ -384,6 +441,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                 let topic = &s.topic;
                 quote_spanned!(span=> #rt::SinkNode::<#ks, #vs, #part>::new(#node_name, #topic))
             }
+            NodeKind::Op(_) => expand_dsl::build(def, i, children),
         };
         let node = if wiring.parents[i].len() > 1 {
             quote_spanned!(span=> #rt::Shared::new(#node_name, #node))
@@ -404,6 +462,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             stores: &::streams_runtime::state::StoreSet,
         ) -> ::core::result::Result<impl ::streams_runtime::graph::TaskGraph + use<>, ::streams_runtime::error::StreamsError> {
             let _ = stores;
+            #(#forward)*
             #(#build)*
             ::core::result::Result::Ok((#(#source_vars,)*))
         }
@@ -443,6 +502,38 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
 
         #topology_impl
     }
+}
+
+/// Node indices in an order where every node comes after its parents, and a repartition
+/// topic's source after the sink that writes it (its records' types come from there).
+fn forward_order(def: &TopologyDef, wiring: &Wiring) -> Vec<usize> {
+    fn visit(i: usize, def: &TopologyDef, wiring: &Wiring, done: &mut [bool], out: &mut Vec<usize>) {
+        if std::mem::replace(&mut done[i], true) {
+            return;
+        }
+        for &p in &wiring.parents[i] {
+            visit(p, def, wiring, done, out);
+        }
+        if let NodeKind::Op(OpDef {
+            op: Op::RepartitionSource { .. },
+            ..
+        }) = &def.nodes[i].kind
+        {
+            let writer = def.nodes.iter().position(|n| {
+                matches!(&n.kind, NodeKind::Op(OpDef { op: Op::RepartitionSink { source, .. }, .. }) if *source == def.nodes[i].name)
+            });
+            if let Some(w) = writer {
+                visit(w, def, wiring, done, out);
+            }
+        }
+        out.push(i);
+    }
+    let mut done = vec![false; def.nodes.len()];
+    let mut out = Vec::new();
+    for i in 0..def.nodes.len() {
+        visit(i, def, wiring, &mut done, &mut out);
+    }
+    out
 }
 
 /// On errors, still declare the type so uses elsewhere do not cascade into more errors.

@@ -1,7 +1,9 @@
 //! `topology!`: parse → check → generate.
 
 mod check;
+mod dsl;
 mod expand;
+mod expand_dsl;
 mod model;
 
 use crate::ctxt::Ctxt;

@@ -1,5 +1,6 @@
 //! Parsing: `topology!` input into a typed model. No semantic checks here beyond the syntax.
 
+use super::dsl::{OpDef, Scope};
 use crate::ctxt::Ctxt;
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{Parse, ParseStream};
@@ -15,11 +16,33 @@ pub struct TopologyDef {
     pub stores: Vec<StoreDef>,
 }
 
-/// A source, processor or sink.
+/// A source, processor, sink or DSL operator.
 pub struct NodeDef {
     pub name: Ident,
+    /// The name in `describe()` and errors, when it is not `name` (DSL operators get Java's
+    /// generated names, such as `KSTREAM-FILTER-0000000001`).
+    pub display: Option<String>,
     pub parents: Vec<Ident>,
     pub kind: NodeKind,
+}
+
+impl NodeDef {
+    /// Whether the node reads a topic (a source clause or a repartition topic's source).
+    pub fn is_source(&self) -> bool {
+        matches!(
+            self.kind,
+            NodeKind::Source(_)
+                | NodeKind::Op(OpDef {
+                    op: super::dsl::Op::RepartitionSource { .. },
+                    ..
+                })
+        )
+    }
+
+    /// The node's name at runtime.
+    pub fn runtime_name(&self) -> String {
+        self.display.clone().unwrap_or_else(|| self.name.to_string())
+    }
 }
 
 /// What a node is.
@@ -28,10 +51,14 @@ pub enum NodeKind {
     Source(SourceDef),
     Processor(ProcessorDef),
     Sink(SinkDef),
+    Op(OpDef),
 }
 
 /// `source name { topic: "t", key: K, value: V, key_serde: .., value_serde: .., timestamp_extractor: .. }`
+/// (also `stream name { .. }`, and the reading half of `table` / `global_table`).
 pub struct SourceDef {
+    /// Whether it feeds a global table (read in full by every instance).
+    pub global: bool,
     pub topics: Vec<LitStr>,
     pub key: Type,
     pub value: Type,
@@ -58,8 +85,12 @@ pub struct StoreDef {
     pub ident: Ident,
     pub name: LitStr,
     pub kind: Ident,
-    pub key: Type,
-    pub value: Type,
+    /// Declared key type; `None` for a DSL aggregation's store (rustc infers it).
+    pub key: Option<Type>,
+    /// Declared value type; `None` for a DSL aggregation's store.
+    pub value: Option<Type>,
+    /// Created by a DSL operator (a table or an aggregation) rather than a `store` clause.
+    pub dsl: bool,
     pub key_serde: Option<Type>,
     pub value_serde: Option<Type>,
     pub persistent: bool,
@@ -67,7 +98,7 @@ pub struct StoreDef {
 }
 
 /// `key: value` inside a clause, the value kept as tokens until its key says how to read it.
-struct Field {
+pub(super) struct Field {
     key: Ident,
     value: TokenStream,
 }
@@ -86,13 +117,13 @@ impl Parse for Field {
 }
 
 /// The fields of one clause, consumed as they are read; leftovers are unknown fields.
-struct Fields {
+pub(super) struct Fields {
     clause: Ident,
     fields: Vec<Field>,
 }
 
 impl Fields {
-    fn parse(clause: Ident, input: ParseStream<'_>) -> syn::Result<Self> {
+    pub(super) fn parse(clause: Ident, input: ParseStream<'_>) -> syn::Result<Self> {
         let content;
         braced!(content in input);
         let fields = Punctuated::<Field, Token![,]>::parse_terminated(&content)?;
@@ -102,7 +133,7 @@ impl Fields {
         })
     }
 
-    fn take(&mut self, cx: &Ctxt, key: &str) -> Option<Field> {
+    pub(super) fn take(&mut self, cx: &Ctxt, key: &str) -> Option<Field> {
         let mut found = None;
         let mut i = 0;
         while i < self.fields.len() {
@@ -120,7 +151,7 @@ impl Fields {
         found
     }
 
-    fn optional<T: Parse>(&mut self, cx: &Ctxt, key: &str) -> Option<T> {
+    pub(super) fn optional<T: Parse>(&mut self, cx: &Ctxt, key: &str) -> Option<T> {
         let field = self.take(cx, key)?;
         match syn::parse2(field.value) {
             Ok(v) => Some(v),
@@ -131,7 +162,7 @@ impl Fields {
         }
     }
 
-    fn required<T: Parse>(&mut self, cx: &Ctxt, key: &str, example: &str) -> Option<T> {
+    pub(super) fn required<T: Parse>(&mut self, cx: &Ctxt, key: &str, example: &str) -> Option<T> {
         if !self.fields.iter().any(|f| f.key == key) {
             cx.error_spanned_by(
                 &self.clause,
@@ -142,7 +173,7 @@ impl Fields {
         self.optional(cx, key)
     }
 
-    fn list<T: Parse>(&mut self, cx: &Ctxt, key: &str) -> Option<Vec<T>> {
+    pub(super) fn list<T: Parse>(&mut self, cx: &Ctxt, key: &str) -> Option<Vec<T>> {
         let field = self.take(cx, key)?;
         let parsed = (|input: ParseStream<'_>| {
             let content;
@@ -162,7 +193,7 @@ impl Fields {
         }
     }
 
-    fn finish(self, cx: &Ctxt, allowed: &str) {
+    pub(super) fn finish(self, cx: &Ctxt, allowed: &str) {
         for f in self.fields {
             cx.error_spanned_by(
                 &f.key,
@@ -185,7 +216,8 @@ impl<T, F: FnOnce(ParseStream<'_>) -> syn::Result<T>> Parse2With<T> for F {
     }
 }
 
-/// Parses the macro input; field errors are collected in `cx`, syntax errors returned.
+/// Parses the macro input; field errors are collected in `cx`, syntax errors returned. DSL
+/// statements (`let x = a.filter(..);`, `a.to(..);`) are lowered into nodes as they are read.
 pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
     let attrs = input.call(Attribute::parse_outer)?;
     let vis: Visibility = input.parse()?;
@@ -193,51 +225,43 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
     let name: Ident = input.parse()?;
     let body;
     braced!(body in input);
-    let mut nodes = Vec::new();
-    let mut stores = Vec::new();
+    let mut scope = Scope::new(cx);
     while !body.is_empty() {
+        if body.peek(Token![let]) || body.peek2(Token![.]) {
+            scope.statement(&body)?;
+            continue;
+        }
         let clause: Ident = body.parse()?;
         let ident: Ident = body.parse()?;
         match clause.to_string().as_str() {
-            "source" => {
+            "source" | "stream" => {
                 let mut f = Fields::parse(clause, &body)?;
-                let topics = match (f.optional::<LitStr>(cx, "topic"), f.list::<LitStr>(cx, "topics")) {
-                    (Some(t), None) => vec![t],
-                    (None, Some(ts)) if !ts.is_empty() => ts,
-                    (Some(t), Some(_)) => {
-                        cx.error_spanned_by(&t, "give either `topic` or `topics`, not both");
-                        vec![t]
-                    }
-                    _ => {
-                        cx.error_spanned_by(
-                            &ident,
-                            format!("source `{ident}` needs `topic: \"name\"` or `topics: [\"a\", \"b\"]`"),
-                        );
-                        Vec::new()
-                    }
-                };
-                let key = f.required(cx, "key", "key: String");
-                let value = f.required(cx, "value", "value: String");
-                let key_serde = f.optional(cx, "key_serde");
-                let value_serde = f.optional(cx, "value_serde");
-                let timestamp_extractor = f.optional(cx, "timestamp_extractor");
+                let source = source_fields(cx, &mut f, &ident, false);
                 f.finish(
                     cx,
                     "topic, topics, key, value, key_serde, value_serde, timestamp_extractor",
                 );
-                if let (Some(key), Some(value)) = (key, value) {
-                    nodes.push(NodeDef {
+                if let Some(source) = source {
+                    scope.add_clause_node(NodeDef {
                         name: ident,
+                        display: None,
                         parents: Vec::new(),
-                        kind: NodeKind::Source(SourceDef {
-                            topics,
-                            key,
-                            value,
-                            key_serde,
-                            value_serde,
-                            timestamp_extractor,
-                        }),
+                        kind: NodeKind::Source(source),
                     });
+                }
+            }
+            "table" | "global_table" => {
+                let global = clause == "global_table";
+                let mut f = Fields::parse(clause, &body)?;
+                let source = source_fields(cx, &mut f, &ident, global);
+                let store = f.optional::<LitStr>(cx, "store");
+                let persistent = f.optional::<LitBool>(cx, "persistent").is_none_or(|b| b.value);
+                f.finish(
+                    cx,
+                    "topic, key, value, key_serde, value_serde, timestamp_extractor, store, persistent",
+                );
+                if let Some(source) = source {
+                    scope.add_table(ident, source, store, persistent);
                 }
             }
             "processor" => {
@@ -246,8 +270,9 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
                 let mut f = Fields::parse(clause, &body)?;
                 let parents = parents(cx, &mut f, &ident);
                 f.finish(cx, "parents");
-                nodes.push(NodeDef {
+                scope.add_clause_node(NodeDef {
                     name: ident,
+                    display: None,
                     parents,
                     kind: NodeKind::Processor(ProcessorDef { ty }),
                 });
@@ -261,8 +286,9 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
                 let partitioner = f.optional(cx, "partitioner");
                 f.finish(cx, "topic, parents, key_serde, value_serde, partitioner");
                 if let Some(topic) = topic {
-                    nodes.push(NodeDef {
+                    scope.add_clause_node(NodeDef {
                         name: ident,
+                        display: None,
                         parents,
                         kind: NodeKind::Sink(SinkDef {
                             topic,
@@ -292,12 +318,13 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
                     "name, kind, key, value, key_serde, value_serde, persistent, logging",
                 );
                 if let (Some(key), Some(value)) = (key, value) {
-                    stores.push(StoreDef {
+                    scope.stores.push(StoreDef {
                         ident,
                         name,
                         kind,
-                        key,
-                        value,
+                        key: Some(key),
+                        value: Some(value),
+                        dsl: false,
                         key_serde,
                         value_serde,
                         persistent,
@@ -308,7 +335,9 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
             other => {
                 return Err(syn::Error::new(
                     clause.span(),
-                    format!("unknown clause `{other}`; expected `source`, `processor`, `sink` or `store`"),
+                    format!(
+                        "unknown clause `{other}`; expected `source`, `stream`, `table`, `global_table`, `processor`, `sink`, `store`, `let` or a DSL statement"
+                    ),
                 ));
             }
         }
@@ -320,8 +349,41 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
         attrs,
         vis,
         name,
-        nodes,
-        stores,
+        nodes: scope.nodes,
+        stores: scope.stores,
+    })
+}
+
+/// The fields of a `source`, `stream`, `table` or `global_table` clause.
+fn source_fields(cx: &Ctxt, f: &mut Fields, ident: &Ident, global: bool) -> Option<SourceDef> {
+    let topics = match (f.optional::<LitStr>(cx, "topic"), f.list::<LitStr>(cx, "topics")) {
+        (Some(t), None) => vec![t],
+        (None, Some(ts)) if !ts.is_empty() => ts,
+        (Some(t), Some(_)) => {
+            cx.error_spanned_by(&t, "give either `topic` or `topics`, not both");
+            vec![t]
+        }
+        _ => {
+            cx.error_spanned_by(
+                ident,
+                format!("`{ident}` needs `topic: \"name\"` or `topics: [\"a\", \"b\"]`"),
+            );
+            Vec::new()
+        }
+    };
+    let key = f.required(cx, "key", "key: String");
+    let value = f.required(cx, "value", "value: String");
+    let key_serde = f.optional(cx, "key_serde");
+    let value_serde = f.optional(cx, "value_serde");
+    let timestamp_extractor = f.optional(cx, "timestamp_extractor");
+    Some(SourceDef {
+        global,
+        topics,
+        key: key?,
+        value: value?,
+        key_serde,
+        value_serde,
+        timestamp_extractor,
     })
 }
 

@@ -5,6 +5,7 @@ use super::memory::{Entry, InMemoryKvStore};
 #[cfg(feature = "rocksdb")]
 use super::rocks::RocksDbKvStore;
 use super::{ChangelogBuffer, Instance, StoreContext, StoreHandle, StoreInstance, StoreKind, StoreSpec, serde_error};
+use crate::dsl::Change;
 use crate::error::StoreError;
 use crate::serde::{Encoded, Serde, SerdeOf};
 use std::cell::RefCell;
@@ -234,6 +235,35 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         let present = self.encode_value(&mut inner, value)?;
         inner.write(present)?;
         Ok(())
+    }
+
+    /// Reads the value for `key`, computes the new one from it with `f`, writes that (`None`
+    /// deletes), and returns the change from old to new; the key is serialized once. `Ok(None)` when the key
+    /// serializes to null: such a record cannot be stored and is skipped, as in Java.
+    pub fn update(&self, key: &K, f: impl FnOnce(Option<V>) -> Option<V>) -> Result<Option<Change<V>>, StoreError>
+    where
+        V: Clone,
+    {
+        let mut inner = self.inner.borrow_mut();
+        inner.key_buf.clear();
+        let encoded = self
+            .key_serde
+            .serialize(key, &mut inner.key_buf)
+            .map_err(serde_error(inner.name))?;
+        if encoded == Encoded::Null {
+            return Ok(None);
+        }
+        let name = inner.name;
+        let old = inner.get(&inner.key_buf, |bytes| self.decode_value(name, bytes))??;
+        let new = f(old.clone());
+        let present = match &new {
+            Some(v) => self.encode_value(&mut inner, v)?,
+            None => false,
+        };
+        if present || old.is_some() {
+            inner.write(present)?;
+        }
+        Ok(Some(Change { new, old }))
     }
 
     /// Writes `value` only if `key` has no value; returns the existing value otherwise.

@@ -1,0 +1,219 @@
+//! Code generation for DSL operator nodes: the forward pass that types each operator from its
+//! parent's witness (so rustc infers the user's closures where they wrote them), the node
+//! construction, and the static metadata.
+
+use super::dsl::{AggKind, Op, OpDef, Serdes};
+use super::model::{NodeKind, TopologyDef};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+/// The witness variable of node `i`: a zero-sized value typed with its output records.
+pub fn witness(i: usize) -> syn::Ident {
+    format_ident!("__w_{}", i)
+}
+
+/// The operator variable of node `i`.
+fn op_var(i: usize) -> syn::Ident {
+    format_ident!("__op_{}", i)
+}
+
+/// `Explicit<S>` for a named serde, `UseDefault` otherwise, spanned on the serde or `span`.
+fn pick(serde: &Option<syn::Type>, span: Span) -> TokenStream {
+    match serde {
+        Some(s) => quote_spanned!(s.span()=> ::streams_runtime::__private::dsl::Explicit<#s>),
+        None => quote_spanned!(span=> ::streams_runtime::__private::dsl::UseDefault),
+    }
+}
+
+fn picks(serdes: &Serdes, span: Span) -> (TokenStream, TokenStream) {
+    (pick(&serdes.key, span), pick(&serdes.value, span))
+}
+
+/// The forward-pass statement of DSL node `i`: `let (__op_i, __w_i) = dsl::<op>(__w_parent, ..);`.
+/// `source_index` maps a node to its position among the topology's sources.
+pub fn forward(
+    def: &TopologyDef,
+    parents: &[usize],
+    i: usize,
+    source_index: impl Fn(&syn::Ident) -> usize,
+) -> TokenStream {
+    let node = &def.nodes[i];
+    let NodeKind::Op(OpDef { method, op }) = &node.kind else {
+        unreachable!("forward is called for DSL nodes")
+    };
+    let span = method.span();
+    let rt = quote_spanned!(span=> ::streams_runtime::__private::dsl);
+    let (o, w) = (op_var(i), witness(i));
+    let wp = parents.first().map(|&p| witness(p));
+    let name = node.runtime_name();
+    let call = match op {
+        Op::Filter { f, keep } => quote_spanned!(span=> #rt::filter(#wp, #f, #keep)),
+        Op::Map(f) => quote_spanned!(span=> #rt::map(#wp, #f)),
+        Op::MapValues { f, with_key: false } => quote_spanned!(span=> #rt::map_values(#wp, #f)),
+        Op::MapValues { f, with_key: true } => quote_spanned!(span=> #rt::map_values_with_key(#wp, #f)),
+        Op::FlatMap(f) => quote_spanned!(span=> #rt::flat_map(#wp, #f)),
+        Op::FlatMapValues { f, with_key: false } => quote_spanned!(span=> #rt::flat_map_values(#wp, #f)),
+        Op::FlatMapValues { f, with_key: true } => quote_spanned!(span=> #rt::flat_map_values_with_key(#wp, #f)),
+        Op::SelectKey(f) => quote_spanned!(span=> #rt::select_key(#wp, #f)),
+        Op::Peek(f) => quote_spanned!(span=> #rt::peek(#wp, #f)),
+        Op::Foreach(f) => quote_spanned!(span=> #rt::foreach(#wp, #f)),
+        Op::Branch {
+            predicates,
+            has_default,
+        } => {
+            let default = if *has_default {
+                let n = predicates.len();
+                quote!(::core::option::Option::Some(#n))
+            } else {
+                quote!(::core::option::Option::None)
+            };
+            let preds = predicates
+                .iter()
+                .map(|f| quote_spanned!(f.span()=> #rt::predicate(#wp, #f)));
+            quote_spanned!(span=> #rt::branch(#wp, (#(#preds,)*), #default))
+        }
+        Op::PassThrough => {
+            let checks = node.parents.iter().zip(parents).skip(1).map(|(ident, &p)| {
+                let wo = witness(p);
+                quote_spanned!(ident.span()=> #rt::same_records(#wp, #wo);)
+            });
+            quote_spanned!(span=> { #(#checks)* #rt::pass_through(#wp) })
+        }
+        Op::To {
+            topic,
+            serdes,
+            partitioner,
+        } => {
+            let (kp, vp) = picks(serdes, span);
+            let part = partitioner_or_default(partitioner, span);
+            return quote_spanned!(span=> let #o = #rt::to::<#kp, #vp, #part, _, _>(#wp, #name, #topic););
+        }
+        Op::ToExtractor { f, serdes, partitioner } => {
+            let (kp, vp) = picks(serdes, span);
+            let part = partitioner_or_default(partitioner, span);
+            quote_spanned!(span=> #rt::to_extractor::<#kp, #vp, #part, _, _, _>(#wp, #f))
+        }
+        Op::Process(ty) => quote_spanned!(ty.span()=> #rt::process::<#ty, _, _>(#wp, stores)?),
+        Op::RepartitionSink {
+            source, serdes, table, ..
+        } => {
+            let (kp, vp) = picks(serdes, span);
+            let index = source_index(source);
+            if *table {
+                quote_spanned!(span=> #rt::table_repartition_sink::<#kp, #vp, _, _>(#wp, #index))
+            } else {
+                quote_spanned!(span=> #rt::repartition_sink::<#kp, #vp, _, _>(#wp, #index))
+            }
+        }
+        Op::RepartitionSource { serdes, table, .. } => {
+            // Typed by the sink that writes the topic.
+            let sink = def
+                .nodes
+                .iter()
+                .position(|n| {
+                    matches!(&n.kind, NodeKind::Op(OpDef { op: Op::RepartitionSink { source, .. }, .. }) if *source == node.name)
+                })
+                .expect("every repartition source has its sink");
+            let ws = witness(sink);
+            let (kp, vp) = picks(serdes, span);
+            if *table {
+                quote_spanned!(span=> #rt::table_repartition_source::<#kp, #vp, _, _>(#ws))
+            } else {
+                quote_spanned!(span=> #rt::repartition_source::<#kp, #vp, _, _>(#ws))
+            }
+        }
+        Op::TableSource {
+            store,
+            key,
+            value,
+            serdes,
+        } => {
+            let ks = serdes.key.as_ref().map_or_else(
+                || quote_spanned!(key.span()=> ::streams_runtime::serde::SerdeOf<#key>),
+                |s| quote!(#s),
+            );
+            let vs = serdes.value.as_ref().map_or_else(
+                || quote_spanned!(value.span()=> ::streams_runtime::serde::SerdeOf<#value>),
+                |s| quote!(#s),
+            );
+            quote_spanned!(span=> #rt::table_source::<#key, #value, #ks, #vs>(#wp, stores, #store)?)
+        }
+        Op::TableFilter { f, keep } => quote_spanned!(span=> #rt::table_filter(#wp, #f, #keep)),
+        Op::TableMapValues { f, with_key: false } => quote_spanned!(span=> #rt::table_map_values(#wp, #f)),
+        Op::TableMapValues { f, with_key: true } => quote_spanned!(span=> #rt::table_map_values_with_key(#wp, #f)),
+        Op::ToStream => quote_spanned!(span=> #rt::to_stream(#wp)),
+        Op::TableGroupBy(f) => quote_spanned!(span=> #rt::table_group_by(#wp, #f)),
+        Op::Aggregate { kind, store, serdes } => {
+            let (kp, vp) = picks(serdes, span);
+            match kind {
+                AggKind::Count => quote_spanned!(span=> #rt::count::<#kp, #vp, _, _>(#wp, stores, #store)?),
+                AggKind::Reduce(f) => {
+                    quote_spanned!(span=> #rt::reduce::<#kp, #vp, _, _, _>(#wp, #f, stores, #store)?)
+                }
+                AggKind::Aggregate(init, f) => {
+                    quote_spanned!(span=> #rt::aggregate::<#kp, #vp, _, _, _, _, _>(#wp, #init, #f, stores, #store)?)
+                }
+                AggKind::TableCount => {
+                    quote_spanned!(span=> #rt::table_count::<#kp, #vp, _, _>(#wp, stores, #store)?)
+                }
+                AggKind::TableReduce(add, sub) => {
+                    quote_spanned!(span=> #rt::table_reduce::<#kp, #vp, _, _, _, _>(#wp, #add, #sub, stores, #store)?)
+                }
+                AggKind::TableAggregate(init, add, sub) => {
+                    quote_spanned!(span=> #rt::table_aggregate::<#kp, #vp, _, _, _, _, _, _>(#wp, #init, #add, #sub, stores, #store)?)
+                }
+            }
+        }
+    };
+    quote_spanned!(span=> let (#o, #w) = #call;)
+}
+
+fn partitioner_or_default(partitioner: &Option<syn::Type>, span: Span) -> TokenStream {
+    match partitioner {
+        Some(p) => quote!(#p),
+        None => quote_spanned!(span=> ::streams_runtime::graph::DefaultPartitioner),
+    }
+}
+
+/// The expression building DSL node `i` over its `children`.
+pub fn build(def: &TopologyDef, i: usize, children: TokenStream) -> TokenStream {
+    let node = &def.nodes[i];
+    let NodeKind::Op(OpDef { method, op }) = &node.kind else {
+        unreachable!("build is called for DSL nodes")
+    };
+    let span = method.span();
+    let rt = quote_spanned!(span=> ::streams_runtime::__private);
+    let o = op_var(i);
+    let name = node.runtime_name();
+    let id = i as u32;
+    match op {
+        Op::To { .. } => quote_spanned!(span=> #o),
+        Op::Process(_) => quote_spanned!(span=> #rt::ProcessorNode::new(#name, #id, #o, #children)),
+        Op::RepartitionSource { .. } => quote_spanned!(span=> #o.build(#name, #children)),
+        _ => quote_spanned!(span=> #rt::OpNode::new(#name, #o, #children)),
+    }
+}
+
+/// The `NodeSpecKind` of a DSL node.
+pub fn spec_kind(def: &TopologyDef, op: &Op) -> TokenStream {
+    let t = quote!(::streams_runtime::topology);
+    let store_field = |index: usize| {
+        let name = def.stores[index].name.value();
+        quote!(::streams_runtime::state::StoreField { name: #name, kind: ::streams_runtime::state::StoreKind::KeyValue })
+    };
+    match op {
+        Op::To { topic, .. } => quote!(#t::NodeSpecKind::Sink { topic: #topic, internal: false }),
+        Op::ToExtractor { .. } => quote!(#t::NodeSpecKind::SinkPerRecord),
+        Op::RepartitionSink { topic, .. } => quote!(#t::NodeSpecKind::Sink { topic: #topic, internal: true }),
+        Op::RepartitionSource { topic, .. } => quote!(#t::NodeSpecKind::Source { topics: &[#topic] }),
+        Op::Process(ty) => {
+            quote!(#t::NodeSpecKind::Processor { stores: <#ty as ::streams_runtime::__private::ProcessorStores>::STORES })
+        }
+        Op::TableSource { store, .. } | Op::Aggregate { store, .. } => {
+            let field = store_field(*store);
+            quote!(#t::NodeSpecKind::Processor { stores: &[#field] })
+        }
+        _ => quote!(#t::NodeSpecKind::Processor { stores: &[] }),
+    }
+}

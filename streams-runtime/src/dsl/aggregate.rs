@@ -1,0 +1,275 @@
+//! Aggregations of grouped streams and grouped tables (Java's `KStreamAggregate`,
+//! `KStreamReduce`, `KTableAggregate`, `KTableReduce`). The result is a table: each update is
+//! written to the aggregation's store and forwarded as a [`Change`] of the aggregate. Every
+//! update is emitted (Java's behaviour with caching disabled).
+
+use super::{Change, Operator};
+use crate::error::ProcessingError;
+use crate::graph::Children;
+use crate::record::Record;
+use crate::serde::Serde;
+use crate::state::KeyValueStore;
+use crate::task::TaskContext;
+
+/// How a grouped stream folds a value into its group's aggregate.
+pub trait StreamAggregator<K, V> {
+    /// The aggregate type.
+    type Agg;
+    /// The new aggregate from the current one (`None` for a new group) and a value.
+    fn add(&mut self, key: &K, value: V, aggregate: Option<Self::Agg>) -> Self::Agg;
+}
+
+/// `count()`: the number of records per group.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Count;
+
+impl<K, V> StreamAggregator<K, V> for Count {
+    type Agg = i64;
+    #[inline]
+    fn add(&mut self, _: &K, _: V, aggregate: Option<i64>) -> i64 {
+        aggregate.unwrap_or(0) + 1
+    }
+}
+
+/// `reduce(|aggregate, value| ..)`: the first value starts the aggregate.
+pub struct Reduce<F>(pub F);
+
+impl<K, V, F: FnMut(V, V) -> V> StreamAggregator<K, V> for Reduce<F> {
+    type Agg = V;
+    #[inline]
+    fn add(&mut self, _: &K, value: V, aggregate: Option<V>) -> V {
+        match aggregate {
+            Some(a) => (self.0)(a, value),
+            None => value,
+        }
+    }
+}
+
+/// `aggregate(initializer, |key, value, aggregate| ..)`.
+pub struct Aggregate<I, F> {
+    initializer: I,
+    aggregator: F,
+}
+
+impl<I, F> Aggregate<I, F> {
+    /// An aggregation starting each group at `initializer()`.
+    pub fn new(initializer: I, aggregator: F) -> Self {
+        Aggregate {
+            initializer,
+            aggregator,
+        }
+    }
+}
+
+impl<K, V, A, I: FnMut() -> A, F: FnMut(&K, V, A) -> A> StreamAggregator<K, V> for Aggregate<I, F> {
+    type Agg = A;
+    #[inline]
+    fn add(&mut self, key: &K, value: V, aggregate: Option<A>) -> A {
+        let aggregate = aggregate.unwrap_or_else(&mut self.initializer);
+        (self.aggregator)(key, value, aggregate)
+    }
+}
+
+/// The aggregation node of a grouped stream over its store.
+pub struct StreamAggregate<A, K, VA, KS, VS> {
+    aggregator: A,
+    store: KeyValueStore<K, VA, KS, VS>,
+}
+
+impl<A, K, VA, KS, VS> StreamAggregate<A, K, VA, KS, VS> {
+    /// Aggregates with `aggregator` into `store`.
+    pub fn new(aggregator: A, store: KeyValueStore<K, VA, KS, VS>) -> Self {
+        StreamAggregate { aggregator, store }
+    }
+}
+
+impl<K, V, A, KS, VS> Operator<K, V> for StreamAggregate<A, K, A::Agg, KS, VS>
+where
+    A: StreamAggregator<K, V>,
+    A::Agg: Clone,
+    KS: Serde<K>,
+    VS: Serde<A::Agg>,
+{
+    type KeyOut = K;
+    type ValueOut = Change<A::Agg>;
+    #[inline]
+    fn process<Ch: Children<K, Change<A::Agg>>>(
+        &mut self,
+        name: &'static str,
+        record: Record<K, V>,
+        children: &mut Ch,
+        task: &mut TaskContext,
+    ) -> Result<(), ProcessingError> {
+        let Record {
+            key,
+            value,
+            timestamp,
+            headers,
+        } = record;
+        let aggregator = &mut self.aggregator;
+        let Some(change) = self.store.update(&key, |agg| Some(aggregator.add(&key, value, agg)))? else {
+            task.skip_record(name, "null key in an aggregation");
+            return Ok(());
+        };
+        children.forward(
+            Record {
+                key,
+                value: change,
+                timestamp,
+                headers,
+            },
+            task,
+        )
+    }
+}
+
+/// How a grouped table folds row updates into its group's aggregate: the old value is
+/// subtracted, the new one added.
+pub trait TableAggregator<K, V> {
+    /// The aggregate type.
+    type Agg;
+    /// The new aggregate after `change`, from the current one (`None` for a new group).
+    fn apply(&mut self, key: &K, change: Change<V>, aggregate: Option<Self::Agg>) -> Option<Self::Agg>;
+}
+
+/// `count()` of a grouped table: rows per group.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TableCount;
+
+impl<K, V> TableAggregator<K, V> for TableCount {
+    type Agg = i64;
+    #[inline]
+    fn apply(&mut self, _: &K, change: Change<V>, aggregate: Option<i64>) -> Option<i64> {
+        let mut count = aggregate;
+        if let (Some(_), Some(c)) = (&change.old, count) {
+            count = Some(c - 1);
+        }
+        if change.new.is_some() {
+            count = Some(count.unwrap_or(0) + 1);
+        }
+        count
+    }
+}
+
+/// `reduce(adder, subtractor)` of a grouped table: the first value starts the aggregate.
+pub struct TableReduce<A, S> {
+    adder: A,
+    subtractor: S,
+}
+
+impl<A, S> TableReduce<A, S> {
+    /// A reduction with these adder and subtractor.
+    pub fn new(adder: A, subtractor: S) -> Self {
+        TableReduce { adder, subtractor }
+    }
+}
+
+impl<K, V, A: FnMut(V, V) -> V, S: FnMut(V, V) -> V> TableAggregator<K, V> for TableReduce<A, S> {
+    type Agg = V;
+    #[inline]
+    fn apply(&mut self, _: &K, change: Change<V>, aggregate: Option<V>) -> Option<V> {
+        let intermediate = match (change.old, aggregate) {
+            (Some(old), Some(agg)) => Some((self.subtractor)(agg, old)),
+            (_, agg) => agg,
+        };
+        match (change.new, intermediate) {
+            (Some(new), Some(agg)) => Some((self.adder)(agg, new)),
+            (Some(new), None) => Some(new),
+            (None, agg) => agg,
+        }
+    }
+}
+
+/// `aggregate(initializer, adder, subtractor)` of a grouped table.
+pub struct TableAggregateFns<I, A, S> {
+    initializer: I,
+    adder: A,
+    subtractor: S,
+}
+
+impl<I, A, S> TableAggregateFns<I, A, S> {
+    /// An aggregation with these initializer, adder and subtractor.
+    pub fn new(initializer: I, adder: A, subtractor: S) -> Self {
+        TableAggregateFns {
+            initializer,
+            adder,
+            subtractor,
+        }
+    }
+}
+
+impl<K, V, VA, I, A, S> TableAggregator<K, V> for TableAggregateFns<I, A, S>
+where
+    I: FnMut() -> VA,
+    A: FnMut(&K, V, VA) -> VA,
+    S: FnMut(&K, V, VA) -> VA,
+{
+    type Agg = VA;
+    #[inline]
+    fn apply(&mut self, key: &K, change: Change<V>, aggregate: Option<VA>) -> Option<VA> {
+        let intermediate = match (change.old, aggregate) {
+            (Some(old), Some(agg)) => Some((self.subtractor)(key, old, agg)),
+            (_, agg) => agg,
+        };
+        match change.new {
+            Some(new) => {
+                let agg = intermediate.unwrap_or_else(&mut self.initializer);
+                Some((self.adder)(key, new, agg))
+            }
+            None => intermediate,
+        }
+    }
+}
+
+/// The aggregation node of a grouped table over its store.
+pub struct TableAggregate<A, K, VA, KS, VS> {
+    aggregator: A,
+    store: KeyValueStore<K, VA, KS, VS>,
+}
+
+impl<A, K, VA, KS, VS> TableAggregate<A, K, VA, KS, VS> {
+    /// Aggregates with `aggregator` into `store`.
+    pub fn new(aggregator: A, store: KeyValueStore<K, VA, KS, VS>) -> Self {
+        TableAggregate { aggregator, store }
+    }
+}
+
+impl<K, V, A, KS, VS> Operator<K, Change<V>> for TableAggregate<A, K, A::Agg, KS, VS>
+where
+    A: TableAggregator<K, V>,
+    A::Agg: Clone,
+    KS: Serde<K>,
+    VS: Serde<A::Agg>,
+{
+    type KeyOut = K;
+    type ValueOut = Change<A::Agg>;
+    #[inline]
+    fn process<Ch: Children<K, Change<A::Agg>>>(
+        &mut self,
+        name: &'static str,
+        record: Record<K, Change<V>>,
+        children: &mut Ch,
+        task: &mut TaskContext,
+    ) -> Result<(), ProcessingError> {
+        let Record {
+            key,
+            value,
+            timestamp,
+            headers,
+        } = record;
+        let aggregator = &mut self.aggregator;
+        let Some(change) = self.store.update(&key, |agg| aggregator.apply(&key, value, agg))? else {
+            task.skip_record(name, "null key in an aggregation");
+            return Ok(());
+        };
+        children.forward(
+            Record {
+                key,
+                value: change,
+                timestamp,
+                headers,
+            },
+            task,
+        )
+    }
+}

@@ -1,0 +1,207 @@
+//! KTable operators: the materializing table source, filter, map_values, to_stream and the
+//! key-changing group_by (Java's `KTableSource`, `KTableFilter`, `KTableMapValues`,
+//! `KTableImpl.toStream`, `KTableRepartitionMap`).
+
+use super::{Change, Operator};
+use crate::error::ProcessingError;
+use crate::graph::Children;
+use crate::record::Record;
+use crate::serde::Serde;
+use crate::state::KeyValueStore;
+use crate::task::TaskContext;
+
+/// Turns a topic's records into table updates: a null key is skipped, a null value deletes the
+/// row; each update is written to the table's store and forwarded with the value it replaced
+/// (a tombstone for an absent row is forwarded too, as in Java).
+pub struct TableSource<K, V, KS, VS> {
+    store: KeyValueStore<K, V, KS, VS>,
+}
+
+impl<K, V, KS, VS> TableSource<K, V, KS, VS> {
+    /// A table source materialized in `store`.
+    pub fn new(store: KeyValueStore<K, V, KS, VS>) -> Self {
+        TableSource { store }
+    }
+}
+
+impl<K, V: Clone, KS: Serde<K>, VS: Serde<V>> Operator<Option<K>, Option<V>> for TableSource<K, V, KS, VS> {
+    type KeyOut = K;
+    type ValueOut = Change<V>;
+    #[inline]
+    fn process<Ch: Children<K, Change<V>>>(
+        &mut self,
+        name: &'static str,
+        record: Record<Option<K>, Option<V>>,
+        children: &mut Ch,
+        task: &mut TaskContext,
+    ) -> Result<(), ProcessingError> {
+        let Some(key) = record.key else {
+            task.skip_record(name, "null key in a table's topic");
+            return Ok(());
+        };
+        let Some(change) = self.store.update(&key, |_| record.value)? else {
+            task.skip_record(name, "key serializes to null");
+            return Ok(());
+        };
+        children.forward(
+            Record {
+                key,
+                value: change,
+                timestamp: record.timestamp,
+                headers: record.headers,
+            },
+            task,
+        )
+    }
+}
+
+/// `filter` / `filter_not` on a table: a row that fails the predicate reads as absent; an
+/// update in which both the new and the old value read as absent is not forwarded.
+pub struct TableFilter<F> {
+    predicate: F,
+    keep: bool,
+}
+
+impl<F> TableFilter<F> {
+    /// Keeps rows where `predicate` returns `keep`.
+    pub fn new(predicate: F, keep: bool) -> Self {
+        TableFilter { predicate, keep }
+    }
+}
+
+impl<K, V, F: FnMut(&K, &V) -> bool> Operator<K, Change<V>> for TableFilter<F> {
+    type KeyOut = K;
+    type ValueOut = Change<V>;
+    #[inline]
+    fn process<Ch: Children<K, Change<V>>>(
+        &mut self,
+        _: &'static str,
+        record: Record<K, Change<V>>,
+        children: &mut Ch,
+        task: &mut TaskContext,
+    ) -> Result<(), ProcessingError> {
+        let Record {
+            key,
+            value: change,
+            timestamp,
+            headers,
+        } = record;
+        let mut keep = |v: Option<V>| v.filter(|v| (self.predicate)(&key, v) == self.keep);
+        let new = keep(change.new);
+        let old = keep(change.old);
+        if new.is_none() && old.is_none() {
+            return Ok(());
+        }
+        children.forward(
+            Record {
+                key,
+                value: Change { new, old },
+                timestamp,
+                headers,
+            },
+            task,
+        )
+    }
+}
+
+/// `map_values` on a table: the mapper applies to the new and to the old value.
+pub struct TableMapValues<F>(pub F);
+
+impl<K, V, V2, F: FnMut(&K, V) -> V2> Operator<K, Change<V>> for TableMapValues<F> {
+    type KeyOut = K;
+    type ValueOut = Change<V2>;
+    #[inline]
+    fn process<Ch: Children<K, Change<V2>>>(
+        &mut self,
+        _: &'static str,
+        record: Record<K, Change<V>>,
+        children: &mut Ch,
+        task: &mut TaskContext,
+    ) -> Result<(), ProcessingError> {
+        let key = record.key;
+        let new = record.value.new.map(|v| (self.0)(&key, v));
+        let old = record.value.old.map(|v| (self.0)(&key, v));
+        children.forward(
+            Record {
+                key,
+                value: Change { new, old },
+                timestamp: record.timestamp,
+                headers: record.headers,
+            },
+            task,
+        )
+    }
+}
+
+/// `to_stream`: the changelog stream of a table; a deleted row is a record with a `None` value
+/// (a tombstone once written to a topic).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ToStream;
+
+impl<K, V> Operator<K, Change<V>> for ToStream {
+    type KeyOut = K;
+    type ValueOut = Option<V>;
+    #[inline]
+    fn process<Ch: Children<K, Option<V>>>(
+        &mut self,
+        _: &'static str,
+        record: Record<K, Change<V>>,
+        children: &mut Ch,
+        task: &mut TaskContext,
+    ) -> Result<(), ProcessingError> {
+        children.forward(
+            Record {
+                key: record.key,
+                value: record.value.new,
+                timestamp: record.timestamp,
+                headers: record.headers,
+            },
+            task,
+        )
+    }
+}
+
+/// `group_by` on a table: maps each row to a new key and value. An update whose old and new
+/// rows map to the same key travels as one change; otherwise the old row's removal goes to its
+/// group first, then the new row's addition to its own (Java's `KTableRepartitionMap`).
+pub struct TableGroupBy<F>(pub F);
+
+impl<K, V, K2: PartialEq, V2, F: FnMut(&K, V) -> (K2, V2)> Operator<K, Change<V>> for TableGroupBy<F> {
+    type KeyOut = K2;
+    type ValueOut = Change<V2>;
+    #[inline]
+    fn process<Ch: Children<K2, Change<V2>>>(
+        &mut self,
+        _: &'static str,
+        record: Record<K, Change<V>>,
+        children: &mut Ch,
+        task: &mut TaskContext,
+    ) -> Result<(), ProcessingError> {
+        let key = record.key;
+        let new = record.value.new.map(|v| (self.0)(&key, v));
+        let old = record.value.old.map(|v| (self.0)(&key, v));
+        let send = |key, change, children: &mut Ch, task: &mut TaskContext| {
+            children.forward(
+                Record {
+                    key,
+                    value: change,
+                    timestamp: record.timestamp,
+                    headers: record.headers.clone(),
+                },
+                task,
+            )
+        };
+        match (new, old) {
+            (Some((nk, nv)), Some((ok, ov))) if nk == ok => send(nk, Change::new(Some(nv), Some(ov)), children, task),
+            (new, old) => {
+                if let Some((ok, ov)) = old {
+                    send(ok, Change::new(None, Some(ov)), children, task)?;
+                }
+                if let Some((nk, nv)) = new {
+                    send(nk, Change::new(Some(nv), None), children, task)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
