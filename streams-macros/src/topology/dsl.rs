@@ -153,14 +153,21 @@ enum Kind {
         repartition: bool,
     },
     Table,
-    /// A grouped stream, not yet aggregated: its serdes and whether a repartition comes first.
-    GroupedStream {
-        serdes: Serdes,
-        repartition: bool,
-    },
-    GroupedTable {
-        serdes: Serdes,
-    },
+    /// A grouped stream or table, not yet aggregated.
+    Grouped(Grouping),
+}
+
+/// How a stream or table was grouped.
+#[derive(Clone)]
+struct Grouping {
+    /// The `group_by` / `group_by_key` token (repartition errors point here).
+    method: Ident,
+    /// Serdes for the repartition topic and the aggregation's store key.
+    serdes: Serdes,
+    /// Whether a repartition topic comes before the aggregation.
+    repartition: bool,
+    /// A grouped table (aggregations need a subtractor).
+    table: bool,
 }
 
 /// A named stream or table: the node whose output it is, and its kind.
@@ -639,7 +646,12 @@ impl<'a> Scope<'a> {
                         args.finish(cx, 0, "group_by_key(key_serde: .., value_serde: ..)");
                         Some(Handle {
                             node: handle.node,
-                            kind: Kind::GroupedStream { serdes, repartition },
+                            kind: Kind::Grouped(Grouping {
+                                method: method.clone(),
+                                serdes,
+                                repartition,
+                                table: false,
+                            }),
                         })
                     }
                     "group_by" => {
@@ -649,10 +661,12 @@ impl<'a> Scope<'a> {
                         let node = self.add_op(method, parent, Op::SelectKey(f));
                         Some(Handle {
                             node,
-                            kind: Kind::GroupedStream {
+                            kind: Kind::Grouped(Grouping {
+                                method: method.clone(),
                                 serdes,
                                 repartition: true,
-                            },
+                                table: false,
+                            }),
                         })
                     }
                     _ => self.unknown(method, "stream", STREAM_METHODS),
@@ -684,11 +698,16 @@ impl<'a> Scope<'a> {
                 let node = self.add_op(method, parent, Op::TableGroupBy(f));
                 Some(Handle {
                     node,
-                    kind: Kind::GroupedTable { serdes },
+                    kind: Kind::Grouped(Grouping {
+                        method: method.clone(),
+                        serdes,
+                        repartition: true,
+                        table: true,
+                    }),
                 })
             }
             (Kind::Table, _) => self.unknown(method, "table", TABLE_METHODS),
-            (Kind::GroupedStream { serdes, repartition }, "count" | "reduce" | "aggregate") => {
+            (Kind::Grouped(grouping), "count" | "reduce" | "aggregate") if !grouping.table => {
                 let kind = match m.as_str() {
                     "count" => AggKind::Count,
                     "reduce" => AggKind::Reduce(self.required_closure(
@@ -715,10 +734,10 @@ impl<'a> Scope<'a> {
                     AggKind::Aggregate(..) => 2,
                     _ => 1,
                 };
-                let (serdes, repartition) = (serdes.clone(), *repartition);
-                self.aggregate(method, handle.node, kind, args, positional, serdes, repartition, false)
+                let grouping = grouping.clone();
+                self.aggregate(method, handle.node, kind, args, positional, grouping)
             }
-            (Kind::GroupedTable { serdes }, "count" | "reduce" | "aggregate") => {
+            (Kind::Grouped(grouping), "count" | "reduce" | "aggregate") => {
                 let kind = match m.as_str() {
                     "count" => AggKind::TableCount,
                     "reduce" => {
@@ -752,12 +771,10 @@ impl<'a> Scope<'a> {
                     AggKind::TableReduce(..) => 2,
                     _ => 3,
                 };
-                let serdes = serdes.clone();
-                self.aggregate(method, handle.node, kind, args, positional, serdes, true, true)
+                let grouping = grouping.clone();
+                self.aggregate(method, handle.node, kind, args, positional, grouping)
             }
-            (Kind::GroupedStream { .. } | Kind::GroupedTable { .. }, _) => {
-                self.unknown(method, "grouped stream or table", GROUPED_METHODS)
-            }
+            (Kind::Grouped(_), _) => self.unknown(method, "grouped stream or table", GROUPED_METHODS),
         }
     }
 
@@ -829,7 +846,8 @@ impl<'a> Scope<'a> {
         source
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// An aggregation of a grouped stream or table into its store, after the repartition topic
+    /// the grouping needs (named after the store, as in Java).
     fn aggregate(
         &mut self,
         method: &Ident,
@@ -837,10 +855,14 @@ impl<'a> Scope<'a> {
         kind: AggKind,
         mut args: Args,
         positional: usize,
-        group_serdes: Serdes,
-        repartition: bool,
-        table: bool,
+        grouping: Grouping,
     ) -> Option<Handle> {
+        let Grouping {
+            method: grouped_by,
+            serdes: group_serdes,
+            repartition,
+            table,
+        } = grouping;
         let store_name = args.string("store");
         let persistent = args.boolean("persistent").unwrap_or(true);
         let logging = args.boolean("logging").unwrap_or(true);
@@ -860,7 +882,7 @@ impl<'a> Scope<'a> {
             LitStr::new(&self.next_name(&format!("{prefix}-{verb}-STATE-STORE")), method.span())
         });
         if repartition {
-            parent = self.repartition(method, parent, &store_lit.value(), group_serdes.clone(), table);
+            parent = self.repartition(&grouped_by, parent, &store_lit.value(), group_serdes.clone(), table);
         }
         let store = self.add_store(StoreDef {
             ident: Ident::new(&format!("__dsl_store_{}", self.stores.len()), method.span()),

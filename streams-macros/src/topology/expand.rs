@@ -381,7 +381,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                 ));
             }
             NodeKind::Sink(_) => {}
-            NodeKind::Op(_) => forward.push(expand_dsl::forward(def, &wiring.parents[i], i, source_index)),
+            NodeKind::Op(_) => forward.push(expand_dsl::forward(def, wiring, i, source_index)),
         }
     }
 

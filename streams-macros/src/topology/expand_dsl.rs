@@ -2,6 +2,7 @@
 //! parent's witness (so rustc infers the user's closures where they wrote them), the node
 //! construction, and the static metadata.
 
+use super::check::Wiring;
 use super::dsl::{AggKind, Op, OpDef, Serdes};
 use super::model::{NodeKind, TopologyDef};
 use proc_macro2::{Span, TokenStream};
@@ -34,10 +35,11 @@ fn picks(serdes: &Serdes, span: Span) -> (TokenStream, TokenStream) {
 /// `source_index` maps a node to its position among the topology's sources.
 pub fn forward(
     def: &TopologyDef,
-    parents: &[usize],
+    wiring: &Wiring,
     i: usize,
     source_index: impl Fn(&syn::Ident) -> usize,
 ) -> TokenStream {
+    let parents = &wiring.parents[i];
     let node = &def.nodes[i];
     let NodeKind::Op(OpDef { method, op }) = &node.kind else {
         unreachable!("forward is called for DSL nodes")
@@ -139,7 +141,10 @@ pub fn forward(
             );
             quote_spanned!(span=> #rt::table_source::<#key, #value, #ks, #vs>(#wp, stores, #store)?)
         }
-        Op::TableFilter { f, keep } => quote_spanned!(span=> #rt::table_filter(#wp, #f, #keep)),
+        Op::TableFilter { f, keep } => {
+            let send_old_values = sends_old_values(def, wiring, i);
+            quote_spanned!(span=> #rt::table_filter(#wp, #f, #keep, #send_old_values))
+        }
         Op::TableMapValues { f, with_key: false } => quote_spanned!(span=> #rt::table_map_values(#wp, #f)),
         Op::TableMapValues { f, with_key: true } => quote_spanned!(span=> #rt::table_map_values_with_key(#wp, #f)),
         Op::ToStream => quote_spanned!(span=> #rt::to_stream(#wp)),
@@ -167,6 +172,22 @@ pub fn forward(
         }
     };
     quote_spanned!(span=> let (#o, #w) = #call;)
+}
+
+/// Whether a table operator's updates reach a table `group_by` through table operators only:
+/// then they must carry old values (Java enables `sendOldValues` upstream of a grouping).
+fn sends_old_values(def: &TopologyDef, wiring: &Wiring, i: usize) -> bool {
+    wiring.children[i].iter().any(|&c| match &def.nodes[c].kind {
+        NodeKind::Op(OpDef {
+            op: Op::TableGroupBy(_),
+            ..
+        }) => true,
+        NodeKind::Op(OpDef {
+            op: Op::TableFilter { .. } | Op::TableMapValues { .. },
+            ..
+        }) => sends_old_values(def, wiring, c),
+        _ => false,
+    })
 }
 
 fn partitioner_or_default(partitioner: &Option<syn::Type>, span: Span) -> TokenStream {

@@ -55,17 +55,24 @@ impl<K, V: Clone, KS: Serde<K>, VS: Serde<V>> Operator<Option<K>, Option<V>> for
     }
 }
 
-/// `filter` / `filter_not` on a table: a row that fails the predicate reads as absent; an
-/// update in which both the new and the old value read as absent is not forwarded.
+/// `filter` / `filter_not` on a table: a row that fails the predicate reads as absent, so
+/// downstream sees a tombstone for it. When a downstream aggregation needs old values, the old
+/// value is filtered too and an update in which both read as absent is not forwarded; otherwise
+/// every update is forwarded (Java's `KTableFilter` with and without `sendOldValues`).
 pub struct TableFilter<F> {
     predicate: F,
     keep: bool,
+    send_old_values: bool,
 }
 
 impl<F> TableFilter<F> {
     /// Keeps rows where `predicate` returns `keep`.
-    pub fn new(predicate: F, keep: bool) -> Self {
-        TableFilter { predicate, keep }
+    pub fn new(predicate: F, keep: bool, send_old_values: bool) -> Self {
+        TableFilter {
+            predicate,
+            keep,
+            send_old_values,
+        }
     }
 }
 
@@ -88,8 +95,8 @@ impl<K, V, F: FnMut(&K, &V) -> bool> Operator<K, Change<V>> for TableFilter<F> {
         } = record;
         let mut keep = |v: Option<V>| v.filter(|v| (self.predicate)(&key, v) == self.keep);
         let new = keep(change.new);
-        let old = keep(change.old);
-        if new.is_none() && old.is_none() {
+        let old = if self.send_old_values { keep(change.old) } else { None };
+        if self.send_old_values && new.is_none() && old.is_none() {
             return Ok(());
         }
         children.forward(

@@ -270,8 +270,9 @@ pub fn table_filter<K, V, F: FnMut(&K, &V) -> bool>(
     w: Witness<K, Change<V>>,
     f: F,
     keep: bool,
+    send_old_values: bool,
 ) -> (TableFilter<F>, Witness<K, Change<V>>) {
-    (TableFilter::new(f, keep), w)
+    (TableFilter::new(f, keep, send_old_values), w)
 }
 
 /// `map_values(|v| ..)` on a table.
