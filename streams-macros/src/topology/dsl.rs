@@ -154,7 +154,7 @@ enum Kind {
     },
     Table,
     /// A grouped stream or table, not yet aggregated.
-    Grouped(Grouping),
+    Grouped(Box<Grouping>),
 }
 
 /// How a stream or table was grouped.
@@ -646,12 +646,12 @@ impl<'a> Scope<'a> {
                         args.finish(cx, 0, "group_by_key(key_serde: .., value_serde: ..)");
                         Some(Handle {
                             node: handle.node,
-                            kind: Kind::Grouped(Grouping {
+                            kind: Kind::Grouped(Box::new(Grouping {
                                 method: method.clone(),
                                 serdes,
                                 repartition,
                                 table: false,
-                            }),
+                            })),
                         })
                     }
                     "group_by" => {
@@ -661,12 +661,12 @@ impl<'a> Scope<'a> {
                         let node = self.add_op(method, parent, Op::SelectKey(f));
                         Some(Handle {
                             node,
-                            kind: Kind::Grouped(Grouping {
+                            kind: Kind::Grouped(Box::new(Grouping {
                                 method: method.clone(),
                                 serdes,
                                 repartition: true,
                                 table: false,
-                            }),
+                            })),
                         })
                     }
                     _ => self.unknown(method, "stream", STREAM_METHODS),
@@ -698,12 +698,12 @@ impl<'a> Scope<'a> {
                 let node = self.add_op(method, parent, Op::TableGroupBy(f));
                 Some(Handle {
                     node,
-                    kind: Kind::Grouped(Grouping {
+                    kind: Kind::Grouped(Box::new(Grouping {
                         method: method.clone(),
                         serdes,
                         repartition: true,
                         table: true,
-                    }),
+                    })),
                 })
             }
             (Kind::Table, _) => self.unknown(method, "table", TABLE_METHODS),
@@ -734,7 +734,7 @@ impl<'a> Scope<'a> {
                     AggKind::Aggregate(..) => 2,
                     _ => 1,
                 };
-                let grouping = grouping.clone();
+                let grouping = (**grouping).clone();
                 self.aggregate(method, handle.node, kind, args, positional, grouping)
             }
             (Kind::Grouped(grouping), "count" | "reduce" | "aggregate") => {
@@ -771,7 +771,7 @@ impl<'a> Scope<'a> {
                     AggKind::TableReduce(..) => 2,
                     _ => 3,
                 };
-                let grouping = grouping.clone();
+                let grouping = (**grouping).clone();
                 self.aggregate(method, handle.node, kind, args, positional, grouping)
             }
             (Kind::Grouped(_), _) => self.unknown(method, "grouped stream or table", GROUPED_METHODS),
