@@ -45,21 +45,20 @@ pub fn forward(
         unreachable!("forward is called for DSL nodes")
     };
     let span = method.span();
-    let rt = quote_spanned!(span=> ::streams_runtime::__private::dsl);
     let (o, w) = (op_var(i), witness(i));
     let wp = parents.first().map(|&p| witness(p));
     let name = node.runtime_name();
     let call = match op {
-        Op::Filter { f, keep } => quote_spanned!(span=> #rt::filter(#wp, #f, #keep)),
-        Op::Map(f) => quote_spanned!(span=> #rt::map(#wp, #f)),
-        Op::MapValues { f, with_key: false } => quote_spanned!(span=> #rt::map_values(#wp, #f)),
-        Op::MapValues { f, with_key: true } => quote_spanned!(span=> #rt::map_values_with_key(#wp, #f)),
-        Op::FlatMap(f) => quote_spanned!(span=> #rt::flat_map(#wp, #f)),
-        Op::FlatMapValues { f, with_key: false } => quote_spanned!(span=> #rt::flat_map_values(#wp, #f)),
-        Op::FlatMapValues { f, with_key: true } => quote_spanned!(span=> #rt::flat_map_values_with_key(#wp, #f)),
-        Op::SelectKey(f) => quote_spanned!(span=> #rt::select_key(#wp, #f)),
-        Op::Peek(f) => quote_spanned!(span=> #rt::peek(#wp, #f)),
-        Op::Foreach(f) => quote_spanned!(span=> #rt::foreach(#wp, #f)),
+        Op::Filter { f, keep } => quote_spanned!(span=> #wp.filter(#f, #keep)),
+        Op::Map(f) => quote_spanned!(span=> #wp.map(#f)),
+        Op::MapValues { f, with_key: false } => quote_spanned!(span=> #wp.map_values(#f)),
+        Op::MapValues { f, with_key: true } => quote_spanned!(span=> #wp.map_values_with_key(#f)),
+        Op::FlatMap(f) => quote_spanned!(span=> #wp.flat_map(#f)),
+        Op::FlatMapValues { f, with_key: false } => quote_spanned!(span=> #wp.flat_map_values(#f)),
+        Op::FlatMapValues { f, with_key: true } => quote_spanned!(span=> #wp.flat_map_values_with_key(#f)),
+        Op::SelectKey(f) => quote_spanned!(span=> #wp.select_key(#f)),
+        Op::Peek(f) => quote_spanned!(span=> #wp.peek(#f)),
+        Op::Foreach(f) => quote_spanned!(span=> #wp.foreach(#f)),
         Op::Branch {
             predicates,
             has_default,
@@ -70,17 +69,15 @@ pub fn forward(
             } else {
                 quote!(::core::option::Option::None)
             };
-            let preds = predicates
-                .iter()
-                .map(|f| quote_spanned!(f.span()=> #rt::predicate(#wp, #f)));
-            quote_spanned!(span=> #rt::branch(#wp, (#(#preds,)*), #default))
+            let preds = predicates.iter().map(|f| quote_spanned!(f.span()=> #wp.predicate(#f)));
+            quote_spanned!(span=> #wp.branch((#(#preds,)*), #default))
         }
         Op::PassThrough => {
             let checks = node.parents.iter().zip(parents).skip(1).map(|(ident, &p)| {
                 let wo = witness(p);
-                quote_spanned!(ident.span()=> #rt::same_records(#wp, #wo);)
+                quote_spanned!(ident.span()=> ::streams_runtime::__private::dsl::Merge(#wp, #wo).check();)
             });
-            quote_spanned!(span=> { #(#checks)* #rt::pass_through(#wp) })
+            quote_spanned!(span=> { #(#checks)* #wp.pass_through() })
         }
         Op::To {
             topic,
@@ -89,23 +86,23 @@ pub fn forward(
         } => {
             let (kp, vp) = picks(serdes, span);
             let part = partitioner_or_default(partitioner, span);
-            return quote_spanned!(span=> let #o = #rt::to::<#kp, #vp, #part, _, _>(#wp, #name, #topic););
+            return quote_spanned!(span=> let #o = #wp.to::<#kp, #vp, #part>(#name, #topic););
         }
         Op::ToExtractor { f, serdes, partitioner } => {
             let (kp, vp) = picks(serdes, span);
             let part = partitioner_or_default(partitioner, span);
-            quote_spanned!(span=> #rt::to_extractor::<#kp, #vp, #part, _, _, _>(#wp, #f))
+            quote_spanned!(span=> #wp.to_extractor::<#kp, #vp, #part, _>(#f))
         }
-        Op::Process(ty) => quote_spanned!(ty.span()=> #rt::process::<#ty, _, _>(#wp, stores)?),
+        Op::Process(ty) => quote_spanned!(ty.span()=> #wp.process::<#ty>(stores)?),
         Op::RepartitionSink {
             source, serdes, table, ..
         } => {
             let (kp, vp) = picks(serdes, span);
             let index = source_index(source);
             if *table {
-                quote_spanned!(span=> #rt::table_repartition_sink::<#kp, #vp, _, _>(#wp, #index))
+                quote_spanned!(span=> #wp.table_repartition_sink::<#kp, #vp>(#index))
             } else {
-                quote_spanned!(span=> #rt::repartition_sink::<#kp, #vp, _, _>(#wp, #index))
+                quote_spanned!(span=> #wp.repartition_sink::<#kp, #vp>(#index))
             }
         }
         Op::RepartitionSource { serdes, table, .. } => {
@@ -120,9 +117,9 @@ pub fn forward(
             let ws = witness(sink);
             let (kp, vp) = picks(serdes, span);
             if *table {
-                quote_spanned!(span=> #rt::table_repartition_source::<#kp, #vp, _, _>(#ws))
+                quote_spanned!(span=> #ws.table_repartition_source::<#kp, #vp>())
             } else {
-                quote_spanned!(span=> #rt::repartition_source::<#kp, #vp, _, _>(#ws))
+                quote_spanned!(span=> #ws.repartition_source::<#kp, #vp>())
             }
         }
         Op::TableSource {
@@ -139,34 +136,34 @@ pub fn forward(
                 || quote_spanned!(value.span()=> ::streams_runtime::serde::SerdeOf<#value>),
                 |s| quote!(#s),
             );
-            quote_spanned!(span=> #rt::table_source::<#key, #value, #ks, #vs>(#wp, stores, #store)?)
+            quote_spanned!(span=> #wp.table_source::<#ks, #vs>(stores, #store)?)
         }
         Op::TableFilter { f, keep } => {
             let send_old_values = sends_old_values(def, wiring, i);
-            quote_spanned!(span=> #rt::table_filter(#wp, #f, #keep, #send_old_values))
+            quote_spanned!(span=> #wp.table_filter(#f, #keep, #send_old_values))
         }
-        Op::TableMapValues { f, with_key: false } => quote_spanned!(span=> #rt::table_map_values(#wp, #f)),
-        Op::TableMapValues { f, with_key: true } => quote_spanned!(span=> #rt::table_map_values_with_key(#wp, #f)),
-        Op::ToStream => quote_spanned!(span=> #rt::to_stream(#wp)),
-        Op::TableGroupBy(f) => quote_spanned!(span=> #rt::table_group_by(#wp, #f)),
+        Op::TableMapValues { f, with_key: false } => quote_spanned!(span=> #wp.table_map_values(#f)),
+        Op::TableMapValues { f, with_key: true } => quote_spanned!(span=> #wp.table_map_values_with_key(#f)),
+        Op::ToStream => quote_spanned!(span=> #wp.to_stream()),
+        Op::TableGroupBy(f) => quote_spanned!(span=> #wp.table_group_by(#f)),
         Op::Aggregate { kind, store, serdes } => {
             let (kp, vp) = picks(serdes, span);
             match kind {
-                AggKind::Count => quote_spanned!(span=> #rt::count::<#kp, #vp, _, _>(#wp, stores, #store)?),
+                AggKind::Count => quote_spanned!(span=> #wp.count::<#kp, #vp>(stores, #store)?),
                 AggKind::Reduce(f) => {
-                    quote_spanned!(span=> #rt::reduce::<#kp, #vp, _, _, _>(#wp, #f, stores, #store)?)
+                    quote_spanned!(span=> #wp.reduce::<#kp, #vp, _>(#f, stores, #store)?)
                 }
                 AggKind::Aggregate(init, f) => {
-                    quote_spanned!(span=> #rt::aggregate::<#kp, #vp, _, _, _, _, _>(#wp, #init, #f, stores, #store)?)
+                    quote_spanned!(span=> #wp.aggregate::<#kp, #vp, _, _, _>(#init, #f, stores, #store)?)
                 }
                 AggKind::TableCount => {
-                    quote_spanned!(span=> #rt::table_count::<#kp, #vp, _, _>(#wp, stores, #store)?)
+                    quote_spanned!(span=> #wp.table_count::<#kp, #vp>(stores, #store)?)
                 }
                 AggKind::TableReduce(add, sub) => {
-                    quote_spanned!(span=> #rt::table_reduce::<#kp, #vp, _, _, _, _>(#wp, #add, #sub, stores, #store)?)
+                    quote_spanned!(span=> #wp.table_reduce::<#kp, #vp, _, _>(#add, #sub, stores, #store)?)
                 }
                 AggKind::TableAggregate(init, add, sub) => {
-                    quote_spanned!(span=> #rt::table_aggregate::<#kp, #vp, _, _, _, _, _, _>(#wp, #init, #add, #sub, stores, #store)?)
+                    quote_spanned!(span=> #wp.table_aggregate::<#kp, #vp, _, _, _, _>(#init, #add, #sub, stores, #store)?)
                 }
             }
         }

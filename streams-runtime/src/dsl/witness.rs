@@ -1,9 +1,10 @@
 //! What `topology!` generates DSL code against (not a public API; reached through
-//! `__private::dsl`). The generated `build` first walks the graph roots first, calling one of
-//! these functions per operator with its parent's [`Witness`]: the witness carries the record
-//! types, so the user's closures get their parameter types from it and rustc checks them where
-//! the user wrote them. Each returns the operator and the witness of what it forwards; the
-//! graph is then assembled leaves first.
+//! `__private::dsl`). The generated `build` first walks the graph roots first, calling one
+//! method per operator on its parent's [`Witness`]: the witness carries the record types, so
+//! the user's closures get their parameter types from it and rustc checks them where the user
+//! wrote them, and serde bounds are checked against known types (methods, not free functions,
+//! so no bound can steer inference). Each returns the operator and the witness of what it
+//! forwards; the graph is then assembled leaves first.
 //!
 //! The signatures spell out operator types in full on purpose: they are what rustc infers.
 #![allow(clippy::type_complexity)]
@@ -74,11 +75,17 @@ impl<T, S: Serde<T>> PickSerde<T> for Explicit<S> {
 pub trait SameRecords<T> {}
 impl<T> SameRecords<T> for T {}
 
-/// Checks that `other` may be merged into a stream of `into`'s types.
-pub fn same_records<K, V, K2, V2>(_: Witness<K, V>, _: Witness<K2, V2>)
-where
-    (K2, V2): SameRecords<(K, V)>,
-{
+/// A stream and another merged into it; built first so both types are known when
+/// [`Merge::check`] compares them.
+pub struct Merge<A, B>(pub A, pub B);
+
+impl<K, V, K2, V2> Merge<Witness<K, V>, Witness<K2, V2>> {
+    /// Checks that the second stream may be merged into the first.
+    pub fn check(self)
+    where
+        (K2, V2): SameRecords<(K, V)>,
+    {
+    }
 }
 
 /// Holds when a processor accepts the records a stream carries.
@@ -90,138 +97,6 @@ where
 pub trait Accepts<T> {}
 impl<T> Accepts<T> for T {}
 
-/// A user processor inside the DSL (`process(Type)`).
-pub fn process<P, K, V>(
-    _: Witness<K, V>,
-    stores: &StoreSet,
-) -> Result<(P, Witness<P::KeyOut, P::ValueOut>), StreamsError>
-where
-    P: ProcessorSpec + crate::__private::ProcessorStores,
-    (K, V): Accepts<(P::KeyIn, P::ValueIn)>,
-{
-    Ok((P::create(stores)?, Witness::new()))
-}
-
-/// A pass-through node: a merge point or a named branch.
-pub fn pass_through<K, V>(w: Witness<K, V>) -> (PassThrough, Witness<K, V>) {
-    (PassThrough, w)
-}
-
-/// `filter` (`keep = true`) and `filter_not` (`keep = false`).
-pub fn filter<K, V, F: FnMut(&K, &V) -> bool>(w: Witness<K, V>, f: F, keep: bool) -> (Filter<F>, Witness<K, V>) {
-    (Filter::new(f, keep), w)
-}
-
-/// `map`.
-pub fn map<K, V, K2, V2, F: FnMut(K, V) -> (K2, V2)>(_: Witness<K, V>, f: F) -> (Map<F>, Witness<K2, V2>) {
-    (Map(f), Witness::new())
-}
-
-/// `map_values(|v| ..)`.
-pub fn map_values<K, V, V2, F: FnMut(V) -> V2>(_: Witness<K, V>, f: F) -> (MapValues<F>, Witness<K, V2>) {
-    (MapValues(f), Witness::new())
-}
-
-/// `map_values(|k, v| ..)`.
-pub fn map_values_with_key<K, V, V2, F: FnMut(&K, V) -> V2>(
-    _: Witness<K, V>,
-    f: F,
-) -> (MapValuesWithKey<F>, Witness<K, V2>) {
-    (MapValuesWithKey(f), Witness::new())
-}
-
-/// `flat_map`.
-pub fn flat_map<K, V, K2, V2, I: IntoIterator<Item = (K2, V2)>, F: FnMut(K, V) -> I>(
-    _: Witness<K, V>,
-    f: F,
-) -> (FlatMap<F>, Witness<K2, V2>) {
-    (FlatMap(f), Witness::new())
-}
-
-/// `flat_map_values(|v| ..)`.
-pub fn flat_map_values<K: Clone, V, V2, I: IntoIterator<Item = V2>, F: FnMut(V) -> I>(
-    _: Witness<K, V>,
-    f: F,
-) -> (FlatMapValues<F>, Witness<K, V2>) {
-    (FlatMapValues(f), Witness::new())
-}
-
-/// `flat_map_values(|k, v| ..)`.
-pub fn flat_map_values_with_key<K: Clone, V, V2, I: IntoIterator<Item = V2>, F: FnMut(&K, V) -> I>(
-    _: Witness<K, V>,
-    f: F,
-) -> (FlatMapValuesWithKey<F>, Witness<K, V2>) {
-    (FlatMapValuesWithKey(f), Witness::new())
-}
-
-/// `select_key`, and the key selection of `group_by`.
-pub fn select_key<K, V, K2, F: FnMut(&K, &V) -> K2>(_: Witness<K, V>, f: F) -> (SelectKey<F>, Witness<K2, V>) {
-    (SelectKey(f), Witness::new())
-}
-
-/// `peek`.
-pub fn peek<K, V, F: FnMut(&K, &V)>(w: Witness<K, V>, f: F) -> (Peek<F>, Witness<K, V>) {
-    (Peek(f), w)
-}
-
-/// `foreach`.
-pub fn foreach<K, V, F: FnMut(&K, &V)>(w: Witness<K, V>, f: F) -> (Foreach<F>, Witness<K, V>) {
-    (Foreach(f), w)
-}
-
-/// One predicate of a `split`.
-pub fn predicate<K, V, F: FnMut(&K, &V) -> bool>(_: Witness<K, V>, f: F) -> F {
-    f
-}
-
-/// `split` over the predicates (a tuple); `default` is the default branch's child index.
-pub fn branch<K, V, P: BranchPredicates<K, V>>(
-    w: Witness<K, V>,
-    predicates: P,
-    default: Option<usize>,
-) -> (Branch<P>, Witness<K, V>) {
-    (Branch::new(predicates, default), w)
-}
-
-/// `to("topic")`.
-pub fn to<KP: PickSerde<K>, VP: PickSerde<V>, P: StreamPartitioner<K, V>, K, V>(
-    _: Witness<K, V>,
-    name: &'static str,
-    topic: &'static str,
-) -> SinkNode<KP::Serde, VP::Serde, P> {
-    SinkNode::new(name, topic)
-}
-
-/// `to(|k, v| "topic")`.
-pub fn to_extractor<KP: PickSerde<K>, VP: PickSerde<V>, P: StreamPartitioner<K, V>, K, V, F>(
-    w: Witness<K, V>,
-    f: F,
-) -> (TopicSink<F, KP::Serde, VP::Serde, P>, Witness<K, V>)
-where
-    F: FnMut(&K, &V) -> &'static str,
-{
-    (TopicSink::new(f), w)
-}
-
-/// The sink half of a repartition topic read by the source at index `source`.
-pub fn repartition_sink<KP: PickSerde<K>, VP: PickSerde<V>, K, V>(
-    w: Witness<K, V>,
-    source: usize,
-) -> (RepartitionSink<KP::Serde, VP::Serde>, Witness<K, V>) {
-    (RepartitionSink::new(source), w)
-}
-
-/// The sink half of a table's repartition topic (values are [`Change`]s).
-pub fn table_repartition_sink<KP: PickSerde<K>, VP: PickSerde<V>, K, V>(
-    w: Witness<K, Change<V>>,
-    source: usize,
-) -> (
-    RepartitionSink<KP::Serde, ChangeSerde<VP::Serde>>,
-    Witness<K, Change<V>>,
-) {
-    (RepartitionSink::new(source), w)
-}
-
 /// The source half of a repartition topic, to be given its children.
 pub struct SourceParts<K, V, KS, VS>(PhantomData<fn() -> (K, V, KS, VS)>);
 
@@ -232,23 +107,6 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> SourceParts<K, V, KS, VS> {
     }
 }
 
-/// The source half of a repartition topic.
-pub fn repartition_source<KP: PickSerde<K>, VP: PickSerde<V>, K, V>(
-    w: Witness<K, V>,
-) -> (SourceParts<K, V, KP::Serde, VP::Serde>, Witness<K, V>) {
-    (SourceParts(PhantomData), w)
-}
-
-/// The source half of a table's repartition topic.
-pub fn table_repartition_source<KP: PickSerde<K>, VP: PickSerde<V>, K, V>(
-    w: Witness<K, Change<V>>,
-) -> (
-    SourceParts<K, Change<V>, KP::Serde, ChangeSerde<VP::Serde>>,
-    Witness<K, Change<V>>,
-) {
-    (SourceParts(PhantomData), w)
-}
-
 fn store<K, V, KS: Serde<K>, VS: Serde<V>>(
     stores: &StoreSet,
     index: usize,
@@ -256,168 +114,322 @@ fn store<K, V, KS: Serde<K>, VS: Serde<V>>(
     stores.bind_index(index)
 }
 
-/// A `table` source materialized in the store at `index`.
-pub fn table_source<K, V: Clone, KS: Serde<K>, VS: Serde<V>>(
-    _: Witness<Option<K>, Option<V>>,
-    stores: &StoreSet,
-    index: usize,
-) -> Result<(TableSource<K, V, KS, VS>, Witness<K, Change<V>>), StreamsError> {
-    Ok((TableSource::new(store(stores, index)?), Witness::new()))
-}
+/// Operators on streams.
+impl<K, V> Witness<K, V> {
+    /// A user processor inside the DSL (`process(Type)`).
+    pub fn process<P>(self, stores: &StoreSet) -> Result<(P, Witness<P::KeyOut, P::ValueOut>), StreamsError>
+    where
+        P: ProcessorSpec + crate::__private::ProcessorStores,
+        (K, V): Accepts<(P::KeyIn, P::ValueIn)>,
+    {
+        Ok((P::create(stores)?, Witness::new()))
+    }
 
-/// `filter` / `filter_not` on a table.
-pub fn table_filter<K, V, F: FnMut(&K, &V) -> bool>(
-    w: Witness<K, Change<V>>,
-    f: F,
-    keep: bool,
-    send_old_values: bool,
-) -> (TableFilter<F>, Witness<K, Change<V>>) {
-    (TableFilter::new(f, keep, send_old_values), w)
-}
+    /// A pass-through node: a merge point or a named branch.
+    pub fn pass_through(self) -> (PassThrough, Self) {
+        (PassThrough, self)
+    }
 
-/// `map_values(|v| ..)` on a table.
-pub fn table_map_values<K, V, V2, F: FnMut(V) -> V2>(
-    _: Witness<K, Change<V>>,
-    mut f: F,
-) -> (TableMapValues<impl FnMut(&K, V) -> V2>, Witness<K, Change<V2>>) {
-    (TableMapValues(move |_: &K, v| f(v)), Witness::new())
-}
+    /// `filter` (`keep = true`) and `filter_not` (`keep = false`).
+    pub fn filter<F: FnMut(&K, &V) -> bool>(self, f: F, keep: bool) -> (Filter<F>, Self) {
+        (Filter::new(f, keep), self)
+    }
 
-/// `map_values(|k, v| ..)` on a table.
-pub fn table_map_values_with_key<K, V, V2, F: FnMut(&K, V) -> V2>(
-    _: Witness<K, Change<V>>,
-    f: F,
-) -> (TableMapValues<F>, Witness<K, Change<V2>>) {
-    (TableMapValues(f), Witness::new())
-}
+    /// `map`.
+    pub fn map<K2, V2, F: FnMut(K, V) -> (K2, V2)>(self, f: F) -> (Map<F>, Witness<K2, V2>) {
+        (Map(f), Witness::new())
+    }
 
-/// `to_stream`.
-pub fn to_stream<K, V>(_: Witness<K, Change<V>>) -> (ToStream, Witness<K, Option<V>>) {
-    (ToStream, Witness::new())
-}
+    /// `map_values(|v| ..)`.
+    pub fn map_values<V2, F: FnMut(V) -> V2>(self, f: F) -> (MapValues<F>, Witness<K, V2>) {
+        (MapValues(f), Witness::new())
+    }
 
-/// `group_by` on a table: the row mapper.
-pub fn table_group_by<K, V, K2: PartialEq, V2, F: FnMut(&K, V) -> (K2, V2)>(
-    _: Witness<K, Change<V>>,
-    f: F,
-) -> (TableGroupBy<F>, Witness<K2, Change<V2>>) {
-    (TableGroupBy(f), Witness::new())
-}
+    /// `map_values(|k, v| ..)`.
+    pub fn map_values_with_key<V2, F: FnMut(&K, V) -> V2>(self, f: F) -> (MapValuesWithKey<F>, Witness<K, V2>) {
+        (MapValuesWithKey(f), Witness::new())
+    }
 
-/// `count()` of a grouped stream into the store at `index`.
-pub fn count<KP: PickSerde<K>, VP: PickSerde<i64>, K, V>(
-    _: Witness<K, V>,
-    stores: &StoreSet,
-    index: usize,
-) -> Result<
-    (
-        StreamAggregate<Count, K, i64, KP::Serde, VP::Serde>,
-        Witness<K, Change<i64>>,
-    ),
-    StreamsError,
-> {
-    Ok((StreamAggregate::new(Count, store(stores, index)?), Witness::new()))
-}
+    /// `flat_map`.
+    pub fn flat_map<K2, V2, I: IntoIterator<Item = (K2, V2)>, F: FnMut(K, V) -> I>(
+        self,
+        f: F,
+    ) -> (FlatMap<F>, Witness<K2, V2>) {
+        (FlatMap(f), Witness::new())
+    }
 
-/// `reduce` of a grouped stream.
-pub fn reduce<KP: PickSerde<K>, VP: PickSerde<V>, K, V: Clone, F: FnMut(V, V) -> V>(
-    _: Witness<K, V>,
-    f: F,
-    stores: &StoreSet,
-    index: usize,
-) -> Result<
-    (
-        StreamAggregate<Reduce<F>, K, V, KP::Serde, VP::Serde>,
-        Witness<K, Change<V>>,
-    ),
-    StreamsError,
-> {
-    Ok((StreamAggregate::new(Reduce(f), store(stores, index)?), Witness::new()))
-}
+    /// `flat_map_values(|v| ..)`.
+    pub fn flat_map_values<V2, I: IntoIterator<Item = V2>, F: FnMut(V) -> I>(
+        self,
+        f: F,
+    ) -> (FlatMapValues<F>, Witness<K, V2>)
+    where
+        K: Clone,
+    {
+        (FlatMapValues(f), Witness::new())
+    }
 
-/// `aggregate` of a grouped stream.
-pub fn aggregate<KP: PickSerde<K>, VP: PickSerde<VA>, K, V, VA: Clone, I: FnMut() -> VA, F: FnMut(&K, V, VA) -> VA>(
-    _: Witness<K, V>,
-    initializer: I,
-    aggregator: F,
-    stores: &StoreSet,
-    index: usize,
-) -> Result<
-    (
-        StreamAggregate<Aggregate<I, F>, K, VA, KP::Serde, VP::Serde>,
-        Witness<K, Change<VA>>,
-    ),
-    StreamsError,
-> {
-    Ok((
-        StreamAggregate::new(Aggregate::new(initializer, aggregator), store(stores, index)?),
-        Witness::new(),
-    ))
-}
+    /// `flat_map_values(|k, v| ..)`.
+    pub fn flat_map_values_with_key<V2, I: IntoIterator<Item = V2>, F: FnMut(&K, V) -> I>(
+        self,
+        f: F,
+    ) -> (FlatMapValuesWithKey<F>, Witness<K, V2>)
+    where
+        K: Clone,
+    {
+        (FlatMapValuesWithKey(f), Witness::new())
+    }
 
-/// `count()` of a grouped table.
-pub fn table_count<KP: PickSerde<K>, VP: PickSerde<i64>, K, V>(
-    _: Witness<K, Change<V>>,
-    stores: &StoreSet,
-    index: usize,
-) -> Result<
-    (
-        TableAggregate<TableCount, K, i64, KP::Serde, VP::Serde>,
-        Witness<K, Change<i64>>,
-    ),
-    StreamsError,
-> {
-    Ok((TableAggregate::new(TableCount, store(stores, index)?), Witness::new()))
-}
+    /// `select_key`, and the key selection of `group_by`.
+    pub fn select_key<K2, F: FnMut(&K, &V) -> K2>(self, f: F) -> (SelectKey<F>, Witness<K2, V>) {
+        (SelectKey(f), Witness::new())
+    }
 
-/// `reduce(adder, subtractor)` of a grouped table.
-pub fn table_reduce<KP: PickSerde<K>, VP: PickSerde<V>, K, V: Clone, A: FnMut(V, V) -> V, S: FnMut(V, V) -> V>(
-    _: Witness<K, Change<V>>,
-    adder: A,
-    subtractor: S,
-    stores: &StoreSet,
-    index: usize,
-) -> Result<
-    (
-        TableAggregate<TableReduce<A, S>, K, V, KP::Serde, VP::Serde>,
-        Witness<K, Change<V>>,
-    ),
-    StreamsError,
-> {
-    Ok((
-        TableAggregate::new(TableReduce::new(adder, subtractor), store(stores, index)?),
-        Witness::new(),
-    ))
-}
+    /// `peek`.
+    pub fn peek<F: FnMut(&K, &V)>(self, f: F) -> (Peek<F>, Self) {
+        (Peek(f), self)
+    }
 
-/// `aggregate(initializer, adder, subtractor)` of a grouped table.
-pub fn table_aggregate<KP, VP, K, V, VA, I, A, S>(
-    _: Witness<K, Change<V>>,
-    initializer: I,
-    adder: A,
-    subtractor: S,
-    stores: &StoreSet,
-    index: usize,
-) -> Result<
-    (
-        TableAggregate<TableAggregateFns<I, A, S>, K, VA, KP::Serde, VP::Serde>,
-        Witness<K, Change<VA>>,
-    ),
-    StreamsError,
->
-where
-    KP: PickSerde<K>,
-    VP: PickSerde<VA>,
-    VA: Clone,
-    I: FnMut() -> VA,
-    A: FnMut(&K, V, VA) -> VA,
-    S: FnMut(&K, V, VA) -> VA,
-{
-    Ok((
-        TableAggregate::new(
-            TableAggregateFns::new(initializer, adder, subtractor),
-            store(stores, index)?,
+    /// `foreach`.
+    pub fn foreach<F: FnMut(&K, &V)>(self, f: F) -> (Foreach<F>, Self) {
+        (Foreach(f), self)
+    }
+
+    /// One predicate of a `split`.
+    pub fn predicate<F: FnMut(&K, &V) -> bool>(self, f: F) -> F {
+        f
+    }
+
+    /// `split` over the predicates (a tuple); `default` is the default branch's child index.
+    pub fn branch<P: BranchPredicates<K, V>>(self, predicates: P, default: Option<usize>) -> (Branch<P>, Self) {
+        (Branch::new(predicates, default), self)
+    }
+
+    /// `to("topic")`.
+    pub fn to<KP: PickSerde<K>, VP: PickSerde<V>, P: StreamPartitioner<K, V>>(
+        self,
+        name: &'static str,
+        topic: &'static str,
+    ) -> SinkNode<KP::Serde, VP::Serde, P> {
+        SinkNode::new(name, topic)
+    }
+
+    /// `to(|k, v| "topic")`.
+    pub fn to_extractor<KP: PickSerde<K>, VP: PickSerde<V>, P: StreamPartitioner<K, V>, F>(
+        self,
+        f: F,
+    ) -> (TopicSink<F, KP::Serde, VP::Serde, P>, Self)
+    where
+        F: FnMut(&K, &V) -> &'static str,
+    {
+        (TopicSink::new(f), self)
+    }
+
+    /// The sink half of a repartition topic read by the source at index `source`.
+    pub fn repartition_sink<KP: PickSerde<K>, VP: PickSerde<V>>(
+        self,
+        source: usize,
+    ) -> (RepartitionSink<KP::Serde, VP::Serde>, Self) {
+        (RepartitionSink::new(source), self)
+    }
+
+    /// The source half of a repartition topic.
+    pub fn repartition_source<KP: PickSerde<K>, VP: PickSerde<V>>(
+        self,
+    ) -> (SourceParts<K, V, KP::Serde, VP::Serde>, Self) {
+        (SourceParts(PhantomData), self)
+    }
+
+    /// `count()` of a grouped stream into the store at `index`.
+    pub fn count<KP: PickSerde<K>, VP: PickSerde<i64>>(
+        self,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<
+        (
+            StreamAggregate<Count, K, i64, KP::Serde, VP::Serde>,
+            Witness<K, Change<i64>>,
         ),
-        Witness::new(),
-    ))
+        StreamsError,
+    > {
+        Ok((StreamAggregate::new(Count, store(stores, index)?), Witness::new()))
+    }
+
+    /// `reduce` of a grouped stream.
+    pub fn reduce<KP: PickSerde<K>, VP: PickSerde<V>, F: FnMut(V, V) -> V>(
+        self,
+        f: F,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<
+        (
+            StreamAggregate<Reduce<F>, K, V, KP::Serde, VP::Serde>,
+            Witness<K, Change<V>>,
+        ),
+        StreamsError,
+    >
+    where
+        V: Clone,
+    {
+        Ok((StreamAggregate::new(Reduce(f), store(stores, index)?), Witness::new()))
+    }
+
+    /// `aggregate` of a grouped stream.
+    pub fn aggregate<KP: PickSerde<K>, VP: PickSerde<VA>, VA: Clone, I: FnMut() -> VA, F: FnMut(&K, V, VA) -> VA>(
+        self,
+        initializer: I,
+        aggregator: F,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<
+        (
+            StreamAggregate<Aggregate<I, F>, K, VA, KP::Serde, VP::Serde>,
+            Witness<K, Change<VA>>,
+        ),
+        StreamsError,
+    > {
+        Ok((
+            StreamAggregate::new(Aggregate::new(initializer, aggregator), store(stores, index)?),
+            Witness::new(),
+        ))
+    }
+}
+
+/// The materializing source of a `table`.
+impl<K, V: Clone> Witness<Option<K>, Option<V>> {
+    /// A `table` source materialized in the store at `index`, with the table's serdes.
+    pub fn table_source<KS: Serde<K>, VS: Serde<V>>(
+        self,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<(TableSource<K, V, KS, VS>, Witness<K, Change<V>>), StreamsError> {
+        Ok((TableSource::new(store(stores, index)?), Witness::new()))
+    }
+}
+
+/// Operators on tables.
+impl<K, V> Witness<K, Change<V>> {
+    /// `filter` / `filter_not` on a table.
+    pub fn table_filter<F: FnMut(&K, &V) -> bool>(
+        self,
+        f: F,
+        keep: bool,
+        send_old_values: bool,
+    ) -> (TableFilter<F>, Self) {
+        (TableFilter::new(f, keep, send_old_values), self)
+    }
+
+    /// `map_values(|v| ..)` on a table.
+    pub fn table_map_values<V2, F: FnMut(V) -> V2>(
+        self,
+        mut f: F,
+    ) -> (TableMapValues<impl FnMut(&K, V) -> V2>, Witness<K, Change<V2>>) {
+        (TableMapValues(move |_: &K, v| f(v)), Witness::new())
+    }
+
+    /// `map_values(|k, v| ..)` on a table.
+    pub fn table_map_values_with_key<V2, F: FnMut(&K, V) -> V2>(
+        self,
+        f: F,
+    ) -> (TableMapValues<F>, Witness<K, Change<V2>>) {
+        (TableMapValues(f), Witness::new())
+    }
+
+    /// `to_stream`.
+    pub fn to_stream(self) -> (ToStream, Witness<K, Option<V>>) {
+        (ToStream, Witness::new())
+    }
+
+    /// `group_by` on a table: the row mapper.
+    pub fn table_group_by<K2: PartialEq, V2, F: FnMut(&K, V) -> (K2, V2)>(
+        self,
+        f: F,
+    ) -> (TableGroupBy<F>, Witness<K2, Change<V2>>) {
+        (TableGroupBy(f), Witness::new())
+    }
+
+    /// The sink half of a table's repartition topic (values are [`Change`]s).
+    pub fn table_repartition_sink<KP: PickSerde<K>, VP: PickSerde<V>>(
+        self,
+        source: usize,
+    ) -> (RepartitionSink<KP::Serde, ChangeSerde<VP::Serde>>, Self) {
+        (RepartitionSink::new(source), self)
+    }
+
+    /// The source half of a table's repartition topic.
+    pub fn table_repartition_source<KP: PickSerde<K>, VP: PickSerde<V>>(
+        self,
+    ) -> (SourceParts<K, Change<V>, KP::Serde, ChangeSerde<VP::Serde>>, Self) {
+        (SourceParts(PhantomData), self)
+    }
+
+    /// `count()` of a grouped table.
+    pub fn table_count<KP: PickSerde<K>, VP: PickSerde<i64>>(
+        self,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<
+        (
+            TableAggregate<TableCount, K, i64, KP::Serde, VP::Serde>,
+            Witness<K, Change<i64>>,
+        ),
+        StreamsError,
+    > {
+        Ok((TableAggregate::new(TableCount, store(stores, index)?), Witness::new()))
+    }
+
+    /// `reduce(adder, subtractor)` of a grouped table.
+    pub fn table_reduce<KP: PickSerde<K>, VP: PickSerde<V>, A: FnMut(V, V) -> V, S: FnMut(V, V) -> V>(
+        self,
+        adder: A,
+        subtractor: S,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<
+        (
+            TableAggregate<TableReduce<A, S>, K, V, KP::Serde, VP::Serde>,
+            Witness<K, Change<V>>,
+        ),
+        StreamsError,
+    >
+    where
+        V: Clone,
+    {
+        Ok((
+            TableAggregate::new(TableReduce::new(adder, subtractor), store(stores, index)?),
+            Witness::new(),
+        ))
+    }
+
+    /// `aggregate(initializer, adder, subtractor)` of a grouped table.
+    pub fn table_aggregate<KP, VP, VA, I, A, S>(
+        self,
+        initializer: I,
+        adder: A,
+        subtractor: S,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<
+        (
+            TableAggregate<TableAggregateFns<I, A, S>, K, VA, KP::Serde, VP::Serde>,
+            Witness<K, Change<VA>>,
+        ),
+        StreamsError,
+    >
+    where
+        KP: PickSerde<K>,
+        VP: PickSerde<VA>,
+        VA: Clone,
+        I: FnMut() -> VA,
+        A: FnMut(&K, V, VA) -> VA,
+        S: FnMut(&K, V, VA) -> VA,
+    {
+        Ok((
+            TableAggregate::new(
+                TableAggregateFns::new(initializer, adder, subtractor),
+                store(stores, index)?,
+            ),
+            Witness::new(),
+        ))
+    }
 }
