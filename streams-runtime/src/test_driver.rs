@@ -53,11 +53,12 @@ impl OutputTopic {
     }
 }
 
-/// A record written to a topic the topology reads, waiting to be piped back in.
+/// A record written to a topic the topology reads, waiting to be piped back in; its bytes live
+/// in the driver's feed-back arena.
 struct FedBack {
     source: usize,
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
+    key: Option<Range<usize>>,
+    value: Option<Range<usize>>,
     timestamp: i64,
     headers: Headers,
 }
@@ -92,6 +93,13 @@ struct DriverState<G> {
     wall_clock_ms: i64,
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
+    /// Records to pipe back in, first in first out (as Java's driver processes them).
+    pending: VecDeque<FedBack>,
+    /// The bytes of `pending`, cleared whenever it is empty.
+    pending_bytes: Vec<u8>,
+    /// Scratch buffers for the record being fed back.
+    feed_key: Vec<u8>,
+    feed_value: Vec<u8>,
 }
 
 impl<G: TaskGraph> DriverState<G> {
@@ -100,9 +108,15 @@ impl<G: TaskGraph> DriverState<G> {
         output_index(&mut self.outputs, self.sources, topic)
     }
 
-    /// Processes one record and everything it leads to: captured output, records fed back into
-    /// topics the topology reads, stream-time punctuation.
+    /// Processes one record and everything it leads to: captured output, stream-time
+    /// punctuation, then the records fed back into topics the topology reads.
     fn pipe(&mut self, source: usize, record: PipedRecord<'_>) -> Result<(), StreamsError> {
+        self.process_one(source, record)?;
+        self.drain_pending()
+    }
+
+    /// Processes one record and captures its output (queueing records to feed back).
+    fn process_one(&mut self, source: usize, record: PipedRecord<'_>) -> Result<(), StreamsError> {
         let offset = self.input_offsets[source];
         self.input_offsets[source] += 1;
         let raw = RawRecord {
@@ -115,31 +129,62 @@ impl<G: TaskGraph> DriverState<G> {
             headers: record.headers,
         };
         let result = self.task.process(source, raw);
-        let mut fed_back = self.capture();
+        self.capture();
         result?;
         let stream_time = self.task.stream_time();
-        self.task.punctuate(PunctuationType::StreamTime, stream_time)?;
-        fed_back.extend(self.capture());
-        self.feed_back(fed_back)
+        let result = self.task.punctuate(PunctuationType::StreamTime, stream_time);
+        self.capture();
+        result
     }
 
-    /// Pipes records written to topics the topology reads back into their sources.
-    fn feed_back(&mut self, records: Vec<FedBack>) -> Result<(), StreamsError> {
-        for r in records {
+    /// Pipes the queued records back into their sources until none is left. Each record's
+    /// bytes are copied into reused scratch buffers, so feeding back allocates nothing once warm.
+    fn drain_pending(&mut self) -> Result<(), StreamsError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut key = std::mem::take(&mut self.feed_key);
+        let mut value = std::mem::take(&mut self.feed_value);
+        let result = self.drain_pending_with(&mut key, &mut value);
+        self.feed_key = key;
+        self.feed_value = value;
+        result
+    }
+
+    fn drain_pending_with(&mut self, key: &mut Vec<u8>, value: &mut Vec<u8>) -> Result<(), StreamsError> {
+        while let Some(r) = self.pending.pop_front() {
+            key.clear();
+            value.clear();
+            let bytes = &self.pending_bytes;
+            let k = r.key.map(|range| {
+                key.extend_from_slice(&bytes[range]);
+                key.as_slice()
+            });
+            let v = r.value.map(|range| {
+                value.extend_from_slice(&bytes[range]);
+                value.as_slice()
+            });
             let record = PipedRecord {
-                key: r.key.as_deref(),
-                value: r.value.as_deref(),
+                key: k,
+                value: v,
                 timestamp: r.timestamp,
                 headers: r.headers,
             };
-            self.pipe(r.source, record)?;
+            if let Err(e) = self.process_one(r.source, record) {
+                self.pending.clear();
+                self.pending_bytes.clear();
+                return Err(e);
+            }
+            if self.pending.is_empty() {
+                self.pending_bytes.clear();
+            }
         }
         Ok(())
     }
 
-    /// Moves the task's output into the output topics; returns copies of the records written to
-    /// topics the topology itself reads.
-    fn capture(&mut self) -> Vec<FedBack> {
+    /// Moves the task's output into the output topics, queueing copies of the records written
+    /// to topics the topology itself reads.
+    fn capture(&mut self) {
         let DriverState {
             task,
             sources,
@@ -147,9 +192,10 @@ impl<G: TaskGraph> DriverState<G> {
             sink_outputs,
             changelog_outputs,
             repartition_outputs,
+            pending,
+            pending_bytes,
             ..
         } = self;
-        let mut fed_back = Vec::new();
         task.drain_output(|r| {
             let index = match r.destination {
                 Destination::Topic(t) => match sink_outputs.iter().find(|(s, _)| std::ptr::eq(*s, t) || *s == t) {
@@ -167,10 +213,17 @@ impl<G: TaskGraph> DriverState<G> {
             };
             let out = &mut outputs[index];
             if let Some(source) = out.feeds {
-                fed_back.push(FedBack {
+                let mut copy = |data: Option<&[u8]>| {
+                    data.map(|d| {
+                        let start = pending_bytes.len();
+                        pending_bytes.extend_from_slice(d);
+                        start..pending_bytes.len()
+                    })
+                };
+                pending.push_back(FedBack {
                     source,
-                    key: r.key.map(<[u8]>::to_vec),
-                    value: r.value.map(<[u8]>::to_vec),
+                    key: copy(r.key),
+                    value: copy(r.value),
                     timestamp: r.timestamp,
                     headers: r.headers.clone(),
                 });
@@ -187,7 +240,6 @@ impl<G: TaskGraph> DriverState<G> {
                 offset,
             });
         });
-        fed_back
     }
 }
 
@@ -267,6 +319,10 @@ pub fn test_driver_with<T: Topology>(
         wall_clock_ms: config.initial_wall_clock_ms,
         key_buf: Vec::new(),
         value_buf: Vec::new(),
+        pending: VecDeque::new(),
+        pending_bytes: Vec::new(),
+        feed_key: Vec::new(),
+        feed_value: Vec::new(),
     };
     for node in T::NODES {
         if let NodeSpecKind::Sink { topic, internal: false } = node.kind {
@@ -286,8 +342,8 @@ pub fn test_driver_with<T: Topology>(
         });
         state.repartition_outputs.push(output);
     }
-    let fed_back = state.capture();
-    state.feed_back(fed_back)?;
+    state.capture();
+    state.drain_pending()?;
     Ok(TopologyTestDriver {
         state: Rc::new(RefCell::new(state)),
         _state_dir: dir,
@@ -386,9 +442,9 @@ impl<G: TaskGraph> TopologyTestDriver<G> {
         state.wall_clock_ms += by.as_millis() as i64;
         let now = state.wall_clock_ms;
         let result = state.task.punctuate(PunctuationType::WallClockTime, now);
-        let fed_back = state.capture();
+        state.capture();
         result?;
-        state.feed_back(fed_back)
+        state.drain_pending()
     }
 
     /// The task's stream time (-1 before any record).

@@ -253,17 +253,82 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         if encoded == Encoded::Null {
             return Ok(None);
         }
+        let change = if matches!(inner.backend, Backend::Memory(_)) {
+            self.update_in_memory(&mut inner, f)?
+        } else {
+            self.update_by_get_put(&mut inner, f)?
+        };
+        Ok(Some(change))
+    }
+
+    /// The in-memory update: reads and rewrites an existing entry with one B-tree lookup.
+    #[allow(irrefutable_let_patterns)] // without the `rocksdb` feature, memory is the only backend
+    fn update_in_memory(
+        &self,
+        inner: &mut KvStoreInner,
+        f: impl FnOnce(Option<V>) -> Option<V>,
+    ) -> Result<Change<V>, StoreError>
+    where
+        V: Clone,
+    {
+        let KvStoreInner {
+            name,
+            backend: Backend::Memory(map),
+            changelog,
+            key_buf,
+            value_buf,
+        } = inner
+        else {
+            return self.update_by_get_put(inner, f);
+        };
+        let name = *name;
+        let (old, slot) = match map.slot(key_buf) {
+            Some(slot) => (self.decode_value(name, Some(slot))?, Some(slot)),
+            None => (None, None),
+        };
+        let new = f(old.clone());
+        value_buf.clear();
+        let present = match &new {
+            Some(v) => self.value_serde.serialize(v, value_buf).map_err(serde_error(name))? == Encoded::Bytes,
+            None => false,
+        };
+        match (slot, present) {
+            (Some(slot), true) => {
+                slot.clear();
+                slot.extend_from_slice(value_buf);
+            }
+            (None, true) => map.put(key_buf, value_buf),
+            (Some(_), false) => {
+                map.delete(key_buf);
+            }
+            (None, false) => return Ok(Change { new, old }),
+        }
+        if let Some(log) = changelog {
+            log.record(key_buf, present.then_some(value_buf.as_slice()));
+        }
+        Ok(Change { new, old })
+    }
+
+    /// The backend-independent update: a lookup, then a write.
+    fn update_by_get_put(
+        &self,
+        inner: &mut KvStoreInner,
+        f: impl FnOnce(Option<V>) -> Option<V>,
+    ) -> Result<Change<V>, StoreError>
+    where
+        V: Clone,
+    {
         let name = inner.name;
         let old = inner.get(&inner.key_buf, |bytes| self.decode_value(name, bytes))??;
         let new = f(old.clone());
         let present = match &new {
-            Some(v) => self.encode_value(&mut inner, v)?,
+            Some(v) => self.encode_value(inner, v)?,
             None => false,
         };
         if present || old.is_some() {
             inner.write(present)?;
         }
-        Ok(Some(Change { new, old }))
+        Ok(Change { new, old })
     }
 
     /// Writes `value` only if `key` has no value; returns the existing value otherwise.

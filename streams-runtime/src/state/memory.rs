@@ -31,6 +31,11 @@ impl InMemoryKvStore {
         }
     }
 
+    /// The value bytes of `key`, to read and overwrite in place with one lookup.
+    pub(crate) fn slot(&mut self, key: &[u8]) -> Option<&mut Vec<u8>> {
+        self.map.get_mut(key)
+    }
+
     pub(crate) fn delete(&mut self, key: &[u8]) -> Option<Vec<u8>> {
         self.map.remove(key)
     }

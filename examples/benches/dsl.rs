@@ -1,0 +1,127 @@
+//! DSL benchmark (issue #3): the DSL word count of 1M words through the test driver against a
+//! hand-written loop doing the same work (lower-case, split on `\W+`, count in a `HashMap`,
+//! serialize every count update), in the same run. `cargo bench -p examples --bench dsl`;
+//! figures go to docs/BENCHMARKS.md.
+//!
+//! Timing is the best of several rounds of each side, interleaved, so both see the same machine.
+
+use examples::line_split::words;
+use examples::word_count::WordCount;
+use std::collections::{HashMap, VecDeque};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+use streams_runtime::prelude::*;
+
+topology! {
+    /// The example's word count with an in-memory, unlogged store: the work the hand loop does,
+    /// plus the repartition topic the key change requires.
+    struct WordCountInMemory {
+        stream lines { topic: "lines", key: Option<String>, value: String }
+        lines
+            .flat_map_values(|line| words(&line.to_lowercase()).map(str::to_owned).collect::<Vec<_>>())
+            .group_by(|_, word| word.clone())
+            .count(store: "counts", persistent: false, logging: false)
+            .to_stream()
+            .to("counts-out", key_serde: StringSerde, value_serde: OptionSerde<LongSerde>);
+    }
+}
+
+/// 1M words: 100k lines of 10 words from a vocabulary of 10k, mixed case and punctuation.
+fn lines(words: usize) -> Vec<Vec<u8>> {
+    (0..words / 10)
+        .map(|l| {
+            (0..10)
+                .map(|w| {
+                    let n = (l * 7 + w * 13) % 10_000;
+                    if w % 3 == 0 {
+                        format!("Word{n},")
+                    } else {
+                        format!("word{n}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+                .into_bytes()
+        })
+        .collect()
+}
+
+fn dsl_in_memory(lines: &[Vec<u8>]) -> usize {
+    let driver = test_driver(&WordCountInMemory).unwrap();
+    let mut input = driver.input_topic(WordCountInMemory::source_lines());
+    for (i, line) in lines.iter().enumerate() {
+        input.pipe_raw(None, Some(line), i as i64).unwrap();
+    }
+    driver.output_topic_as::<String, Option<i64>>("counts-out").queue_size()
+}
+
+fn dsl_example(lines: &[Vec<u8>]) -> usize {
+    let driver = test_driver(&WordCount).unwrap();
+    let mut input = driver.input_topic(WordCount::source_lines());
+    for (i, line) in lines.iter().enumerate() {
+        input.pipe_raw(None, Some(line), i as i64).unwrap();
+    }
+    driver
+        .output_topic_as::<String, Option<i64>>("streams-wordcount-output")
+        .queue_size()
+}
+
+fn hand(lines: &[Vec<u8>]) -> usize {
+    let mut counts: HashMap<String, i64> = HashMap::new();
+    let mut out: VecDeque<(Vec<u8>, Vec<u8>)> = VecDeque::new();
+    for line in lines {
+        let line = std::str::from_utf8(line).unwrap().to_lowercase();
+        for word in words(&line) {
+            let count = counts.entry(word.to_owned()).or_insert(0);
+            *count += 1;
+            out.push_back((word.as_bytes().to_vec(), count.to_be_bytes().to_vec()));
+        }
+    }
+    out.len()
+}
+
+fn best_of<R>(rounds: usize, mut f: impl FnMut() -> R) -> Duration {
+    (0..rounds)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(f());
+            t.elapsed()
+        })
+        .min()
+        .expect("at least one round")
+}
+
+fn main() {
+    let rounds = 5;
+    let input = lines(1_000_000);
+    assert_eq!(dsl_in_memory(&input), 1_000_000);
+    assert_eq!(hand(&input), 1_000_000);
+    let (mut ours, mut example, mut baseline) = (Duration::MAX, Duration::MAX, Duration::MAX);
+    for _ in 0..rounds {
+        ours = ours.min(best_of(1, || dsl_in_memory(&input)));
+        baseline = baseline.min(best_of(1, || hand(&input)));
+    }
+    // `DSL_BENCH_SKIP_EXAMPLE=1` leaves out the slow RocksDB variant (for profiling).
+    if std::env::var_os("DSL_BENCH_SKIP_EXAMPLE").is_none() {
+        for _ in 0..2 {
+            example = example.min(best_of(1, || dsl_example(&input)));
+        }
+    }
+    let rate = |d: Duration| 1_000_000.0 / d.as_secs_f64() / 1e6;
+    println!(
+        "DSL word count, 1M words, in-memory store: ours {:.0} ms ({:.2} M words/s), hand loop {:.0} ms ({:.2} M words/s): {:.2}x time (goal <= 1.5x)",
+        ours.as_secs_f64() * 1e3,
+        rate(ours),
+        baseline.as_secs_f64() * 1e3,
+        rate(baseline),
+        ours.as_secs_f64() / baseline.as_secs_f64()
+    );
+    if example != Duration::MAX {
+        println!(
+            "DSL word count, 1M words, the example as written (RocksDB store with changelog): {:.0} ms ({:.2} M words/s): {:.2}x the hand loop",
+            example.as_secs_f64() * 1e3,
+            rate(example),
+            example.as_secs_f64() / baseline.as_secs_f64()
+        );
+    }
+}
