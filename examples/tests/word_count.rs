@@ -94,4 +94,14 @@ Topologies:
 ";
     assert_eq!(text, expected);
     assert_eq!(WordCount.describe().subtopologies().len(), 2);
+    let mermaid = WordCount.describe().mermaid().to_owned();
+    for line in [
+        "    subgraph sub_1 [\"Sub-topology: 1\"]\n",
+        // The repartition topic joins the two sub-topologies in the diagram.
+        "    n_counts_store_repartition_sink --> t_counts_store_repartition[/\"counts-store-repartition\"/]\n",
+        "    t_counts_store_repartition[/\"counts-store-repartition\"/] --> n_counts_store_repartition_source\n",
+        "    n_KSTREAM_AGGREGATE_0000000003 -.- s_counts_store\n",
+    ] {
+        assert!(mermaid.contains(line), "{line:?} missing from\n{mermaid}");
+    }
 }
