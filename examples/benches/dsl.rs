@@ -92,6 +92,12 @@ fn best_of<R>(rounds: usize, mut f: impl FnMut() -> R) -> Duration {
 }
 
 fn main() {
+    // `cargo test --all-targets` runs bench binaries too, without `--bench`: measuring in a
+    // debug build would only cost time.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("skipped: run with `cargo bench` to measure");
+        return;
+    }
     let rounds = 5;
     let input = lines(1_000_000);
     assert_eq!(dsl_in_memory(&input), 1_000_000);

@@ -83,13 +83,13 @@ Topologies:
     Source: counts-store-repartition-source (topics: [counts-store-repartition])
       --> KSTREAM-AGGREGATE-0000000003
     Processor: KSTREAM-AGGREGATE-0000000003 (stores: [counts-store])
-      --> KTABLE-TOSTREAM-0000000004
+      --> KTABLE-TOSTREAM-0000000007
       <-- counts-store-repartition-source
-    Processor: KTABLE-TOSTREAM-0000000004 (stores: [])
-      --> KSTREAM-SINK-0000000005
+    Processor: KTABLE-TOSTREAM-0000000007 (stores: [])
+      --> KSTREAM-SINK-0000000008
       <-- KSTREAM-AGGREGATE-0000000003
-    Sink: KSTREAM-SINK-0000000005 (topic: streams-wordcount-output)
-      <-- KTABLE-TOSTREAM-0000000004
+    Sink: KSTREAM-SINK-0000000008 (topic: streams-wordcount-output)
+      <-- KTABLE-TOSTREAM-0000000007
 
 ";
     assert_eq!(text, expected);

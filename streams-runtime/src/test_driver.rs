@@ -111,7 +111,12 @@ impl<G: TaskGraph> DriverState<G> {
     /// Processes one record and everything it leads to: captured output, stream-time
     /// punctuation, then the records fed back into topics the topology reads.
     fn pipe(&mut self, source: usize, record: PipedRecord<'_>) -> Result<(), StreamsError> {
-        self.process_one(source, record)?;
+        if let Err(e) = self.process_one(source, record) {
+            // What the failed record queued is not fed back (as its output is not committed).
+            self.pending.clear();
+            self.pending_bytes.clear();
+            return Err(e);
+        }
         self.drain_pending()
     }
 

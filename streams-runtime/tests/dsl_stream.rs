@@ -275,3 +275,78 @@ fn repartition_writes_and_reads_back_an_internal_topic() {
             .contains("Source: rekeyed-repartition-source (topics: [rekeyed-repartition])")
     );
 }
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Order {
+    item: String,
+    quantity: i64,
+}
+
+topology! {
+    struct Inheriting {
+        stream orders { topic: "orders", key: String, value: Order, value_serde: Json<Order> }
+        orders.filter(|_, o| o.quantity > 0).to("valid-orders");
+        orders.group_by_key().reduce(|a, b| Order { item: a.item, quantity: a.quantity + b.quantity }, store: "per-customer");
+        orders.map_values(|o| o.quantity).to("quantities");
+        orders.process(Doubler2).group_by_key().count(store: "processed");
+    }
+}
+
+#[derive(Processor)]
+#[processor(input = (String, Order), output = (String, i64))]
+struct Doubler2 {}
+
+impl Processor for Doubler2 {
+    fn process(
+        &mut self,
+        record: Record<String, Order>,
+        ctx: &mut impl ProcessorContext<String, i64>,
+    ) -> Result<(), ProcessingError> {
+        let doubled = record.value.quantity * 2;
+        ctx.forward(record.with_value(doubled))
+    }
+}
+
+#[test]
+fn streams_inherit_their_serdes_until_an_operator_changes_the_type() {
+    let driver = test_driver(&Inheriting).unwrap();
+    let mut input = driver.input_topic(Inheriting::source_orders());
+    let order = |q| Order {
+        item: "tea".to_owned(),
+        quantity: q,
+    };
+    input.pipe_input("c1".to_owned(), order(2)).unwrap();
+    input.pipe_input("c1".to_owned(), order(3)).unwrap();
+    // `to` without serdes writes with the stream's own (JSON) value serde, as Java's `to` does.
+    let mut valid = driver.output_topic_named::<String, String, StringSerde, StringSerde>("valid-orders");
+    assert_eq!(valid.read_value().unwrap(), r#"{"item":"tea","quantity":2}"#);
+    // A reduction's store inherits the grouped values' serde.
+    let store = driver.key_value_store::<String, Vec<u8>>("per-customer").unwrap();
+    let total = store.get(&"c1".to_owned()).unwrap().unwrap();
+    assert_eq!(String::from_utf8(total).unwrap(), r#"{"item":"tea","quantity":5}"#);
+    // After map_values the value type changed: the default serde of i64 applies.
+    let mut quantities = driver.output_topic_as::<String, i64>("quantities");
+    assert_eq!(quantities.read_values_to_list().unwrap(), [2, 3]);
+}
+
+#[test]
+fn a_processor_may_change_keys_so_grouping_its_output_repartitions() {
+    let description = Inheriting.describe();
+    assert!(
+        description.text().contains("(topics: [processed-repartition])"),
+        "{description}"
+    );
+    let driver = test_driver(&Inheriting).unwrap();
+    let mut input = driver.input_topic(Inheriting::source_orders());
+    input
+        .pipe_input(
+            "c1".to_owned(),
+            Order {
+                item: "tea".to_owned(),
+                quantity: 1,
+            },
+        )
+        .unwrap();
+    let processed = driver.key_value_store::<String, i64>("processed").unwrap();
+    assert_eq!(processed.get(&"c1".to_owned()).unwrap(), Some(1));
+}

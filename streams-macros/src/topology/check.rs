@@ -63,6 +63,9 @@ pub fn check(cx: &Ctxt, def: &TopologyDef) -> Option<Wiring> {
 fn check_names(cx: &Ctxt, def: &TopologyDef) {
     let mut seen = HashSet::new();
     for n in &def.nodes {
+        if n.display.is_none() && n.name.to_string().starts_with("__") {
+            cx.error_spanned_by(&n.name, "names starting with `__` are reserved for generated nodes");
+        }
         if !seen.insert(n.name.to_string()) {
             cx.error_spanned_by(
                 &n.name,
@@ -138,6 +141,17 @@ fn check_topics(cx: &Ctxt, def: &TopologyDef) {
                         serde_of(&Some(k.clone()), None),
                         serde_of(&Some(v.clone()), None),
                     ));
+                }
+            }
+            NodeKind::Op(OpDef {
+                op: Op::RepartitionSource { topic, .. },
+                method,
+            }) => {
+                if readers.insert(format!("<internal>{topic}"), &n.name).is_some() {
+                    cx.error_spanned_by(
+                        method,
+                        format!("repartition topic \"{topic}\" is planned twice; give the repartitions or the aggregations' stores distinct names"),
+                    );
                 }
             }
             NodeKind::Op(OpDef {

@@ -29,6 +29,16 @@ pub struct Serdes {
     pub value: Option<Type>,
 }
 
+impl Serdes {
+    /// These serdes, each falling back to the inherited one.
+    fn or(self, inherited: &Serdes) -> Serdes {
+        Serdes {
+            key: self.key.or_else(|| inherited.key.clone()),
+            value: self.value.or_else(|| inherited.value.clone()),
+        }
+    }
+}
+
 /// What a DSL node does.
 pub enum Op {
     Filter {
@@ -135,12 +145,19 @@ impl Op {
             Op::TableMapValues { .. } => "KTABLE-MAPVALUES",
             Op::ToStream => "KTABLE-TOSTREAM",
             Op::TableGroupBy(_) => "KTABLE-SELECT",
-            Op::Aggregate { kind, .. } => match kind {
-                AggKind::Count | AggKind::Aggregate(..) => "KSTREAM-AGGREGATE",
-                AggKind::Reduce(_) => "KSTREAM-REDUCE",
-                AggKind::TableCount | AggKind::TableAggregate(..) => "KTABLE-AGGREGATE",
-                AggKind::TableReduce(..) => "KTABLE-REDUCE",
-            },
+            Op::Aggregate { kind, .. } => kind.prefix(),
+        }
+    }
+}
+
+impl AggKind {
+    /// Java's name prefix for the aggregation node.
+    fn prefix(&self) -> &'static str {
+        match self {
+            AggKind::Count | AggKind::Aggregate(..) => "KSTREAM-AGGREGATE",
+            AggKind::Reduce(_) => "KSTREAM-REDUCE",
+            AggKind::TableCount | AggKind::TableAggregate(..) => "KTABLE-AGGREGATE",
+            AggKind::TableReduce(..) => "KTABLE-REDUCE",
         }
     }
 }
@@ -148,11 +165,18 @@ impl Op {
 /// What a name in the topology stands for.
 #[derive(Clone)]
 enum Kind {
-    /// A KStream; `repartition` when its key was changed since the last repartition.
+    /// A KStream; `repartition` when its key may have changed since the last repartition;
+    /// `serdes` are the ones it inherits (Java passes a stream's serdes on until an operator
+    /// changes the type they apply to).
     Stream {
         repartition: bool,
+        serdes: Serdes,
     },
-    Table,
+    Table {
+        serdes: Serdes,
+    },
+    /// A global table: materialized everywhere, read by joins; no operators of its own.
+    GlobalTable,
     /// A grouped stream or table, not yet aggregated.
     Grouped(Box<Grouping>),
 }
@@ -209,10 +233,12 @@ impl Args {
                 let key: Ident = content.parse()?;
                 content.parse::<Token![:]>()?;
                 let value = match key.to_string().as_str() {
+                    // A split's branches may have any name.
+                    "default" => NamedValue::Ident(content.parse()?),
+                    _ if method == "split" => NamedValue::Expr(content.parse()?),
                     "key_serde" | "value_serde" | "partitioner" => NamedValue::Type(content.parse()?),
                     "store" | "name" => NamedValue::Str(content.parse()?),
                     "persistent" | "logging" => NamedValue::Bool(content.parse()?),
-                    "default" => NamedValue::Ident(content.parse()?),
                     _ => NamedValue::Expr(content.parse()?),
                 };
                 Arg::Named(key, value)
@@ -276,9 +302,10 @@ impl Args {
         }
     }
 
-    /// Reports arguments nobody took, and missing positional ones.
-    fn finish(self, cx: &Ctxt, positional: usize, usage: &str) {
-        if let Some(extra) = self.positional.iter().skip(positional).flatten().next() {
+    /// Reports arguments nobody took.
+    fn finish(self, cx: &Ctxt, usage: &str) {
+        // Arguments that were taken are `None`; anything left was not expected.
+        if let Some(extra) = self.positional.iter().flatten().next() {
             cx.error_spanned_by(
                 extra,
                 format!("too many arguments to `{}`; usage: {usage}", self.method),
@@ -329,16 +356,44 @@ impl<'a> Scope<'a> {
     /// chains.
     pub fn add_clause_node(&mut self, node: NodeDef) {
         self.counter += 1;
-        if !matches!(node.kind, NodeKind::Sink(_)) {
-            self.names.insert(
-                node.name.to_string(),
+        let kind = match &node.kind {
+            NodeKind::Source(s) => Some(Kind::Stream {
+                repartition: false,
+                serdes: Serdes {
+                    key: s.key_serde.clone(),
+                    value: s.value_serde.clone(),
+                },
+            }),
+            // A processor may change keys (Java marks `process` as key-changing).
+            NodeKind::Processor(_) => Some(Kind::Stream {
+                repartition: true,
+                serdes: Serdes::default(),
+            }),
+            NodeKind::Sink(_) | NodeKind::Op(_) => None,
+        };
+        if let Some(kind) = kind {
+            self.bind(
+                &node.name,
                 Handle {
                     node: node.name.clone(),
-                    kind: Kind::Stream { repartition: false },
+                    kind,
                 },
             );
         }
         self.nodes.push(node);
+    }
+
+    /// Binds a name to a stream or table; an error if the name is taken.
+    fn bind(&mut self, name: &Ident, handle: Handle) {
+        match self.names.entry(name.to_string()) {
+            std::collections::hash_map::Entry::Occupied(_) => self.cx.error_spanned_by(
+                name,
+                format!("`{name}` is already defined in this topology; choose another name"),
+            ),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(handle);
+            }
+        }
     }
 
     fn add_op(&mut self, method: &Ident, parents: Vec<Ident>, op: Op) -> Ident {
@@ -347,6 +402,7 @@ impl<'a> Scope<'a> {
     }
 
     fn add_named_op(&mut self, method: &Ident, parents: Vec<Ident>, op: Op, display: String) -> Ident {
+        // `__dsl_` names are reserved: `check` rejects user names with that prefix.
         let ident = Ident::new(&format!("__dsl_{}", self.nodes.len()), method.span());
         self.nodes.push(NodeDef {
             name: ident.clone(),
@@ -382,15 +438,17 @@ impl<'a> Scope<'a> {
         source.value_serde = serdes.value.as_ref().map(wrap_serde);
         let topic = source.topics.first().map(LitStr::value).unwrap_or_default();
         let global = source.global;
-        self.add_clause_node(NodeDef {
+        // Java names the store before the source node.
+        let store_name = store.unwrap_or_else(|| {
+            let generated = self.next_name(&format!("{topic}-STATE-STORE"));
+            LitStr::new(&generated, ident.span())
+        });
+        self.counter += 1;
+        self.nodes.push(NodeDef {
             name: ident.clone(),
             display: None,
             parents: Vec::new(),
             kind: NodeKind::Source(source),
-        });
-        let store_name = store.unwrap_or_else(|| {
-            let generated = self.next_name(&format!("{topic}-STATE-STORE"));
-            LitStr::new(&generated, ident.span())
         });
         let store = self.add_store(StoreDef {
             ident: ident.clone(),
@@ -412,16 +470,15 @@ impl<'a> Scope<'a> {
                 store,
                 key,
                 value,
-                serdes,
+                serdes: serdes.clone(),
             },
         );
-        self.names.insert(
-            ident.to_string(),
-            Handle {
-                node,
-                kind: Kind::Table,
-            },
-        );
+        let kind = if global {
+            Kind::GlobalTable
+        } else {
+            Kind::Table { serdes }
+        };
+        self.bind(&ident, Handle { node, kind });
     }
 
     /// `let name = chain;` or `chain;`.
@@ -447,15 +504,7 @@ impl<'a> Scope<'a> {
         }
         input.parse::<Token![;]>()?;
         if let (Some(name), Some(handle)) = (binding, current) {
-            match self.names.entry(name.to_string()) {
-                std::collections::hash_map::Entry::Occupied(_) => self.cx.error_spanned_by(
-                    &name,
-                    format!("`{name}` is already defined in this topology; choose another name"),
-                ),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(handle);
-                }
-            }
+            self.bind(&name, handle);
         }
         Ok(())
     }
@@ -475,75 +524,79 @@ impl<'a> Scope<'a> {
         let cx = self.cx;
         let m = method.to_string();
         let parent = vec![handle.node.clone()];
-        let stream = |node| {
+        // A stream whose key may have changed, with the serdes that still apply.
+        let stream = |node, repartition, serdes| {
             Some(Handle {
                 node,
-                kind: Kind::Stream { repartition: false },
+                kind: Kind::Stream { repartition, serdes },
             })
         };
-        let keyed = |node| {
+        let table = |node, serdes| {
             Some(Handle {
                 node,
-                kind: Kind::Stream { repartition: true },
+                kind: Kind::Table { serdes },
             })
         };
-        let table = |node| {
-            Some(Handle {
-                node,
-                kind: Kind::Table,
-            })
+        // Keeps the key serde only (the value type may change), or the value serde only.
+        let key_only = |s: &Serdes| Serdes {
+            key: s.key.clone(),
+            value: None,
+        };
+        let value_only = |s: &Serdes| Serdes {
+            key: None,
+            value: s.value.clone(),
         };
         match (&handle.kind, m.as_str()) {
-            (Kind::Stream { repartition }, _) => {
-                let repartition = *repartition;
-                let same = |node| {
-                    Some(Handle {
-                        node,
-                        kind: Kind::Stream { repartition },
-                    })
-                };
+            (Kind::Stream { repartition, serdes }, _) => {
+                let (repartition, inherited) = (*repartition, serdes.clone());
+                let same = |node| stream(node, repartition, inherited.clone());
                 match m.as_str() {
                     "filter" | "filter_not" => {
                         let f = self.required_closure(&mut args, 0, "predicate", 2, "|key, value| bool")?;
-                        args.finish(cx, 1, "filter(|key, value| bool)");
+                        args.finish(cx, "filter(|key, value| bool)");
                         same(self.add_op(method, parent, Op::Filter { f, keep: m == "filter" }))
                     }
                     "map" => {
                         let f =
                             self.required_closure(&mut args, 0, "mapper", 2, "|key, value| (new_key, new_value)")?;
-                        args.finish(cx, 1, "map(|key, value| (new_key, new_value))");
-                        keyed(self.add_op(method, parent, Op::Map(f)))
+                        args.finish(cx, "map(|key, value| (new_key, new_value))");
+                        stream(self.add_op(method, parent, Op::Map(f)), true, Serdes::default())
                     }
                     "map_values" => {
                         let f = self.required_closure(&mut args, 0, "mapper", 0, "|value| new_value")?;
                         args.finish(
                             cx,
-                            1,
                             "map_values(|value| new_value) or map_values(|key, value| new_value)",
                         );
                         let with_key = arity(&f) == Some(2);
-                        same(self.add_op(method, parent, Op::MapValues { f, with_key }))
+                        let node = self.add_op(method, parent, Op::MapValues { f, with_key });
+                        stream(node, repartition, key_only(&inherited))
                     }
                     "flat_map" => {
                         let f =
                             self.required_closure(&mut args, 0, "mapper", 2, "|key, value| iterator of (key, value)")?;
-                        args.finish(cx, 1, "flat_map(|key, value| iterator of (key, value))");
-                        keyed(self.add_op(method, parent, Op::FlatMap(f)))
+                        args.finish(cx, "flat_map(|key, value| iterator of (key, value))");
+                        stream(self.add_op(method, parent, Op::FlatMap(f)), true, Serdes::default())
                     }
                     "flat_map_values" => {
                         let f = self.required_closure(&mut args, 0, "mapper", 0, "|value| iterator of values")?;
-                        args.finish(cx, 1, "flat_map_values(|value| iterator of values)");
+                        args.finish(cx, "flat_map_values(|value| iterator of values)");
                         let with_key = arity(&f) == Some(2);
-                        same(self.add_op(method, parent, Op::FlatMapValues { f, with_key }))
+                        let node = self.add_op(method, parent, Op::FlatMapValues { f, with_key });
+                        stream(node, repartition, key_only(&inherited))
                     }
                     "select_key" => {
                         let f = self.required_closure(&mut args, 0, "key selector", 2, "|key, value| new_key")?;
-                        args.finish(cx, 1, "select_key(|key, value| new_key)");
-                        keyed(self.add_op(method, parent, Op::SelectKey(f)))
+                        args.finish(cx, "select_key(|key, value| new_key)");
+                        stream(
+                            self.add_op(method, parent, Op::SelectKey(f)),
+                            true,
+                            value_only(&inherited),
+                        )
                     }
                     "peek" | "foreach" => {
                         let f = self.required_closure(&mut args, 0, "action", 2, "|key, value| ()")?;
-                        args.finish(cx, 1, "peek(|key, value| ..)");
+                        args.finish(cx, "peek(|key, value| ..)");
                         if m == "peek" {
                             same(self.add_op(method, parent, Op::Peek(f)))
                         } else {
@@ -552,7 +605,7 @@ impl<'a> Scope<'a> {
                         }
                     }
                     "split" => {
-                        self.split(method, parent, args, repartition);
+                        self.split(method, parent, args, repartition, inherited);
                         None
                     }
                     "merge" => {
@@ -564,10 +617,11 @@ impl<'a> Scope<'a> {
                             cx.error_spanned_by(method, "usage: merge(other_stream)");
                             return None;
                         };
-                        args.finish(cx, 1, "merge(other_stream)");
+                        args.finish(cx, "merge(other_stream)");
                         let other_handle = self.lookup(&other)?;
                         let Kind::Stream {
                             repartition: other_repartition,
+                            ..
                         } = other_handle.kind
                         else {
                             cx.error_spanned_by(&other, format!("`{other}` is not a stream; only streams merge"));
@@ -580,22 +634,18 @@ impl<'a> Scope<'a> {
                         if let Some(n) = self.nodes.last_mut() {
                             n.parents[1] = Ident::new(&n.parents[1].to_string(), other.span());
                         }
-                        Some(Handle {
-                            node,
-                            kind: Kind::Stream {
-                                repartition: repartition || other_repartition,
-                            },
-                        })
+                        // Java's merged stream has no serdes of its own.
+                        stream(node, repartition || other_repartition, Serdes::default())
                     }
                     "to" => {
-                        let serdes = args.serdes();
+                        let serdes = args.serdes().or(&inherited);
                         let partitioner = args.ty("partitioner");
                         match args.positional.first_mut().and_then(Option::take) {
                             Some(Expr::Lit(syn::ExprLit {
                                 lit: syn::Lit::Str(topic),
                                 ..
                             })) => {
-                                args.finish(cx, 1, "to(\"topic\", key_serde: .., value_serde: .., partitioner: ..)");
+                                args.finish(cx, "to(\"topic\", key_serde: .., value_serde: .., partitioner: ..)");
                                 self.add_op(
                                     method,
                                     parent,
@@ -607,7 +657,7 @@ impl<'a> Scope<'a> {
                                 );
                             }
                             Some(f @ Expr::Closure(_)) => {
-                                args.finish(cx, 1, "to(|key, value| \"topic\", ..)");
+                                args.finish(cx, "to(|key, value| \"topic\", ..)");
                                 self.add_op(method, parent, Op::ToExtractor { f, serdes, partitioner });
                             }
                             _ => cx
@@ -627,23 +677,24 @@ impl<'a> Scope<'a> {
                             cx.error_spanned_by(method, "usage: process(ProcessorType)");
                             return None;
                         };
-                        args.finish(cx, 1, "process(ProcessorType)");
-                        stream(self.add_op(method, parent, Op::Process(ty)))
+                        args.finish(cx, "process(ProcessorType)");
+                        // Java marks `process` as key-changing.
+                        stream(self.add_op(method, parent, Op::Process(ty)), true, Serdes::default())
                     }
                     "repartition" => {
                         let name = args.string("name");
-                        let serdes = args.serdes();
-                        args.finish(cx, 0, "repartition(name: \"n\", key_serde: .., value_serde: ..)");
+                        let serdes = args.serdes().or(&inherited);
+                        args.finish(cx, "repartition(name: \"n\", key_serde: .., value_serde: ..)");
                         let base = match name {
                             Some(n) => n.value(),
                             None => self.next_name("KSTREAM-REPARTITION"),
                         };
-                        let node = self.repartition(method, handle.node, &base, serdes, false);
-                        stream(node)
+                        let node = self.repartition(method, handle.node, &base, serdes.clone(), false);
+                        stream(node, false, serdes)
                     }
                     "group_by_key" => {
-                        let serdes = args.serdes();
-                        args.finish(cx, 0, "group_by_key(key_serde: .., value_serde: ..)");
+                        let serdes = args.serdes().or(&inherited);
+                        args.finish(cx, "group_by_key(key_serde: .., value_serde: ..)");
                         Some(Handle {
                             node: handle.node,
                             kind: Kind::Grouped(Box::new(Grouping {
@@ -656,8 +707,8 @@ impl<'a> Scope<'a> {
                     }
                     "group_by" => {
                         let f = self.required_closure(&mut args, 0, "key selector", 2, "|key, value| new_key")?;
-                        let serdes = args.serdes();
-                        args.finish(cx, 1, "group_by(|key, value| new_key, key_serde: .., value_serde: ..)");
+                        let serdes = args.serdes().or(&value_only(&inherited));
+                        args.finish(cx, "group_by(|key, value| new_key, key_serde: .., value_serde: ..)");
                         let node = self.add_op(method, parent, Op::SelectKey(f));
                         Some(Handle {
                             node,
@@ -672,27 +723,38 @@ impl<'a> Scope<'a> {
                     _ => self.unknown(method, "stream", STREAM_METHODS),
                 }
             }
-            (Kind::Table, "filter" | "filter_not") => {
+            (Kind::Table { serdes }, "filter" | "filter_not") => {
                 let f = self.required_closure(&mut args, 0, "predicate", 2, "|key, value| bool")?;
-                args.finish(cx, 1, "filter(|key, value| bool)");
-                table(self.add_op(method, parent, Op::TableFilter { f, keep: m == "filter" }))
+                args.finish(cx, "filter(|key, value| bool)");
+                let serdes = serdes.clone();
+                table(
+                    self.add_op(method, parent, Op::TableFilter { f, keep: m == "filter" }),
+                    serdes,
+                )
             }
-            (Kind::Table, "map_values") => {
+            (Kind::Table { serdes }, "map_values") => {
                 let f = self.required_closure(&mut args, 0, "mapper", 0, "|value| new_value")?;
-                args.finish(cx, 1, "map_values(|value| new_value)");
+                args.finish(cx, "map_values(|value| new_value)");
                 let with_key = arity(&f) == Some(2);
-                table(self.add_op(method, parent, Op::TableMapValues { f, with_key }))
+                let serdes = key_only(serdes);
+                table(self.add_op(method, parent, Op::TableMapValues { f, with_key }), serdes)
             }
-            (Kind::Table, "to_stream") => {
-                args.finish(cx, 0, "to_stream()");
-                stream(self.add_op(method, parent, Op::ToStream))
+            (Kind::Table { serdes }, "to_stream") => {
+                args.finish(cx, "to_stream()");
+                // The stream's values are nullable: a value serde applies through `OptionSerde`.
+                let serdes = Serdes {
+                    key: serdes.key.clone(),
+                    value: serdes.value.as_ref().map(|v| -> Type {
+                        syn::parse_quote_spanned!(v.span()=> ::streams_runtime::serde::OptionSerde<#v>)
+                    }),
+                };
+                stream(self.add_op(method, parent, Op::ToStream), false, serdes)
             }
-            (Kind::Table, "group_by") => {
+            (Kind::Table { .. }, "group_by") => {
                 let f = self.required_closure(&mut args, 0, "selector", 2, "|key, value| (new_key, new_value)")?;
                 let serdes = args.serdes();
                 args.finish(
                     cx,
-                    1,
                     "group_by(|key, value| (new_key, new_value), key_serde: .., value_serde: ..)",
                 );
                 let node = self.add_op(method, parent, Op::TableGroupBy(f));
@@ -706,7 +768,14 @@ impl<'a> Scope<'a> {
                     })),
                 })
             }
-            (Kind::Table, _) => self.unknown(method, "table", TABLE_METHODS),
+            (Kind::Table { .. }, _) => self.unknown(method, "table", TABLE_METHODS),
+            (Kind::GlobalTable, _) => {
+                cx.error_spanned_by(
+                    method,
+                    "a global table has no operators: it is materialized on every instance for joins and lookups; declare it with `table` to transform it",
+                );
+                None
+            }
             (Kind::Grouped(grouping), "count" | "reduce" | "aggregate") if !grouping.table => {
                 let kind = match m.as_str() {
                     "count" => AggKind::Count,
@@ -729,13 +798,8 @@ impl<'a> Scope<'a> {
                         AggKind::Aggregate(init, f)
                     }
                 };
-                let positional = match kind {
-                    AggKind::Count => 0,
-                    AggKind::Aggregate(..) => 2,
-                    _ => 1,
-                };
                 let grouping = (**grouping).clone();
-                self.aggregate(method, handle.node, kind, args, positional, grouping)
+                self.aggregate(method, handle.node, kind, args, grouping)
             }
             (Kind::Grouped(grouping), "count" | "reduce" | "aggregate") => {
                 let kind = match m.as_str() {
@@ -766,13 +830,8 @@ impl<'a> Scope<'a> {
                         AggKind::TableAggregate(init, adder, sub)
                     }
                 };
-                let positional = match kind {
-                    AggKind::TableCount => 0,
-                    AggKind::TableReduce(..) => 2,
-                    _ => 3,
-                };
                 let grouping = (**grouping).clone();
-                self.aggregate(method, handle.node, kind, args, positional, grouping)
+                self.aggregate(method, handle.node, kind, args, grouping)
             }
             (Kind::Grouped(_), _) => self.unknown(method, "grouped stream or table", GROUPED_METHODS),
         }
@@ -822,6 +881,16 @@ impl<'a> Scope<'a> {
     /// (the root of a new sub-topology). Returns the source.
     fn repartition(&mut self, method: &Ident, parent: Ident, base: &str, serdes: Serdes, table: bool) -> Ident {
         let topic = format!("{base}-repartition");
+        // Java spends three generated names (its null-key filter, the sink and the source) and
+        // uses them when the topic's name was generated too; here the sink does the filtering.
+        let _filter = self.next_name("KSTREAM-FILTER");
+        let (sink_name, source_name) = (self.next_name("KSTREAM-SINK"), self.next_name("KSTREAM-SOURCE"));
+        let generated = base.starts_with("KSTREAM") || base.starts_with("KTABLE");
+        let (sink_name, source_name) = if generated {
+            (sink_name, source_name)
+        } else {
+            (format!("{topic}-sink"), format!("{topic}-source"))
+        };
         let source = self.add_named_op(
             method,
             Vec::new(),
@@ -830,7 +899,7 @@ impl<'a> Scope<'a> {
                 serdes: serdes.clone(),
                 table,
             },
-            format!("{topic}-source"),
+            source_name,
         );
         self.add_named_op(
             method,
@@ -841,7 +910,7 @@ impl<'a> Scope<'a> {
                 serdes,
                 table,
             },
-            format!("{topic}-sink"),
+            sink_name,
         );
         source
     }
@@ -854,7 +923,6 @@ impl<'a> Scope<'a> {
         mut parent: Ident,
         kind: AggKind,
         mut args: Args,
-        positional: usize,
         grouping: Grouping,
     ) -> Option<Handle> {
         let Grouping {
@@ -866,13 +934,18 @@ impl<'a> Scope<'a> {
         let store_name = args.string("store");
         let persistent = args.boolean("persistent").unwrap_or(true);
         let logging = args.boolean("logging").unwrap_or(true);
-        let value_serde = args.ty("value_serde");
+        // A reduction's aggregate has the grouped values' type, so it inherits their serde.
+        let value_serde = args.ty("value_serde").or_else(|| match kind {
+            AggKind::Reduce(_) | AggKind::TableReduce(..) => group_serdes.value.clone(),
+            _ => None,
+        });
         args.finish(
             self.cx,
-            positional,
             &format!("{method}(.., store: \"name\", persistent: bool, logging: bool, value_serde: ..)"),
         );
         let prefix = if table { "KTABLE" } else { "KSTREAM" };
+        // Java's order of generated names: the aggregation, its store, the repartition nodes.
+        let display = self.next_name(kind.prefix());
         let store_lit = store_name.unwrap_or_else(|| {
             let verb = if matches!(kind, AggKind::Reduce(_) | AggKind::TableReduce(..)) {
                 "REDUCE"
@@ -896,27 +969,29 @@ impl<'a> Scope<'a> {
             persistent,
             logging,
         });
-        let node = self.add_op(
+        let serdes = Serdes {
+            key: group_serdes.key,
+            value: value_serde,
+        };
+        let node = self.add_named_op(
             method,
             vec![parent],
             Op::Aggregate {
                 kind,
                 store,
-                serdes: Serdes {
-                    key: group_serdes.key,
-                    value: value_serde,
-                },
+                serdes: serdes.clone(),
             },
+            display,
         );
         Some(Handle {
             node,
-            kind: Kind::Table,
+            kind: Kind::Table { serdes },
         })
     }
 
     /// `split(name: |k, v| .., other: |k, v| .., default: rest)`: a branch node with one named
     /// pass-through child per branch, in order, the default last.
-    fn split(&mut self, method: &Ident, parent: Vec<Ident>, mut args: Args, repartition: bool) {
+    fn split(&mut self, method: &Ident, parent: Vec<Ident>, mut args: Args, repartition: bool, serdes: Serdes) {
         let mut branches = Vec::new();
         let mut default = None;
         for (name, value) in std::mem::take(&mut args.named) {
@@ -926,7 +1001,7 @@ impl<'a> Scope<'a> {
                 _ => self.cx.error_spanned_by(&name, "a branch is `name: |key, value| bool`"),
             }
         }
-        args.finish(self.cx, 0, "split(name: |key, value| bool, .., default: name)");
+        args.finish(self.cx, "split(name: |key, value| bool, .., default: name)");
         if branches.is_empty() {
             self.cx.error_spanned_by(
                 method,
@@ -964,7 +1039,10 @@ impl<'a> Scope<'a> {
                 name.to_string(),
                 Handle {
                     node: name,
-                    kind: Kind::Stream { repartition },
+                    kind: Kind::Stream {
+                        repartition,
+                        serdes: serdes.clone(),
+                    },
                 },
             );
         }

@@ -35,8 +35,9 @@ fn serde_or_default(explicit: &Option<syn::Type>, ty: &TokenStream, span: proc_m
     }
 }
 
+/// The variable of node `index` in `build` (mixed-site: invisible to the user's closures).
 fn var(index: usize) -> syn::Ident {
-    format_ident!("__node_{}", index)
+    format_ident!("__node_{}", index, span = proc_macro2::Span::mixed_site())
 }
 
 /// `WordCount` → `word_count`, for accessor names made from node and store names.
@@ -181,7 +182,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                     ));
                 }
                 checks.push(quote_spanned!(ty.span()=>
-                    const _: () = ::streams_runtime::__private::check_processor_stores(#name_str, stringify!(#ty), <#ty as ::streams_runtime::__private::ProcessorStores>::STORES, STORE_DECLS);
+                    const _: () = ::streams_runtime::__private::check_processor_stores(#name_str, ::core::stringify!(#ty), <#ty as ::streams_runtime::__private::ProcessorStores>::STORES, STORE_DECLS);
                 ));
             }
             NodeKind::Sink(s) => {
@@ -214,7 +215,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                     quote_spanned!(ty.span()=> const _: () = ::streams_runtime::__private::assert_processor::<#ty>();),
                 );
                 checks.push(quote_spanned!(ty.span()=>
-                    const _: () = ::streams_runtime::__private::check_processor_stores(#name_str, stringify!(#ty), <#ty as ::streams_runtime::__private::ProcessorStores>::STORES, STORE_DECLS);
+                    const _: () = ::streams_runtime::__private::check_processor_stores(#name_str, ::core::stringify!(#ty), <#ty as ::streams_runtime::__private::ProcessorStores>::STORES, STORE_DECLS);
                 ));
             }
             NodeKind::Op(_) => {}
@@ -386,6 +387,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     }
 
     // --- the graph, built leaves first ---
+    let st = expand_dsl::stores_param();
     let mut uses_left: Vec<usize> = wiring.parents.iter().map(Vec::len).collect();
     let mut build = Vec::new();
     for &i in &wiring.leaves_first {
@@ -426,7 +428,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             }
             NodeKind::Processor(p) => {
                 let ty = &p.ty;
-                quote_spanned!(span=> #rt::ProcessorNode::new(#node_name, #id, <#ty as #rt::ProcessorStores>::create(stores)?, #children))
+                quote_spanned!(span=> #rt::ProcessorNode::new(#node_name, #id, <#ty as #rt::ProcessorStores>::create(#st)?, #children))
             }
             NodeKind::Sink(s) => {
                 let Types {
@@ -459,9 +461,9 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     let build_fn = quote_spanned! {name.span()=>
         fn build(
             &self,
-            stores: &::streams_runtime::state::StoreSet,
+            #st: &::streams_runtime::state::StoreSet,
         ) -> ::core::result::Result<impl ::streams_runtime::graph::TaskGraph + use<>, ::streams_runtime::error::StreamsError> {
-            let _ = stores;
+            let _ = #st;
             #(#forward)*
             #(#build)*
             ::core::result::Result::Ok((#(#source_vars,)*))

@@ -10,13 +10,19 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 /// The witness variable of node `i`: a zero-sized value typed with its output records.
+/// Generated variables have mixed-site hygiene: the user's closures cannot see them.
 pub fn witness(i: usize) -> syn::Ident {
-    format_ident!("__w_{}", i)
+    format_ident!("__w_{}", i, span = Span::mixed_site())
 }
 
 /// The operator variable of node `i`.
 fn op_var(i: usize) -> syn::Ident {
-    format_ident!("__op_{}", i)
+    format_ident!("__op_{}", i, span = Span::mixed_site())
+}
+
+/// The `build` function's store-set parameter (mixed-site, so no user name shadows it).
+pub fn stores_param() -> syn::Ident {
+    syn::Ident::new("stores", Span::mixed_site())
 }
 
 /// `Explicit<S>` for a named serde, `UseDefault` otherwise, spanned on the serde or `span`.
@@ -40,6 +46,7 @@ pub fn forward(
     source_index: impl Fn(&syn::Ident) -> usize,
 ) -> TokenStream {
     let parents = &wiring.parents[i];
+    let st = stores_param();
     let node = &def.nodes[i];
     let NodeKind::Op(OpDef { method, op }) = &node.kind else {
         unreachable!("forward is called for DSL nodes")
@@ -93,7 +100,7 @@ pub fn forward(
             let part = partitioner_or_default(partitioner, span);
             quote_spanned!(span=> #wp.to_extractor::<#kp, #vp, #part, _>(#f))
         }
-        Op::Process(ty) => quote_spanned!(ty.span()=> #wp.process::<#ty>(stores)?),
+        Op::Process(ty) => quote_spanned!(ty.span()=> #wp.process::<#ty>(#st)?),
         Op::RepartitionSink {
             source, serdes, table, ..
         } => {
@@ -136,34 +143,40 @@ pub fn forward(
                 || quote_spanned!(value.span()=> ::streams_runtime::serde::SerdeOf<#value>),
                 |s| quote!(#s),
             );
-            quote_spanned!(span=> #wp.table_source::<#ks, #vs>(stores, #store)?)
+            quote_spanned!(span=> #wp.table_source::<#ks, #vs>(#st, #store)?)
         }
         Op::TableFilter { f, keep } => {
             let send_old_values = sends_old_values(def, wiring, i);
             quote_spanned!(span=> #wp.table_filter(#f, #keep, #send_old_values))
         }
-        Op::TableMapValues { f, with_key: false } => quote_spanned!(span=> #wp.table_map_values(#f)),
-        Op::TableMapValues { f, with_key: true } => quote_spanned!(span=> #wp.table_map_values_with_key(#f)),
+        Op::TableMapValues { f, with_key } => {
+            let send_old_values = sends_old_values(def, wiring, i);
+            if *with_key {
+                quote_spanned!(span=> #wp.table_map_values_with_key(#f, #send_old_values))
+            } else {
+                quote_spanned!(span=> #wp.table_map_values(#f, #send_old_values))
+            }
+        }
         Op::ToStream => quote_spanned!(span=> #wp.to_stream()),
         Op::TableGroupBy(f) => quote_spanned!(span=> #wp.table_group_by(#f)),
         Op::Aggregate { kind, store, serdes } => {
             let (kp, vp) = picks(serdes, span);
             match kind {
-                AggKind::Count => quote_spanned!(span=> #wp.count::<#kp, #vp>(stores, #store)?),
+                AggKind::Count => quote_spanned!(span=> #wp.count::<#kp, #vp>(#st, #store)?),
                 AggKind::Reduce(f) => {
-                    quote_spanned!(span=> #wp.reduce::<#kp, #vp, _>(#f, stores, #store)?)
+                    quote_spanned!(span=> #wp.reduce::<#kp, #vp, _>(#f, #st, #store)?)
                 }
                 AggKind::Aggregate(init, f) => {
-                    quote_spanned!(span=> #wp.aggregate::<#kp, #vp, _, _, _>(#init, #f, stores, #store)?)
+                    quote_spanned!(span=> #wp.aggregate::<#kp, #vp, _, _, _>(#init, #f, #st, #store)?)
                 }
                 AggKind::TableCount => {
-                    quote_spanned!(span=> #wp.table_count::<#kp, #vp>(stores, #store)?)
+                    quote_spanned!(span=> #wp.table_count::<#kp, #vp>(#st, #store)?)
                 }
                 AggKind::TableReduce(add, sub) => {
-                    quote_spanned!(span=> #wp.table_reduce::<#kp, #vp, _, _>(#add, #sub, stores, #store)?)
+                    quote_spanned!(span=> #wp.table_reduce::<#kp, #vp, _, _>(#add, #sub, #st, #store)?)
                 }
                 AggKind::TableAggregate(init, add, sub) => {
-                    quote_spanned!(span=> #wp.table_aggregate::<#kp, #vp, _, _, _, _>(#init, #add, #sub, stores, #store)?)
+                    quote_spanned!(span=> #wp.table_aggregate::<#kp, #vp, _, _, _, _>(#init, #add, #sub, #st, #store)?)
                 }
             }
         }

@@ -329,6 +329,7 @@ predicates_tuple!(0 A, 1 B, 2 C, 3 D);
 predicates_tuple!(0 A, 1 B, 2 C, 3 D, 4 E);
 predicates_tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F);
 predicates_tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G);
+predicates_tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H);
 
 /// `split`: each record goes to the first branch whose predicate holds, else to the default
 /// branch (the last child) if there is one, else nowhere (Java's `BranchedKStream`).

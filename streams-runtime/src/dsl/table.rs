@@ -111,8 +111,22 @@ impl<K, V, F: FnMut(&K, &V) -> bool> Operator<K, Change<V>> for TableFilter<F> {
     }
 }
 
-/// `map_values` on a table: the mapper applies to the new and to the old value.
-pub struct TableMapValues<F>(pub F);
+/// `map_values` on a table: the mapper applies to the new value, and to the old value when a
+/// downstream aggregation needs old values (Java's `sendOldValues`).
+pub struct TableMapValues<F> {
+    mapper: F,
+    send_old_values: bool,
+}
+
+impl<F> TableMapValues<F> {
+    /// Maps values with `mapper`.
+    pub fn new(mapper: F, send_old_values: bool) -> Self {
+        TableMapValues {
+            mapper,
+            send_old_values,
+        }
+    }
+}
 
 impl<K, V, V2, F: FnMut(&K, V) -> V2> Operator<K, Change<V>> for TableMapValues<F> {
     type KeyOut = K;
@@ -126,8 +140,12 @@ impl<K, V, V2, F: FnMut(&K, V) -> V2> Operator<K, Change<V>> for TableMapValues<
         task: &mut TaskContext,
     ) -> Result<(), ProcessingError> {
         let key = record.key;
-        let new = record.value.new.map(|v| (self.0)(&key, v));
-        let old = record.value.old.map(|v| (self.0)(&key, v));
+        let new = record.value.new.map(|v| (self.mapper)(&key, v));
+        let old = if self.send_old_values {
+            record.value.old.map(|v| (self.mapper)(&key, v))
+        } else {
+            None
+        };
         children.forward(
             Record {
                 key,

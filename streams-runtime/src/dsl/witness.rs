@@ -323,16 +323,21 @@ impl<K, V> Witness<K, Change<V>> {
     pub fn table_map_values<V2, F: FnMut(V) -> V2>(
         self,
         mut f: F,
+        send_old_values: bool,
     ) -> (TableMapValues<impl FnMut(&K, V) -> V2>, Witness<K, Change<V2>>) {
-        (TableMapValues(move |_: &K, v| f(v)), Witness::new())
+        (
+            TableMapValues::new(move |_: &K, v| f(v), send_old_values),
+            Witness::new(),
+        )
     }
 
     /// `map_values(|k, v| ..)` on a table.
     pub fn table_map_values_with_key<V2, F: FnMut(&K, V) -> V2>(
         self,
         f: F,
+        send_old_values: bool,
     ) -> (TableMapValues<F>, Witness<K, Change<V2>>) {
-        (TableMapValues(f), Witness::new())
+        (TableMapValues::new(f, send_old_values), Witness::new())
     }
 
     /// `to_stream`.
