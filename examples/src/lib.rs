@@ -1,6 +1,7 @@
 //! Example applications of Kafka Streams for Rust, each a topology with a driver test in
 //! `tests/`.
 
+pub mod kafka_demo;
 pub mod line_split;
 pub mod pipe;
 pub mod word_count;

@@ -190,6 +190,21 @@ pub enum StreamsError {
     /// A topic that the topology neither reads nor writes.
     #[error("topic {0} is not a source topic of this topology")]
     UnknownTopic(String),
+    /// The configuration is not usable.
+    #[error("configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    /// A Kafka client failed.
+    #[error("Kafka: {context}: {message}")]
+    Kafka {
+        /// What the runtime was doing.
+        context: String,
+        /// librdkafka's error.
+        message: String,
+    },
+    /// The application is in the wrong state for the call.
+    #[cfg(feature = "kafka")]
+    #[error("the application is {0:?}; {1}")]
+    IllegalState(crate::kafka::State, &'static str),
 }
 
 fn at(metadata: &Option<RecordMetadata>) -> String {

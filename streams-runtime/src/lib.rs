@@ -5,10 +5,13 @@
 //! [`topology!`]; run them with the [`test_driver`] (and, later, against Kafka). Mistakes in the
 //! wiring, the serdes or the stores are compile errors. See `docs/TOPOLOGY.md` for the grammar.
 
+pub mod config;
 mod describe;
 pub mod dsl;
 pub mod error;
 pub mod graph;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod processor;
 pub mod record;
 pub mod serde;

@@ -1,21 +1,111 @@
-//! Runs the DSL word count over the test driver: prints the topology's description, pipes the
-//! reference's two sample lines (or the lines given as arguments), and prints every count
-//! update as the reference's console consumer does (`word\tcount`).
+//! The DSL word count, run for real: with no arguments it starts an embedded in-process Kafka
+//! cluster, creates the topics, feeds the reference's two sample lines (or the lines given as
+//! arguments, or typed on stdin with `-`), runs the application and prints every count update
+//! as the reference's console consumer does (`word\tcount`).
+//!
+//! `--bootstrap-servers host:port` runs against a real cluster instead (the topics must exist);
+//! `--driver` runs through the `TopologyTestDriver` without Kafka.
 
+use examples::kafka_demo::{produce_lines, read_topic};
 use examples::word_count::WordCount;
+use std::io::BufRead;
+use std::time::Duration;
+use streams_runtime::config::StreamsConfig;
+use streams_runtime::kafka::{EmbeddedCluster, KafkaStreams};
 use streams_runtime::prelude::*;
 
+const INPUT: &str = "streams-plaintext-input";
+const OUTPUT: &str = "streams-wordcount-output";
+
 fn main() -> Result<(), StreamsError> {
-    let mut lines: Vec<String> = std::env::args().skip(1).collect();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let mut args = std::env::args().skip(1).peekable();
+    let mut bootstrap = None;
+    let mut driver = false;
+    let mut lines = Vec::new();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--bootstrap-servers" => bootstrap = args.next(),
+            "--driver" => driver = true,
+            "-" => lines.extend(std::io::stdin().lock().lines().map_while(Result::ok)),
+            _ => lines.push(arg),
+        }
+    }
     if lines.is_empty() {
         lines = vec!["all streams lead to kafka".to_owned(), "hello kafka streams".to_owned()];
     }
     println!("{}", WordCount.describe());
+    if driver {
+        return run_on_driver(&lines);
+    }
+    let embedded = match &bootstrap {
+        Some(_) => None,
+        None => Some(EmbeddedCluster::start(1)?),
+    };
+    let bootstrap = bootstrap.unwrap_or_else(|| {
+        embedded
+            .as_ref()
+            .map(EmbeddedCluster::bootstrap_servers)
+            .unwrap_or_default()
+    });
+    let state_dir = tempfile::tempdir().map_err(|e| StreamsError::Kafka {
+        context: "creating the state directory".to_owned(),
+        message: e.to_string(),
+    })?;
+    let config = StreamsConfig::from_properties([
+        ("application.id", "streams-wordcount"),
+        ("bootstrap.servers", bootstrap.as_str()),
+        ("commit.interval.ms", "100"),
+        ("state.dir", &state_dir.path().display().to_string()),
+    ])?;
+    let mut streams = KafkaStreams::new(WordCount, config)?;
+    if let Some(cluster) = &embedded {
+        for topic in [INPUT.to_owned(), OUTPUT.to_owned()]
+            .into_iter()
+            .chain(streams.internal_topics())
+        {
+            cluster.create_topic(&topic, 1)?;
+        }
+        println!("embedded Kafka cluster at {bootstrap}");
+    }
+    produce_lines(&bootstrap, INPUT, &lines)?;
+    let expected_updates: usize = lines.iter().map(|l| examples::line_split::words(l).count()).sum();
+    streams.start()?;
+    let mut seen = 0;
+    let finished = read_topic(
+        &bootstrap,
+        OUTPUT,
+        "streams-wordcount-console-consumer",
+        Duration::from_secs(60),
+        |key, value| {
+            let word = String::from_utf8_lossy(key.unwrap_or_default());
+            match value.and_then(|v| <[u8; 8]>::try_from(v).ok()) {
+                Some(count) => println!("{word}\t{}", i64::from_be_bytes(count)),
+                None => println!("{word}\tnull"),
+            }
+            seen += 1;
+            seen >= expected_updates
+        },
+    )?;
+    streams.close(Duration::from_secs(10));
+    if let Some(error) = streams.take_failure() {
+        return Err(error);
+    }
+    if !finished {
+        eprintln!("timed out after {seen} of {expected_updates} count updates");
+    }
+    Ok(())
+}
+
+fn run_on_driver(lines: &[String]) -> Result<(), StreamsError> {
     let driver = test_driver(&WordCount)?;
     let mut input = driver.input_topic(WordCount::source_lines());
-    let mut output = driver.output_topic_as::<String, Option<i64>>("streams-wordcount-output");
+    let mut output = driver.output_topic_as::<String, Option<i64>>(OUTPUT);
     for line in lines {
-        input.pipe_input(None, line)?;
+        input.pipe_input(None, line.clone())?;
     }
     for (word, count) in output.read_key_values_to_list()? {
         match count {

@@ -75,6 +75,23 @@ impl KvStoreInner {
         }
     }
 
+    /// Applies a changelog record (restoration): writes or deletes the bytes without logging.
+    pub(super) fn restore(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<(), StoreError> {
+        match (&mut self.backend, value) {
+            (Backend::Memory(m), Some(v)) => m.put(key, v),
+            (Backend::Memory(m), None) => {
+                m.delete(key);
+            }
+            #[cfg(feature = "rocksdb")]
+            (Backend::RocksDb(db), Some(v)) => db.put(key, v)?,
+            #[cfg(feature = "rocksdb")]
+            (Backend::RocksDb(db), None) => {
+                db.delete(key)?;
+            }
+        }
+        Ok(())
+    }
+
     fn get<R>(&self, key: &[u8], read: impl FnOnce(Option<&[u8]>) -> R) -> Result<R, StoreError> {
         match &self.backend {
             Backend::Memory(m) => Ok(read(m.get(key))),

@@ -143,6 +143,15 @@ impl StoreSet {
         }
     }
 
+    /// Applies one changelog record to the store at `index` without logging it (restoration
+    /// from `<application.id>-<store>-changelog`; `None` deletes).
+    pub fn restore(&self, index: usize, key: &[u8], value: Option<&[u8]>) -> Result<(), StreamsError> {
+        match &self.instances[index].0 {
+            Instance::KeyValue(inner) => inner.borrow_mut().restore(key, value)?,
+        }
+        Ok(())
+    }
+
     /// Flushes every store to its backend (Java's `flush` at commit).
     pub fn flush(&self) -> Result<(), StreamsError> {
         for instance in &self.instances {

@@ -1,0 +1,516 @@
+//! `StreamsConfig`: the settings of a running application, with Java's names and defaults
+//! (Java's `StreamsConfig`). Settings with a client prefix (`consumer.`, `producer.`, `admin.`,
+//! `main.consumer.`, `restore.consumer.`, `global.consumer.`, `topic.`) and security settings
+//! (`security.protocol`, `ssl.*`, `sasl.*`) pass through to librdkafka unchanged. Unknown or
+//! invalid settings are an error when the config is built.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A setting that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The name is not a Kafka Streams setting nor a pass-through client setting.
+    #[error("unknown setting `{name}`{hint}")]
+    Unknown {
+        /// The setting.
+        name: String,
+        /// A suggestion, if any.
+        hint: String,
+    },
+    /// The value is not valid for the setting.
+    #[error("invalid value {value:?} for `{name}`: {reason}")]
+    Invalid {
+        /// The setting.
+        name: String,
+        /// The value given.
+        value: String,
+        /// What is expected.
+        reason: String,
+    },
+    /// A required setting is missing.
+    #[error("`{0}` is required")]
+    Missing(&'static str),
+}
+
+/// `processing.guarantee`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProcessingGuarantee {
+    /// `at_least_once` (the default).
+    #[default]
+    AtLeastOnce,
+    /// `exactly_once_v2`.
+    ExactlyOnceV2,
+}
+
+/// What happens to a record whose key or value cannot be deserialized
+/// (`deserialization.exception.handler`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DeserializationHandler {
+    /// Log it and stop the stream thread (`LogAndFailExceptionHandler`, the default).
+    #[default]
+    LogAndFail,
+    /// Log it, count it and go on (`LogAndContinueExceptionHandler`).
+    LogAndContinue,
+}
+
+/// What happens when a record cannot be produced (`production.exception.handler`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProductionHandler {
+    /// Fail the stream thread (`DefaultProductionExceptionHandler`).
+    #[default]
+    Fail,
+    /// Log, count and go on.
+    Continue,
+}
+
+/// What happens when a processor fails on a record (`processing.exception.handler`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProcessingHandler {
+    /// Log it and stop the stream thread (`LogAndFailProcessingExceptionHandler`, the default).
+    #[default]
+    LogAndFail,
+    /// Log it, count it and go on (`LogAndContinueProcessingExceptionHandler`).
+    LogAndContinue,
+}
+
+/// Which librdkafka client a pass-through setting is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientScope {
+    /// Every client (security settings).
+    All,
+    /// `consumer.`: every consumer.
+    Consumer,
+    /// `main.consumer.`: the stream threads' consumers.
+    MainConsumer,
+    /// `restore.consumer.`: the consumers restoring stores from changelogs.
+    RestoreConsumer,
+    /// `global.consumer.`: the consumer of global tables.
+    GlobalConsumer,
+    /// `producer.`.
+    Producer,
+    /// `admin.`.
+    Admin,
+    /// `topic.`: settings of the internal topics the application creates.
+    Topic,
+}
+
+/// The consumers an application runs, for [`StreamsConfig::consumer_settings`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumerKind {
+    /// A stream thread's consumer.
+    Main,
+    /// A changelog-restoring consumer.
+    Restore,
+    /// The global tables' consumer.
+    Global,
+}
+
+/// The settings of a Kafka Streams application.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamsConfig {
+    /// `application.id`: the consumer group and the prefix of internal topics.
+    pub application_id: String,
+    /// `bootstrap.servers`; `None` runs against an embedded in-process cluster.
+    pub bootstrap_servers: Option<String>,
+    /// `num.stream.threads` (default 1).
+    pub num_stream_threads: usize,
+    /// `processing.guarantee` (default `at_least_once`).
+    pub processing_guarantee: ProcessingGuarantee,
+    /// `state.dir` (default `<temp dir>/kafka-streams`).
+    pub state_dir: PathBuf,
+    /// `commit.interval.ms` (default 30 000, or 100 under exactly-once).
+    pub commit_interval: Duration,
+    /// `num.standby.replicas` (default 0; accepted, standbys are not run yet).
+    pub num_standby_replicas: u32,
+    /// `max.task.idle.ms` (default 0).
+    pub max_task_idle: Duration,
+    /// `replication.factor` of internal topics (default -1: the broker's default).
+    pub replication_factor: i16,
+    /// `default.timestamp.extractor`: `true` for `WallclockTimestampExtractor`, `false` for the
+    /// record's own timestamp (`FailOnInvalidTimestamp`, the default).
+    pub wallclock_timestamps: bool,
+    /// `deserialization.exception.handler`.
+    pub deserialization_handler: DeserializationHandler,
+    /// `errors.dead.letter.queue.topic.name`: where records failing deserialization (under any
+    /// handler) are sent raw, if set.
+    pub dead_letter_topic: Option<String>,
+    /// `production.exception.handler`.
+    pub production_handler: ProductionHandler,
+    /// `processing.exception.handler`.
+    pub processing_handler: ProcessingHandler,
+    /// `client.id` prefix (default: the application id).
+    pub client_id: Option<String>,
+    /// Pass-through librdkafka settings, by client.
+    pub client_settings: Vec<(ClientScope, String, String)>,
+}
+
+const STREAMS_SETTINGS: &[&str] = &[
+    "application.id",
+    "bootstrap.servers",
+    "num.stream.threads",
+    "processing.guarantee",
+    "state.dir",
+    "commit.interval.ms",
+    "num.standby.replicas",
+    "max.task.idle.ms",
+    "replication.factor",
+    "default.timestamp.extractor",
+    "deserialization.exception.handler",
+    "default.deserialization.exception.handler",
+    "errors.dead.letter.queue.topic.name",
+    "production.exception.handler",
+    "default.production.exception.handler",
+    "processing.exception.handler",
+    "client.id",
+];
+
+const PREFIXES: &[(&str, ClientScope)] = &[
+    ("main.consumer.", ClientScope::MainConsumer),
+    ("restore.consumer.", ClientScope::RestoreConsumer),
+    ("global.consumer.", ClientScope::GlobalConsumer),
+    ("consumer.", ClientScope::Consumer),
+    ("producer.", ClientScope::Producer),
+    ("admin.", ClientScope::Admin),
+    ("topic.", ClientScope::Topic),
+];
+
+impl StreamsConfig {
+    /// A config with Java's defaults for `application.id`.
+    pub fn new(application_id: impl Into<String>) -> Self {
+        StreamsConfig {
+            application_id: application_id.into(),
+            bootstrap_servers: None,
+            num_stream_threads: 1,
+            processing_guarantee: ProcessingGuarantee::AtLeastOnce,
+            state_dir: std::env::temp_dir().join("kafka-streams"),
+            commit_interval: Duration::from_millis(30_000),
+            num_standby_replicas: 0,
+            max_task_idle: Duration::ZERO,
+            replication_factor: -1,
+            wallclock_timestamps: false,
+            deserialization_handler: DeserializationHandler::LogAndFail,
+            dead_letter_topic: None,
+            production_handler: ProductionHandler::Fail,
+            processing_handler: ProcessingHandler::LogAndFail,
+            client_id: None,
+            client_settings: Vec::new(),
+        }
+    }
+
+    /// A config from `name = value` settings with Java's names (a `.properties` file's lines,
+    /// say). `application.id` is required; unknown names and invalid values are errors.
+    pub fn from_properties<K: AsRef<str>, V: AsRef<str>>(
+        settings: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, ConfigError> {
+        let settings: Vec<(String, String)> = settings
+            .into_iter()
+            .map(|(k, v)| (k.as_ref().trim().to_owned(), v.as_ref().trim().to_owned()))
+            .collect();
+        let application_id = settings
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "application.id")
+            .map(|(_, v)| v.clone())
+            .ok_or(ConfigError::Missing("application.id"))?;
+        let mut config = StreamsConfig::new(application_id);
+        let mut commit_interval_set = false;
+        for (name, value) in &settings {
+            config.set(name, value, &mut commit_interval_set)?;
+        }
+        if config.processing_guarantee == ProcessingGuarantee::ExactlyOnceV2 && !commit_interval_set {
+            config.commit_interval = Duration::from_millis(100);
+        }
+        Ok(config)
+    }
+
+    fn set(&mut self, name: &str, value: &str, commit_interval_set: &mut bool) -> Result<(), ConfigError> {
+        let invalid = |reason: &str| ConfigError::Invalid {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let number = |min: i64| -> Result<i64, ConfigError> {
+            value
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= min)
+                .ok_or_else(|| invalid(&format!("expected an integer >= {min}")))
+        };
+        let class = value.rsplit('.').next().unwrap_or(value);
+        match name {
+            "application.id" => {
+                if value.is_empty()
+                    || !value
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                {
+                    return Err(invalid(
+                        "use ASCII letters, digits, '.', '_' and '-' (it prefixes topic names)",
+                    ));
+                }
+            }
+            "bootstrap.servers" => {
+                self.bootstrap_servers = (!value.is_empty()).then(|| value.to_owned());
+            }
+            "num.stream.threads" => self.num_stream_threads = number(1)? as usize,
+            "processing.guarantee" => {
+                self.processing_guarantee = match value {
+                    "at_least_once" => ProcessingGuarantee::AtLeastOnce,
+                    "exactly_once_v2" => ProcessingGuarantee::ExactlyOnceV2,
+                    _ => return Err(invalid("expected `at_least_once` or `exactly_once_v2`")),
+                }
+            }
+            "state.dir" => self.state_dir = PathBuf::from(value),
+            "commit.interval.ms" => {
+                self.commit_interval = Duration::from_millis(number(0)? as u64);
+                *commit_interval_set = true;
+            }
+            "num.standby.replicas" => self.num_standby_replicas = number(0)? as u32,
+            "max.task.idle.ms" => self.max_task_idle = Duration::from_millis(number(0)? as u64),
+            "replication.factor" => {
+                let n = number(-1)?;
+                if n == 0 {
+                    return Err(invalid("expected -1 (the broker's default) or a positive integer"));
+                }
+                self.replication_factor = i16::try_from(n).map_err(|_| invalid("too large"))?;
+            }
+            "default.timestamp.extractor" => {
+                self.wallclock_timestamps = match class {
+                    "FailOnInvalidTimestamp" => false,
+                    "WallclockTimestampExtractor" => true,
+                    _ => {
+                        return Err(invalid(
+                            "expected `FailOnInvalidTimestamp` or `WallclockTimestampExtractor`",
+                        ));
+                    }
+                }
+            }
+            "deserialization.exception.handler" | "default.deserialization.exception.handler" => {
+                self.deserialization_handler = match class {
+                    "LogAndFailExceptionHandler" => DeserializationHandler::LogAndFail,
+                    "LogAndContinueExceptionHandler" => DeserializationHandler::LogAndContinue,
+                    _ => {
+                        return Err(invalid(
+                            "expected `LogAndFailExceptionHandler` or `LogAndContinueExceptionHandler`",
+                        ));
+                    }
+                }
+            }
+            "errors.dead.letter.queue.topic.name" => {
+                self.dead_letter_topic = (!value.is_empty()).then(|| value.to_owned());
+            }
+            "production.exception.handler" | "default.production.exception.handler" => {
+                self.production_handler = match class {
+                    "DefaultProductionExceptionHandler" => ProductionHandler::Fail,
+                    "ContinueProductionExceptionHandler" => ProductionHandler::Continue,
+                    _ => {
+                        return Err(invalid(
+                            "expected `DefaultProductionExceptionHandler` or `ContinueProductionExceptionHandler`",
+                        ));
+                    }
+                }
+            }
+            "processing.exception.handler" => {
+                self.processing_handler = match class {
+                    "LogAndFailProcessingExceptionHandler" => ProcessingHandler::LogAndFail,
+                    "LogAndContinueProcessingExceptionHandler" => ProcessingHandler::LogAndContinue,
+                    _ => {
+                        return Err(invalid(
+                            "expected `LogAndFailProcessingExceptionHandler` or `LogAndContinueProcessingExceptionHandler`",
+                        ));
+                    }
+                }
+            }
+            "client.id" => self.client_id = Some(value.to_owned()),
+            _ => {
+                if let Some((prefix, scope)) = PREFIXES.iter().find(|(p, _)| name.starts_with(p)) {
+                    let rest = &name[prefix.len()..];
+                    if rest.is_empty() {
+                        return Err(invalid("a client prefix needs a setting after it"));
+                    }
+                    self.client_settings.push((*scope, rest.to_owned(), value.to_owned()));
+                } else if name == "security.protocol" || name.starts_with("ssl.") || name.starts_with("sasl.") {
+                    self.client_settings
+                        .push((ClientScope::All, name.to_owned(), value.to_owned()));
+                } else {
+                    let hint = suggest(name);
+                    return Err(ConfigError::Unknown {
+                        name: name.to_owned(),
+                        hint,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The librdkafka settings of a consumer of this application, pass-through settings
+    /// applied from the least to the most specific prefix.
+    pub fn consumer_settings(&self, kind: ConsumerKind) -> Vec<(String, String)> {
+        let specific = match kind {
+            ConsumerKind::Main => ClientScope::MainConsumer,
+            ConsumerKind::Restore => ClientScope::RestoreConsumer,
+            ConsumerKind::Global => ClientScope::GlobalConsumer,
+        };
+        self.client_settings_for(&[ClientScope::All, ClientScope::Consumer, specific])
+    }
+
+    /// The librdkafka settings of a producer of this application.
+    pub fn producer_settings(&self) -> Vec<(String, String)> {
+        self.client_settings_for(&[ClientScope::All, ClientScope::Producer])
+    }
+
+    /// The librdkafka settings of the admin client.
+    pub fn admin_settings(&self) -> Vec<(String, String)> {
+        self.client_settings_for(&[ClientScope::All, ClientScope::Admin])
+    }
+
+    /// The `topic.` settings for internal topics.
+    pub fn topic_settings(&self) -> Vec<(String, String)> {
+        self.client_settings_for(&[ClientScope::Topic])
+    }
+
+    fn client_settings_for(&self, scopes: &[ClientScope]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for scope in scopes {
+            for (s, k, v) in &self.client_settings {
+                if s == scope {
+                    out.retain(|(name, _)| name != k);
+                    out.push((k.clone(), v.clone()));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn suggest(name: &str) -> String {
+    let close = STREAMS_SETTINGS
+        .iter()
+        .map(|s| (strsim(name, s), *s))
+        .filter(|(d, _)| *d <= 2 + name.len() / 5)
+        .min_by_key(|(d, _)| *d);
+    match close {
+        Some((_, s)) => format!("; did you mean `{s}`? (client settings need a prefix such as `consumer.`)"),
+        None => "; client settings need a prefix such as `consumer.`, `producer.` or `admin.`".to_owned(),
+    }
+}
+
+/// Edit distance between two names.
+fn strsim(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_defaults() {
+        let c = StreamsConfig::from_properties([("application.id", "wordcount")]).unwrap();
+        assert_eq!(c.application_id, "wordcount");
+        assert_eq!(c.num_stream_threads, 1);
+        assert_eq!(c.processing_guarantee, ProcessingGuarantee::AtLeastOnce);
+        assert_eq!(c.commit_interval, Duration::from_secs(30));
+        assert_eq!(c.replication_factor, -1);
+        assert_eq!(c.deserialization_handler, DeserializationHandler::LogAndFail);
+        assert!(c.bootstrap_servers.is_none());
+    }
+
+    #[test]
+    fn exactly_once_defaults_to_a_100_ms_commit_interval_unless_set() {
+        let eos = [("application.id", "a"), ("processing.guarantee", "exactly_once_v2")];
+        assert_eq!(
+            StreamsConfig::from_properties(eos).unwrap().commit_interval,
+            Duration::from_millis(100)
+        );
+        let set = [
+            ("application.id", "a"),
+            ("processing.guarantee", "exactly_once_v2"),
+            ("commit.interval.ms", "500"),
+        ];
+        assert_eq!(
+            StreamsConfig::from_properties(set).unwrap().commit_interval,
+            Duration::from_millis(500)
+        );
+    }
+
+    #[test]
+    fn handlers_take_java_class_names() {
+        let c = StreamsConfig::from_properties([
+            ("application.id", "a"),
+            (
+                "deserialization.exception.handler",
+                "org.apache.kafka.streams.errors.LogAndContinueExceptionHandler",
+            ),
+            ("errors.dead.letter.queue.topic.name", "dlq"),
+            (
+                "processing.exception.handler",
+                "LogAndContinueProcessingExceptionHandler",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.deserialization_handler, DeserializationHandler::LogAndContinue);
+        assert_eq!(c.dead_letter_topic.as_deref(), Some("dlq"));
+        assert_eq!(c.processing_handler, ProcessingHandler::LogAndContinue);
+    }
+
+    #[test]
+    fn client_prefixes_pass_through_most_specific_last() {
+        let c = StreamsConfig::from_properties([
+            ("application.id", "a"),
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "PLAIN"),
+            ("consumer.fetch.min.bytes", "10"),
+            ("main.consumer.fetch.min.bytes", "20"),
+            ("producer.linger.ms", "5"),
+            ("topic.segment.bytes", "1048576"),
+        ])
+        .unwrap();
+        let main = c.consumer_settings(ConsumerKind::Main);
+        assert!(main.contains(&("fetch.min.bytes".to_owned(), "20".to_owned())));
+        assert!(!main.contains(&("fetch.min.bytes".to_owned(), "10".to_owned())));
+        assert!(main.contains(&("security.protocol".to_owned(), "SASL_SSL".to_owned())));
+        let restore = c.consumer_settings(ConsumerKind::Restore);
+        assert!(restore.contains(&("fetch.min.bytes".to_owned(), "10".to_owned())));
+        assert_eq!(
+            c.producer_settings(),
+            [
+                ("security.protocol".to_owned(), "SASL_SSL".to_owned()),
+                ("sasl.mechanism".to_owned(), "PLAIN".to_owned()),
+                ("linger.ms".to_owned(), "5".to_owned())
+            ]
+        );
+        assert_eq!(c.topic_settings(), [("segment.bytes".to_owned(), "1048576".to_owned())]);
+    }
+
+    #[test]
+    fn unknown_and_invalid_settings_are_errors() {
+        let err = StreamsConfig::from_properties([("application.id", "a"), ("num.stream.thread", "2")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown setting `num.stream.thread`; did you mean `num.stream.threads`? (client settings need a prefix such as `consumer.`)"
+        );
+        let err = StreamsConfig::from_properties([("application.id", "a"), ("num.stream.threads", "0")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { .. }), "{err}");
+        let err = StreamsConfig::from_properties([("application.id", "a"), ("processing.guarantee", "exactly_once")])
+            .unwrap_err();
+        assert!(err.to_string().contains("exactly_once_v2"), "{err}");
+        assert_eq!(
+            StreamsConfig::from_properties([("bootstrap.servers", "x:9092")]).unwrap_err(),
+            ConfigError::Missing("application.id")
+        );
+        let err = StreamsConfig::from_properties([("application.id", "bad id")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { .. }), "{err}");
+    }
+}

@@ -1,0 +1,217 @@
+//! The running application over Kafka (Java's `KafkaStreams`): stream threads that consume the
+//! topology's source topics in the `application.id` consumer group, feed records into tasks,
+//! produce what the tasks emit (sinks, repartition topics, changelogs), punctuate and commit.
+//!
+//! This is the first, at-least-once slice of the runtime: see `docs/DESIGN-DECISIONS.md`
+//! ("The Kafka runtime") for what it does and does not do yet.
+
+mod embedded;
+mod restore;
+mod stream_thread;
+
+pub use embedded::EmbeddedCluster;
+
+use crate::config::StreamsConfig;
+use crate::error::StreamsError;
+use crate::topology::Topology;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The lifecycle state of an application (Java's `KafkaStreams.State`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Built, not started.
+    Created,
+    /// Threads are joining the group or taking over partitions.
+    Rebalancing,
+    /// Processing.
+    Running,
+    /// `close` was called; threads are committing and stopping.
+    PendingShutdown,
+    /// Stopped cleanly.
+    NotRunning,
+    /// A stream thread failed.
+    Error,
+}
+
+/// Called on every state change with the new and the old state.
+pub type StateListener = Box<dyn Fn(State, State) + Send + Sync>;
+
+/// Called when a store has been restored: store name, changelog partition, records applied.
+pub type RestoreListener = Box<dyn Fn(&str, i32, u64) + Send + Sync>;
+
+/// What the application and its threads share.
+pub(crate) struct Shared {
+    stop: AtomicBool,
+    state: Mutex<State>,
+    listener: Mutex<Option<StateListener>>,
+    restore_listener: Mutex<Option<RestoreListener>>,
+    failure: Mutex<Option<StreamsError>>,
+}
+
+impl Shared {
+    fn new() -> Self {
+        Shared {
+            stop: AtomicBool::new(false),
+            state: Mutex::new(State::Created),
+            listener: Mutex::new(None),
+            restore_listener: Mutex::new(None),
+            failure: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn transition(&self, to: State) {
+        let from = {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if *state == to || *state == State::Error && to != State::NotRunning {
+                return;
+            }
+            std::mem::replace(&mut *state, to)
+        };
+        tracing::info!(?from, ?to, "state change");
+        if let Some(listener) = &*self.listener.lock().unwrap_or_else(|p| p.into_inner()) {
+            listener(to, from);
+        }
+    }
+
+    pub(crate) fn restored(&self, store: &str, partition: i32, records: u64) {
+        if let Some(listener) = &*self.restore_listener.lock().unwrap_or_else(|p| p.into_inner()) {
+            listener(store, partition, records);
+        }
+    }
+
+    pub(crate) fn fail(&self, error: StreamsError) {
+        tracing::error!(%error, "stream thread failed");
+        self.failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert(error);
+        self.transition(State::Error);
+    }
+}
+
+/// A topology running against Kafka.
+pub struct KafkaStreams<T> {
+    topology: T,
+    config: Arc<StreamsConfig>,
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
+    /// An application of `topology` with `config`; `config.bootstrap_servers` must be set (use
+    /// [`EmbeddedCluster`] for an in-process cluster).
+    pub fn new(topology: T, config: StreamsConfig) -> Result<Self, StreamsError> {
+        if config.bootstrap_servers.is_none() {
+            return Err(crate::config::ConfigError::Missing("bootstrap.servers").into());
+        }
+        Ok(KafkaStreams {
+            topology,
+            config: Arc::new(config),
+            shared: Arc::new(Shared::new()),
+            threads: Vec::new(),
+        })
+    }
+
+    /// The internal topics the application writes and reads: repartition topics
+    /// (`<application.id>-<name>-repartition`) and the changelogs of logged stores.
+    pub fn internal_topics(&self) -> Vec<String> {
+        let app = &self.config.application_id;
+        let repartition = T::SOURCES.iter().filter(|s| s.internal).map(|s| s.topic_name(app));
+        let changelogs = T::STORES.iter().filter(|s| s.logging).map(|s| s.changelog_topic(app));
+        repartition.chain(changelogs).collect()
+    }
+
+    /// Sets the listener called on every state change.
+    pub fn set_state_listener(&self, listener: impl Fn(State, State) + Send + Sync + 'static) {
+        *self.shared.listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
+    }
+
+    /// Sets the listener called whenever a store has been restored from its changelog (Java's
+    /// `StateRestoreListener.onRestoreEnd`).
+    pub fn set_restore_listener(&self, listener: impl Fn(&str, i32, u64) + Send + Sync + 'static) {
+        *self.shared.restore_listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        *self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The error that stopped a stream thread, if one did.
+    pub fn take_failure(&self) -> Option<StreamsError> {
+        self.shared.failure.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// Starts `num.stream.threads` stream threads.
+    pub fn start(&mut self) -> Result<(), StreamsError> {
+        if self.state() != State::Created {
+            return Err(StreamsError::IllegalState(self.state(), "an application starts once"));
+        }
+        self.shared.transition(State::Rebalancing);
+        for index in 0..self.config.num_stream_threads {
+            let (topology, config, shared) = (
+                self.topology.clone(),
+                Arc::clone(&self.config),
+                Arc::clone(&self.shared),
+            );
+            let name = format!("{}-StreamThread-{}", config.application_id, index + 1);
+            let handle = std::thread::Builder::new()
+                .name(name.clone())
+                .spawn(move || {
+                    if let Err(e) = stream_thread::run(topology, &config, &name, &shared) {
+                        shared.fail(e);
+                    }
+                })
+                .map_err(|e| StreamsError::Kafka {
+                    context: "spawning a stream thread".to_owned(),
+                    message: e.to_string(),
+                })?;
+            self.threads.push(handle);
+        }
+        Ok(())
+    }
+
+    /// Stops the threads (each commits, flushes and closes its stores) and waits up to
+    /// `timeout`; `true` if every thread stopped in time.
+    pub fn close(&mut self, timeout: Duration) -> bool {
+        self.shared.transition(State::PendingShutdown);
+        self.shared.stop.store(true, Ordering::Relaxed);
+        let deadline = Instant::now() + timeout;
+        while self.threads.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let all = self.threads.iter().all(JoinHandle::is_finished);
+        for t in std::mem::take(&mut self.threads) {
+            if t.is_finished() {
+                let _ = t.join();
+            }
+        }
+        if self.state() != State::Error {
+            self.shared.transition(State::NotRunning);
+        }
+        all
+    }
+}
+
+impl<T> Drop for KafkaStreams<T> {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        for t in std::mem::take(&mut self.threads) {
+            let _ = t.join();
+        }
+    }
+}
+
+pub(crate) fn kafka_error(context: impl Into<String>) -> impl FnOnce(rdkafka::error::KafkaError) -> StreamsError {
+    move |e| StreamsError::Kafka {
+        context: context.into(),
+        message: e.to_string(),
+    }
+}

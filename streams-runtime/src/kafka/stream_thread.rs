@@ -1,0 +1,363 @@
+//! One stream thread (Java's `StreamThread`): a consumer in the application's group with the
+//! range assignor, a producer, and one task per assigned partition number. A task holds the
+//! whole graph for partition `p` of every source topic, so every source topic of a topology
+//! (repartition topics included) must have the same number of partitions; its stores are
+//! restored from partition `p` of their changelogs when the task is created.
+
+use super::{Shared, State, kafka_error, restore};
+use crate::config::{ConsumerKind, DeserializationHandler, ProcessingHandler, StreamsConfig};
+use crate::error::StreamsError;
+use crate::graph::{RawRecord, TaskGraph};
+use crate::processor::{PunctuationType, TaskId};
+use crate::record::Headers;
+use crate::state::StoreContext;
+use crate::task::{Destination, Task, create_task};
+use crate::topology::Topology;
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Headers as _, Message, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How often the thread checks its assignment for partitions taken away.
+const ASSIGNMENT_CHECK: Duration = Duration::from_millis(200);
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A task and the next offset to commit for each of its input partitions.
+struct RunningTask<G> {
+    task: Task<G>,
+    /// (topic, next offset) of every input partition consumed since the last commit.
+    consumed: Vec<(&'static str, i64)>,
+}
+
+/// The names the thread resolves once: source topics to source indices, and the topics behind
+/// changelog and repartition destinations.
+struct Routes {
+    /// Topic name → (source index, the topic's `'static` name).
+    sources: HashMap<String, (usize, &'static str)>,
+    /// Changelog topic per store index.
+    changelogs: Vec<String>,
+    /// Full topic name per source index (repartition topics prefixed with the application id).
+    source_topics: Vec<String>,
+}
+
+impl Routes {
+    fn new<T: Topology>(application_id: &str) -> Self {
+        let mut sources = HashMap::new();
+        let mut source_topics = Vec::new();
+        for (index, spec) in T::SOURCES.iter().enumerate() {
+            if spec.internal {
+                // One name per internal topic and thread, kept for the thread's lifetime.
+                let full: &'static str = Box::leak(spec.topic_name(application_id).into_boxed_str());
+                sources.insert(full.to_owned(), (index, full));
+                source_topics.push(full.to_owned());
+            } else {
+                for topic in spec.topics {
+                    sources.insert((*topic).to_owned(), (index, *topic));
+                }
+                source_topics.push(spec.topics[0].to_owned());
+            }
+        }
+        let changelogs = T::STORES.iter().map(|s| s.changelog_topic(application_id)).collect();
+        Routes {
+            sources,
+            changelogs,
+            source_topics,
+        }
+    }
+}
+
+/// Runs a stream thread until the application stops it or it fails.
+pub(crate) fn run<T: Topology>(
+    topology: T,
+    config: &StreamsConfig,
+    name: &str,
+    shared: &Shared,
+) -> Result<(), StreamsError> {
+    let bootstrap = config.bootstrap_servers.clone().unwrap_or_default();
+    let app = config.application_id.as_str();
+    let routes = Routes::new::<T>(app);
+
+    let mut consumer_config = ClientConfig::new();
+    consumer_config
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", app)
+        .set("client.id", format!("{name}-consumer"))
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("partition.assignment.strategy", "range");
+    for (k, v) in config.consumer_settings(ConsumerKind::Main) {
+        consumer_config.set(k, v);
+    }
+    let consumer: BaseConsumer = consumer_config.create().map_err(kafka_error("creating the consumer"))?;
+    let topics: Vec<&str> = routes.sources.keys().map(String::as_str).collect();
+    consumer.subscribe(&topics).map_err(kafka_error("subscribing"))?;
+
+    let mut producer_config = ClientConfig::new();
+    producer_config
+        .set("bootstrap.servers", &bootstrap)
+        .set("client.id", format!("{name}-producer"))
+        // Java's producer partitions keys with murmur2.
+        .set("partitioner", "murmur2_random");
+    for (k, v) in config.producer_settings() {
+        producer_config.set(k, v);
+    }
+    let producer: BaseProducer = producer_config.create().map_err(kafka_error("creating the producer"))?;
+
+    let mut tasks: HashMap<i32, RunningTask<_>> = HashMap::new();
+    let mut last_commit = Instant::now();
+    let mut last_assignment_check = Instant::now();
+    let result = loop {
+        if shared.stopping() {
+            break Ok(());
+        }
+        match consumer.poll(Duration::from_millis(50)) {
+            None => {}
+            Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
+            Some(Ok(message)) => {
+                let Some(&(source, topic)) = routes.sources.get(message.topic()) else {
+                    continue;
+                };
+                let partition = message.partition();
+                let running = match tasks.entry(partition) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => e.insert(RunningTask {
+                        task: new_task(&topology, config, &bootstrap, partition, shared)?,
+                        consumed: Vec::new(),
+                    }),
+                };
+                let mut headers = Headers::new();
+                if let Some(hs) = message.headers() {
+                    for h in hs.iter() {
+                        headers.add(h.key, h.value);
+                    }
+                }
+                let timestamp = if config.wallclock_timestamps {
+                    now_ms()
+                } else {
+                    message.timestamp().to_millis().unwrap_or(-1)
+                };
+                let raw = RawRecord {
+                    topic,
+                    partition,
+                    offset: message.offset(),
+                    timestamp,
+                    key: message.key(),
+                    value: message.payload(),
+                    headers,
+                };
+                let outcome = running.task.process(source, raw);
+                if let Err(e) = outcome {
+                    handle_error(config, &producer, &message, e)?;
+                }
+                let next = message.offset() + 1;
+                match running.consumed.iter_mut().find(|(t, _)| std::ptr::eq(*t, topic)) {
+                    Some(entry) => entry.1 = next,
+                    None => running.consumed.push((topic, next)),
+                }
+                let stream_time = running.task.stream_time();
+                running.task.punctuate(PunctuationType::StreamTime, stream_time)?;
+                send_output(&producer, &routes, partition, &mut running.task)?;
+            }
+        }
+        let now = now_ms();
+        for (partition, running) in &mut tasks {
+            running.task.punctuate(PunctuationType::WallClockTime, now)?;
+            send_output(&producer, &routes, *partition, &mut running.task)?;
+        }
+        producer.poll(Duration::ZERO);
+        let commit_requested = tasks.values_mut().any(|t| t.task.take_commit_request());
+        if commit_requested || last_commit.elapsed() >= config.commit_interval {
+            commit(&consumer, &producer, &mut tasks, &routes)?;
+            last_commit = Instant::now();
+        }
+        if last_assignment_check.elapsed() >= ASSIGNMENT_CHECK {
+            last_assignment_check = Instant::now();
+            let assignment = consumer.assignment().map_err(kafka_error("reading the assignment"))?;
+            let assigned: Vec<i32> = assignment.elements().iter().map(|e| e.partition()).collect();
+            if !assigned.is_empty() {
+                shared.transition(State::Running);
+            }
+            // Partitions taken away in a rebalance: their tasks are closed (their progress since the
+            // last commit is reprocessed by the new owner: at-least-once).
+            let revoked: Vec<i32> = tasks.keys().copied().filter(|p| !assigned.contains(p)).collect();
+            for p in revoked {
+                if let Some(running) = tasks.remove(&p) {
+                    tracing::info!(partition = p, "task revoked");
+                    running.task.close()?;
+                }
+            }
+        }
+    };
+    // Graceful shutdown: commit what was processed, then close the tasks (flushing stores).
+    let committed = commit(&consumer, &producer, &mut tasks, &routes);
+    for (_, running) in tasks.drain() {
+        running.task.close()?;
+    }
+    committed?;
+    result
+}
+
+/// Creates the task for `partition` and restores its stores from their changelogs.
+fn new_task<T: Topology>(
+    topology: &T,
+    config: &StreamsConfig,
+    bootstrap: &str,
+    partition: i32,
+    shared: &Shared,
+) -> Result<Task<impl TaskGraph + use<T>>, StreamsError> {
+    let id = TaskId {
+        subtopology: 0,
+        partition,
+    };
+    let stores = StoreContext {
+        task_dir: config.state_dir.join(&config.application_id).join(id.to_string()),
+    };
+    let task = create_task(topology, id, &config.application_id, &stores, now_ms())?;
+    let restored = restore::restore_stores(config, bootstrap, task.stores(), partition, shared)?;
+    tracing::info!(task = %id, restored, "task created");
+    Ok(task)
+}
+
+/// Applies the configured handler to a record that failed: skip it (logged, with a copy in the
+/// dead-letter topic if one is set) or fail the thread.
+fn handle_error(
+    config: &StreamsConfig,
+    producer: &BaseProducer,
+    message: &rdkafka::message::BorrowedMessage<'_>,
+    error: StreamsError,
+) -> Result<(), StreamsError> {
+    let continue_ = match &error {
+        StreamsError::Deserialization { .. } | StreamsError::InvalidTimestamp { .. } => {
+            config.deserialization_handler == DeserializationHandler::LogAndContinue
+        }
+        StreamsError::Processing { .. } => config.processing_handler == ProcessingHandler::LogAndContinue,
+        _ => false,
+    };
+    if let (Some(dlq), StreamsError::Deserialization { .. }) = (&config.dead_letter_topic, &error) {
+        let mut record = BaseRecord::<[u8], [u8]>::to(dlq);
+        if let Some(k) = message.key() {
+            record = record.key(k);
+        }
+        if let Some(v) = message.payload() {
+            record = record.payload(v);
+        }
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "__streams.errors.topic",
+                value: Some(message.topic()),
+            })
+            .insert(Header {
+                key: "__streams.errors.exception",
+                value: Some(&error.to_string()),
+            });
+        send_with_retry(producer, record.headers(headers))?;
+    }
+    if continue_ {
+        tracing::warn!(
+            topic = message.topic(),
+            partition = message.partition(),
+            offset = message.offset(),
+            %error,
+            "skipping record"
+        );
+        Ok(())
+    } else {
+        Err(error)
+    }
+}
+
+/// Produces everything a task emitted: sinks to their topics, changelogs to the task's
+/// partition of `<app>-<store>-changelog`, repartition records by key.
+fn send_output<G: TaskGraph>(
+    producer: &BaseProducer,
+    routes: &Routes,
+    partition: i32,
+    task: &mut Task<G>,
+) -> Result<(), StreamsError> {
+    let mut result = Ok(());
+    task.drain_output(|r| {
+        if result.is_err() {
+            return;
+        }
+        let (topic, partition) = match r.destination {
+            Destination::Topic(t) => (t, r.partition),
+            Destination::Changelog(store) => (routes.changelogs[store].as_str(), Some(partition)),
+            Destination::Repartition(source) => (routes.source_topics[source].as_str(), r.partition),
+        };
+        let mut record = BaseRecord::<[u8], [u8]>::to(topic).timestamp(r.timestamp);
+        if let Some(k) = r.key {
+            record = record.key(k);
+        }
+        if let Some(v) = r.value {
+            record = record.payload(v);
+        }
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
+        if !r.headers.is_empty() {
+            let mut headers = OwnedHeaders::new_with_capacity(r.headers.len());
+            for h in r.headers.iter() {
+                headers = headers.insert(Header {
+                    key: &h.key,
+                    value: h.value.as_deref(),
+                });
+            }
+            record = record.headers(headers);
+        }
+        result = send_with_retry(producer, record);
+    });
+    result
+}
+
+fn send_with_retry(producer: &BaseProducer, mut record: BaseRecord<'_, [u8], [u8]>) -> Result<(), StreamsError> {
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                producer.poll(Duration::from_millis(10));
+                record = back;
+            }
+            Err((e, back)) => return Err(kafka_error(format!("producing to {}", back.topic))(e)),
+        }
+    }
+}
+
+/// Flushes the producer and the stores, then commits the consumed offsets (at-least-once:
+/// output is durable before the input is marked done).
+fn commit<G: TaskGraph>(
+    consumer: &BaseConsumer,
+    producer: &BaseProducer,
+    tasks: &mut HashMap<i32, RunningTask<G>>,
+    routes: &Routes,
+) -> Result<(), StreamsError> {
+    for (partition, running) in tasks.iter_mut() {
+        send_output(producer, routes, *partition, &mut running.task)?;
+    }
+    producer
+        .flush(Duration::from_secs(30))
+        .map_err(kafka_error("flushing the producer before a commit"))?;
+    let mut offsets = TopicPartitionList::new();
+    for (partition, running) in tasks.iter_mut() {
+        running.task.flush()?;
+        for (topic, next) in running.consumed.drain(..) {
+            offsets
+                .add_partition_offset(topic, *partition, Offset::Offset(next))
+                .map_err(kafka_error("building the commit"))?;
+        }
+    }
+    if offsets.count() > 0 {
+        consumer
+            .commit(&offsets, CommitMode::Sync)
+            .map_err(kafka_error("committing offsets"))?;
+    }
+    Ok(())
+}
