@@ -221,3 +221,57 @@ fn produce_raw(bootstrap: &str, topic: &str, value: &[u8]) {
         .unwrap();
     producer.flush(Duration::from_secs(10)).unwrap();
 }
+
+#[test]
+fn two_instances_split_the_partitions_and_one_takes_over_when_the_other_stops() {
+    let app = "wc-two";
+    let cluster = cluster(app);
+    let bootstrap = cluster.bootstrap_servers();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let partitions_of = |streams: &KafkaStreams<WordCount>| {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        streams.set_restore_listener(move |_, partition, _| log.lock().unwrap().push(partition));
+        seen
+    };
+    let mut a = KafkaStreams::new(WordCount, config(app, &cluster, dir_a.path(), &[])).unwrap();
+    let mut b = KafkaStreams::new(WordCount, config(app, &cluster, dir_b.path(), &[])).unwrap();
+    let (tasks_a, tasks_b) = (partitions_of(&a), partitions_of(&b));
+    a.start().unwrap();
+    b.start().unwrap();
+    let first: Vec<String> = (0..20).map(|i| format!("w{} w{}", i % 5, (i + 1) % 5)).collect();
+    produce_lines(&bootstrap, INPUT, &first).unwrap();
+    let expected = counts(&[("w0", 8), ("w1", 8), ("w2", 8), ("w3", 8), ("w4", 8)]);
+    let updates = await_counts(&cluster, "reader-1", &expected);
+    let (mut on_a, mut on_b) = (tasks_a.lock().unwrap().clone(), tasks_b.lock().unwrap().clone());
+    on_a.dedup();
+    on_b.dedup();
+    assert!(
+        !on_a.is_empty() && !on_b.is_empty(),
+        "both instances run tasks: a {on_a:?}, b {on_b:?}"
+    );
+    // B stops; A takes over B's partitions and restores their counts from the changelog.
+    assert!(b.close(Duration::from_secs(10)));
+    let second: Vec<String> = (0..10).map(|i| format!("w{}", i % 5)).collect();
+    produce_lines(&bootstrap, INPUT, &second).unwrap();
+    let expected = counts(&[("w0", 10), ("w1", 10), ("w2", 10), ("w3", 10), ("w4", 10)]);
+    let more = await_counts(&cluster, "reader-2", &expected);
+    let taken_over: Vec<i32> = tasks_a
+        .lock()
+        .unwrap()
+        .iter()
+        .copied()
+        .filter(|p| !on_a.contains(p))
+        .collect();
+    assert!(!taken_over.is_empty(), "A created B's tasks after B stopped");
+    assert!(a.close(Duration::from_secs(10)));
+    assert!(a.take_failure().is_none() && b.take_failure().is_none());
+    // At-least-once: every word is counted; updates beyond one per word are duplicates (the
+    // second reader reads the output topic from the beginning: 40 + 10 words).
+    let words = 50;
+    println!(
+        "count updates: {updates} after the first lines, {more} in all for {words} words: {} duplicates",
+        more - words
+    );
+    assert!(more >= words, "every input word produced an update");
+}

@@ -133,8 +133,9 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         *self.shared.listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
     }
 
-    /// Sets the listener called whenever a store has been restored from its changelog (Java's
-    /// `StateRestoreListener.onRestoreEnd`).
+    /// Sets the listener called whenever a task's store has been restored from its changelog
+    /// (Java's `StateRestoreListener.onRestoreEnd`), with 0 records when there was nothing to
+    /// restore.
     pub fn set_restore_listener(&self, listener: impl Fn(&str, i32, u64) + Send + Sync + 'static) {
         *self.shared.restore_listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
     }

@@ -42,10 +42,12 @@ pub(crate) fn restore_stores(
             // The changelog does not exist yet: nothing to restore.
             Err(e) => {
                 tracing::debug!(%topic, partition, error = %e, "no changelog to restore from");
+                shared.restored(spec.name, partition, 0);
                 continue;
             }
         };
         if high <= low {
+            shared.restored(spec.name, partition, 0);
             continue;
         }
         let mut assignment = TopicPartitionList::new();
