@@ -275,3 +275,26 @@ fn two_instances_split_the_partitions_and_one_takes_over_when_the_other_stops() 
     );
     assert!(more >= words, "every input word produced an update");
 }
+
+#[test]
+fn startup_checks_source_topics_and_co_partitioning() {
+    let app = "wc-startup";
+    let cluster = EmbeddedCluster::start(1).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut streams = KafkaStreams::new(WordCount, config(app, &cluster, state.path(), &[])).unwrap();
+    let err = streams.start().unwrap_err().to_string();
+    assert!(
+        err.contains("source topic streams-plaintext-input does not exist"),
+        "{err}"
+    );
+
+    cluster.create_topic(INPUT, 2).unwrap();
+    cluster.create_topic("wc-startup-counts-store-repartition", 3).unwrap();
+    cluster.create_topic("wc-startup-counts-store-changelog", 2).unwrap();
+    let mut streams = KafkaStreams::new(WordCount, config(app, &cluster, state.path(), &[])).unwrap();
+    let err = streams.start().unwrap_err().to_string();
+    assert!(
+        err.contains("same number of partitions: streams-plaintext-input (2), wc-startup-counts-store-repartition (3)"),
+        "{err}"
+    );
+}

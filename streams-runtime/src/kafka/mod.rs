@@ -8,6 +8,7 @@
 mod embedded;
 mod restore;
 mod stream_thread;
+mod topics;
 
 pub use embedded::EmbeddedCluster;
 
@@ -155,6 +156,10 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         if self.state() != State::Created {
             return Err(StreamsError::IllegalState(self.state(), "an application starts once"));
         }
+        topics::prepare::<T>(
+            &self.config,
+            self.config.bootstrap_servers.as_deref().unwrap_or_default(),
+        )?;
         self.shared.transition(State::Rebalancing);
         for index in 0..self.config.num_stream_threads {
             let (topology, config, shared) = (
