@@ -135,8 +135,16 @@ fn counts_continue_after_restarts_with_and_without_local_state() {
         "nothing to restore at first"
     );
 
-    // Same state directory: the store survived and the changelog confirms it.
+    // Same state directory: the RocksDB store survived and its checkpoint covers the changelog,
+    // so nothing is restored.
+    restored.lock().unwrap().clear();
     run(state.path(), &["kafka"], &[("kafka", 2), ("streams", 1)], "r2");
+    let after_checkpoint = restored.lock().unwrap().clone();
+    assert!(!after_checkpoint.is_empty(), "tasks were created");
+    assert!(
+        after_checkpoint.iter().all(|(_, _, n)| *n == 0),
+        "restored from the checkpoint on: {after_checkpoint:?}"
+    );
 
     // A new, empty state directory: the counts come back from the changelog.
     restored.lock().unwrap().clear();

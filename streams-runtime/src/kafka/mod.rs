@@ -5,6 +5,7 @@
 //! This is the first, at-least-once slice of the runtime: see `docs/DESIGN-DECISIONS.md`
 //! ("The Kafka runtime") for what it does and does not do yet.
 
+mod checkpoint;
 mod embedded;
 mod restore;
 mod stream_thread;

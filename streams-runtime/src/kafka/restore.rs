@@ -10,21 +10,24 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// How long a restore may wait for the changelog's records before failing.
 const RESTORE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Restores every logged store of `stores` from partition `partition` of its changelog;
-/// returns the number of records applied.
+/// Restores every logged store of `stores` from partition `partition` of its changelog, a
+/// persistent store from after the offset in `checkpoint` (its local data covers the rest);
+/// returns the last changelog offset each store now reflects.
 pub(crate) fn restore_stores(
     config: &StreamsConfig,
     bootstrap: &str,
     stores: &StoreSet,
     partition: i32,
     shared: &super::Shared,
-) -> Result<u64, StreamsError> {
-    let mut applied = 0;
+    checkpoint: &HashMap<String, i64>,
+) -> Result<HashMap<String, i64>, StreamsError> {
+    let mut reached = HashMap::new();
     for (index, spec) in stores.specs().iter().enumerate().filter(|(_, s)| s.logging) {
         let topic = spec.changelog_topic(&config.application_id);
         let mut client = ClientConfig::new();
@@ -46,13 +49,20 @@ pub(crate) fn restore_stores(
                 continue;
             }
         };
-        if high <= low {
+        let start = match checkpoint.get(&topic) {
+            Some(&offset) if spec.persistent => (offset + 1).max(low),
+            _ => low,
+        };
+        if high <= start {
+            if high > 0 {
+                reached.insert(topic.clone(), high - 1);
+            }
             shared.restored(spec.name, partition, 0);
             continue;
         }
         let mut assignment = TopicPartitionList::new();
         assignment
-            .add_partition_offset(&topic, partition, Offset::Beginning)
+            .add_partition_offset(&topic, partition, Offset::Offset(start))
             .map_err(kafka_error("assigning a changelog partition"))?;
         consumer
             .assign(&assignment)
@@ -78,9 +88,9 @@ pub(crate) fn restore_stores(
                 None => {}
             }
         }
-        tracing::info!(store = spec.name, %topic, partition, records = store_applied, "restored");
+        tracing::info!(store = spec.name, %topic, partition, from = start, records = store_applied, "restored");
         shared.restored(spec.name, partition, store_applied);
-        applied += store_applied;
+        reached.insert(topic, high - 1);
     }
-    Ok(applied)
+    Ok(reached)
 }

@@ -4,6 +4,7 @@
 //! (repartition topics included) must have the same number of partitions; its stores are
 //! restored from partition `p` of their changelogs when the task is created.
 
+use super::checkpoint::{self, OutputContext};
 use super::{Shared, State, kafka_error, restore};
 use crate::config::{ConsumerKind, DeserializationHandler, ProcessingHandler, StreamsConfig};
 use crate::error::StreamsError;
@@ -17,9 +18,11 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Headers as _, Message, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer as _};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
+use std::fs::File;
+use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How often the thread checks its assignment for partitions taken away.
@@ -31,12 +34,20 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// A task and the next offset to commit for each of its input partitions.
+/// A task, the next offset to commit for each of its input partitions, and its state
+/// directory (locked while the task runs here).
 struct RunningTask<G> {
     task: Task<G>,
     /// (topic, next offset) of every input partition consumed since the last commit.
     consumed: Vec<(&'static str, i64)>,
+    dir: PathBuf,
+    /// The last changelog offset the task's stores reflect, per changelog topic.
+    checkpoint: HashMap<String, i64>,
+    _lock: File,
 }
+
+/// The stream thread's producer, reporting deliveries to its context.
+type ThreadProducer = BaseProducer<OutputContext>;
 
 /// The names the thread resolves once: source topics to source indices, and the topics behind
 /// changelog and repartition destinations.
@@ -110,7 +121,9 @@ pub(crate) fn run<T: Topology>(
     for (k, v) in config.producer_settings() {
         producer_config.set(k, v);
     }
-    let producer: BaseProducer = producer_config.create().map_err(kafka_error("creating the producer"))?;
+    let producer: ThreadProducer = producer_config
+        .create_with_context(OutputContext::default())
+        .map_err(kafka_error("creating the producer"))?;
 
     let mut tasks: HashMap<i32, RunningTask<_>> = HashMap::new();
     let mut last_commit = Instant::now();
@@ -129,10 +142,9 @@ pub(crate) fn run<T: Topology>(
                 let partition = message.partition();
                 let running = match tasks.entry(partition) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(e) => e.insert(RunningTask {
-                        task: new_task(&topology, config, &bootstrap, partition, shared)?,
-                        consumed: Vec::new(),
-                    }),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(new_task(&topology, config, &bootstrap, partition, shared)?)
+                    }
                 };
                 let mut headers = Headers::new();
                 if let Some(hs) = message.headers() {
@@ -176,7 +188,7 @@ pub(crate) fn run<T: Topology>(
         producer.poll(Duration::ZERO);
         let commit_requested = tasks.values_mut().any(|t| t.task.take_commit_request());
         if commit_requested || last_commit.elapsed() >= config.commit_interval {
-            commit(&consumer, &producer, &mut tasks, &routes)?;
+            commit(config, &consumer, &producer, &mut tasks, &routes)?;
             last_commit = Instant::now();
         }
         if last_assignment_check.elapsed() >= ASSIGNMENT_CHECK {
@@ -198,7 +210,7 @@ pub(crate) fn run<T: Topology>(
         }
     };
     // Graceful shutdown: commit what was processed, then close the tasks (flushing stores).
-    let committed = commit(&consumer, &producer, &mut tasks, &routes);
+    let committed = commit(config, &consumer, &producer, &mut tasks, &routes);
     for (_, running) in tasks.drain() {
         running.task.close()?;
     }
@@ -206,32 +218,55 @@ pub(crate) fn run<T: Topology>(
     result
 }
 
-/// Creates the task for `partition` and restores its stores from their changelogs.
+/// Creates the task for `partition`: locks its state directory (two instances on one machine
+/// never share a task's stores), opens its stores and restores them from their changelogs.
 fn new_task<T: Topology>(
     topology: &T,
     config: &StreamsConfig,
     bootstrap: &str,
     partition: i32,
     shared: &Shared,
-) -> Result<Task<impl TaskGraph + use<T>>, StreamsError> {
+) -> Result<RunningTask<impl TaskGraph + use<T>>, StreamsError> {
     let id = TaskId {
         subtopology: 0,
         partition,
     };
-    let stores = StoreContext {
-        task_dir: config.state_dir.join(&config.application_id).join(id.to_string()),
+    let dir = config.state_dir.join(&config.application_id).join(id.to_string());
+    let io = |e: std::io::Error| StreamsError::Kafka {
+        context: format!("state directory {}", dir.display()),
+        message: e.to_string(),
     };
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let lock = File::create(dir.join(".lock")).map_err(io)?;
+    lock.try_lock().map_err(|_| StreamsError::Kafka {
+        context: format!("state directory {}", dir.display()),
+        message: format!("task {id} is locked by another instance on this machine"),
+    })?;
+    let stores = StoreContext { task_dir: dir.clone() };
     let task = create_task(topology, id, &config.application_id, &stores, now_ms())?;
-    let restored = restore::restore_stores(config, bootstrap, task.stores(), partition, shared)?;
-    tracing::info!(task = %id, restored, "task created");
-    Ok(task)
+    let checkpoint = restore::restore_stores(
+        config,
+        bootstrap,
+        task.stores(),
+        partition,
+        shared,
+        &checkpoint::read(&dir),
+    )?;
+    tracing::info!(task = %id, "task created");
+    Ok(RunningTask {
+        task,
+        consumed: Vec::new(),
+        dir,
+        checkpoint,
+        _lock: lock,
+    })
 }
 
 /// Applies the configured handler to a record that failed: skip it (logged, with a copy in the
 /// dead-letter topic if one is set) or fail the thread.
 fn handle_error(
     config: &StreamsConfig,
-    producer: &BaseProducer,
+    producer: &ThreadProducer,
     message: &rdkafka::message::BorrowedMessage<'_>,
     error: StreamsError,
 ) -> Result<(), StreamsError> {
@@ -278,7 +313,7 @@ fn handle_error(
 /// Produces everything a task emitted: sinks to their topics, changelogs to the task's
 /// partition of `<app>-<store>-changelog`, repartition records by key.
 fn send_output<G: TaskGraph>(
-    producer: &BaseProducer,
+    producer: &ThreadProducer,
     routes: &Routes,
     partition: i32,
     task: &mut Task<G>,
@@ -318,7 +353,7 @@ fn send_output<G: TaskGraph>(
     result
 }
 
-fn send_with_retry(producer: &BaseProducer, mut record: BaseRecord<'_, [u8], [u8]>) -> Result<(), StreamsError> {
+fn send_with_retry(producer: &ThreadProducer, mut record: BaseRecord<'_, [u8], [u8]>) -> Result<(), StreamsError> {
     loop {
         match producer.send(record) {
             Ok(()) => return Ok(()),
@@ -334,8 +369,9 @@ fn send_with_retry(producer: &BaseProducer, mut record: BaseRecord<'_, [u8], [u8
 /// Flushes the producer and the stores, then commits the consumed offsets (at-least-once:
 /// output is durable before the input is marked done).
 fn commit<G: TaskGraph>(
+    config: &StreamsConfig,
     consumer: &BaseConsumer,
-    producer: &BaseProducer,
+    producer: &ThreadProducer,
     tasks: &mut HashMap<i32, RunningTask<G>>,
     routes: &Routes,
 ) -> Result<(), StreamsError> {
@@ -345,6 +381,13 @@ fn commit<G: TaskGraph>(
     producer
         .flush(Duration::from_secs(30))
         .map_err(kafka_error("flushing the producer before a commit"))?;
+    producer
+        .context()
+        .take_failures(config.production_handler)
+        .map_err(|message| StreamsError::Kafka {
+            context: "producing".to_owned(),
+            message,
+        })?;
     let mut offsets = TopicPartitionList::new();
     for (partition, running) in tasks.iter_mut() {
         running.task.flush()?;
@@ -358,6 +401,17 @@ fn commit<G: TaskGraph>(
         consumer
             .commit(&offsets, CommitMode::Sync)
             .map_err(kafka_error("committing offsets"))?;
+    }
+    for (partition, running) in tasks.iter_mut() {
+        for changelog in &routes.changelogs {
+            if let Some(offset) = producer.context().changelog_offset(changelog, *partition) {
+                running.checkpoint.insert(changelog.clone(), offset);
+            }
+        }
+        let offsets: Vec<(String, i64)> = running.checkpoint.iter().map(|(t, o)| (t.clone(), *o)).collect();
+        if let Err(e) = checkpoint::write(&running.dir, &offsets) {
+            tracing::warn!(dir = %running.dir.display(), error = %e, "could not write the checkpoint");
+        }
     }
     Ok(())
 }
