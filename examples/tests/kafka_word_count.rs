@@ -306,3 +306,87 @@ fn startup_checks_source_topics_and_co_partitioning() {
         "{err}"
     );
 }
+
+#[test]
+fn two_stream_threads_in_one_instance_share_the_partitions() {
+    let app = "wc-threads";
+    let cluster = cluster(app);
+    let state = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (0..20).map(|i| format!("t{} t{}", i % 4, (i + 2) % 4)).collect();
+    produce_lines(&cluster.bootstrap_servers(), INPUT, &lines).unwrap();
+    let mut streams = KafkaStreams::new(
+        WordCount,
+        config(app, &cluster, state.path(), &[("num.stream.threads", "2")]),
+    )
+    .unwrap();
+    streams.start().unwrap();
+    await_counts(
+        &cluster,
+        "reader",
+        &counts(&[("t0", 10), ("t1", 10), ("t2", 10), ("t3", 10)]),
+    );
+    assert!(streams.close(Duration::from_secs(10)));
+    assert!(streams.take_failure().is_none());
+}
+
+static FAILED_ONCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+#[derive(Processor)]
+#[processor(input = (Option<String>, String), output = (Option<String>, String))]
+struct FailOnce {}
+
+impl Processor for FailOnce {
+    fn process(
+        &mut self,
+        record: Record<Option<String>, String>,
+        ctx: &mut impl ProcessorContext<Option<String>, String>,
+    ) -> Result<(), ProcessingError> {
+        if !FAILED_ONCE.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err(ProcessingError::msg("failing once"));
+        }
+        ctx.forward(record)
+    }
+}
+
+topology! {
+    struct Flaky {
+        stream lines { topic: "flaky-in", key: Option<String>, value: String }
+        lines.process(FailOnce).to("flaky-out");
+    }
+}
+
+#[test]
+fn a_failed_thread_is_replaced_when_the_handler_says_so() {
+    use streams_runtime::kafka::ThreadFailureResponse;
+    let cluster = EmbeddedCluster::start(1).unwrap();
+    cluster.create_topic("flaky-in", 1).unwrap();
+    cluster.create_topic("flaky-out", 1).unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    produce_lines(&bootstrap, "flaky-in", &lines(&["a", "b", "c"])).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut streams = KafkaStreams::new(Flaky, config("flaky", &cluster, state.path(), &[])).unwrap();
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&failures);
+    streams.set_uncaught_error_handler(move |e| {
+        seen.lock().unwrap().push(e.to_string());
+        ThreadFailureResponse::ReplaceThread
+    });
+    streams.start().unwrap();
+    let mut values = Vec::new();
+    let done = read_topic(&bootstrap, "flaky-out", "reader", Duration::from_secs(60), |_, v| {
+        values.push(String::from_utf8(v.unwrap().to_vec()).unwrap());
+        values.len() == 3
+    })
+    .unwrap();
+    assert!(done, "got {values:?}");
+    assert_eq!(
+        values,
+        ["a", "b", "c"],
+        "the replacement thread reprocessed from the last commit"
+    );
+    let failures = failures.lock().unwrap().clone();
+    assert_eq!(failures.len(), 1);
+    assert!(failures[0].contains("failing once"), "{failures:?}");
+    assert!(streams.close(Duration::from_secs(10)));
+    assert_eq!(streams.state(), State::NotRunning);
+}

@@ -44,12 +44,25 @@ pub type StateListener = Box<dyn Fn(State, State) + Send + Sync>;
 /// Called when a store has been restored: store name, changelog partition, records applied.
 pub type RestoreListener = Box<dyn Fn(&str, i32, u64) + Send + Sync>;
 
+/// What to do when a stream thread fails (Java's `StreamThreadExceptionResponse`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadFailureResponse {
+    /// Start a new thread in its place; its tasks are created again (restoring their stores).
+    ReplaceThread,
+    /// Stop every thread of this instance; the state becomes `Error` (the default, as in Java).
+    ShutdownClient,
+}
+
+/// Decides what happens after a stream thread failed with an error.
+pub type UncaughtErrorHandler = Box<dyn Fn(&StreamsError) -> ThreadFailureResponse + Send + Sync>;
+
 /// What the application and its threads share.
 pub(crate) struct Shared {
     stop: AtomicBool,
     state: Mutex<State>,
     listener: Mutex<Option<StateListener>>,
     restore_listener: Mutex<Option<RestoreListener>>,
+    error_handler: Mutex<Option<UncaughtErrorHandler>>,
     failure: Mutex<Option<StreamsError>>,
 }
 
@@ -60,6 +73,7 @@ impl Shared {
             state: Mutex::new(State::Created),
             listener: Mutex::new(None),
             restore_listener: Mutex::new(None),
+            error_handler: Mutex::new(None),
             failure: Mutex::new(None),
         }
     }
@@ -88,8 +102,17 @@ impl Shared {
         }
     }
 
+    /// The response to a thread's failure, from the user's handler or the default.
+    fn respond(&self, error: &StreamsError) -> ThreadFailureResponse {
+        match &*self.error_handler.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(handler) => handler(error),
+            None => ThreadFailureResponse::ShutdownClient,
+        }
+    }
+
     pub(crate) fn fail(&self, error: StreamsError) {
-        tracing::error!(%error, "stream thread failed");
+        tracing::error!(%error, "stream thread failed; shutting down this instance");
+        self.stop.store(true, Ordering::Relaxed);
         self.failure
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -142,6 +165,15 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         *self.shared.restore_listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
     }
 
+    /// Sets the handler deciding what happens when a stream thread fails (Java's
+    /// `setUncaughtExceptionHandler`); without one, the instance shuts down.
+    pub fn set_uncaught_error_handler(
+        &self,
+        handler: impl Fn(&StreamsError) -> ThreadFailureResponse + Send + Sync + 'static,
+    ) {
+        *self.shared.error_handler.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(handler));
+    }
+
     /// The current state.
     pub fn state(&self) -> State {
         *self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -172,8 +204,17 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
             let handle = std::thread::Builder::new()
                 .name(name.clone())
                 .spawn(move || {
-                    if let Err(e) = stream_thread::run(topology, &config, &name, &shared) {
-                        shared.fail(e);
+                    // A replaced thread runs again under the same name, with new clients and tasks.
+                    while let Err(e) = stream_thread::run(topology.clone(), &config, &name, &shared) {
+                        match shared.respond(&e) {
+                            ThreadFailureResponse::ReplaceThread if !shared.stopping() => {
+                                tracing::warn!(error = %e, thread = %name, "replacing the failed stream thread");
+                            }
+                            _ => {
+                                shared.fail(e);
+                                break;
+                            }
+                        }
                     }
                 })
                 .map_err(|e| StreamsError::Kafka {
