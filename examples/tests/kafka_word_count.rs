@@ -120,8 +120,8 @@ fn counts_continue_after_restarts_with_and_without_local_state() {
         produce_lines(&bootstrap, INPUT, &lines(text)).unwrap();
         let mut streams = KafkaStreams::new(WordCount, config(app, &cluster, state_dir, &[])).unwrap();
         let log = Arc::clone(&restored);
-        streams.set_restore_listener(move |store, partition, records| {
-            log.lock().unwrap().push((store.to_owned(), partition, records));
+        streams.set_restore_listener(move |r| {
+            log.lock().unwrap().push((r.store.to_owned(), r.partition, r.records));
         });
         streams.start().unwrap();
         await_counts(&cluster, reader, &counts(expected));
@@ -239,7 +239,7 @@ fn two_instances_split_the_partitions_and_one_takes_over_when_the_other_stops() 
     let partitions_of = |streams: &KafkaStreams<WordCount>| {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&seen);
-        streams.set_restore_listener(move |_, partition, _| log.lock().unwrap().push(partition));
+        streams.set_restore_listener(move |r| log.lock().unwrap().push(r.partition));
         seen
     };
     let mut a = KafkaStreams::new(WordCount, config(app, &cluster, dir_a.path(), &[])).unwrap();

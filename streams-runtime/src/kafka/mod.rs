@@ -41,8 +41,21 @@ pub enum State {
 /// Called on every state change with the new and the old state.
 pub type StateListener = Box<dyn Fn(State, State) + Send + Sync>;
 
-/// Called when a store has been restored: store name, changelog partition, records applied.
-pub type RestoreListener = Box<dyn Fn(&str, i32, u64) + Send + Sync>;
+/// One store's restoration from its changelog, as a restore listener sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Restored {
+    /// The store.
+    pub store: &'static str,
+    /// The changelog partition (the task's partition).
+    pub partition: i32,
+    /// Changelog records applied (0 when the store was up to date).
+    pub records: u64,
+    /// How long reading and applying them took.
+    pub duration: Duration,
+}
+
+/// Called when a store has been restored.
+pub type RestoreListener = Box<dyn Fn(&Restored) + Send + Sync>;
 
 /// What to do when a stream thread fails (Java's `StreamThreadExceptionResponse`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,9 +109,9 @@ impl Shared {
         }
     }
 
-    pub(crate) fn restored(&self, store: &str, partition: i32, records: u64) {
+    pub(crate) fn restored(&self, restored: &Restored) {
         if let Some(listener) = &*self.restore_listener.lock().unwrap_or_else(|p| p.into_inner()) {
-            listener(store, partition, records);
+            listener(restored);
         }
     }
 
@@ -161,7 +174,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
     /// Sets the listener called whenever a task's store has been restored from its changelog
     /// (Java's `StateRestoreListener.onRestoreEnd`), with 0 records when there was nothing to
     /// restore.
-    pub fn set_restore_listener(&self, listener: impl Fn(&str, i32, u64) + Send + Sync + 'static) {
+    pub fn set_restore_listener(&self, listener: impl Fn(&Restored) + Send + Sync + 'static) {
         *self.shared.restore_listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
     }
 

@@ -13,7 +13,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// How long a restore may wait for the changelog's records before failing.
+/// How long a restore may wait for the next changelog record before failing.
 const RESTORE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Restores every logged store of `stores` from partition `partition` of its changelog, a
@@ -29,6 +29,15 @@ pub(crate) fn restore_stores(
 ) -> Result<HashMap<String, i64>, StreamsError> {
     let mut reached = HashMap::new();
     for (index, spec) in stores.specs().iter().enumerate().filter(|(_, s)| s.logging) {
+        let started = Instant::now();
+        let report = |records| {
+            shared.restored(&super::Restored {
+                store: spec.name,
+                partition,
+                records,
+                duration: started.elapsed(),
+            })
+        };
         let topic = spec.changelog_topic(&config.application_id);
         let mut client = ClientConfig::new();
         client
@@ -45,7 +54,7 @@ pub(crate) fn restore_stores(
             // The changelog does not exist yet: nothing to restore.
             Err(e) => {
                 tracing::debug!(%topic, partition, error = %e, "no changelog to restore from");
-                shared.restored(spec.name, partition, 0);
+                report(0);
                 continue;
             }
         };
@@ -57,7 +66,7 @@ pub(crate) fn restore_stores(
             if high > 0 {
                 reached.insert(topic.clone(), high - 1);
             }
-            shared.restored(spec.name, partition, 0);
+            report(0);
             continue;
         }
         let mut assignment = TopicPartitionList::new();
@@ -67,19 +76,20 @@ pub(crate) fn restore_stores(
         consumer
             .assign(&assignment)
             .map_err(kafka_error("assigning a changelog partition"))?;
-        let started = Instant::now();
         let mut store_applied = 0u64;
+        let mut last_progress = Instant::now();
         loop {
             match consumer.poll(Duration::from_millis(100)) {
                 Some(Ok(m)) => {
                     stores.restore(index, m.key().unwrap_or_default(), m.payload())?;
                     store_applied += 1;
+                    last_progress = Instant::now();
                     if m.offset() + 1 >= high {
                         break;
                     }
                 }
                 Some(Err(e)) => return Err(kafka_error(format!("restoring {topic}-{partition}"))(e)),
-                None if started.elapsed() > RESTORE_TIMEOUT => {
+                None if last_progress.elapsed() > RESTORE_TIMEOUT => {
                     return Err(StreamsError::Kafka {
                         context: format!("restoring {topic}-{partition}"),
                         message: format!("timed out before offset {high}"),
@@ -89,7 +99,7 @@ pub(crate) fn restore_stores(
             }
         }
         tracing::info!(store = spec.name, %topic, partition, from = start, records = store_applied, "restored");
-        shared.restored(spec.name, partition, store_applied);
+        report(store_applied);
         reached.insert(topic, high - 1);
     }
     Ok(reached)

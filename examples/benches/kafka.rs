@@ -1,0 +1,334 @@
+//! Kafka runtime benchmarks (issue #4) on a real broker, each against a raw rdkafka baseline on
+//! the same broker in the same run:
+//!
+//! - P3: the pipe topology through `KafkaStreams` vs a raw consume → produce loop;
+//! - P5: restoring a store from its changelog vs a raw consume of the same partition;
+//! - the DSL word count end to end, in words per second.
+//!
+//! `cargo bench -p examples --bench kafka` starts Tansu (`bash scripts/tansu.sh install` puts it
+//! on the PATH) on a free loopback port, or uses `STREAMS_BENCH_BOOTSTRAP` if set. Figures go to
+//! docs/BENCHMARKS.md.
+
+use examples::word_count::WordCount;
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use streams_runtime::config::StreamsConfig;
+use streams_runtime::kafka::KafkaStreams;
+use streams_runtime::prelude::*;
+
+topology! {
+    struct BenchPipe {
+        stream input { topic: "p3-in", key: Option<Vec<u8>>, value: Vec<u8> }
+        input.to("p3-out-streams");
+    }
+}
+
+topology! {
+    struct BenchTable {
+        table rows { topic: "p5-in", key: String, value: String, store: "p5-store", persistent: false }
+    }
+}
+
+/// A Tansu broker started for the benchmark; killed on drop.
+struct Tansu(Child);
+
+impl Drop for Tansu {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_tansu() -> (Tansu, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("tcp://127.0.0.1:{port}");
+    let child = Command::new("tansu")
+        .args([
+            "broker",
+            "--storage-engine",
+            "memory://tansu/",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tansu on the PATH (bash scripts/tansu.sh install)");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "tansu did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (Tansu(child), format!("127.0.0.1:{port}"))
+}
+
+fn create_topics(bootstrap: &str, topics: &[&str]) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap();
+    let new: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|t| NewTopic::new(t, 1, TopicReplication::Fixed(1)))
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    for result in runtime
+        .block_on(admin.create_topics(new.iter(), &AdminOptions::new()))
+        .unwrap()
+    {
+        result.unwrap();
+    }
+}
+
+fn producer(bootstrap: &str) -> BaseProducer {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "5")
+        .create()
+        .unwrap()
+}
+
+fn fill(bootstrap: &str, topic: &str, n: usize, key: impl Fn(usize) -> String, value: impl Fn(usize) -> String) {
+    let p = producer(bootstrap);
+    for i in 0..n {
+        let (k, v) = (key(i), value(i));
+        let mut record = BaseRecord::to(topic).key(&k).payload(&v);
+        loop {
+            match p.send(record) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    p.poll(Duration::from_millis(5));
+                    record = back;
+                }
+            }
+        }
+    }
+    p.flush(Duration::from_secs(60)).unwrap();
+}
+
+/// Waits until `topic` partition 0 holds `n` records.
+fn await_records(bootstrap: &str, topic: &str, n: i64) {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        if let Ok((_, high)) = c.fetch_watermarks(topic, 0, Duration::from_secs(5))
+            && high >= n
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{topic} never reached {n} records");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn config(app: &str, bootstrap: &str, state: &std::path::Path) -> StreamsConfig {
+    StreamsConfig::from_properties([
+        ("application.id", app),
+        ("bootstrap.servers", bootstrap),
+        ("state.dir", &state.display().to_string()),
+        ("producer.linger.ms", "5"),
+    ])
+    .unwrap()
+}
+
+fn raw_pipe(bootstrap: &str, n: usize) -> Duration {
+    let started = Instant::now();
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "p3-raw")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    consumer.subscribe(&["p3-in"]).unwrap();
+    let p = producer(bootstrap);
+    let mut seen = 0;
+    while seen < n {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(50)) {
+            let mut record = BaseRecord::<[u8], [u8]>::to("p3-out-raw");
+            if let Some(k) = m.key() {
+                record = record.key(k);
+            }
+            if let Some(v) = m.payload() {
+                record = record.payload(v);
+            }
+            while let Err((_, back)) = p.send(record) {
+                p.poll(Duration::from_millis(5));
+                record = back;
+            }
+            seen += 1;
+        }
+        p.poll(Duration::ZERO);
+    }
+    p.flush(Duration::from_secs(60)).unwrap();
+    started.elapsed()
+}
+
+fn streams_pipe(bootstrap: &str, n: usize) -> Duration {
+    let state = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let mut streams = KafkaStreams::new(BenchPipe, config("p3-streams", bootstrap, state.path())).unwrap();
+    streams.start().unwrap();
+    await_records(bootstrap, "p3-out-streams", n as i64);
+    let elapsed = started.elapsed();
+    streams.close(Duration::from_secs(30));
+    elapsed
+}
+
+fn raw_read(bootstrap: &str, topic: &str, n: usize) -> Duration {
+    let started = Instant::now();
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "p5-raw")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
+    consumer.assign(&tpl).unwrap();
+    let mut seen = 0;
+    while seen < n {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(50)) {
+            std::hint::black_box((m.key(), m.payload()));
+            seen += 1;
+        }
+    }
+    started.elapsed()
+}
+
+fn streams_restore(bootstrap: &str) -> (u64, Duration) {
+    let state = tempfile::tempdir().unwrap();
+    let mut streams = KafkaStreams::new(BenchTable, config("p5", bootstrap, state.path())).unwrap();
+    let restored = Arc::new(Mutex::new(None));
+    let seen = Arc::clone(&restored);
+    streams.set_restore_listener(move |r| *seen.lock().unwrap() = Some((r.records, r.duration)));
+    streams.start().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        if let Some(r) = *restored.lock().unwrap() {
+            streams.close(Duration::from_secs(30));
+            return r;
+        }
+        assert!(Instant::now() < deadline, "no restore");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("skipped: run with `cargo bench` to measure");
+        return;
+    }
+    let (_tansu, bootstrap) = match std::env::var("STREAMS_BENCH_BOOTSTRAP") {
+        Ok(b) => (None, b),
+        Err(_) => {
+            let (t, b) = start_tansu();
+            (Some(t), b)
+        }
+    };
+    let n: usize = std::env::var("STREAMS_BENCH_RECORDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200_000);
+    println!("broker {bootstrap}, {n} records");
+
+    // P3: pipe.
+    create_topics(&bootstrap, &["p3-in", "p3-out-raw", "p3-out-streams"]);
+    fill(
+        &bootstrap,
+        "p3-in",
+        n,
+        |i| format!("key-{}", i % 1000),
+        |i| format!("value-{i:08}"),
+    );
+    let raw = raw_pipe(&bootstrap, n);
+    let ours = streams_pipe(&bootstrap, n);
+    let rate = |d: Duration| n as f64 / d.as_secs_f64() / 1000.0;
+    println!(
+        "P3 pipe, {n} records: KafkaStreams {:.2} s ({:.0}k rec/s), raw consume->produce {:.2} s ({:.0}k rec/s): {:.2}x the raw throughput (goal >= 0.9)",
+        ours.as_secs_f64(),
+        rate(ours),
+        raw.as_secs_f64(),
+        rate(raw),
+        raw.as_secs_f64() / ours.as_secs_f64()
+    );
+
+    // P5: restore.
+    let changelog = "p5-p5-store-changelog";
+    create_topics(&bootstrap, &["p5-in", changelog]);
+    fill(
+        &bootstrap,
+        changelog,
+        n,
+        |i| format!("row-{i:08}"),
+        |i| format!("value-{i:08}"),
+    );
+    fill(&bootstrap, "p5-in", 1, |_| "trigger".to_owned(), |_| "x".to_owned());
+    let raw = raw_read(&bootstrap, changelog, n);
+    let (records, ours) = streams_restore(&bootstrap);
+    assert_eq!(records, n as u64);
+    println!(
+        "P5 restore, {n} changelog records into an in-memory store: {:.2} s ({:.0}k rec/s), raw consume {:.2} s ({:.0}k rec/s): {:.2}x the raw speed (goal >= 0.8)",
+        ours.as_secs_f64(),
+        rate(ours),
+        raw.as_secs_f64(),
+        rate(raw),
+        raw.as_secs_f64() / ours.as_secs_f64()
+    );
+
+    // Word count end to end.
+    let lines = n / 10;
+    let probe = KafkaStreams::new(
+        WordCount,
+        config("wc-bench", &bootstrap, std::path::Path::new("/unused")),
+    )
+    .unwrap();
+    let mut topics = vec![
+        "streams-plaintext-input".to_owned(),
+        "streams-wordcount-output".to_owned(),
+    ];
+    topics.extend(probe.internal_topics());
+    drop(probe);
+    create_topics(&bootstrap, &topics.iter().map(String::as_str).collect::<Vec<_>>());
+    fill(
+        &bootstrap,
+        "streams-plaintext-input",
+        lines,
+        |i| format!("{i}"),
+        |i| {
+            (0..10)
+                .map(|w| format!("word{}", (i * 7 + w * 13) % 10_000))
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+    );
+    let state = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let mut streams = KafkaStreams::new(WordCount, config("wc-bench", &bootstrap, state.path())).unwrap();
+    streams.start().unwrap();
+    await_records(&bootstrap, "streams-wordcount-output", (lines * 10) as i64);
+    let elapsed = started.elapsed();
+    streams.close(Duration::from_secs(30));
+    println!(
+        "word count end to end, {} words ({lines} lines): {:.2} s, {:.0}k words/s (RocksDB store, changelog, repartition topic)",
+        lines * 10,
+        elapsed.as_secs_f64(),
+        (lines * 10) as f64 / elapsed.as_secs_f64() / 1000.0
+    );
+}
