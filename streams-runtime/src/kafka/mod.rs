@@ -7,6 +7,7 @@
 
 mod checkpoint;
 mod embedded;
+mod partition_group;
 mod restore;
 mod stream_thread;
 mod topics;

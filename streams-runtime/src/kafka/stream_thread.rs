@@ -5,6 +5,7 @@
 //! restored from partition `p` of their changelogs when the task is created.
 
 use super::checkpoint::{self, OutputContext};
+use super::partition_group::PartitionGroup;
 use super::{Shared, State, kafka_error, restore};
 use crate::config::{ConsumerKind, DeserializationHandler, ProcessingHandler, StreamsConfig};
 use crate::error::StreamsError;
@@ -25,6 +26,9 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// The most records fetched in one round before the tasks process them.
+const FETCH_BATCH: usize = 500;
+
 /// How often the thread checks its assignment for partitions taken away.
 const ASSIGNMENT_CHECK: Duration = Duration::from_millis(200);
 
@@ -40,6 +44,8 @@ struct RunningTask<G> {
     task: Task<G>,
     /// (topic, next offset) of every input partition consumed since the last commit.
     consumed: Vec<(&'static str, i64)>,
+    /// Fetched records not yet processed, per input topic.
+    group: PartitionGroup,
     dir: PathBuf,
     /// The last changelog offset the task's stores reflect, per changelog topic.
     checkpoint: HashMap<String, i64>,
@@ -132,52 +138,83 @@ pub(crate) fn run<T: Topology>(
         if shared.stopping() {
             break Ok(());
         }
-        match consumer.poll(Duration::from_millis(50)) {
-            None => {}
-            Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
-            Some(Ok(message)) => {
-                let Some(&(source, topic)) = routes.sources.get(message.topic()) else {
-                    continue;
-                };
-                let partition = message.partition();
-                let running = match tasks.entry(partition) {
-                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(new_task(&topology, config, &bootstrap, partition, shared)?)
-                    }
-                };
-                let mut headers = Headers::new();
-                if let Some(hs) = message.headers() {
-                    for h in hs.iter() {
-                        headers.add(h.key, h.value);
-                    }
+        // Fetch: up to FETCH_BATCH records into the tasks' queues, waiting briefly for the first.
+        let mut wait = Duration::from_millis(50);
+        for _ in 0..FETCH_BATCH {
+            let message = match consumer.poll(wait) {
+                None => break,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "consumer error");
+                    break;
                 }
-                let timestamp = if config.wallclock_timestamps {
-                    now_ms()
-                } else {
-                    message.timestamp().to_millis().unwrap_or(-1)
-                };
+                Some(Ok(message)) => message,
+            };
+            wait = Duration::ZERO;
+            let Some(&(_, topic)) = routes.sources.get(message.topic()) else {
+                continue;
+            };
+            let partition = message.partition();
+            let running = match tasks.entry(partition) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(new_task(&topology, config, &bootstrap, &routes, partition, shared)?)
+                }
+            };
+            let mut headers = Headers::new();
+            if let Some(hs) = message.headers() {
+                for h in hs.iter() {
+                    headers.add(h.key, h.value);
+                }
+            }
+            let timestamp = if config.wallclock_timestamps {
+                now_ms()
+            } else {
+                message.timestamp().to_millis().unwrap_or(-1)
+            };
+            running.group.push(
+                topic,
+                message.offset(),
+                timestamp,
+                message.key(),
+                message.payload(),
+                headers,
+            );
+        }
+        // Process: each task merges its inputs in timestamp order.
+        let now = Instant::now();
+        for (partition, running) in &mut tasks {
+            let RunningTask {
+                task, group, consumed, ..
+            } = running;
+            while let Some(next) = group.next(config.max_task_idle, now) {
                 let raw = RawRecord {
-                    topic,
-                    partition,
-                    offset: message.offset(),
-                    timestamp,
-                    key: message.key(),
-                    value: message.payload(),
-                    headers,
+                    topic: next.topic,
+                    partition: *partition,
+                    offset: next.offset,
+                    timestamp: next.timestamp,
+                    key: next.key,
+                    value: next.value,
+                    headers: next.headers,
                 };
-                let outcome = running.task.process(source, raw);
-                if let Err(e) = outcome {
-                    handle_error(config, &producer, &message, e)?;
+                if let Err(e) = task.process(next.source, raw) {
+                    let failed = Failed {
+                        topic: next.topic,
+                        partition: *partition,
+                        offset: next.offset,
+                        key: next.key,
+                        value: next.value,
+                    };
+                    handle_error(config, &producer, &failed, e)?;
                 }
-                let next = message.offset() + 1;
-                match running.consumed.iter_mut().find(|(t, _)| std::ptr::eq(*t, topic)) {
-                    Some(entry) => entry.1 = next,
-                    None => running.consumed.push((topic, next)),
+                let (topic, offset) = (next.topic, next.offset + 1);
+                group.release();
+                match consumed.iter_mut().find(|(t, _)| std::ptr::eq(*t, topic)) {
+                    Some(entry) => entry.1 = offset,
+                    None => consumed.push((topic, offset)),
                 }
-                let stream_time = running.task.stream_time();
-                running.task.punctuate(PunctuationType::StreamTime, stream_time)?;
-                send_output(&producer, &routes, partition, &mut running.task)?;
+                let stream_time = task.stream_time();
+                task.punctuate(PunctuationType::StreamTime, stream_time)?;
+                send_output(&producer, &routes, *partition, task)?;
             }
         }
         let now = now_ms();
@@ -224,6 +261,7 @@ fn new_task<T: Topology>(
     topology: &T,
     config: &StreamsConfig,
     bootstrap: &str,
+    routes: &Routes,
     partition: i32,
     shared: &Shared,
 ) -> Result<RunningTask<impl TaskGraph + use<T>>, StreamsError> {
@@ -256,6 +294,7 @@ fn new_task<T: Topology>(
     Ok(RunningTask {
         task,
         consumed: Vec::new(),
+        group: PartitionGroup::new(routes.sources.values().copied().map(|(source, topic)| (topic, source))),
         dir,
         checkpoint,
         _lock: lock,
@@ -264,10 +303,19 @@ fn new_task<T: Topology>(
 
 /// Applies the configured handler to a record that failed: skip it (logged, with a copy in the
 /// dead-letter topic if one is set) or fail the thread.
+/// A record whose processing failed, as the error handlers see it.
+struct Failed<'a> {
+    topic: &'static str,
+    partition: i32,
+    offset: i64,
+    key: Option<&'a [u8]>,
+    value: Option<&'a [u8]>,
+}
+
 fn handle_error(
     config: &StreamsConfig,
     producer: &ThreadProducer,
-    message: &rdkafka::message::BorrowedMessage<'_>,
+    message: &Failed<'_>,
     error: StreamsError,
 ) -> Result<(), StreamsError> {
     let continue_ = match &error {
@@ -279,16 +327,16 @@ fn handle_error(
     };
     if let (Some(dlq), StreamsError::Deserialization { .. }) = (&config.dead_letter_topic, &error) {
         let mut record = BaseRecord::<[u8], [u8]>::to(dlq);
-        if let Some(k) = message.key() {
+        if let Some(k) = message.key {
             record = record.key(k);
         }
-        if let Some(v) = message.payload() {
+        if let Some(v) = message.value {
             record = record.payload(v);
         }
         let headers = OwnedHeaders::new()
             .insert(Header {
                 key: "__streams.errors.topic",
-                value: Some(message.topic()),
+                value: Some(message.topic),
             })
             .insert(Header {
                 key: "__streams.errors.exception",
@@ -298,9 +346,9 @@ fn handle_error(
     }
     if continue_ {
         tracing::warn!(
-            topic = message.topic(),
-            partition = message.partition(),
-            offset = message.offset(),
+            topic = message.topic,
+            partition = message.partition,
+            offset = message.offset,
             %error,
             "skipping record"
         );
