@@ -5,11 +5,13 @@
 //!
 //! Timing is the best of several rounds of each side, interleaved, so both see the same machine.
 
+mod common;
+use common::best_of;
+
 use examples::line_split::words;
 use examples::word_count::WordCount;
 use std::collections::{HashMap, VecDeque};
-use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use streams_runtime::prelude::*;
 
 topology! {
@@ -80,22 +82,8 @@ fn hand(lines: &[Vec<u8>]) -> usize {
     out.len()
 }
 
-fn best_of<R>(rounds: usize, mut f: impl FnMut() -> R) -> Duration {
-    (0..rounds)
-        .map(|_| {
-            let t = Instant::now();
-            black_box(f());
-            t.elapsed()
-        })
-        .min()
-        .expect("at least one round")
-}
-
 fn main() {
-    // `cargo test --all-targets` runs bench binaries too, without `--bench`: measuring in a
-    // debug build would only cost time.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("skipped: run with `cargo bench` to measure");
+    if !common::measuring() {
         return;
     }
     let rounds = 5;

@@ -3,9 +3,11 @@
 //!
 //! Timing is the best of several rounds of each side, interleaved, so both see the same machine.
 
+mod common;
+use common::best_of;
+
 use std::collections::{HashMap, VecDeque};
-use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use streams_runtime::prelude::*;
 
 // ---------- P1: source -> map_values -> filter -> sink ----------
@@ -218,17 +220,6 @@ fn p4_raw(keys: &[String]) -> i64 {
     sum
 }
 
-fn best_of<R>(rounds: usize, mut f: impl FnMut() -> R) -> Duration {
-    (0..rounds)
-        .map(|_| {
-            let t = Instant::now();
-            black_box(f());
-            t.elapsed()
-        })
-        .min()
-        .expect("at least one round")
-}
-
 fn report(name: &str, records: usize, ours: Duration, baseline: Duration, goal: &str) {
     let rate = |d: Duration| records as f64 / d.as_secs_f64() / 1e6;
     println!(
@@ -242,10 +233,7 @@ fn report(name: &str, records: usize, ours: Duration, baseline: Duration, goal: 
 }
 
 fn main() {
-    // `cargo test --all-targets` runs bench binaries too, without `--bench`: measuring in a
-    // debug build would only cost time.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("skipped: run with `cargo bench` to measure");
+    if !common::measuring() {
         return;
     }
     let rounds = 5;

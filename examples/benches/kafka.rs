@@ -9,6 +9,8 @@
 //! on the PATH) on a free loopback port, or uses `STREAMS_BENCH_BOOTSTRAP` if set. Figures go to
 //! docs/BENCHMARKS.md.
 
+mod common;
+
 use examples::word_count::WordCount;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -231,8 +233,7 @@ fn streams_restore(bootstrap: &str) -> (u64, Duration) {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("skipped: run with `cargo bench` to measure");
+    if !common::measuring() {
         return;
     }
     let (_tansu, bootstrap) = match std::env::var("STREAMS_BENCH_BOOTSTRAP") {

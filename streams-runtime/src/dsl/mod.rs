@@ -18,8 +18,8 @@ pub use aggregate::{
 };
 pub use repartition::{ChangeSerde, RepartitionSink};
 pub use stateless::{
-    Branch, BranchPredicates, Filter, FlatMap, FlatMapValues, FlatMapValuesWithKey, Foreach, Map, MapValues,
-    MapValuesWithKey, PassThrough, Peek, SelectKey, TopicSink,
+    Branch, BranchPredicates, Filter, FlatMap, FlatMapValues, Foreach, Map, MapValues, PassThrough, Peek, SelectKey,
+    TopicSink,
 };
 pub use table::{TableFilter, TableGroupBy, TableMapValues, TableSource, ToStream};
 

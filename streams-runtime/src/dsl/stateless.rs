@@ -86,37 +86,11 @@ impl<K, V, K2, V2, F: FnMut(K, V) -> (K2, V2)> Operator<K, V> for Map<F> {
     }
 }
 
-/// `map_values` with a mapper of the value alone.
+/// `map_values`: a new value from the key and value (Java's `ValueMapperWithKey`; a mapper of
+/// the value alone is wrapped into one).
 pub struct MapValues<F>(pub F);
 
-impl<K, V, V2, F: FnMut(V) -> V2> Operator<K, V> for MapValues<F> {
-    type KeyOut = K;
-    type ValueOut = V2;
-    #[inline]
-    fn process<Ch: Children<K, V2>>(
-        &mut self,
-        _: &'static str,
-        record: Record<K, V>,
-        children: &mut Ch,
-        task: &mut TaskContext,
-    ) -> Result<(), ProcessingError> {
-        let value = (self.0)(record.value);
-        children.forward(
-            Record {
-                key: record.key,
-                value,
-                timestamp: record.timestamp,
-                headers: record.headers,
-            },
-            task,
-        )
-    }
-}
-
-/// `map_values` with a mapper of the key and value (Java's `ValueMapperWithKey`).
-pub struct MapValuesWithKey<F>(pub F);
-
-impl<K, V, V2, F: FnMut(&K, V) -> V2> Operator<K, V> for MapValuesWithKey<F> {
+impl<K, V, V2, F: FnMut(&K, V) -> V2> Operator<K, V> for MapValues<F> {
     type KeyOut = K;
     type ValueOut = V2;
     #[inline]
@@ -173,43 +147,11 @@ where
     }
 }
 
-/// `flat_map_values`: zero or more values from each value, each with the record's key.
+/// `flat_map_values`: zero or more values from each record, each with the record's key (a
+/// mapper of the value alone is wrapped into one of the key and value).
 pub struct FlatMapValues<F>(pub F);
 
 impl<K: Clone, V, V2, I, F> Operator<K, V> for FlatMapValues<F>
-where
-    F: FnMut(V) -> I,
-    I: IntoIterator<Item = V2>,
-{
-    type KeyOut = K;
-    type ValueOut = V2;
-    #[inline]
-    fn process<Ch: Children<K, V2>>(
-        &mut self,
-        _: &'static str,
-        record: Record<K, V>,
-        children: &mut Ch,
-        task: &mut TaskContext,
-    ) -> Result<(), ProcessingError> {
-        for value in (self.0)(record.value) {
-            children.forward(
-                Record {
-                    key: record.key.clone(),
-                    value,
-                    timestamp: record.timestamp,
-                    headers: record.headers.clone(),
-                },
-                task,
-            )?;
-        }
-        Ok(())
-    }
-}
-
-/// `flat_map_values` with a mapper of the key and value.
-pub struct FlatMapValuesWithKey<F>(pub F);
-
-impl<K: Clone, V, V2, I, F> Operator<K, V> for FlatMapValuesWithKey<F>
 where
     F: FnMut(&K, V) -> I,
     I: IntoIterator<Item = V2>,

@@ -141,13 +141,13 @@ impl<K, V> Witness<K, V> {
     }
 
     /// `map_values(|v| ..)`.
-    pub fn map_values<V2, F: FnMut(V) -> V2>(self, f: F) -> (MapValues<F>, Witness<K, V2>) {
-        (MapValues(f), Witness::new())
+    pub fn map_values<V2, F: FnMut(V) -> V2>(self, mut f: F) -> (MapValues<impl FnMut(&K, V) -> V2>, Witness<K, V2>) {
+        (MapValues(move |_: &K, v| f(v)), Witness::new())
     }
 
     /// `map_values(|k, v| ..)`.
-    pub fn map_values_with_key<V2, F: FnMut(&K, V) -> V2>(self, f: F) -> (MapValuesWithKey<F>, Witness<K, V2>) {
-        (MapValuesWithKey(f), Witness::new())
+    pub fn map_values_with_key<V2, F: FnMut(&K, V) -> V2>(self, f: F) -> (MapValues<F>, Witness<K, V2>) {
+        (MapValues(f), Witness::new())
     }
 
     /// `flat_map`.
@@ -161,23 +161,23 @@ impl<K, V> Witness<K, V> {
     /// `flat_map_values(|v| ..)`.
     pub fn flat_map_values<V2, I: IntoIterator<Item = V2>, F: FnMut(V) -> I>(
         self,
-        f: F,
-    ) -> (FlatMapValues<F>, Witness<K, V2>)
+        mut f: F,
+    ) -> (FlatMapValues<impl FnMut(&K, V) -> I>, Witness<K, V2>)
     where
         K: Clone,
     {
-        (FlatMapValues(f), Witness::new())
+        (FlatMapValues(move |_: &K, v| f(v)), Witness::new())
     }
 
     /// `flat_map_values(|k, v| ..)`.
     pub fn flat_map_values_with_key<V2, I: IntoIterator<Item = V2>, F: FnMut(&K, V) -> I>(
         self,
         f: F,
-    ) -> (FlatMapValuesWithKey<F>, Witness<K, V2>)
+    ) -> (FlatMapValues<F>, Witness<K, V2>)
     where
         K: Clone,
     {
-        (FlatMapValuesWithKey(f), Witness::new())
+        (FlatMapValues(f), Witness::new())
     }
 
     /// `select_key`, and the key selection of `group_by`.
