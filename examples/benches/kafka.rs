@@ -70,12 +70,18 @@ fn start_tansu() -> (Tansu, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("tansu on the PATH (bash scripts/tansu.sh install)");
+    let bootstrap = format!("127.0.0.1:{port}");
+    // Ready when it answers a metadata request.
+    let probe: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while probe.fetch_metadata(None, Duration::from_secs(1)).is_err() {
         assert!(Instant::now() < deadline, "tansu did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
-    (Tansu(child), format!("127.0.0.1:{port}"))
+    (Tansu(child), bootstrap)
 }
 
 fn create_topics(bootstrap: &str, topics: &[&str]) {
@@ -88,10 +94,8 @@ fn create_topics(bootstrap: &str, topics: &[&str]) {
         .map(|t| NewTopic::new(t, 1, TopicReplication::Fixed(1)))
         .collect();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    for result in runtime
-        .block_on(admin.create_topics(new.iter(), &AdminOptions::new()))
-        .unwrap()
-    {
+    let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
+    for result in runtime.block_on(admin.create_topics(new.iter(), &options)).unwrap() {
         result.unwrap();
     }
 }
@@ -122,21 +126,23 @@ fn fill(bootstrap: &str, topic: &str, n: usize, key: impl Fn(usize) -> String, v
     p.flush(Duration::from_secs(60)).unwrap();
 }
 
-/// Waits until `topic` partition 0 holds `n` records.
+/// Waits until `n` records can be read from `topic` (counted by consuming it: Tansu 0.6 reports
+/// high watermarks that do not count records).
 fn await_records(bootstrap: &str, topic: &str, n: i64) {
     let c: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("{topic}-counter"))
+        .set("auto.offset.reset", "earliest")
         .create()
         .unwrap();
+    c.subscribe(&[topic]).unwrap();
     let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        if let Ok((_, high)) = c.fetch_watermarks(topic, 0, Duration::from_secs(5))
-            && high >= n
-        {
-            return;
+    let mut seen = 0;
+    while seen < n {
+        if let Some(Ok(_)) = c.poll(Duration::from_millis(50)) {
+            seen += 1;
         }
-        assert!(Instant::now() < deadline, "{topic} never reached {n} records");
-        std::thread::sleep(Duration::from_millis(20));
+        assert!(Instant::now() < deadline, "{topic} never reached {n} records ({seen})");
     }
 }
 
@@ -236,6 +242,10 @@ fn main() {
     if !common::measuring() {
         return;
     }
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
     let (_tansu, bootstrap) = match std::env::var("STREAMS_BENCH_BOOTSTRAP") {
         Ok(b) => (None, b),
         Err(_) => {
@@ -270,26 +280,33 @@ fn main() {
         raw.as_secs_f64() / ours.as_secs_f64()
     );
 
-    // P5: restore.
+    // P5: restore. Restoring reads a changelog up to its high watermark, which Tansu 0.6 does
+    // not report per record, so this one runs on the embedded cluster.
+    let embedded = streams_runtime::kafka::EmbeddedCluster::start(1).unwrap();
+    let mock = embedded.bootstrap_servers();
     let changelog = "p5-p5-store-changelog";
-    create_topics(&bootstrap, &["p5-in", changelog]);
+    for topic in ["p5-in", changelog] {
+        embedded.create_topic(topic, 1).unwrap();
+    }
+    let n5 = n.min(50_000);
     fill(
-        &bootstrap,
+        &mock,
         changelog,
-        n,
+        n5,
         |i| format!("row-{i:08}"),
         |i| format!("value-{i:08}"),
     );
-    fill(&bootstrap, "p5-in", 1, |_| "trigger".to_owned(), |_| "x".to_owned());
-    let raw = raw_read(&bootstrap, changelog, n);
-    let (records, ours) = streams_restore(&bootstrap);
-    assert_eq!(records, n as u64);
+    fill(&mock, "p5-in", 1, |_| "trigger".to_owned(), |_| "x".to_owned());
+    let raw = raw_read(&mock, changelog, n5);
+    let (records, ours) = streams_restore(&mock);
+    assert_eq!(records, n5 as u64);
+    let rate5 = |d: Duration| n5 as f64 / d.as_secs_f64() / 1000.0;
     println!(
-        "P5 restore, {n} changelog records into an in-memory store: {:.2} s ({:.0}k rec/s), raw consume {:.2} s ({:.0}k rec/s): {:.2}x the raw speed (goal >= 0.8)",
+        "P5 restore (embedded cluster), {n5} changelog records into an in-memory store: {:.2} s ({:.1}k rec/s), raw consume {:.2} s ({:.1}k rec/s): {:.2}x the raw speed (goal >= 0.8)",
         ours.as_secs_f64(),
-        rate(ours),
+        rate5(ours),
         raw.as_secs_f64(),
-        rate(raw),
+        rate5(raw),
         raw.as_secs_f64() / ours.as_secs_f64()
     );
 

@@ -132,7 +132,9 @@ fn create(
             context: "starting the admin runtime".to_owned(),
             message: e.to_string(),
         })?;
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let options = AdminOptions::new()
+        .request_timeout(Some(Duration::from_secs(30)))
+        .operation_timeout(Some(Duration::from_secs(30)));
     match runtime.block_on(admin.create_topics(new_topics.iter(), &options)) {
         Ok(results) => {
             for result in results {
