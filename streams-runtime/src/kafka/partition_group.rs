@@ -125,7 +125,7 @@ impl PartitionGroup {
             timestamp: record.timestamp,
             key: slice(&record.key),
             value: slice(&record.value),
-            headers: record.headers.clone(),
+            headers: record.headers,
         };
         self.taken = Some(index);
         Some(next)
