@@ -118,6 +118,19 @@ impl<K, V> Record<K, V> {
         }
     }
 
+    /// The same record with its value mapped from the key and the value (keeping timestamp and
+    /// headers).
+    #[inline]
+    pub fn map_value<V2>(self, f: impl FnOnce(&K, V) -> V2) -> Record<K, V2> {
+        let value = f(&self.key, self.value);
+        Record {
+            key: self.key,
+            value,
+            timestamp: self.timestamp,
+            headers: self.headers,
+        }
+    }
+
     /// The same record with another timestamp.
     pub fn with_timestamp(mut self, timestamp: i64) -> Self {
         self.timestamp = timestamp;

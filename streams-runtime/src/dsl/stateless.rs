@@ -101,16 +101,7 @@ impl<K, V, V2, F: FnMut(&K, V) -> V2> Operator<K, V> for MapValues<F> {
         children: &mut Ch,
         task: &mut TaskContext,
     ) -> Result<(), ProcessingError> {
-        let value = (self.0)(&record.key, record.value);
-        children.forward(
-            Record {
-                key: record.key,
-                value,
-                timestamp: record.timestamp,
-                headers: record.headers,
-            },
-            task,
-        )
+        children.forward(record.map_value(&mut self.0), task)
     }
 }
 
@@ -196,15 +187,7 @@ impl<K, V, K2, F: FnMut(&K, &V) -> K2> Operator<K, V> for SelectKey<F> {
         task: &mut TaskContext,
     ) -> Result<(), ProcessingError> {
         let key = (self.0)(&record.key, &record.value);
-        children.forward(
-            Record {
-                key,
-                value: record.value,
-                timestamp: record.timestamp,
-                headers: record.headers,
-            },
-            task,
-        )
+        children.forward(record.with_key(key), task)
     }
 }
 

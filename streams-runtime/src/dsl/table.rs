@@ -139,22 +139,15 @@ impl<K, V, V2, F: FnMut(&K, V) -> V2> Operator<K, Change<V>> for TableMapValues<
         children: &mut Ch,
         task: &mut TaskContext,
     ) -> Result<(), ProcessingError> {
-        let key = record.key;
-        let new = record.value.new.map(|v| (self.mapper)(&key, v));
-        let old = if self.send_old_values {
-            record.value.old.map(|v| (self.mapper)(&key, v))
-        } else {
-            None
-        };
-        children.forward(
-            Record {
-                key,
-                value: Change { new, old },
-                timestamp: record.timestamp,
-                headers: record.headers,
-            },
-            task,
-        )
+        let TableMapValues {
+            mapper,
+            send_old_values,
+        } = self;
+        let record = record.map_value(|key, change| Change {
+            new: change.new.map(|v| mapper(key, v)),
+            old: change.old.filter(|_| *send_old_values).map(|v| mapper(key, v)),
+        });
+        children.forward(record, task)
     }
 }
 
@@ -174,15 +167,7 @@ impl<K, V> Operator<K, Change<V>> for ToStream {
         children: &mut Ch,
         task: &mut TaskContext,
     ) -> Result<(), ProcessingError> {
-        children.forward(
-            Record {
-                key: record.key,
-                value: record.value.new,
-                timestamp: record.timestamp,
-                headers: record.headers,
-            },
-            task,
-        )
+        children.forward(record.map_value(|_, change| change.new), task)
     }
 }
 
