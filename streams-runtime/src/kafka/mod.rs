@@ -8,6 +8,7 @@
 mod checkpoint;
 mod embedded;
 mod partition_group;
+mod rebalance;
 mod restore;
 mod stream_thread;
 mod topics;

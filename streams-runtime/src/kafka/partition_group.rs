@@ -131,6 +131,17 @@ impl PartitionGroup {
         Some(next)
     }
 
+    /// Drops every buffered record (the partitions were revoked; the consumer fetches them
+    /// again from where processing stopped).
+    pub(crate) fn clear(&mut self) {
+        for queue in &mut self.queues {
+            queue.records.clear();
+            queue.bytes.clear();
+        }
+        self.waiting_since = None;
+        self.taken = None;
+    }
+
     /// Ends the processing of the record `next` handed out (its queue's arena may be reset).
     pub(crate) fn release(&mut self) {
         if let Some(index) = self.taken.take() {
@@ -173,6 +184,9 @@ mod tests {
             [("a", 1), ("b", 3), ("b", 4), ("a", 5), ("a", 6)]
         );
         assert!(group.next(Duration::ZERO, Instant::now()).is_none());
+        group.push("a", 0, 9, None, None, Headers::new());
+        group.clear();
+        assert!(group.next(Duration::ZERO, Instant::now()).is_none(), "cleared");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use super::checkpoint::{self, OutputContext};
 use super::partition_group::PartitionGroup;
+use super::rebalance::{RebalanceContext, RebalanceEvents, ThreadProducer};
 use super::{Shared, State, kafka_error, restore};
 use crate::config::{ConsumerKind, DeserializationHandler, ProcessingHandler, StreamsConfig};
 use crate::error::StreamsError;
@@ -19,18 +20,16 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Headers as _, Message, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer as _};
+use rdkafka::producer::{BaseRecord, Producer as _};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The most records fetched in one round before the tasks process them.
 const FETCH_BATCH: usize = 500;
-
-/// How often the thread checks its assignment for partitions taken away.
-const ASSIGNMENT_CHECK: Duration = Duration::from_millis(200);
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -52,8 +51,8 @@ struct RunningTask<G> {
     _lock: File,
 }
 
-/// The stream thread's producer, reporting deliveries to its context.
-type ThreadProducer = BaseProducer<OutputContext>;
+/// The stream thread's consumer, committing on revocation through its context.
+type ThreadConsumer = BaseConsumer<RebalanceContext>;
 
 /// The names the thread resolves once: source topics to source indices, and the topics behind
 /// changelog and repartition destinations.
@@ -103,21 +102,6 @@ pub(crate) fn run<T: Topology>(
     let app = config.application_id.as_str();
     let routes = Routes::new::<T>(app);
 
-    let mut consumer_config = ClientConfig::new();
-    consumer_config
-        .set("bootstrap.servers", &bootstrap)
-        .set("group.id", app)
-        .set("client.id", format!("{name}-consumer"))
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("partition.assignment.strategy", "range");
-    for (k, v) in config.consumer_settings(ConsumerKind::Main) {
-        consumer_config.set(k, v);
-    }
-    let consumer: BaseConsumer = consumer_config.create().map_err(kafka_error("creating the consumer"))?;
-    let topics: Vec<&str> = routes.sources.keys().map(String::as_str).collect();
-    consumer.subscribe(&topics).map_err(kafka_error("subscribing"))?;
-
     let mut producer_config = ClientConfig::new();
     producer_config
         .set("bootstrap.servers", &bootstrap)
@@ -127,21 +111,50 @@ pub(crate) fn run<T: Topology>(
     for (k, v) in config.producer_settings() {
         producer_config.set(k, v);
     }
-    let producer: ThreadProducer = producer_config
-        .create_with_context(OutputContext::default())
-        .map_err(kafka_error("creating the producer"))?;
+    let producer: Arc<ThreadProducer> = Arc::new(
+        producer_config
+            .create_with_context(OutputContext::default())
+            .map_err(kafka_error("creating the producer"))?,
+    );
+
+    let mut consumer_config = ClientConfig::new();
+    consumer_config
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", app)
+        .set("client.id", format!("{name}-consumer"))
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest");
+    for (k, v) in config.consumer_settings(ConsumerKind::Main) {
+        consumer_config.set(k, v);
+    }
+    // The rebalance handling assumes the eager protocol (every rebalance revokes everything).
+    consumer_config.set("partition.assignment.strategy", "range");
+    let consumer: ThreadConsumer = consumer_config
+        .create_with_context(RebalanceContext::new(Arc::clone(&producer), config.production_handler))
+        .map_err(kafka_error("creating the consumer"))?;
+    let topics: Vec<&str> = routes.sources.keys().map(String::as_str).collect();
+    consumer.subscribe(&topics).map_err(kafka_error("subscribing"))?;
 
     let mut tasks: HashMap<i32, RunningTask<_>> = HashMap::new();
     let mut last_commit = Instant::now();
-    let mut last_assignment_check = Instant::now();
     let result = loop {
         if shared.stopping() {
             break Ok(());
         }
+        // What a revocation during this fetch commits: everything processed so far.
+        consumer.context().publish(
+            tasks
+                .iter()
+                .flat_map(|(&p, t)| t.consumed.iter().map(move |&(topic, next)| (topic, p, next))),
+        );
         // Fetch: up to FETCH_BATCH records into the tasks' queues, waiting briefly for the first.
         let mut wait = Duration::from_millis(50);
         for _ in 0..FETCH_BATCH {
-            let message = match consumer.poll(wait) {
+            let polled = consumer.poll(wait);
+            if let Some(events) = consumer.context().take_events() {
+                on_rebalance(events, &mut tasks, &routes, &producer, shared)?;
+            }
+            let message = match polled {
                 None => break,
                 Some(Err(e)) => {
                     tracing::warn!(error = %e, "consumer error");
@@ -228,23 +241,6 @@ pub(crate) fn run<T: Topology>(
             commit(config, &consumer, &producer, &mut tasks, &routes)?;
             last_commit = Instant::now();
         }
-        if last_assignment_check.elapsed() >= ASSIGNMENT_CHECK {
-            last_assignment_check = Instant::now();
-            let assignment = consumer.assignment().map_err(kafka_error("reading the assignment"))?;
-            let assigned: Vec<i32> = assignment.elements().iter().map(|e| e.partition()).collect();
-            if !assigned.is_empty() {
-                shared.transition(State::Running);
-            }
-            // Partitions taken away in a rebalance: their tasks are closed (their progress since the
-            // last commit is reprocessed by the new owner: at-least-once).
-            let revoked: Vec<i32> = tasks.keys().copied().filter(|p| !assigned.contains(p)).collect();
-            for p in revoked {
-                if let Some(running) = tasks.remove(&p) {
-                    tracing::info!(partition = p, "task revoked");
-                    running.task.close()?;
-                }
-            }
-        }
     };
     // Graceful shutdown: commit what was processed, then close the tasks (flushing stores).
     let committed = commit(config, &consumer, &producer, &mut tasks, &routes);
@@ -253,6 +249,54 @@ pub(crate) fn run<T: Topology>(
     }
     committed?;
     result
+}
+
+/// Handles what rebalances did during `poll`. On revocation the processed offsets were
+/// committed (or, if the broker refused, the context resumes reassigned partitions at the
+/// thread's positions), so buffered records are dropped (they are fetched again). On
+/// assignment, tasks whose partitions stayed go on with their stores as they are (Java resumes
+/// suspended tasks); the others are flushed, checkpointed and closed.
+fn on_rebalance<G: TaskGraph>(
+    events: RebalanceEvents,
+    tasks: &mut HashMap<i32, RunningTask<G>>,
+    routes: &Routes,
+    producer: &ThreadProducer,
+    shared: &Shared,
+) -> Result<(), StreamsError> {
+    if let Some(message) = events.failure {
+        return Err(StreamsError::Kafka {
+            context: "rebalancing".to_owned(),
+            message,
+        });
+    }
+    if events.revoked {
+        shared.transition(State::Rebalancing);
+        for running in tasks.values_mut() {
+            running.group.clear();
+            if events.committed {
+                running.consumed.clear();
+            }
+        }
+    }
+    if let Some(assigned) = events.assigned {
+        let lost: Vec<i32> = tasks
+            .keys()
+            .copied()
+            .filter(|p| !assigned.iter().any(|(_, a)| a == p))
+            .collect();
+        for p in lost {
+            if let Some(mut running) = tasks.remove(&p) {
+                tracing::info!(partition = p, "task revoked");
+                running.task.flush()?;
+                write_checkpoint(&mut running, routes, producer, p);
+                running.task.close()?;
+            }
+        }
+        if !shared.stopping() {
+            shared.transition(State::Running);
+        }
+    }
+    Ok(())
 }
 
 /// Creates the task for `partition`: locks its state directory (two instances on one machine
@@ -418,7 +462,7 @@ fn send_with_retry(producer: &ThreadProducer, mut record: BaseRecord<'_, [u8], [
 /// output is durable before the input is marked done).
 fn commit<G: TaskGraph>(
     config: &StreamsConfig,
-    consumer: &BaseConsumer,
+    consumer: &ThreadConsumer,
     producer: &ThreadProducer,
     tasks: &mut HashMap<i32, RunningTask<G>>,
     routes: &Routes,
@@ -450,16 +494,24 @@ fn commit<G: TaskGraph>(
             .commit(&offsets, CommitMode::Sync)
             .map_err(kafka_error("committing offsets"))?;
     }
-    for (partition, running) in tasks.iter_mut() {
-        for changelog in &routes.changelogs {
-            if let Some(offset) = producer.context().changelog_offset(changelog, *partition) {
-                running.checkpoint.insert(changelog.clone(), offset);
-            }
-        }
-        let offsets: Vec<(String, i64)> = running.checkpoint.iter().map(|(t, o)| (t.clone(), *o)).collect();
-        if let Err(e) = checkpoint::write(&running.dir, &offsets) {
-            tracing::warn!(dir = %running.dir.display(), error = %e, "could not write the checkpoint");
-        }
+    // Committed: a revocation has nothing more to commit.
+    consumer.context().publish([]);
+    for (&partition, running) in tasks.iter_mut() {
+        write_checkpoint(running, routes, producer, partition);
     }
     Ok(())
+}
+
+/// Writes the changelog offsets the task's stores reflect (delivered by the flushed producer)
+/// to its checkpoint file; a failure only costs a longer restore, so it is logged.
+fn write_checkpoint<G>(running: &mut RunningTask<G>, routes: &Routes, producer: &ThreadProducer, partition: i32) {
+    for changelog in &routes.changelogs {
+        if let Some(offset) = producer.context().changelog_offset(changelog, partition) {
+            running.checkpoint.insert(changelog.clone(), offset);
+        }
+    }
+    let offsets: Vec<(String, i64)> = running.checkpoint.iter().map(|(t, o)| (t.clone(), *o)).collect();
+    if let Err(e) = checkpoint::write(&running.dir, &offsets) {
+        tracing::warn!(dir = %running.dir.display(), error = %e, "could not write the checkpoint");
+    }
 }

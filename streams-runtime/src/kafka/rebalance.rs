@@ -1,0 +1,170 @@
+//! The stream thread's consumer context (Java's `StreamsRebalanceListener`, eager protocol).
+//!
+//! On revocation, inside librdkafka's rebalance callback while the thread still belongs to the
+//! group's generation, it flushes the producer and commits every offset the thread has
+//! processed: the new owner of a revoked partition starts right after the last record
+//! processed here, and nothing those records produced is lost.
+//!
+//! A broker may refuse that commit (librdkafka's mock cluster does once a rebalance has begun).
+//! The thread then keeps its positions, and when the same partitions come back to it (the
+//! eager protocol revokes everything at every rebalance) the context starts them at those
+//! positions instead of the committed offsets, as Java resumes suspended tasks: only records
+//! of partitions that move to another member are processed twice (at-least-once).
+//!
+//! The thread itself closes the tasks it lost after `poll` returns (tasks are not `Send`).
+
+use super::checkpoint::OutputContext;
+use crate::config::ProductionHandler;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::producer::{BaseProducer, Producer as _};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+/// The stream thread's producer.
+pub(crate) type ThreadProducer = BaseProducer<OutputContext>;
+
+/// A topic partition and the next offset to consume from it.
+pub(crate) type Position = (&'static str, i32, i64);
+
+/// What rebalances did, as the stream thread handles them after `poll` returns.
+#[derive(Debug, Default)]
+pub(crate) struct RebalanceEvents {
+    /// Whether partitions were revoked.
+    pub(crate) revoked: bool,
+    /// Whether the processed offsets were committed when they were.
+    pub(crate) committed: bool,
+    /// The partitions of the latest assignment, if there was one.
+    pub(crate) assigned: Option<Vec<(String, i32)>>,
+    /// Why flushing the producer failed on revocation (the thread fails).
+    pub(crate) failure: Option<String>,
+}
+
+/// The consumer context of a stream thread.
+pub(crate) struct RebalanceContext {
+    producer: Arc<ThreadProducer>,
+    production_handler: ProductionHandler,
+    /// Offsets processed and not yet committed, published by the thread before each fetch.
+    uncommitted: Mutex<Vec<Position>>,
+    /// Positions whose commit on revocation failed: where those partitions resume if they
+    /// are assigned back.
+    resume: Mutex<Vec<Position>>,
+    events: Mutex<RebalanceEvents>,
+    pending: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl RebalanceContext {
+    pub(crate) fn new(producer: Arc<ThreadProducer>, production_handler: ProductionHandler) -> Self {
+        RebalanceContext {
+            producer,
+            production_handler,
+            uncommitted: Mutex::new(Vec::new()),
+            resume: Mutex::new(Vec::new()),
+            events: Mutex::new(RebalanceEvents::default()),
+            pending: AtomicBool::new(false),
+        }
+    }
+
+    /// Replaces the offsets a revocation would commit (called once per fetch round).
+    pub(crate) fn publish(&self, positions: impl IntoIterator<Item = Position>) {
+        let mut uncommitted = lock(&self.uncommitted);
+        uncommitted.clear();
+        uncommitted.extend(positions);
+    }
+
+    /// What rebalances did since the last call, if anything (one atomic load when nothing).
+    pub(crate) fn take_events(&self) -> Option<RebalanceEvents> {
+        if !self.pending.swap(false, Ordering::AcqRel) {
+            return None;
+        }
+        Some(std::mem::take(&mut *lock(&self.events)))
+    }
+
+    /// Flushes the producer (an error fails the thread), then commits the published offsets
+    /// (`false` if the broker refused; the positions are kept to resume from).
+    fn commit_processed(&self, consumer: &BaseConsumer<Self>) -> Result<bool, String> {
+        let positions = std::mem::take(&mut *lock(&self.uncommitted));
+        if positions.is_empty() {
+            return Ok(true);
+        }
+        self.producer
+            .flush(Duration::from_secs(30))
+            .map_err(|e| format!("flushing the producer on revocation: {e}"))?;
+        self.producer.context().take_failures(self.production_handler)?;
+        let mut offsets = TopicPartitionList::new();
+        for &(topic, partition, next) in &positions {
+            offsets
+                .add_partition_offset(topic, partition, Offset::Offset(next))
+                .map_err(|e| format!("building the commit on revocation: {e}"))?;
+        }
+        match consumer.commit(&offsets, CommitMode::Sync) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    "offsets could not be committed on revocation; partitions that move to another \
+                     member will be reprocessed from their last commit"
+                );
+                *lock(&self.resume) = positions;
+                Ok(false)
+            }
+        }
+    }
+
+    fn on_revoke(&self, consumer: &BaseConsumer<Self>) {
+        let result = self.commit_processed(consumer);
+        if let Err(e) = consumer.unassign() {
+            tracing::warn!(error = %e, "unassigning revoked partitions");
+        }
+        let mut events = lock(&self.events);
+        events.revoked = true;
+        match result {
+            Ok(committed) => events.committed = committed,
+            Err(failure) => {
+                events.failure.get_or_insert(failure);
+            }
+        }
+        self.pending.store(true, Ordering::Release);
+    }
+
+    fn on_assign(&self, consumer: &BaseConsumer<Self>, assignment: &mut TopicPartitionList) {
+        for (topic, partition, next) in std::mem::take(&mut *lock(&self.resume)) {
+            if assignment.find_partition(topic, partition).is_some() {
+                let _ = assignment.set_partition_offset(topic, partition, Offset::Offset(next));
+            }
+        }
+        if let Err(e) = consumer.assign(assignment) {
+            lock(&self.events)
+                .failure
+                .get_or_insert(format!("taking the assigned partitions: {e}"));
+        }
+        let partitions = assignment
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_owned(), e.partition()))
+            .collect();
+        lock(&self.events).assigned = Some(partitions);
+        self.pending.store(true, Ordering::Release);
+    }
+}
+
+impl ClientContext for RebalanceContext {}
+
+impl ConsumerContext for RebalanceContext {
+    fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, assignment: &mut TopicPartitionList) {
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => self.on_assign(consumer, assignment),
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => self.on_revoke(consumer),
+            other => {
+                tracing::warn!(error = ?other, "rebalance error; giving up the assignment");
+                self.on_revoke(consumer);
+            }
+        }
+    }
+}
