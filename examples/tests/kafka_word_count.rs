@@ -405,15 +405,54 @@ fn startup_checks_source_topics_and_co_partitioning() {
         "{err}"
     );
 
+    // Sub-topology 1 reads the repartition topic (3 partitions) and writes the changelog (2).
     cluster.create_topic(INPUT, 2).unwrap();
     cluster.create_topic("wc-startup-counts-store-repartition", 3).unwrap();
     cluster.create_topic("wc-startup-counts-store-changelog", 2).unwrap();
     let mut streams = KafkaStreams::new(WordCount, config(app, &cluster, state.path(), &[])).unwrap();
     let err = streams.start().unwrap_err().to_string();
     assert!(
-        err.contains("same number of partitions: streams-plaintext-input (2), wc-startup-counts-store-repartition (3)"),
+        err.contains(
+            "the source topics and changelogs of sub-topology 1 must have the same number of partitions: \
+             wc-startup-counts-store-repartition (3), wc-startup-counts-store-changelog (2)"
+        ),
         "{err}"
     );
+}
+
+#[test]
+fn each_sub_topology_runs_as_its_own_tasks_with_its_own_partition_count() {
+    let app = "wc-subtopologies";
+    let cluster = EmbeddedCluster::start(1).unwrap();
+    cluster.create_topic(INPUT, 2).unwrap();
+    cluster.create_topic(OUTPUT, 2).unwrap();
+    cluster
+        .create_topic("wc-subtopologies-counts-store-repartition", 3)
+        .unwrap();
+    cluster
+        .create_topic("wc-subtopologies-counts-store-changelog", 3)
+        .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut streams = KafkaStreams::new(WordCount, config(app, &cluster, state.path(), &[])).unwrap();
+    streams.start().unwrap();
+    let text: Vec<String> = (0..30).map(|i| format!("w{} w{}", i % 7, i % 3)).collect();
+    produce_lines(&cluster.bootstrap_servers(), INPUT, &text).unwrap();
+    let mut expected = BTreeMap::new();
+    for line in &text {
+        for word in line.split(' ') {
+            *expected.entry(word.to_owned()).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(await_counts(&cluster, "reader", &expected), 60, "one update per word");
+    assert!(streams.close(Duration::from_secs(10)));
+    assert!(streams.take_failure().is_none());
+    // Tasks 0_0 and 0_1 split the lines, 1_0, 1_1 and 1_2 count (Java's task directories).
+    let mut dirs: Vec<String> = std::fs::read_dir(state.path().join(app))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    dirs.sort();
+    assert_eq!(dirs, ["0_0", "0_1", "1_0", "1_1", "1_2"]);
 }
 
 #[test]

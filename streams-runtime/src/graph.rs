@@ -560,6 +560,38 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>, TE: TimestampExtractor<K, V>, Ch: Childre
     }
 }
 
+/// A source outside the task's sub-topology is `None`: it has no nodes to initialize, punctuate
+/// or close.
+impl<T: NodeLifecycle> NodeLifecycle for Option<T> {
+    fn init(&mut self, task: &mut TaskContext) -> Result<(), ProcessingError> {
+        self.as_mut().map_or(Ok(()), |n| n.init(task))
+    }
+    fn punctuate(
+        &mut self,
+        node: u32,
+        schedule: ScheduleId,
+        timestamp: i64,
+        task: &mut TaskContext,
+    ) -> Option<Result<(), ProcessingError>> {
+        self.as_mut()?.punctuate(node, schedule, timestamp, task)
+    }
+    fn close(&mut self) {
+        if let Some(n) = self {
+            n.close();
+        }
+    }
+}
+
+impl<S: Source> Source for Option<S> {
+    #[inline]
+    fn process_raw(&mut self, raw: RawRecord<'_>, task: &mut TaskContext) -> Result<(), StreamsError> {
+        match self {
+            Some(source) => source.process_raw(raw, task),
+            None => Err(StreamsError::UnknownTopic(raw.topic.to_owned())),
+        }
+    }
+}
+
 /// The sources of a topology, as a tuple; a task dispatches a record by source index.
 pub trait TaskGraph: NodeLifecycle {
     /// Processes a raw record of the source at `source`.

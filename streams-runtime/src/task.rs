@@ -8,8 +8,8 @@ use crate::graph::{NodeLifecycle, RawRecord, TaskGraph};
 use crate::processor::{PunctuationType, ScheduleId, TaskId};
 use crate::record::{Headers, RecordMetadata};
 use crate::serde::{Encoded, Serde, SerdeError};
-use crate::state::{StoreContext, StoreSet};
-use crate::topology::Topology;
+use crate::state::{StoreContext, StoreSet, StoreSpec};
+use crate::topology::{NodeSet, Topology};
 use std::ops::Range;
 use std::time::Duration;
 
@@ -292,16 +292,20 @@ pub struct Task<G> {
     context: TaskContext,
 }
 
-/// Creates a task of `topology`: opens the stores, builds the graph, runs every `init`.
+/// Creates a task of `topology` running `nodes`: opens their stores, builds their part of the
+/// graph, runs every `init`.
 pub fn create_task<T: Topology>(
     topology: &T,
     task_id: TaskId,
+    nodes: NodeSet<'_>,
     application_id: &str,
     stores: &StoreContext,
     system_time_ms: i64,
 ) -> Result<Task<impl TaskGraph + use<T>>, StreamsError> {
-    let stores = StoreSet::open(T::STORES, stores)?;
-    let graph = topology.build(&stores)?;
+    let used =
+        |store: &StoreSpec| (T::NODES.iter().enumerate()).any(|(i, n)| nodes.contains(i) && n.uses_store(store.name));
+    let stores = StoreSet::open(T::STORES, stores, used)?;
+    let graph = topology.build(&stores, nodes)?;
     let mut task = Task {
         graph,
         stores,

@@ -309,6 +309,7 @@ pub fn test_driver_with<T: Topology>(
     let task = create_task(
         topology,
         task_id,
+        crate::topology::NodeSet::All,
         &config.application_id,
         &context,
         config.initial_wall_clock_ms,

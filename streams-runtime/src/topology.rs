@@ -35,6 +35,25 @@ impl SourceSpec {
     }
 }
 
+/// The nodes a task runs, by index into [`Topology::NODES`].
+#[derive(Debug, Clone, Copy)]
+pub enum NodeSet<'a> {
+    /// Every node (the test driver, as Java's, runs all sub-topologies in one task).
+    All,
+    /// The nodes of one sub-topology.
+    Only(&'a [usize]),
+}
+
+impl NodeSet<'_> {
+    /// Whether the node at `index` is in the set.
+    pub fn contains(&self, index: usize) -> bool {
+        match self {
+            NodeSet::All => true,
+            NodeSet::Only(nodes) => nodes.contains(&index),
+        }
+    }
+}
+
 /// A node of the graph as the topology declares it.
 #[derive(Debug, Clone, Copy)]
 pub struct NodeSpec {
@@ -44,6 +63,13 @@ pub struct NodeSpec {
     pub kind: NodeSpecKind,
     /// Indices (into [`Topology::NODES`]) of its parents.
     pub parents: &'static [usize],
+}
+
+impl NodeSpec {
+    /// Whether the node is a processor that uses the store `name`.
+    pub fn uses_store(&self, name: &str) -> bool {
+        matches!(self.kind, NodeSpecKind::Processor { stores } if stores.iter().any(|f| f.name == name))
+    }
 }
 
 /// What a node is.
@@ -81,8 +107,9 @@ pub trait Topology {
     /// State stores, in declaration order.
     const STORES: &'static [StoreSpec];
 
-    /// Builds one instance of the node graph over a task's stores.
-    fn build(&self, stores: &StoreSet) -> Result<impl TaskGraph + use<Self>, StreamsError>;
+    /// Builds one instance of the node graph over a task's stores: the nodes in `nodes` (a
+    /// Kafka task runs one sub-topology; the test driver runs them all).
+    fn build(&self, stores: &StoreSet, nodes: NodeSet<'_>) -> Result<impl TaskGraph + use<Self>, StreamsError>;
 
     /// The description, printed like Java's `Topology.describe()`, with a Mermaid diagram.
     fn describe(&self) -> TopologyDescription {

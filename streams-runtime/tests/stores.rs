@@ -24,6 +24,7 @@ fn open(persistent: bool, dir: &tempfile::TempDir) -> StoreSet {
         &StoreContext {
             task_dir: dir.path().to_owned(),
         },
+        |_| true,
     )
     .unwrap()
 }

@@ -389,7 +389,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     // --- the graph, built leaves first ---
     let st = expand_dsl::stores_param();
     let mut uses_left: Vec<usize> = wiring.parents.iter().map(Vec::len).collect();
-    let mut build = Vec::new();
+    let mut node_lets: Vec<TokenStream> = vec![TokenStream::new(); nodes.len()];
     for &i in &wiring.leaves_first {
         let n = &nodes[i];
         let v = var(i);
@@ -450,7 +450,33 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         } else {
             node
         };
-        build.push(quote_spanned!(span=> let #v = #node;));
+        node_lets[i] = quote_spanned!(span=> let #v = #node;);
+    }
+    // A task builds only the wiring components of its sub-topology (the test driver builds all):
+    // each component's sources are `Some` there and `None` elsewhere.
+    let nodes_param = syn::Ident::new("nodes", proc_macro2::Span::mixed_site());
+    let mut build = Vec::new();
+    for component in wiring_components(wiring) {
+        let first = component[0];
+        let lets = wiring
+            .leaves_first
+            .iter()
+            .filter(|i| component.contains(i))
+            .map(|&i| &node_lets[i]);
+        let sources: Vec<syn::Ident> = component
+            .iter()
+            .filter(|&&i| nodes[i].is_source())
+            .map(|&i| var(i))
+            .collect();
+        let nones = sources.iter().map(|_| quote!(::core::option::Option::None));
+        build.push(quote! {
+            let (#(#sources,)*) = if #nodes_param.contains(#first) {
+                #(#lets)*
+                (#(::core::option::Option::Some(#sources),)*)
+            } else {
+                (#(#nones,)*)
+            };
+        });
     }
     let source_vars = source_nodes.iter().map(|(i, n)| {
         let v = var(*i);
@@ -462,6 +488,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         fn build(
             &self,
             #st: &::streams_runtime::state::StoreSet,
+            #nodes_param: ::streams_runtime::topology::NodeSet<'_>,
         ) -> ::core::result::Result<impl ::streams_runtime::graph::TaskGraph + use<>, ::streams_runtime::error::StreamsError> {
             let _ = #st;
             #(#forward)*
@@ -504,6 +531,33 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
 
         #topology_impl
     }
+}
+
+/// The connected components of the wiring (repartition topics do not connect), each as its
+/// node indices in ascending order, ordered by their first node.
+fn wiring_components(wiring: &Wiring) -> Vec<Vec<usize>> {
+    let n = wiring.parents.len();
+    let mut component: Vec<Option<usize>> = vec![None; n];
+    let mut components: Vec<Vec<usize>> = Vec::new();
+    for start in 0..n {
+        if component[start].is_some() {
+            continue;
+        }
+        let id = components.len();
+        let mut members = Vec::new();
+        let mut stack = vec![start];
+        while let Some(i) = stack.pop() {
+            if component[i].is_some() {
+                continue;
+            }
+            component[i] = Some(id);
+            members.push(i);
+            stack.extend(wiring.parents[i].iter().chain(&wiring.children[i]).copied());
+        }
+        members.sort_unstable();
+        components.push(members);
+    }
+    components
 }
 
 /// Node indices in an order where every node comes after its parents, and a repartition

@@ -28,7 +28,7 @@ pub(crate) fn restore_stores(
     checkpoint: &HashMap<String, i64>,
 ) -> Result<HashMap<String, i64>, StreamsError> {
     let mut reached = HashMap::new();
-    for (index, spec) in stores.specs().iter().enumerate().filter(|(_, s)| s.logging) {
+    for (index, spec) in stores.logged() {
         let started = Instant::now();
         let report = |records| {
             shared.restored(&super::Restored {

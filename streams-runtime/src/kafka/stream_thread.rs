@@ -1,8 +1,8 @@
 //! One stream thread (Java's `StreamThread`): a consumer in the application's group with the
-//! range assignor, a producer, and one task per assigned partition number. A task holds the
-//! whole graph for partition `p` of every source topic, so every source topic of a topology
-//! (repartition topics included) must have the same number of partitions; its stores are
-//! restored from partition `p` of their changelogs when the task is created.
+//! range assignor, a producer, and one task per sub-topology and assigned partition number
+//! (Java's `TaskId` `s_p`). Task `s_p` runs the nodes of sub-topology `s` on partition `p` of
+//! each of its source topics (repartition topics included); its stores are restored from
+//! partition `p` of their changelogs when the task is created.
 
 use super::checkpoint::{self, OutputContext};
 use super::partition_group::PartitionGroup;
@@ -15,7 +15,7 @@ use crate::processor::{PunctuationType, TaskId};
 use crate::record::Headers;
 use crate::state::StoreContext;
 use crate::task::{Destination, Task, create_task};
-use crate::topology::Topology;
+use crate::topology::{NodeSet, Topology};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -54,8 +54,8 @@ struct RunningTask<G> {
 /// The stream thread's consumer, committing on revocation through its context.
 type ThreadConsumer = BaseConsumer<RebalanceContext>;
 
-/// The names the thread resolves once: source topics to source indices, and the topics behind
-/// changelog and repartition destinations.
+/// The names the thread resolves once: source topics to source indices and sub-topologies,
+/// and the topics behind changelog and repartition destinations.
 struct Routes {
     /// Topic name → (source index, the topic's `'static` name).
     sources: HashMap<String, (usize, &'static str)>,
@@ -63,6 +63,10 @@ struct Routes {
     changelogs: Vec<String>,
     /// Full topic name per source index (repartition topics prefixed with the application id).
     source_topics: Vec<String>,
+    /// The sub-topology of each source index.
+    source_subtopology: Vec<u32>,
+    /// The node indices of each sub-topology.
+    subtopologies: Vec<Vec<usize>>,
 }
 
 impl Routes {
@@ -83,10 +87,31 @@ impl Routes {
             }
         }
         let changelogs = T::STORES.iter().map(|s| s.changelog_topic(application_id)).collect();
+        let subtopologies = crate::describe::subtopologies(T::NODES);
+        let source_subtopology = T::SOURCES
+            .iter()
+            .map(|spec| {
+                let node = T::NODES.iter().position(|n| n.name == spec.name);
+                let sub = subtopologies
+                    .iter()
+                    .position(|members| node.is_some_and(|n| members.contains(&n)));
+                sub.unwrap_or_default() as u32
+            })
+            .collect();
         Routes {
             sources,
             changelogs,
             source_topics,
+            source_subtopology,
+            subtopologies,
+        }
+    }
+
+    /// The task that consumes `partition` of the topic read by the source at `source`.
+    fn task_of(&self, source: usize, partition: i32) -> TaskId {
+        TaskId {
+            subtopology: self.source_subtopology[source],
+            partition,
         }
     }
 }
@@ -135,7 +160,7 @@ pub(crate) fn run<T: Topology>(
     let topics: Vec<&str> = routes.sources.keys().map(String::as_str).collect();
     consumer.subscribe(&topics).map_err(kafka_error("subscribing"))?;
 
-    let mut tasks: HashMap<i32, RunningTask<_>> = HashMap::new();
+    let mut tasks: HashMap<TaskId, RunningTask<_>> = HashMap::new();
     let mut last_commit = Instant::now();
     let result = loop {
         if shared.stopping() {
@@ -145,7 +170,7 @@ pub(crate) fn run<T: Topology>(
         consumer.context().publish(
             tasks
                 .iter()
-                .flat_map(|(&p, t)| t.consumed.iter().map(move |&(topic, next)| (topic, p, next))),
+                .flat_map(|(id, t)| t.consumed.iter().map(move |&(topic, next)| (topic, id.partition, next))),
         );
         // Fetch: up to FETCH_BATCH records into the tasks' queues, waiting briefly for the first.
         let mut wait = Duration::from_millis(50);
@@ -163,14 +188,14 @@ pub(crate) fn run<T: Topology>(
                 Some(Ok(message)) => message,
             };
             wait = Duration::ZERO;
-            let Some(&(_, topic)) = routes.sources.get(message.topic()) else {
+            let Some(&(source, topic)) = routes.sources.get(message.topic()) else {
                 continue;
             };
-            let partition = message.partition();
-            let running = match tasks.entry(partition) {
+            let id = routes.task_of(source, message.partition());
+            let running = match tasks.entry(id) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(new_task(&topology, config, &bootstrap, &routes, partition, shared)?)
+                    e.insert(new_task(&topology, config, &bootstrap, &routes, id, shared)?)
                 }
             };
             let mut headers = Headers::new();
@@ -195,7 +220,8 @@ pub(crate) fn run<T: Topology>(
         }
         // Process: each task merges its inputs in timestamp order.
         let now = Instant::now();
-        for (partition, running) in &mut tasks {
+        for (id, running) in &mut tasks {
+            let partition = &id.partition;
             let RunningTask {
                 task, group, consumed, ..
             } = running;
@@ -231,9 +257,9 @@ pub(crate) fn run<T: Topology>(
             }
         }
         let now = now_ms();
-        for (partition, running) in &mut tasks {
+        for (id, running) in &mut tasks {
             running.task.punctuate(PunctuationType::WallClockTime, now)?;
-            send_output(&producer, &routes, *partition, &mut running.task)?;
+            send_output(&producer, &routes, id.partition, &mut running.task)?;
         }
         producer.poll(Duration::ZERO);
         let commit_requested = tasks.values_mut().any(|t| t.task.take_commit_request());
@@ -258,7 +284,7 @@ pub(crate) fn run<T: Topology>(
 /// suspended tasks); the others are flushed, checkpointed and closed.
 fn on_rebalance<G: TaskGraph>(
     events: RebalanceEvents,
-    tasks: &mut HashMap<i32, RunningTask<G>>,
+    tasks: &mut HashMap<TaskId, RunningTask<G>>,
     routes: &Routes,
     producer: &ThreadProducer,
     shared: &Shared,
@@ -279,16 +305,16 @@ fn on_rebalance<G: TaskGraph>(
         }
     }
     if let Some(assigned) = events.assigned {
-        let lost: Vec<i32> = tasks
-            .keys()
-            .copied()
-            .filter(|p| !assigned.iter().any(|(_, a)| a == p))
+        let kept: Vec<TaskId> = assigned
+            .iter()
+            .filter_map(|(topic, p)| routes.sources.get(topic).map(|&(source, _)| routes.task_of(source, *p)))
             .collect();
-        for p in lost {
-            if let Some(mut running) = tasks.remove(&p) {
-                tracing::info!(partition = p, "task revoked");
+        let lost: Vec<TaskId> = tasks.keys().copied().filter(|id| !kept.contains(id)).collect();
+        for id in lost {
+            if let Some(mut running) = tasks.remove(&id) {
+                tracing::info!(task = %id, "task revoked");
                 running.task.flush()?;
-                write_checkpoint(&mut running, routes, producer, p);
+                write_checkpoint(&mut running, routes, producer, id.partition);
                 running.task.close()?;
             }
         }
@@ -299,20 +325,17 @@ fn on_rebalance<G: TaskGraph>(
     Ok(())
 }
 
-/// Creates the task for `partition`: locks its state directory (two instances on one machine
-/// never share a task's stores), opens its stores and restores them from their changelogs.
+/// Creates task `id`: locks its state directory (two instances on one machine never share a
+/// task's stores), opens its stores and restores them from their changelogs.
 fn new_task<T: Topology>(
     topology: &T,
     config: &StreamsConfig,
     bootstrap: &str,
     routes: &Routes,
-    partition: i32,
+    id: TaskId,
     shared: &Shared,
 ) -> Result<RunningTask<impl TaskGraph + use<T>>, StreamsError> {
-    let id = TaskId {
-        subtopology: 0,
-        partition,
-    };
+    let sub = id.subtopology as usize;
     let dir = config.state_dir.join(&config.application_id).join(id.to_string());
     let io = |e: std::io::Error| StreamsError::Kafka {
         context: format!("state directory {}", dir.display()),
@@ -325,12 +348,13 @@ fn new_task<T: Topology>(
         message: format!("task {id} is locked by another instance on this machine"),
     })?;
     let stores = StoreContext { task_dir: dir.clone() };
-    let task = create_task(topology, id, &config.application_id, &stores, now_ms())?;
+    let nodes = NodeSet::Only(&routes.subtopologies[sub]);
+    let task = create_task(topology, id, nodes, &config.application_id, &stores, now_ms())?;
     let checkpoint = restore::restore_stores(
         config,
         bootstrap,
         task.stores(),
-        partition,
+        id.partition,
         shared,
         &checkpoint::read(&dir),
     )?;
@@ -338,7 +362,13 @@ fn new_task<T: Topology>(
     Ok(RunningTask {
         task,
         consumed: Vec::new(),
-        group: PartitionGroup::new(routes.sources.values().copied().map(|(source, topic)| (topic, source))),
+        group: PartitionGroup::new(
+            routes
+                .sources
+                .values()
+                .filter(|(source, _)| routes.source_subtopology[*source] == id.subtopology)
+                .map(|&(source, topic)| (topic, source)),
+        ),
         dir,
         checkpoint,
         _lock: lock,
@@ -464,11 +494,11 @@ fn commit<G: TaskGraph>(
     config: &StreamsConfig,
     consumer: &ThreadConsumer,
     producer: &ThreadProducer,
-    tasks: &mut HashMap<i32, RunningTask<G>>,
+    tasks: &mut HashMap<TaskId, RunningTask<G>>,
     routes: &Routes,
 ) -> Result<(), StreamsError> {
-    for (partition, running) in tasks.iter_mut() {
-        send_output(producer, routes, *partition, &mut running.task)?;
+    for (id, running) in tasks.iter_mut() {
+        send_output(producer, routes, id.partition, &mut running.task)?;
     }
     producer
         .flush(Duration::from_secs(30))
@@ -481,11 +511,11 @@ fn commit<G: TaskGraph>(
             message,
         })?;
     let mut offsets = TopicPartitionList::new();
-    for (partition, running) in tasks.iter_mut() {
+    for (id, running) in tasks.iter_mut() {
         running.task.flush()?;
         for (topic, next) in running.consumed.drain(..) {
             offsets
-                .add_partition_offset(topic, *partition, Offset::Offset(next))
+                .add_partition_offset(topic, id.partition, Offset::Offset(next))
                 .map_err(kafka_error("building the commit"))?;
         }
     }
@@ -496,18 +526,24 @@ fn commit<G: TaskGraph>(
     }
     // Committed: a revocation has nothing more to commit.
     consumer.context().publish([]);
-    for (&partition, running) in tasks.iter_mut() {
-        write_checkpoint(running, routes, producer, partition);
+    for (id, running) in tasks.iter_mut() {
+        write_checkpoint(running, routes, producer, id.partition);
     }
     Ok(())
 }
 
 /// Writes the changelog offsets the task's stores reflect (delivered by the flushed producer)
 /// to its checkpoint file; a failure only costs a longer restore, so it is logged.
-fn write_checkpoint<G>(running: &mut RunningTask<G>, routes: &Routes, producer: &ThreadProducer, partition: i32) {
-    for changelog in &routes.changelogs {
+fn write_checkpoint<G: TaskGraph>(
+    running: &mut RunningTask<G>,
+    routes: &Routes,
+    producer: &ThreadProducer,
+    partition: i32,
+) {
+    for (store, _) in running.task.stores().logged() {
+        let changelog = &routes.changelogs[store];
         if let Some(offset) = producer.context().changelog_offset(changelog, partition) {
-            running.checkpoint.insert(changelog.clone(), offset);
+            running.checkpoint.insert(changelog.to_owned(), offset);
         }
     }
     let offsets: Vec<(String, i64)> = running.checkpoint.iter().map(|(t, o)| (t.clone(), *o)).collect();

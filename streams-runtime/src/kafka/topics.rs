@@ -1,7 +1,8 @@
 //! Internal topics at startup (Java's `InternalTopicManager` and its co-partitioning check):
-//! repartition topics and compacted changelogs are created through the admin client with as many
-//! partitions as the widest source topic, then every source topic must have the same count
-//! (a task holds partition `p` of all of them).
+//! repartition topics are created through the admin client with as many partitions as the
+//! widest source topic, compacted changelogs with as many as their sub-topology's source
+//! topics; then, per sub-topology, the source topics and changelogs must all have the same
+//! count (task `s_p` reads partition `p` of each and writes partition `p` of each changelog).
 
 use super::kafka_error;
 use crate::config::StreamsConfig;
@@ -32,17 +33,13 @@ fn partition_counts(bootstrap: &str) -> Result<BTreeMap<String, usize>, StreamsE
         .collect())
 }
 
-/// Creates the missing internal topics and checks that all source topics are co-partitioned.
+/// Creates the missing internal topics and checks that each sub-topology's topics are
+/// co-partitioned.
 pub(crate) fn prepare<T: Topology>(config: &StreamsConfig, bootstrap: &str) -> Result<(), StreamsError> {
     let app = &config.application_id;
     let counts = partition_counts(bootstrap)?;
-    let external: Vec<&str> = T::SOURCES
-        .iter()
-        .filter(|s| !s.internal)
-        .flat_map(|s| s.topics.iter().copied())
-        .collect();
     let mut widest = 0;
-    for topic in &external {
+    for topic in T::SOURCES.iter().filter(|s| !s.internal).flat_map(|s| s.topics.iter()) {
         match counts.get(*topic) {
             Some(&n) => widest = widest.max(n),
             None => {
@@ -53,55 +50,83 @@ pub(crate) fn prepare<T: Topology>(config: &StreamsConfig, bootstrap: &str) -> R
             }
         }
     }
-    let repartition = T::SOURCES
-        .iter()
-        .filter(|s| s.internal)
-        .map(|s| (s.topic_name(app), false));
-    let changelogs = T::STORES
-        .iter()
-        .filter(|s| s.logging)
-        .map(|s| (s.changelog_topic(app), true));
-    let missing: Vec<(String, bool)> = repartition
-        .chain(changelogs)
-        .filter(|(name, _)| !counts.contains_key(name))
-        .collect();
+    let groups = copartition_groups::<T>(app);
+    // Partition counts as they will be once the missing repartition topics exist.
+    let planned = |topic: &str| {
+        counts
+            .get(topic)
+            .copied()
+            .unwrap_or(if topic.ends_with("-repartition") { widest } else { 0 })
+    };
+    let mut missing: Vec<(String, bool, usize)> = Vec::new();
+    for (sources, changelogs) in &groups {
+        for topic in sources
+            .iter()
+            .filter(|t| t.ends_with("-repartition") && !counts.contains_key(*t))
+        {
+            missing.push((topic.clone(), false, widest));
+        }
+        let partitions = sources.iter().map(|t| planned(t)).max().unwrap_or(widest);
+        for changelog in changelogs.iter().filter(|t| !counts.contains_key(*t)) {
+            missing.push((changelog.clone(), true, partitions));
+        }
+    }
     if !missing.is_empty() {
-        create(config, bootstrap, &missing, widest)?;
+        create(config, bootstrap, &missing)?;
     }
     let counts = partition_counts(bootstrap)?;
-    let sources: Vec<String> = T::SOURCES
-        .iter()
-        .flat_map(|s| {
-            if s.internal {
-                vec![s.topic_name(app)]
-            } else {
-                s.topics.iter().map(|t| (*t).to_owned()).collect()
-            }
-        })
-        .collect();
-    let found: Vec<(String, usize)> = sources
-        .iter()
-        .filter_map(|t| counts.get(t).map(|n| (t.clone(), *n)))
-        .collect();
-    if found.windows(2).any(|w| w[0].1 != w[1].1) {
-        let list: Vec<String> = found.iter().map(|(t, n)| format!("{t} ({n})")).collect();
-        return Err(StreamsError::Kafka {
-            context: "checking co-partitioning".to_owned(),
-            message: format!(
-                "the source topics of a topology must have the same number of partitions: {}",
-                list.join(", ")
-            ),
-        });
+    for (subtopology, (sources, changelogs)) in groups.iter().enumerate() {
+        let found: Vec<(&String, usize)> = sources
+            .iter()
+            .chain(changelogs)
+            .filter_map(|t| counts.get(t).map(|n| (t, *n)))
+            .collect();
+        if found.windows(2).any(|w| w[0].1 != w[1].1) {
+            let list: Vec<String> = found.iter().map(|(t, n)| format!("{t} ({n})")).collect();
+            return Err(StreamsError::Kafka {
+                context: "checking co-partitioning".to_owned(),
+                message: format!(
+                    "the source topics and changelogs of sub-topology {subtopology} must have the same number \
+                     of partitions: {}",
+                    list.join(", ")
+                ),
+            });
+        }
     }
     Ok(())
 }
 
-fn create(
-    config: &StreamsConfig,
-    bootstrap: &str,
-    topics: &[(String, bool)],
-    partitions: usize,
-) -> Result<(), StreamsError> {
+/// Per sub-topology: its source topics (repartition topics with their full names) and the
+/// changelogs of its logged stores.
+fn copartition_groups<T: Topology>(app: &str) -> Vec<(Vec<String>, Vec<String>)> {
+    let subtopologies = crate::describe::subtopologies(T::NODES);
+    subtopologies
+        .iter()
+        .map(|members| {
+            let in_sub = |name: &str| members.iter().any(|&n| T::NODES[n].name == name);
+            let sources = T::SOURCES
+                .iter()
+                .filter(|s| !s.global && in_sub(s.name))
+                .flat_map(|s| {
+                    if s.internal {
+                        vec![s.topic_name(app)]
+                    } else {
+                        s.topics.iter().map(|t| (*t).to_owned()).collect()
+                    }
+                })
+                .collect();
+            let changelogs = T::STORES
+                .iter()
+                .filter(|store| store.logging && members.iter().any(|&n| T::NODES[n].uses_store(store.name)))
+                .map(|store| store.changelog_topic(app))
+                .collect();
+            (sources, changelogs)
+        })
+        .collect()
+}
+
+/// Creates `(name, compacted, partitions)` topics with the `topic.` settings.
+fn create(config: &StreamsConfig, bootstrap: &str, topics: &[(String, bool, usize)]) -> Result<(), StreamsError> {
     let mut client = ClientConfig::new();
     client.set("bootstrap.servers", bootstrap);
     for (k, v) in config.admin_settings() {
@@ -111,10 +136,10 @@ fn create(
     let topic_settings = config.topic_settings();
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
-        .map(|(name, compact)| {
+        .map(|(name, compact, partitions)| {
             let mut topic = NewTopic::new(
                 name,
-                partitions as i32,
+                *partitions as i32,
                 TopicReplication::Fixed(i32::from(config.replication_factor)),
             );
             if *compact {
@@ -139,7 +164,7 @@ fn create(
         Ok(results) => {
             for result in results {
                 match result {
-                    Ok(topic) => tracing::info!(%topic, partitions, "created internal topic"),
+                    Ok(topic) => tracing::info!(%topic, "created internal topic"),
                     Err((topic, code)) => tracing::warn!(%topic, ?code, "could not create internal topic"),
                 }
             }

@@ -47,6 +47,17 @@ impl KvStoreInner {
         })
     }
 
+    /// The store as a task that does not own it holds it: empty, in memory, unlogged.
+    pub(super) fn unowned(spec: &StoreSpec) -> Self {
+        KvStoreInner {
+            name: spec.name,
+            backend: Backend::Memory(InMemoryKvStore::default()),
+            changelog: None,
+            key_buf: Vec::new(),
+            value_buf: Vec::new(),
+        }
+    }
+
     #[cfg(feature = "rocksdb")]
     fn open_persistent(spec: &StoreSpec, context: &StoreContext) -> Result<Backend, StoreError> {
         let path = context.task_dir.join("rocksdb").join(spec.name);

@@ -94,19 +94,46 @@ impl StoreInstance {
 pub struct StoreSet {
     specs: &'static [StoreSpec],
     instances: Vec<StoreInstance>,
+    /// Whether the task owns each store (its sub-topology uses it).
+    owned: Vec<bool>,
 }
 
 impl StoreSet {
-    /// Opens every store of a topology for one task.
-    pub fn open(specs: &'static [StoreSpec], context: &StoreContext) -> Result<Self, StreamsError> {
+    /// Opens the stores of a topology that one task owns (`owns`). A store the task does not own
+    /// is an empty, unlogged in-memory store that nothing uses: the DSL operators of other
+    /// sub-topologies bind their stores while the graph's types are worked out, and are dropped
+    /// without being built.
+    pub fn open(
+        specs: &'static [StoreSpec],
+        context: &StoreContext,
+        owns: impl Fn(&StoreSpec) -> bool,
+    ) -> Result<Self, StreamsError> {
+        let owned: Vec<bool> = specs.iter().map(owns).collect();
         let instances = specs
             .iter()
-            .map(|spec| {
-                let inner = KvStoreInner::open(spec, context)?;
+            .zip(&owned)
+            .map(|(spec, &owned)| {
+                let inner = if owned {
+                    KvStoreInner::open(spec, context)?
+                } else {
+                    KvStoreInner::unowned(spec)
+                };
                 Ok(StoreInstance(Instance::KeyValue(Rc::new(RefCell::new(inner)))))
             })
             .collect::<Result<_, StreamsError>>()?;
-        Ok(StoreSet { specs, instances })
+        Ok(StoreSet {
+            specs,
+            instances,
+            owned,
+        })
+    }
+
+    /// The logged stores the task owns, with their indices: what restores from changelogs.
+    pub fn logged(&self) -> impl Iterator<Item = (usize, &'static StoreSpec)> + '_ {
+        self.specs
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| s.logging && self.owned[*i])
     }
 
     /// Binds a typed handle to the store with this name (done once, when a task is created).
@@ -160,11 +187,6 @@ impl StoreSet {
             }
         }
         Ok(())
-    }
-
-    /// The specifications of the stores, in declaration order.
-    pub fn specs(&self) -> &'static [StoreSpec] {
-        self.specs
     }
 }
 
