@@ -456,6 +456,31 @@ fn each_sub_topology_runs_as_its_own_tasks_with_its_own_partition_count() {
 }
 
 #[test]
+fn async_code_awaits_state_changes_and_closes_without_blocking() {
+    let app = "wc-async";
+    let cluster = cluster(app);
+    let dir = tempfile::tempdir().unwrap();
+    let mut streams = KafkaStreams::new(WordCount, config(app, &cluster, dir.path(), &[])).unwrap();
+    let mut states = streams.state_changes();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    streams.start().unwrap();
+    runtime.block_on(async {
+        let running = states.wait_for(|s| *s == State::Running);
+        tokio::time::timeout(Duration::from_secs(60), running)
+            .await
+            .expect("running within a minute")
+            .unwrap();
+    });
+    produce_lines(&cluster.bootstrap_servers(), INPUT, &lines(&["hello async", "hello"])).unwrap();
+    assert_eq!(await_counts(&cluster, "reader", &counts(&[("hello", 2), ("async", 1)])), 3);
+    assert!(runtime.block_on(streams.close_async(Duration::from_secs(10))));
+    assert_eq!(*states.borrow_and_update(), State::NotRunning);
+}
+
+#[test]
 fn two_stream_threads_in_one_instance_share_the_partitions() {
     let app = "wc-threads";
     let cluster = cluster(app);

@@ -74,7 +74,8 @@ pub type UncaughtErrorHandler = Box<dyn Fn(&StreamsError) -> ThreadFailureRespon
 /// What the application and its threads share.
 pub(crate) struct Shared {
     stop: AtomicBool,
-    state: Mutex<State>,
+    /// The current state; async code watches it through [`KafkaStreams::state_changes`].
+    state: tokio::sync::watch::Sender<State>,
     listener: Mutex<Option<StateListener>>,
     restore_listener: Mutex<Option<RestoreListener>>,
     error_handler: Mutex<Option<UncaughtErrorHandler>>,
@@ -85,7 +86,7 @@ impl Shared {
     fn new() -> Self {
         Shared {
             stop: AtomicBool::new(false),
-            state: Mutex::new(State::Created),
+            state: tokio::sync::watch::Sender::new(State::Created),
             listener: Mutex::new(None),
             restore_listener: Mutex::new(None),
             error_handler: Mutex::new(None),
@@ -98,13 +99,17 @@ impl Shared {
     }
 
     pub(crate) fn transition(&self, to: State) {
-        let from = {
-            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut from = to;
+        self.state.send_if_modified(|state| {
             if *state == to || *state == State::Error && to != State::NotRunning {
-                return;
+                return false;
             }
-            std::mem::replace(&mut *state, to)
-        };
+            from = std::mem::replace(state, to);
+            true
+        });
+        if from == to {
+            return;
+        }
         tracing::info!(?from, ?to, "state change");
         if let Some(listener) = &*self.listener.lock().unwrap_or_else(|p| p.into_inner()) {
             listener(to, from);
@@ -191,7 +196,13 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
 
     /// The current state.
     pub fn state(&self) -> State {
-        *self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+        *self.shared.state.borrow()
+    }
+
+    /// A receiver of state changes for async code, e.g.
+    /// `streams.state_changes().wait_for(|s| *s == State::Running).await`.
+    pub fn state_changes(&self) -> tokio::sync::watch::Receiver<State> {
+        self.shared.state.subscribe()
     }
 
     /// The error that stopped a stream thread, if one did.
@@ -244,13 +255,35 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
     /// Stops the threads (each commits, flushes and closes its stores) and waits up to
     /// `timeout`; `true` if every thread stopped in time.
     pub fn close(&mut self, timeout: Duration) -> bool {
+        self.begin_close();
+        let deadline = Instant::now() + timeout;
+        while !self.threads_finished() && Instant::now() < deadline {
+            std::thread::sleep(CLOSE_POLL);
+        }
+        self.end_close()
+    }
+
+    /// [`close`](Self::close) for async code: waits without blocking the executor's thread.
+    pub async fn close_async(&mut self, timeout: Duration) -> bool {
+        self.begin_close();
+        let deadline = Instant::now() + timeout;
+        while !self.threads_finished() && Instant::now() < deadline {
+            tokio::time::sleep(CLOSE_POLL).await;
+        }
+        self.end_close()
+    }
+
+    fn begin_close(&self) {
         self.shared.transition(State::PendingShutdown);
         self.shared.stop.store(true, Ordering::Relaxed);
-        let deadline = Instant::now() + timeout;
-        while self.threads.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let all = self.threads.iter().all(JoinHandle::is_finished);
+    }
+
+    fn threads_finished(&self) -> bool {
+        self.threads.iter().all(JoinHandle::is_finished)
+    }
+
+    fn end_close(&mut self) -> bool {
+        let all = self.threads_finished();
         for t in std::mem::take(&mut self.threads) {
             if t.is_finished() {
                 let _ = t.join();
@@ -262,6 +295,9 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         all
     }
 }
+
+/// How often `close` checks whether the threads have stopped.
+const CLOSE_POLL: Duration = Duration::from_millis(10);
 
 impl<T> Drop for KafkaStreams<T> {
     fn drop(&mut self) {
