@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use streams_runtime::config::StreamsConfig;
-use streams_runtime::kafka::{EmbeddedCluster, KafkaStreams, State};
+use streams_runtime::kafka::{EmbeddedCluster, KafkaStreams, State, ThreadFailureResponse};
 use streams_runtime::prelude::*;
 
 const INPUT: &str = "streams-plaintext-input";
@@ -258,6 +258,59 @@ fn a_poison_pill_stops_the_application_under_log_and_fail() {
     streams.close(Duration::from_secs(10));
 }
 
+#[test]
+fn a_failed_thread_can_shut_down_every_instance_of_the_application() {
+    let app = "wc-shutdown-app";
+    let cluster = cluster(app);
+    let bootstrap = cluster.bootstrap_servers();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = KafkaStreams::new(WordCount, config(app, &cluster, dir_a.path(), &[])).unwrap();
+    let mut b = KafkaStreams::new(WordCount, config(app, &cluster, dir_b.path(), &[])).unwrap();
+    for streams in [&a, &b] {
+        streams.set_uncaught_error_handler(|_| ThreadFailureResponse::ShutdownApplication);
+    }
+    a.start().unwrap();
+    b.start().unwrap();
+    await_running(&a);
+    await_running(&b);
+    // A poison pill in partition 0: its owner fails and asks the other instance to stop.
+    produce_raw_to(&bootstrap, INPUT, 0, &[0xff]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while (a.state(), b.state()) != (State::Error, State::Error) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a {:?}, b {:?}",
+            a.state(),
+            b.state()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut failures = [a.take_failure().unwrap(), b.take_failure().unwrap()].map(|e| e.to_string());
+    failures.sort_by_key(|f| !f.contains("requested it"));
+    assert!(
+        failures[0].ends_with("shutting down the application: instance wc-shutdown-app-StreamThread-1 requested it"),
+        "{failures:?}"
+    );
+    assert!(
+        failures[1].contains(&format!("record at {INPUT}-0 offset 0")),
+        "{failures:?}"
+    );
+    a.close(Duration::from_secs(10));
+    b.close(Duration::from_secs(10));
+}
+
+fn produce_raw_to(bootstrap: &str, topic: &str, partition: i32, value: &[u8]) {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap();
+    producer
+        .send(BaseRecord::<[u8], [u8]>::to(topic).partition(partition).payload(value))
+        .unwrap();
+    producer.flush(Duration::from_secs(10)).unwrap();
+}
+
 fn produce_raw(bootstrap: &str, topic: &str, value: &[u8]) {
     use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
     let producer: BaseProducer = rdkafka::ClientConfig::new()
@@ -475,7 +528,10 @@ fn async_code_awaits_state_changes_and_closes_without_blocking() {
             .unwrap();
     });
     produce_lines(&cluster.bootstrap_servers(), INPUT, &lines(&["hello async", "hello"])).unwrap();
-    assert_eq!(await_counts(&cluster, "reader", &counts(&[("hello", 2), ("async", 1)])), 3);
+    assert_eq!(
+        await_counts(&cluster, "reader", &counts(&[("hello", 2), ("async", 1)])),
+        3
+    );
     assert!(runtime.block_on(streams.close_async(Duration::from_secs(10))));
     assert_eq!(*states.borrow_and_update(), State::NotRunning);
 }

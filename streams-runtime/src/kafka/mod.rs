@@ -6,6 +6,7 @@
 //! ("The Kafka runtime") for what it does and does not do yet.
 
 mod checkpoint;
+mod control;
 mod embedded;
 mod partition_group;
 mod rebalance;
@@ -66,6 +67,9 @@ pub enum ThreadFailureResponse {
     ReplaceThread,
     /// Stop every thread of this instance; the state becomes `Error` (the default, as in Java).
     ShutdownClient,
+    /// Stop every instance of the application (each enters `Error`), through the internal
+    /// topic `<application.id>-control`.
+    ShutdownApplication,
 }
 
 /// Decides what happens after a stream thread failed with an error.
@@ -165,12 +169,16 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
     }
 
     /// The internal topics the application writes and reads: repartition topics
-    /// (`<application.id>-<name>-repartition`) and the changelogs of logged stores.
+    /// (`<application.id>-<name>-repartition`), the changelogs of logged stores and the
+    /// control topic for shutdown requests (`<application.id>-control`, one partition).
     pub fn internal_topics(&self) -> Vec<String> {
         let app = &self.config.application_id;
         let repartition = T::SOURCES.iter().filter(|s| s.internal).map(|s| s.topic_name(app));
         let changelogs = T::STORES.iter().filter(|s| s.logging).map(|s| s.changelog_topic(app));
-        repartition.chain(changelogs).collect()
+        repartition
+            .chain(changelogs)
+            .chain([control::control_topic(app)])
+            .collect()
     }
 
     /// Sets the listener called on every state change.
@@ -220,6 +228,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
             self.config.bootstrap_servers.as_deref().unwrap_or_default(),
         )?;
         self.shared.transition(State::Rebalancing);
+        self.threads.extend(control::watch(&self.config, &self.shared));
         for index in 0..self.config.num_stream_threads {
             let (topology, config, shared) = (
                 self.topology.clone(),
@@ -235,6 +244,11 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
                         match shared.respond(&e) {
                             ThreadFailureResponse::ReplaceThread if !shared.stopping() => {
                                 tracing::warn!(error = %e, thread = %name, "replacing the failed stream thread");
+                            }
+                            ThreadFailureResponse::ShutdownApplication => {
+                                control::request_shutdown(&config, &name, &e);
+                                shared.fail(e);
+                                break;
                             }
                             _ => {
                                 shared.fail(e);

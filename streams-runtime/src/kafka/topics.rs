@@ -71,6 +71,10 @@ pub(crate) fn prepare<T: Topology>(config: &StreamsConfig, bootstrap: &str) -> R
             missing.push((changelog.clone(), true, partitions));
         }
     }
+    let control = super::control::control_topic(app);
+    if !counts.contains_key(&control) {
+        missing.push((control, false, 1));
+    }
     if !missing.is_empty() {
         create(config, bootstrap, &missing)?;
     }
