@@ -232,6 +232,7 @@ fn a_poison_pill_is_skipped_and_dead_lettered_under_log_and_continue() {
     assert_eq!(dead, [Some(vec![0xff, 0xfe])]);
     assert!(streams.close(Duration::from_secs(10)));
     assert!(streams.take_failure().is_none());
+    assert_eq!(streams.dropped_records(), 1, "the poison pill");
 }
 
 #[test]

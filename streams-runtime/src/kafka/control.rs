@@ -29,21 +29,22 @@ pub(crate) fn control_topic(application_id: &str) -> String {
     format!("{application_id}-control")
 }
 
-/// Starts watching the control topic (from its current end) on a thread of its own; `None` if
-/// the topic cannot be read (then only this instance stops on a request; logged).
+/// Watches the control topic (from its end at the time the watcher starts) on a thread of its
+/// own, until the application stops; if the topic cannot be read, only this instance stops on
+/// a request (logged).
 pub(crate) fn watch(config: &StreamsConfig, shared: &Arc<Shared>) -> Option<std::thread::JoinHandle<()>> {
-    let topic = control_topic(&config.application_id);
-    let consumer = match start_consumer(config, &topic) {
-        Ok(consumer) => consumer,
-        Err(error) => {
-            tracing::warn!(%topic, %error, "cannot watch for shutdown requests of other instances");
-            return None;
-        }
-    };
-    let shared = Arc::clone(shared);
+    let (config, shared) = (config.clone(), Arc::clone(shared));
     let spawned = std::thread::Builder::new()
         .name(format!("{}-control", config.application_id))
         .spawn(move || {
+            let topic = control_topic(&config.application_id);
+            let consumer = match start_consumer(&config, &topic) {
+                Ok(consumer) => consumer,
+                Err(error) => {
+                    tracing::warn!(%topic, %error, "cannot watch for shutdown requests of other instances");
+                    return;
+                }
+            };
             while !shared.stopping() {
                 match consumer.poll(WATCH_POLL) {
                     Some(Ok(m)) if m.payload() == Some(SHUTDOWN_APPLICATION) => {

@@ -19,7 +19,7 @@ pub use embedded::EmbeddedCluster;
 use crate::config::StreamsConfig;
 use crate::error::StreamsError;
 use crate::topology::Topology;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -78,6 +78,8 @@ pub type UncaughtErrorHandler = Box<dyn Fn(&StreamsError) -> ThreadFailureRespon
 /// What the application and its threads share.
 pub(crate) struct Shared {
     stop: AtomicBool,
+    /// Records skipped by handlers or dropped by operators, over every thread.
+    dropped: AtomicU64,
     /// The current state; async code watches it through [`KafkaStreams::state_changes`].
     state: tokio::sync::watch::Sender<State>,
     listener: Mutex<Option<StateListener>>,
@@ -90,6 +92,7 @@ impl Shared {
     fn new() -> Self {
         Shared {
             stop: AtomicBool::new(false),
+            dropped: AtomicU64::new(0),
             state: tokio::sync::watch::Sender::new(State::Created),
             listener: Mutex::new(None),
             restore_listener: Mutex::new(None),
@@ -100,6 +103,11 @@ impl Shared {
 
     pub(crate) fn stopping(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Counts records skipped or dropped (Java's `dropped-records` metric).
+    pub(crate) fn count_dropped(&self, records: u64) {
+        self.dropped.fetch_add(records, Ordering::Relaxed);
     }
 
     pub(crate) fn transition(&self, to: State) {
@@ -211,6 +219,14 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
     /// `streams.state_changes().wait_for(|s| *s == State::Running).await`.
     pub fn state_changes(&self) -> tokio::sync::watch::Receiver<State> {
         self.shared.state.subscribe()
+    }
+
+    /// How many records were not processed to the end: skipped by the deserialization or
+    /// processing handler (each logged with topic, partition and offset), or dropped by an
+    /// operator (a null key where one is required); Java's `dropped-records` metric summed over
+    /// tasks.
+    pub fn dropped_records(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
     }
 
     /// The error that stopped a stream thread, if one did.

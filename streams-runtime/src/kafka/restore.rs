@@ -1,6 +1,8 @@
 //! Restoring a task's stores from their changelog topics before it processes (Java's
 //! `StoreChangelogReader`): each logged store reads `<application.id>-<store>-changelog`
-//! partition `p` (the task's partition) from the beginning to its end, applying every record.
+//! partition `p` (the task's partition) from the beginning (or its checkpoint) to its end,
+//! applying every record. A scoped thread fetches while the task's thread applies the previous
+//! batch (stores are not `Send`), as Java's state updater restores beside processing.
 
 use super::kafka_error;
 use crate::config::{ConsumerKind, StreamsConfig};
@@ -11,6 +13,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
 
 /// How long a restore may wait for the next changelog record before failing.
@@ -76,31 +80,106 @@ pub(crate) fn restore_stores(
         consumer
             .assign(&assignment)
             .map_err(kafka_error("assigning a changelog partition"))?;
-        let mut store_applied = 0u64;
-        let mut last_progress = Instant::now();
-        loop {
-            match consumer.poll(Duration::from_millis(100)) {
-                Some(Ok(m)) => {
-                    stores.restore(index, m.key().unwrap_or_default(), m.payload())?;
-                    store_applied += 1;
-                    last_progress = Instant::now();
-                    if m.offset() + 1 >= high {
-                        break;
-                    }
+        let store_applied = std::thread::scope(|scope| {
+            let (batches, received) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
+            let reader = (&consumer, topic.as_str());
+            scope.spawn(move || fetch_batches(reader.0, reader.1, partition, high, &batches));
+            let mut applied = 0u64;
+            for batch in received {
+                let batch: Batch = batch?;
+                for (key, value) in &batch.records {
+                    let value = value.clone().map(|v| &batch.bytes[v]);
+                    stores.restore(index, &batch.bytes[key.clone()], value)?;
                 }
-                Some(Err(e)) => return Err(kafka_error(format!("restoring {topic}-{partition}"))(e)),
-                None if last_progress.elapsed() > RESTORE_TIMEOUT => {
-                    return Err(StreamsError::Kafka {
-                        context: format!("restoring {topic}-{partition}"),
-                        message: format!("timed out before offset {high}"),
-                    });
-                }
-                None => {}
+                applied += batch.records.len() as u64;
             }
-        }
+            Ok::<_, StreamsError>(applied)
+        })?;
         tracing::info!(store = spec.name, %topic, partition, from = start, records = store_applied, "restored");
         report(store_applied);
         reached.insert(topic, high - 1);
     }
     Ok(reached)
 }
+
+/// How many fetched batches may wait for the task's thread.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// The most records in one batch.
+const BATCH_RECORDS: usize = 2_000;
+
+/// Changelog records fetched together: their bytes in one buffer.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    records: Vec<(Range<usize>, Option<Range<usize>>)>,
+}
+
+impl Batch {
+    fn push(&mut self, key: &[u8], value: Option<&[u8]>) {
+        let mut copy = |data: &[u8]| {
+            let start = self.bytes.len();
+            self.bytes.extend_from_slice(data);
+            start..self.bytes.len()
+        };
+        let key = copy(key);
+        let value = value.map(copy);
+        self.records.push((key, value));
+    }
+}
+
+/// Reads `topic`'s `partition` (already assigned) up to offset `high`, sending batches; stops
+/// early when the receiver is gone (the restore failed).
+fn fetch_batches(
+    consumer: &BaseConsumer,
+    topic: &str,
+    partition: i32,
+    high: i64,
+    batches: &SyncSender<Result<Batch, StreamsError>>,
+) {
+    let mut batch = Batch::default();
+    // Since when polls have returned nothing (no clock read per record).
+    let mut idle_since: Option<Instant> = None;
+    loop {
+        let wait = if batch.records.is_empty() { POLL } else { Duration::ZERO };
+        let (hand_over, done) = match consumer.poll(wait) {
+            Some(Ok(m)) => {
+                idle_since = None;
+                batch.push(m.key().unwrap_or_default(), m.payload());
+                let done = m.offset() + 1 >= high;
+                (done || batch.records.len() >= BATCH_RECORDS, done)
+            }
+            Some(Err(e)) => {
+                let _ = batches.send(Err(kafka_error(format!("restoring {topic}-{partition}"))(e)));
+                return;
+            }
+            // Nothing more right now: hand over what there is.
+            None if !batch.records.is_empty() => (true, false),
+            // The end may hold no record to read (a transaction marker, a compacted tail).
+            None if position(consumer, topic, partition).is_some_and(|p| p >= high) => return,
+            None if idle_since.get_or_insert_with(Instant::now).elapsed() > RESTORE_TIMEOUT => {
+                let _ = batches.send(Err(StreamsError::Kafka {
+                    context: format!("restoring {topic}-{partition}"),
+                    message: format!("timed out before offset {high}"),
+                }));
+                return;
+            }
+            None => (false, false),
+        };
+        if hand_over && batches.send(Ok(std::mem::take(&mut batch))).is_err() || done {
+            return;
+        }
+    }
+}
+
+/// The consumer's next offset in `topic`'s `partition`, once it has one.
+fn position(consumer: &BaseConsumer, topic: &str, partition: i32) -> Option<i64> {
+    let positions = consumer.position().ok()?;
+    match positions.find_partition(topic, partition)?.offset() {
+        Offset::Offset(next) => Some(next),
+        _ => None,
+    }
+}
+
+/// How long the fetching thread waits for records when it has none to hand over.
+const POLL: Duration = Duration::from_millis(100);

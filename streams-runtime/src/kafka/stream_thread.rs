@@ -48,6 +48,8 @@ struct RunningTask<G> {
     dir: PathBuf,
     /// The last changelog offset the task's stores reflect, per changelog topic.
     checkpoint: HashMap<String, i64>,
+    /// The task's dropped records already added to the application's count.
+    reported_drops: u64,
     _lock: File,
 }
 
@@ -223,7 +225,11 @@ pub(crate) fn run<T: Topology>(
         for (id, running) in &mut tasks {
             let partition = &id.partition;
             let RunningTask {
-                task, group, consumed, ..
+                task,
+                group,
+                consumed,
+                reported_drops,
+                ..
             } = running;
             while let Some(next) = group.next(config.max_task_idle, now) {
                 let raw = RawRecord {
@@ -244,6 +250,7 @@ pub(crate) fn run<T: Topology>(
                         value: next.value,
                     };
                     handle_error(config, &producer, &failed, e)?;
+                    shared.count_dropped(1);
                 }
                 let (topic, offset) = (next.topic, next.offset + 1);
                 group.release();
@@ -255,6 +262,8 @@ pub(crate) fn run<T: Topology>(
                 task.punctuate(PunctuationType::StreamTime, stream_time)?;
                 send_output(&producer, &routes, *partition, task)?;
             }
+            let drops = task.dropped_records();
+            shared.count_dropped(drops - std::mem::replace(reported_drops, drops));
         }
         let now = now_ms();
         for (id, running) in &mut tasks {
@@ -371,6 +380,7 @@ fn new_task<T: Topology>(
         ),
         dir,
         checkpoint,
+        reported_drops: 0,
         _lock: lock,
     })
 }

@@ -75,10 +75,12 @@ pub(crate) fn prepare<T: Topology>(config: &StreamsConfig, bootstrap: &str) -> R
     if !counts.contains_key(&control) {
         missing.push((control, false, 1));
     }
-    if !missing.is_empty() {
+    let counts = if missing.is_empty() {
+        counts
+    } else {
         create(config, bootstrap, &missing)?;
-    }
-    let counts = partition_counts(bootstrap)?;
+        partition_counts(bootstrap)?
+    };
     for (subtopology, (sources, changelogs)) in groups.iter().enumerate() {
         let found: Vec<(&String, usize)> = sources
             .iter()
