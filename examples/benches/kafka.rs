@@ -153,6 +153,9 @@ fn config(app: &str, bootstrap: &str, state: &std::path::Path) -> StreamsConfig 
         ("bootstrap.servers", bootstrap),
         ("state.dir", &state.display().to_string()),
         ("producer.linger.ms", "5"),
+        // P5 starts an instance per round: a closed one leaves the group sooner.
+        ("main.consumer.session.timeout.ms", "6000"),
+        ("main.consumer.heartbeat.interval.ms", "500"),
     ])
     .unwrap()
 }

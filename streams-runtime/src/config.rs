@@ -176,6 +176,11 @@ const PREFIXES: &[(&str, ClientScope)] = &[
 ];
 
 impl StreamsConfig {
+    /// Whether `processing.guarantee` is `exactly_once_v2`.
+    pub fn exactly_once(&self) -> bool {
+        self.processing_guarantee == ProcessingGuarantee::ExactlyOnceV2
+    }
+
     /// A config with Java's defaults for `application.id`.
     pub fn new(application_id: impl Into<String>) -> Self {
         StreamsConfig {

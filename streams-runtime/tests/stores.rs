@@ -4,6 +4,11 @@ use streams_runtime::prelude::*;
 use streams_runtime::state::{StoreContext, StoreSet, StoreSpec};
 
 fn open(persistent: bool, dir: &tempfile::TempDir) -> StoreSet {
+    open_with(persistent, false, dir)
+}
+
+/// A task's store set; `exactly_once` keeps writes apart until they are committed.
+fn open_with(persistent: bool, exactly_once: bool, dir: &tempfile::TempDir) -> StoreSet {
     let specs: &'static [StoreSpec] = if persistent {
         &[StoreSpec {
             name: "s",
@@ -23,6 +28,7 @@ fn open(persistent: bool, dir: &tempfile::TempDir) -> StoreSet {
         specs,
         &StoreContext {
             task_dir: dir.path().to_owned(),
+            exactly_once,
         },
         |_| true,
     )
@@ -33,9 +39,9 @@ fn keys(it: impl Iterator<Item = Result<(String, i64), streams_runtime::error::S
     it.map(|e| e.unwrap().0).collect()
 }
 
-fn contract(persistent: bool) {
+fn contract(persistent: bool, exactly_once: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let set = open(persistent, &dir);
+    let set = open_with(persistent, exactly_once, &dir);
     let store: KeyValueStore<String, i64> = set.bind("s").unwrap();
     for (i, k) in ["b", "d", "a", "c", "e", "ab"].iter().enumerate() {
         store.put(&k.to_string(), &(i as i64)).unwrap();
@@ -76,12 +82,69 @@ fn contract(persistent: bool) {
 
 #[test]
 fn in_memory_store_follows_the_key_value_contract() {
-    contract(false);
+    contract(false, false);
 }
 
 #[test]
 fn rocksdb_store_follows_the_key_value_contract() {
-    contract(true);
+    contract(true, false);
+}
+
+#[test]
+fn uncommitted_writes_follow_the_key_value_contract_in_both_backends() {
+    // Under exactly-once every read above sees the task's own uncommitted writes.
+    contract(false, true);
+    contract(true, true);
+}
+
+/// Commits apply a transaction's writes, aborts drop them: the store is back at the last
+/// commit without being wiped.
+fn rollback(persistent: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = |x: &str| x.to_owned();
+    {
+        let set = open_with(persistent, true, &dir);
+        let store: KeyValueStore<String, i64> = set.bind("s").unwrap();
+        store.put(&s("a"), &1).unwrap();
+        store.put(&s("b"), &2).unwrap();
+        set.commit_writes().unwrap();
+
+        store.put(&s("a"), &10).unwrap();
+        assert_eq!(store.delete(&s("b")).unwrap(), Some(2));
+        store.put(&s("c"), &3).unwrap();
+        let change = store.update(&s("c"), |old| old.map(|n| n + 1)).unwrap().unwrap();
+        assert_eq!((change.old, change.new), (Some(3), Some(4)));
+        assert_eq!(keys(store.all().unwrap()), ["a", "c"]);
+        set.abort_writes();
+        assert_eq!(store.get(&s("a")).unwrap(), Some(1));
+        assert_eq!(store.get(&s("b")).unwrap(), Some(2));
+        assert_eq!(store.get(&s("c")).unwrap(), None);
+        assert_eq!(keys(store.all().unwrap()), ["a", "b"]);
+
+        store.put(&s("a"), &100).unwrap();
+        store.delete(&s("b")).unwrap();
+        set.commit_writes().unwrap();
+        assert_eq!(keys(store.all().unwrap()), ["a"]);
+        // Written, never committed: not in the backend.
+        store.put(&s("z"), &26).unwrap();
+        set.flush().unwrap();
+    }
+    if persistent {
+        let set = open_with(true, true, &dir);
+        let store: KeyValueStore<String, i64> = set.bind("s").unwrap();
+        assert_eq!(keys(store.all().unwrap()), ["a"]);
+        assert_eq!(store.get(&s("a")).unwrap(), Some(100));
+    }
+}
+
+#[test]
+fn an_abort_rolls_an_in_memory_store_back_to_the_last_commit() {
+    rollback(false);
+}
+
+#[test]
+fn an_abort_rolls_a_rocksdb_store_back_to_the_last_commit() {
+    rollback(true);
 }
 
 #[test]

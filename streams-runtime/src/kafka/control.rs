@@ -74,6 +74,9 @@ fn start_consumer(config: &StreamsConfig, topic: &str) -> Result<BaseConsumer, S
     for (k, v) in config.consumer_settings(ConsumerKind::Global) {
         client.set(k, v);
     }
+    if config.exactly_once() {
+        client.set("isolation.level", "read_committed");
+    }
     let consumer: BaseConsumer = client.create().map_err(kafka_error("creating the control consumer"))?;
     let (_, high) = consumer
         .fetch_watermarks(topic, 0, Duration::from_secs(10))

@@ -8,6 +8,7 @@
 mod checkpoint;
 mod control;
 mod embedded;
+mod exactly_once;
 mod partition_group;
 mod rebalance;
 mod restore;
@@ -75,9 +76,20 @@ pub enum ThreadFailureResponse {
 /// Decides what happens after a stream thread failed with an error.
 pub type UncaughtErrorHandler = Box<dyn Fn(&StreamsError) -> ThreadFailureResponse + Send + Sync>;
 
+/// A fault the runtime injects into itself, for fault tests.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Under exactly-once, the next commit with consumed offsets fails as an abortable error.
+    AbortNextCommit,
+}
+
 /// What the application and its threads share.
 pub(crate) struct Shared {
     stop: AtomicBool,
+    /// This instance's id in transactional ids (Java's process id).
+    process_id: String,
+    fault: Mutex<Option<Fault>>,
     /// Records skipped by handlers or dropped by operators, over every thread.
     dropped: AtomicU64,
     /// The current state; async code watches it through [`KafkaStreams::state_changes`].
@@ -92,6 +104,8 @@ impl Shared {
     fn new() -> Self {
         Shared {
             stop: AtomicBool::new(false),
+            process_id: process_id(),
+            fault: Mutex::new(None),
             dropped: AtomicU64::new(0),
             state: tokio::sync::watch::Sender::new(State::Created),
             listener: Mutex::new(None),
@@ -103,6 +117,20 @@ impl Shared {
 
     pub(crate) fn stopping(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn process_id(&self) -> &str {
+        &self.process_id
+    }
+
+    /// Takes the injected fault `fault`, if it is pending.
+    pub(crate) fn take_fault(&self, fault: Fault) -> bool {
+        let mut pending = self.fault.lock().unwrap_or_else(|p| p.into_inner());
+        if *pending == Some(fault) {
+            *pending = None;
+            return true;
+        }
+        false
     }
 
     /// Counts records skipped or dropped (Java's `dropped-records` metric).
@@ -229,6 +257,12 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         self.shared.dropped.load(Ordering::Relaxed)
     }
 
+    /// Makes the runtime fail once in the given way (fault tests).
+    #[doc(hidden)]
+    pub fn inject_fault(&self, fault: Fault) {
+        *self.shared.fault.lock().unwrap_or_else(|p| p.into_inner()) = Some(fault);
+    }
+
     /// The error that stopped a stream thread, if one did.
     pub fn take_failure(&self) -> Option<StreamsError> {
         self.shared.failure.lock().unwrap_or_else(|p| p.into_inner()).take()
@@ -256,7 +290,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
                 .name(name.clone())
                 .spawn(move || {
                     // A replaced thread runs again under the same name, with new clients and tasks.
-                    while let Err(e) = stream_thread::run(topology.clone(), &config, &name, &shared) {
+                    while let Err(e) = stream_thread::run(topology.clone(), &config, (&name, index), &shared) {
                         match shared.respond(&e) {
                             ThreadFailureResponse::ReplaceThread if !shared.stopping() => {
                                 tracing::warn!(error = %e, thread = %name, "replacing the failed stream thread");
@@ -336,6 +370,14 @@ impl<T> Drop for KafkaStreams<T> {
             let _ = t.join();
         }
     }
+}
+
+/// A process id unique enough to tell instances apart in transactional ids (Java uses a UUID).
+fn process_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{:x}{:x}", nanos & 0xffff_ffff_ffff, std::process::id())
 }
 
 pub(crate) fn kafka_error(context: impl Into<String>) -> impl FnOnce(rdkafka::error::KafkaError) -> StreamsError {

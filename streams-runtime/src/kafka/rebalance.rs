@@ -46,6 +46,8 @@ pub(crate) struct RebalanceEvents {
 pub(crate) struct RebalanceContext {
     producer: Arc<ThreadProducer>,
     production_handler: ProductionHandler,
+    /// Under exactly-once, revocation commits the open transaction instead of offsets.
+    exactly_once: bool,
     /// Offsets processed and not yet committed, published by the thread before each fetch.
     uncommitted: Mutex<Vec<Position>>,
     /// Positions whose commit on revocation failed: where those partitions resume if they
@@ -60,10 +62,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl RebalanceContext {
-    pub(crate) fn new(producer: Arc<ThreadProducer>, production_handler: ProductionHandler) -> Self {
+    pub(crate) fn new(
+        producer: Arc<ThreadProducer>,
+        production_handler: ProductionHandler,
+        exactly_once: bool,
+    ) -> Self {
         RebalanceContext {
             producer,
             production_handler,
+            exactly_once,
             uncommitted: Mutex::new(Vec::new()),
             resume: Mutex::new(Vec::new()),
             events: Mutex::new(RebalanceEvents::default()),
@@ -90,6 +97,9 @@ impl RebalanceContext {
     /// (`false` if the broker refused; the positions are kept to resume from).
     fn commit_processed(&self, consumer: &BaseConsumer<Self>) -> Result<bool, String> {
         let positions = std::mem::take(&mut *lock(&self.uncommitted));
+        if self.exactly_once {
+            return self.commit_transaction(consumer, &positions);
+        }
         if positions.is_empty() {
             return Ok(true);
         }
@@ -114,6 +124,22 @@ impl RebalanceContext {
                 *lock(&self.resume) = positions;
                 Ok(false)
             }
+        }
+    }
+
+    /// Commits the open transaction with the published offsets (`false`: it was aborted, and
+    /// the partitions restart from their committed offsets).
+    fn commit_transaction(&self, consumer: &BaseConsumer<Self>, positions: &[Position]) -> Result<bool, String> {
+        let mut offsets = TopicPartitionList::new();
+        for &(topic, partition, next) in positions {
+            offsets
+                .add_partition_offset(topic, partition, Offset::Offset(next))
+                .map_err(|e| format!("building the commit on revocation: {e}"))?;
+        }
+        match super::exactly_once::commit(&self.producer, consumer, &offsets, None) {
+            Ok(()) => Ok(true),
+            Err(super::exactly_once::CommitFailure::Aborted) => Ok(false),
+            Err(super::exactly_once::CommitFailure::Fatal(e)) => Err(e.to_string()),
         }
     }
 

@@ -52,6 +52,10 @@ pub(crate) fn restore_stores(
         for (k, v) in config.consumer_settings(ConsumerKind::Restore) {
             client.set(k, v);
         }
+        if config.exactly_once() {
+            // Aborted changelog writes must not be restored.
+            client.set("isolation.level", "read_committed");
+        }
         let consumer: BaseConsumer = client.create().map_err(kafka_error("creating a restore consumer"))?;
         let (low, high) = match consumer.fetch_watermarks(&topic, partition, Duration::from_secs(10)) {
             Ok(w) => w,

@@ -5,9 +5,10 @@
 //! partition `p` of their changelogs when the task is created.
 
 use super::checkpoint::{self, OutputContext};
+use super::exactly_once::{self, CommitFailure};
 use super::partition_group::PartitionGroup;
 use super::rebalance::{RebalanceContext, RebalanceEvents, ThreadProducer};
-use super::{Shared, State, kafka_error, restore};
+use super::{Fault, Shared, State, kafka_error, restore};
 use crate::config::{ConsumerKind, DeserializationHandler, ProcessingHandler, StreamsConfig};
 use crate::error::StreamsError;
 use crate::graph::{RawRecord, TaskGraph};
@@ -50,6 +51,9 @@ struct RunningTask<G> {
     checkpoint: HashMap<String, i64>,
     /// The task's dropped records already added to the application's count.
     reported_drops: u64,
+    /// Per input topic, the offset processing would restart from after an abort: the last
+    /// committed position, or the first record fetched (exactly-once rewinds there).
+    rewind: Vec<(&'static str, i64)>,
     _lock: File,
 }
 
@@ -122,7 +126,7 @@ impl Routes {
 pub(crate) fn run<T: Topology>(
     topology: T,
     config: &StreamsConfig,
-    name: &str,
+    (name, index): (&str, usize),
     shared: &Shared,
 ) -> Result<(), StreamsError> {
     let bootstrap = config.bootstrap_servers.clone().unwrap_or_default();
@@ -138,11 +142,18 @@ pub(crate) fn run<T: Topology>(
     for (k, v) in config.producer_settings() {
         producer_config.set(k, v);
     }
+    if config.exactly_once() {
+        let id = exactly_once::transactional_id(app, shared.process_id(), index);
+        producer_config.set("transactional.id", id);
+    }
     let producer: Arc<ThreadProducer> = Arc::new(
         producer_config
             .create_with_context(OutputContext::default())
             .map_err(kafka_error("creating the producer"))?,
     );
+    if config.exactly_once() {
+        exactly_once::init(&producer)?;
+    }
 
     let mut consumer_config = ClientConfig::new();
     consumer_config
@@ -156,8 +167,15 @@ pub(crate) fn run<T: Topology>(
     }
     // The rebalance handling assumes the eager protocol (every rebalance revokes everything).
     consumer_config.set("partition.assignment.strategy", "range");
+    if config.exactly_once() {
+        consumer_config.set("isolation.level", "read_committed");
+    }
     let consumer: ThreadConsumer = consumer_config
-        .create_with_context(RebalanceContext::new(Arc::clone(&producer), config.production_handler))
+        .create_with_context(RebalanceContext::new(
+            Arc::clone(&producer),
+            config.production_handler,
+            config.exactly_once(),
+        ))
         .map_err(kafka_error("creating the consumer"))?;
     let topics: Vec<&str> = routes.sources.keys().map(String::as_str).collect();
     consumer.subscribe(&topics).map_err(kafka_error("subscribing"))?;
@@ -179,7 +197,7 @@ pub(crate) fn run<T: Topology>(
         for _ in 0..FETCH_BATCH {
             let polled = consumer.poll(wait);
             if let Some(events) = consumer.context().take_events() {
-                on_rebalance(events, &mut tasks, &routes, &producer, shared)?;
+                on_rebalance(config.exactly_once(), events, &mut tasks, &routes, &producer, shared)?;
             }
             let message = match polled {
                 None => break,
@@ -211,6 +229,9 @@ pub(crate) fn run<T: Topology>(
             } else {
                 message.timestamp().to_millis().unwrap_or(-1)
             };
+            if !running.rewind.iter().any(|(t, _)| std::ptr::eq(*t, topic)) {
+                running.rewind.push((topic, message.offset()));
+            }
             running.group.push(
                 topic,
                 message.offset(),
@@ -273,12 +294,12 @@ pub(crate) fn run<T: Topology>(
         producer.poll(Duration::ZERO);
         let commit_requested = tasks.values_mut().any(|t| t.task.take_commit_request());
         if commit_requested || last_commit.elapsed() >= config.commit_interval {
-            commit(config, &consumer, &producer, &mut tasks, &routes)?;
+            commit(config, &consumer, &producer, &mut tasks, &routes, shared)?;
             last_commit = Instant::now();
         }
     };
     // Graceful shutdown: commit what was processed, then close the tasks (flushing stores).
-    let committed = commit(config, &consumer, &producer, &mut tasks, &routes);
+    let committed = commit(config, &consumer, &producer, &mut tasks, &routes, shared);
     for (_, running) in tasks.drain() {
         running.task.close()?;
     }
@@ -292,6 +313,7 @@ pub(crate) fn run<T: Topology>(
 /// assignment, tasks whose partitions stayed go on with their stores as they are (Java resumes
 /// suspended tasks); the others are flushed, checkpointed and closed.
 fn on_rebalance<G: TaskGraph>(
+    exactly_once: bool,
     events: RebalanceEvents,
     tasks: &mut HashMap<TaskId, RunningTask<G>>,
     routes: &Routes,
@@ -308,7 +330,17 @@ fn on_rebalance<G: TaskGraph>(
         shared.transition(State::Rebalancing);
         for running in tasks.values_mut() {
             running.group.clear();
-            if events.committed {
+            if exactly_once {
+                // The transaction was committed (or aborted): the stores follow it, and the
+                // partitions restart from the committed offsets either way.
+                if events.committed {
+                    running.task.stores().commit_writes()?;
+                } else {
+                    running.task.stores().abort_writes();
+                }
+                running.consumed.clear();
+                running.rewind.clear();
+            } else if events.committed {
                 running.consumed.clear();
             }
         }
@@ -356,7 +388,10 @@ fn new_task<T: Topology>(
         context: format!("state directory {}", dir.display()),
         message: format!("task {id} is locked by another instance on this machine"),
     })?;
-    let stores = StoreContext { task_dir: dir.clone() };
+    let stores = StoreContext {
+        task_dir: dir.clone(),
+        exactly_once: config.exactly_once(),
+    };
     let nodes = NodeSet::Only(&routes.subtopologies[sub]);
     let task = create_task(topology, id, nodes, &config.application_id, &stores, now_ms())?;
     let checkpoint = restore::restore_stores(
@@ -381,6 +416,7 @@ fn new_task<T: Topology>(
         dir,
         checkpoint,
         reported_drops: 0,
+        rewind: Vec::new(),
         _lock: lock,
     })
 }
@@ -499,16 +535,21 @@ fn send_with_retry(producer: &ThreadProducer, mut record: BaseRecord<'_, [u8], [
 }
 
 /// Flushes the producer and the stores, then commits the consumed offsets (at-least-once:
-/// output is durable before the input is marked done).
+/// output is durable before the input is marked done); under exactly-once, commits the
+/// transaction instead.
 fn commit<G: TaskGraph>(
     config: &StreamsConfig,
     consumer: &ThreadConsumer,
     producer: &ThreadProducer,
     tasks: &mut HashMap<TaskId, RunningTask<G>>,
     routes: &Routes,
+    shared: &Shared,
 ) -> Result<(), StreamsError> {
     for (id, running) in tasks.iter_mut() {
         send_output(producer, routes, id.partition, &mut running.task)?;
+    }
+    if config.exactly_once() {
+        return commit_transaction(consumer, producer, tasks, routes, shared);
     }
     producer
         .flush(Duration::from_secs(30))
@@ -540,6 +581,60 @@ fn commit<G: TaskGraph>(
         write_checkpoint(running, routes, producer, id.partition);
     }
     Ok(())
+}
+
+/// The exactly-once commit: the transaction carries the output, the changelog writes and the
+/// consumed offsets; once it is committed the stores apply their uncommitted writes. If it
+/// aborts, the stores drop them and every task rewinds its input to the last committed
+/// positions, so the aborted records are processed again against the committed state.
+fn commit_transaction<G: TaskGraph>(
+    consumer: &ThreadConsumer,
+    producer: &ThreadProducer,
+    tasks: &mut HashMap<TaskId, RunningTask<G>>,
+    routes: &Routes,
+    shared: &Shared,
+) -> Result<(), StreamsError> {
+    let mut offsets = TopicPartitionList::new();
+    for (id, running) in tasks.iter() {
+        for &(topic, next) in &running.consumed {
+            offsets
+                .add_partition_offset(topic, id.partition, Offset::Offset(next))
+                .map_err(kafka_error("building the commit"))?;
+        }
+    }
+    let injected = (offsets.count() > 0 && shared.take_fault(Fault::AbortNextCommit)).then_some("injected fault");
+    let result = exactly_once::commit(producer, consumer, &offsets, injected);
+    consumer.context().publish([]);
+    match result {
+        Ok(()) => {
+            for (id, running) in tasks.iter_mut() {
+                running.task.stores().commit_writes()?;
+                running.task.flush()?;
+                for (topic, next) in running.consumed.drain(..) {
+                    match running.rewind.iter_mut().find(|(t, _)| std::ptr::eq(*t, topic)) {
+                        Some(entry) => entry.1 = next,
+                        None => running.rewind.push((topic, next)),
+                    }
+                }
+                write_checkpoint(running, routes, producer, id.partition);
+            }
+            Ok(())
+        }
+        Err(CommitFailure::Aborted) => {
+            for (id, running) in tasks.iter_mut() {
+                running.task.stores().abort_writes();
+                running.consumed.clear();
+                running.group.clear();
+                for &(topic, offset) in &running.rewind {
+                    consumer
+                        .seek(topic, id.partition, Offset::Offset(offset), Duration::from_secs(10))
+                        .map_err(kafka_error(format!("rewinding {topic}-{}", id.partition)))?;
+                }
+            }
+            Ok(())
+        }
+        Err(CommitFailure::Fatal(e)) => Err(e),
+    }
 }
 
 /// Writes the changelog offsets the task's stores reflect (delivered by the flushed producer)

@@ -4,6 +4,7 @@
 use super::memory::{Entry, InMemoryKvStore};
 #[cfg(feature = "rocksdb")]
 use super::rocks::RocksDbKvStore;
+use super::uncommitted::Uncommitted;
 use super::{ChangelogBuffer, Instance, StoreContext, StoreHandle, StoreInstance, StoreKind, StoreSpec, serde_error};
 use crate::dsl::Change;
 use crate::error::StoreError;
@@ -27,6 +28,9 @@ pub struct KvStoreInner {
     name: &'static str,
     backend: Backend,
     changelog: Option<ChangelogBuffer>,
+    /// Writes since the last commit, under exactly-once (`None` otherwise: writes go straight
+    /// to the backend).
+    uncommitted: Option<Uncommitted>,
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
 }
@@ -42,6 +46,7 @@ impl KvStoreInner {
             name: spec.name,
             backend,
             changelog: super::changelog_buffer(spec),
+            uncommitted: context.exactly_once.then(Uncommitted::default),
             key_buf: Vec::new(),
             value_buf: Vec::new(),
         })
@@ -53,6 +58,7 @@ impl KvStoreInner {
             name: spec.name,
             backend: Backend::Memory(InMemoryKvStore::default()),
             changelog: None,
+            uncommitted: None,
             key_buf: Vec::new(),
             value_buf: Vec::new(),
         }
@@ -103,7 +109,39 @@ impl KvStoreInner {
         Ok(())
     }
 
+    /// Applies the transaction's writes to the backend (exactly-once commit).
+    pub(super) fn commit_writes(&mut self) -> Result<(), StoreError> {
+        let Some(uncommitted) = &mut self.uncommitted else {
+            return Ok(());
+        };
+        for (key, value) in uncommitted.take() {
+            match (&mut self.backend, value) {
+                (Backend::Memory(m), Some(v)) => m.put(&key, &v),
+                (Backend::Memory(m), None) => {
+                    m.delete(&key);
+                }
+                #[cfg(feature = "rocksdb")]
+                (Backend::RocksDb(db), Some(v)) => db.put(&key, &v)?,
+                #[cfg(feature = "rocksdb")]
+                (Backend::RocksDb(db), None) => {
+                    db.delete(&key)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the transaction's writes (exactly-once abort): the store is as at the last commit.
+    pub(super) fn abort_writes(&mut self) {
+        if let Some(uncommitted) = &mut self.uncommitted {
+            uncommitted.clear();
+        }
+    }
+
     fn get<R>(&self, key: &[u8], read: impl FnOnce(Option<&[u8]>) -> R) -> Result<R, StoreError> {
+        if let Some(written) = self.uncommitted.as_ref().and_then(|u| u.get(key)) {
+            return Ok(read(written));
+        }
         match &self.backend {
             Backend::Memory(m) => Ok(read(m.get(key))),
             #[cfg(feature = "rocksdb")]
@@ -113,9 +151,37 @@ impl KvStoreInner {
 
     /// Writes the scratch key and value (or deletes the key when `value` is `None`), logging it.
     fn write(&mut self, value: bool) -> Result<Option<Vec<u8>>, StoreError> {
+        let old = if self.uncommitted.is_some() {
+            // Deletes return the old value; the transaction's view has it.
+            let old = if value {
+                None
+            } else {
+                self.get(&self.key_buf, |b| b.map(<[u8]>::to_vec))?
+            };
+            let KvStoreInner {
+                uncommitted: Some(uncommitted),
+                key_buf,
+                value_buf,
+                ..
+            } = self
+            else {
+                unreachable!("checked above")
+            };
+            uncommitted.put(key_buf, value.then_some(value_buf.as_slice()));
+            old
+        } else {
+            self.write_backend(value)?
+        };
+        if let Some(log) = &mut self.changelog {
+            log.record(&self.key_buf, value.then_some(self.value_buf.as_slice()));
+        }
+        Ok(old)
+    }
+
+    /// Writes the scratch key and value straight to the backend.
+    fn write_backend(&mut self, value: bool) -> Result<Option<Vec<u8>>, StoreError> {
         let KvStoreInner {
             backend,
-            changelog,
             key_buf,
             value_buf,
             ..
@@ -134,34 +200,56 @@ impl KvStoreInner {
             #[cfg(feature = "rocksdb")]
             (Backend::RocksDb(db), false) => db.delete(key_buf)?,
         };
-        if let Some(log) = changelog {
-            log.record(key_buf, value.then_some(value_buf.as_slice()));
-        }
         Ok(old)
     }
 
     fn scan(&self, from: Bound<&[u8]>, to: Bound<&[u8]>, reverse: bool) -> Result<Vec<Entry>, StoreError> {
-        match &self.backend {
-            Backend::Memory(m) => Ok(m.scan(from, to, reverse)),
+        let committed = match &self.backend {
+            Backend::Memory(m) => m.scan(from, to, reverse),
             #[cfg(feature = "rocksdb")]
-            Backend::RocksDb(db) => db.scan(from, to, reverse),
-        }
+            Backend::RocksDb(db) => db.scan(from, to, reverse)?,
+        };
+        Ok(match &self.uncommitted {
+            Some(u) => u.overlay_range(committed, from, to, reverse),
+            None => committed,
+        })
     }
 
     fn prefix_scan(&self, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
-        match &self.backend {
-            Backend::Memory(m) => Ok(m.prefix_scan(prefix)),
+        let committed = match &self.backend {
+            Backend::Memory(m) => m.prefix_scan(prefix),
             #[cfg(feature = "rocksdb")]
-            Backend::RocksDb(db) => db.prefix_scan(prefix),
-        }
+            Backend::RocksDb(db) => db.prefix_scan(prefix)?,
+        };
+        Ok(match &self.uncommitted {
+            Some(u) => u.overlay_prefix(committed, prefix),
+            None => committed,
+        })
     }
 
     fn approximate_num_entries(&self) -> Result<u64, StoreError> {
-        match &self.backend {
-            Backend::Memory(m) => Ok(m.len()),
+        let committed = match &self.backend {
+            Backend::Memory(m) => m.len(),
             #[cfg(feature = "rocksdb")]
-            Backend::RocksDb(db) => db.approximate_num_entries(),
+            Backend::RocksDb(db) => db.approximate_num_entries()?,
+        };
+        let Some(uncommitted) = &self.uncommitted else {
+            return Ok(committed);
+        };
+        let mut entries = committed;
+        for (key, present) in uncommitted.keys() {
+            let existed = match &self.backend {
+                Backend::Memory(m) => m.get(key).is_some(),
+                #[cfg(feature = "rocksdb")]
+                Backend::RocksDb(db) => db.get(key, |v| v.is_some())?,
+            };
+            match (existed, present) {
+                (false, true) => entries += 1,
+                (true, false) => entries = entries.saturating_sub(1),
+                _ => {}
+            }
         }
+        Ok(entries)
     }
 }
 
@@ -281,7 +369,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         if encoded == Encoded::Null {
             return Ok(None);
         }
-        let change = if matches!(inner.backend, Backend::Memory(_)) {
+        let change = if matches!(inner.backend, Backend::Memory(_)) && inner.uncommitted.is_none() {
             self.update_in_memory(&mut inner, f)?
         } else {
             self.update_by_get_put(&mut inner, f)?
@@ -305,6 +393,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
             changelog,
             key_buf,
             value_buf,
+            uncommitted: None,
         } = inner
         else {
             return self.update_by_get_put(inner, f);

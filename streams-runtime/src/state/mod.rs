@@ -9,6 +9,7 @@ mod key_value;
 mod memory;
 #[cfg(feature = "rocksdb")]
 mod rocks;
+mod uncommitted;
 
 pub use key_value::{KeyValueIterator, KeyValueStore};
 
@@ -69,6 +70,8 @@ pub struct StoreField {
 pub struct StoreContext {
     /// The task's directory (`state.dir/<application.id>/<task>`).
     pub task_dir: PathBuf,
+    /// Under exactly-once, writes are kept apart until the task commits (or aborts).
+    pub exactly_once: bool,
 }
 
 /// A store instance of one task (opaque; handles are bound to it).
@@ -177,6 +180,25 @@ impl StoreSet {
             Instance::KeyValue(inner) => inner.borrow_mut().restore(key, value)?,
         }
         Ok(())
+    }
+
+    /// Applies every store's uncommitted writes (an exactly-once commit succeeded).
+    pub fn commit_writes(&self) -> Result<(), StreamsError> {
+        for instance in &self.instances {
+            match &instance.0 {
+                Instance::KeyValue(inner) => inner.borrow_mut().commit_writes()?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops every store's uncommitted writes (the exactly-once transaction aborted).
+    pub fn abort_writes(&self) {
+        for instance in &self.instances {
+            match &instance.0 {
+                Instance::KeyValue(inner) => inner.borrow_mut().abort_writes(),
+            }
+        }
     }
 
     /// Flushes every store to its backend (Java's `flush` at commit).

@@ -1,0 +1,100 @@
+//! Exactly-once v2 (`processing.guarantee=exactly_once_v2`, KIP-447): one transactional
+//! producer per stream thread, a transaction per commit interval holding the output, the
+//! changelog writes and the consumed offsets (sent with the consumer's group metadata).
+//!
+//! A commit that fails with an abortable error aborts the transaction; the caller then drops
+//! the stores' uncommitted writes and rewinds its consumer to the last committed positions.
+//! A fatal error (the producer was fenced by a newer instance with the same transactional id)
+//! fails the thread.
+
+use super::rebalance::ThreadProducer;
+use crate::error::StreamsError;
+use rdkafka::TopicPartitionList;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::Producer;
+use std::time::Duration;
+
+/// How long a transactional call may take.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Java's transactional id for a thread under exactly-once v2:
+/// `<application.id>-<process id>-<thread index>`.
+pub(crate) fn transactional_id(application_id: &str, process_id: &str, thread_index: usize) -> String {
+    format!("{application_id}-{process_id}-{thread_index}")
+}
+
+/// Why a transaction could not be committed.
+#[derive(Debug)]
+pub(crate) enum CommitFailure {
+    /// The transaction was aborted (the reason is logged); the caller rolls back and rewinds.
+    Aborted,
+    /// The producer cannot go on (fenced, or a fatal producer error).
+    Fatal(StreamsError),
+}
+
+fn fatal(context: &str, e: KafkaError) -> CommitFailure {
+    CommitFailure::Fatal(StreamsError::Kafka {
+        context: context.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// Starts the producer's transactions (fencing older producers with the same id) and opens the
+/// first one.
+pub(crate) fn init(producer: &ThreadProducer) -> Result<(), StreamsError> {
+    producer
+        .init_transactions(TIMEOUT)
+        .and_then(|()| producer.begin_transaction())
+        .map_err(|e| StreamsError::Kafka {
+            context: "initializing transactions".to_owned(),
+            message: e.to_string(),
+        })
+}
+
+/// Commits the open transaction with `offsets` (the next offsets to consume) and opens the next
+/// one; on an abortable failure (or an `injected` one, for fault tests) aborts it and opens the
+/// next one instead.
+pub(crate) fn commit<C: ConsumerContext>(
+    producer: &ThreadProducer,
+    consumer: &BaseConsumer<C>,
+    offsets: &TopicPartitionList,
+    injected: Option<&str>,
+) -> Result<(), CommitFailure> {
+    let committed = match injected {
+        Some(fault) => Err(fault.to_owned()),
+        None => match send_and_commit(producer, consumer, offsets) {
+            Ok(()) => Ok(()),
+            Err(e) if is_fatal(&e) => return Err(fatal("committing the transaction", e)),
+            Err(e) => Err(e.to_string()),
+        },
+    };
+    if let Err(reason) = &committed {
+        producer
+            .abort_transaction(TIMEOUT)
+            .map_err(|e| fatal("aborting the transaction", e))?;
+        tracing::warn!(%reason, "transaction aborted; rolling back to the last commit");
+    }
+    producer
+        .begin_transaction()
+        .map_err(|e| fatal("beginning a transaction", e))?;
+    committed.map_err(|_| CommitFailure::Aborted)
+}
+
+/// Sends the offsets into the transaction and commits it.
+fn send_and_commit<C: ConsumerContext>(
+    producer: &ThreadProducer,
+    consumer: &BaseConsumer<C>,
+    offsets: &TopicPartitionList,
+) -> Result<(), KafkaError> {
+    if offsets.count() > 0 {
+        let metadata = consumer.group_metadata().ok_or(KafkaError::Canceled)?;
+        producer.send_offsets_to_transaction(offsets, &metadata, TIMEOUT)?;
+    }
+    producer.commit_transaction(TIMEOUT)
+}
+
+/// Whether a transactional error leaves the producer unusable (fenced, or fatal).
+fn is_fatal(error: &KafkaError) -> bool {
+    matches!(error, KafkaError::Transaction(e) if e.is_fatal())
+}
