@@ -3,11 +3,12 @@
 //!
 //! - P3: the pipe topology through `KafkaStreams` vs a raw consume → produce loop;
 //! - P5: restoring a store from its changelog vs a raw consume of the same partition;
-//! - the DSL word count end to end, in words per second.
+//! - the DSL word count end to end, in words per second;
+//! - P6: the word count under exactly_once_v2 vs at_least_once (on the embedded cluster).
 //!
 //! `cargo bench -p examples --bench kafka` starts Tansu (`bash scripts/tansu.sh install` puts it
 //! on the PATH) on a free loopback port, or uses `STREAMS_BENCH_BOOTSTRAP` if set;
-//! `STREAMS_BENCH_RECORDS` sets the record count, `STREAMS_BENCH_ONLY=p3|p5|wc` runs one part. Figures go to
+//! `STREAMS_BENCH_RECORDS` sets the record count, `STREAMS_BENCH_ONLY=p3|p5|wc|p6` runs one part. Figures go to
 //! docs/BENCHMARKS.md.
 
 mod common;
@@ -185,6 +186,21 @@ impl Observer {
         Observer(consumer)
     }
 
+    /// An observer of what arrives after now (a broker with real watermarks: the embedded one).
+    fn from_end(bootstrap: &str, topic: &str) -> Self {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("group.id", format!("{topic}-observer"))
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        let (_, high) = consumer.fetch_watermarks(topic, 0, Duration::from_secs(10)).unwrap();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, 0, Offset::Offset(high)).unwrap();
+        consumer.assign(&tpl).unwrap();
+        Observer(consumer)
+    }
+
     fn await_records(&self, n: usize) -> Arrivals {
         let deadline = Instant::now() + Duration::from_secs(600);
         let mut first = None;
@@ -324,7 +340,7 @@ fn main() {
         .unwrap_or(200_000);
     println!("broker {bootstrap}, {n} records");
 
-    // STREAMS_BENCH_ONLY=p3|p5|wc runs one of the three.
+    // STREAMS_BENCH_ONLY=p3|p5|wc|p6 runs one of them.
     let only = std::env::var("STREAMS_BENCH_ONLY").ok();
     let runs = |part: &str| only.as_deref().is_none_or(|o| o == part);
     if runs("p3") {
@@ -336,6 +352,69 @@ fn main() {
     if runs("wc") {
         word_count(&bootstrap, n);
     }
+    if runs("p6") {
+        exactly_once_cost(n / 10);
+    }
+}
+
+/// P6 on the embedded cluster (Tansu 0.6 has no EndTxn): the DSL word count under
+/// exactly_once_v2 vs at_least_once, best of 3 interleaved rounds, each a new application
+/// reading the same `words` words from the start.
+fn exactly_once_cost(words: usize) {
+    let embedded = streams_runtime::kafka::EmbeddedCluster::start(1).unwrap();
+    let mock = embedded.bootstrap_servers();
+    for topic in ["streams-plaintext-input", "streams-wordcount-output"] {
+        embedded.create_topic(topic, 1).unwrap();
+    }
+    let lines = words / 10;
+    fill(
+        &mock,
+        "streams-plaintext-input",
+        lines,
+        |i| format!("{i}"),
+        |i| {
+            (0..10)
+                .map(|w| format!("word{}", (i * 7 + w * 13) % 10_000))
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+    );
+    let run = |app: &str, guarantee: &str| -> Duration {
+        let state = tempfile::tempdir().unwrap();
+        let settings = StreamsConfig::from_properties([
+            ("application.id", app),
+            ("bootstrap.servers", mock.as_str()),
+            ("state.dir", &state.path().display().to_string()),
+            ("processing.guarantee", guarantee),
+            ("producer.linger.ms", "5"),
+        ])
+        .unwrap();
+        let mut streams = KafkaStreams::new(WordCount, settings).unwrap();
+        for topic in streams.internal_topics() {
+            embedded.create_topic(&topic, 1).unwrap();
+        }
+        let observer = Observer::from_end(&mock, "streams-wordcount-output");
+        let started = Instant::now();
+        streams.start().unwrap();
+        let arrivals = observer.await_records(lines * 10);
+        streams.close(Duration::from_secs(30));
+        arrivals.last - started
+    };
+    let (mut alos, mut eos) = (Duration::MAX, Duration::MAX);
+    for round in 0..3 {
+        alos = alos.min(run(&format!("p6-alos-{round}"), "at_least_once"));
+        eos = eos.min(run(&format!("p6-eos-{round}"), "exactly_once_v2"));
+    }
+    let rate = |d: Duration| (lines * 10) as f64 / d.as_secs_f64() / 1000.0;
+    println!(
+        "P6 word count (embedded cluster), {} words, best of 3: exactly_once_v2 (commit every 100 ms) {:.2} s ({:.0}k words/s), at_least_once (commit every 30 s) {:.2} s ({:.0}k words/s): {:.2}x (goal >= 0.7)",
+        lines * 10,
+        eos.as_secs_f64(),
+        rate(eos),
+        alos.as_secs_f64(),
+        rate(alos),
+        alos.as_secs_f64() / eos.as_secs_f64()
+    );
 }
 
 /// P3 on the broker: the pipe through `KafkaStreams` vs the raw loop.

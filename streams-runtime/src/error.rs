@@ -201,6 +201,11 @@ pub enum StreamsError {
         /// librdkafka's error.
         message: String,
     },
+    /// Another instance took over this thread's tasks (its transactional producer was fenced, as
+    /// Java's `TaskMigratedException`): the thread drops its tasks without committing and
+    /// starts again.
+    #[error("tasks migrated to another instance: {0}")]
+    TaskMigrated(String),
     /// The application is in the wrong state for the call.
     #[cfg(feature = "kafka")]
     #[error("the application is {0:?}; {1}")]

@@ -4,14 +4,15 @@
 //!
 //! A commit that fails with an abortable error aborts the transaction; the caller then drops
 //! the stores' uncommitted writes and rewinds its consumer to the last committed positions.
-//! A fatal error (the producer was fenced by a newer instance with the same transactional id)
-//! fails the thread.
+//! A fenced producer (a newer one with the same transactional id exists: the tasks moved) ends
+//! the thread with `TaskMigrated`, and the thread starts again without committing; any other
+//! fatal producer error fails the thread.
 
 use super::rebalance::ThreadProducer;
 use crate::error::StreamsError;
 use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::Producer;
 use std::time::Duration;
 
@@ -34,10 +35,29 @@ pub(crate) enum CommitFailure {
 }
 
 fn fatal(context: &str, e: KafkaError) -> CommitFailure {
-    CommitFailure::Fatal(StreamsError::Kafka {
-        context: context.to_owned(),
-        message: e.to_string(),
+    CommitFailure::Fatal(if is_fenced(&e) {
+        StreamsError::TaskMigrated(format!("{context}: {e}"))
+    } else {
+        StreamsError::Kafka {
+            context: context.to_owned(),
+            message: e.to_string(),
+        }
     })
+}
+
+/// Whether a newer producer with the same transactional id fenced this one.
+fn is_fenced(error: &KafkaError) -> bool {
+    let code = match error {
+        KafkaError::Transaction(e) => e.code(),
+        other => match other.rdkafka_error_code() {
+            Some(code) => code,
+            None => return false,
+        },
+    };
+    matches!(
+        code,
+        RDKafkaErrorCode::Fenced | RDKafkaErrorCode::ProducerFenced | RDKafkaErrorCode::InvalidProducerEpoch
+    )
 }
 
 /// Starts the producer's transactions (fencing older producers with the same id) and opens the

@@ -291,6 +291,13 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
                 .spawn(move || {
                     // A replaced thread runs again under the same name, with new clients and tasks.
                     while let Err(e) = stream_thread::run(topology.clone(), &config, (&name, index), &shared) {
+                        if let StreamsError::TaskMigrated(reason) = &e
+                            && !shared.stopping()
+                        {
+                            // Java rejoins without asking the handler: the tasks are elsewhere.
+                            tracing::warn!(%reason, thread = %name, "tasks migrated; the thread starts again");
+                            continue;
+                        }
                         match shared.respond(&e) {
                             ThreadFailureResponse::ReplaceThread if !shared.stopping() => {
                                 tracing::warn!(error = %e, thread = %name, "replacing the failed stream thread");
