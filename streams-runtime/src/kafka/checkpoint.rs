@@ -58,6 +58,11 @@ impl OutputContext {
             .map(|(_, o)| *o)
     }
 
+    /// Drops the delivery failures collected so far (they belonged to an aborted transaction).
+    pub(crate) fn forget_failures(&self) {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     /// Delivery failures since the last call: an error under the default production handler,
     /// logged and dropped under `Continue`.
     pub(crate) fn take_failures(&self, handler: ProductionHandler) -> Result<(), String> {

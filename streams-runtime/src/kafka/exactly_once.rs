@@ -13,11 +13,14 @@ use crate::error::StreamsError;
 use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::Producer;
+use rdkafka::producer::{Producer, PurgeConfig};
 use std::time::Duration;
 
 /// How long a transactional call may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long to serve the delivery reports of purged records before an abort.
+const PURGE_REPORTS: Duration = Duration::from_millis(500);
 
 /// Java's transactional id for a thread under exactly-once v2:
 /// `<application.id>-<process id>-<thread index>`.
@@ -90,6 +93,11 @@ pub(crate) fn commit<C: ConsumerContext>(
         },
     };
     if let Err(reason) = &committed {
+        // Records still queued belong to the aborted transaction: purge them and serve their
+        // delivery reports (a base producer must, before aborting), then forget their failures.
+        producer.purge(PurgeConfig::default().queue().inflight());
+        let _ = producer.flush(PURGE_REPORTS);
+        producer.context().forget_failures();
         producer
             .abort_transaction(TIMEOUT)
             .map_err(|e| fatal("aborting the transaction", e))?;
