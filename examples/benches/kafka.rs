@@ -353,7 +353,7 @@ fn main() {
         word_count(&bootstrap, n);
     }
     if runs("p6") {
-        exactly_once_cost(n / 10);
+        exactly_once_cost(n / 2);
     }
 }
 
