@@ -1,0 +1,49 @@
+//! One instance of the DSL word count application, run until it is killed: what the crash tests
+//! start as child processes and kill with SIGKILL.
+//!
+//! `word-count-instance <bootstrap servers> <state dir> <processing.guarantee>`; the topics must
+//! exist. Prints `running` once, when the instance has its first assignment.
+
+use examples::word_count::WordCount;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use streams_runtime::config::StreamsConfig;
+use streams_runtime::kafka::{KafkaStreams, State};
+use streams_runtime::prelude::*;
+
+fn main() -> Result<(), StreamsError> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [bootstrap, state_dir, guarantee] = args.as_slice() else {
+        eprintln!("usage: word-count-instance <bootstrap servers> <state dir> <processing.guarantee>");
+        std::process::exit(2);
+    };
+    let config = StreamsConfig::from_properties([
+        ("application.id", "wc-crash"),
+        ("bootstrap.servers", bootstrap.as_str()),
+        ("state.dir", state_dir.as_str()),
+        ("processing.guarantee", guarantee.as_str()),
+        ("commit.interval.ms", "100"),
+        // A killed instance leaves the group at its session timeout: keep it short.
+        ("main.consumer.session.timeout.ms", "6000"),
+        ("main.consumer.heartbeat.interval.ms", "500"),
+    ])?;
+    let mut streams = KafkaStreams::new(WordCount, config)?;
+    let announced = AtomicBool::new(false);
+    streams.set_state_listener(move |new, _| {
+        if new == State::Running && !announced.swap(true, Ordering::Relaxed) {
+            // The reader may be gone by the time of a later write: never fail on it.
+            let mut out = std::io::stdout();
+            let _ = writeln!(out, "running").and_then(|()| out.flush());
+        }
+    });
+    streams.start()?;
+    while !matches!(streams.state(), State::Error | State::NotRunning) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    streams.close(Duration::from_secs(10));
+    match streams.take_failure() {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
