@@ -82,6 +82,9 @@ pub type UncaughtErrorHandler = Box<dyn Fn(&StreamsError) -> ThreadFailureRespon
 pub enum Fault {
     /// Under exactly-once, the next commit with consumed offsets fails as an abortable error.
     AbortNextCommit,
+    /// Under exactly-once, the next commit with consumed offsets finds the producer fenced, as
+    /// when another instance took the thread's tasks over.
+    FenceNextCommit,
 }
 
 /// What the application and its threads share.

@@ -602,6 +602,10 @@ fn commit_transaction<G: TaskGraph>(
                 .map_err(kafka_error("building the commit"))?;
         }
     }
+    if offsets.count() > 0 && shared.take_fault(Fault::FenceNextCommit) {
+        // What a fenced producer's commit reports; the thread drops its tasks uncommitted.
+        return Err(StreamsError::TaskMigrated("injected fault: producer fenced".to_owned()));
+    }
     let injected = (offsets.count() > 0 && shared.take_fault(Fault::AbortNextCommit)).then_some("injected fault");
     let result = exactly_once::commit(producer, consumer, &offsets, injected);
     consumer.context().publish([]);
