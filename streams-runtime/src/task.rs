@@ -16,7 +16,7 @@ use std::time::Duration;
 /// Stream time before any record was processed, as in Java.
 pub const UNKNOWN_TIME: i64 = -1;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Schedule {
     id: ScheduleId,
     node: u32,
@@ -26,7 +26,7 @@ struct Schedule {
 }
 
 /// The scheduled punctuations of a task (Java's `PunctuationQueue`, one for both clocks).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct PunctuationQueue {
     schedules: Vec<Schedule>,
     next_id: u32,
@@ -290,6 +290,8 @@ pub struct Task<G> {
     graph: G,
     stores: StoreSet,
     context: TaskContext,
+    /// Stream time and punctuation schedules at the last commit (exactly-once rolls back to it).
+    committed: (i64, PunctuationQueue),
 }
 
 /// Creates a task of `topology` running `nodes`: opens their stores, builds their part of the
@@ -309,6 +311,7 @@ pub fn create_task<T: Topology>(
     let mut task = Task {
         graph,
         stores,
+        committed: (UNKNOWN_TIME, PunctuationQueue::default()),
         context: TaskContext {
             task_id,
             application_id: application_id.to_owned(),
@@ -325,6 +328,7 @@ pub fn create_task<T: Topology>(
     };
     let result = task.graph.init(&mut task.context);
     task.after(result)?;
+    task.committed = (task.context.stream_time, task.context.punctuations.clone());
     Ok(task)
 }
 
@@ -428,6 +432,24 @@ impl<G: TaskGraph> Task<G> {
     /// The task's id.
     pub fn id(&self) -> TaskId {
         self.context.task_id
+    }
+
+    /// Exactly-once commit succeeded: applies the stores' uncommitted writes and remembers stream
+    /// time and the punctuation schedules as of now.
+    pub fn commit_state(&mut self) -> Result<(), StreamsError> {
+        self.stores.commit_writes()?;
+        self.committed = (self.context.stream_time, self.context.punctuations.clone());
+        Ok(())
+    }
+
+    /// Exactly-once abort: the stores drop their uncommitted writes, and stream time and the
+    /// punctuation schedules go back to the last commit, so the records processed again meet the
+    /// same state and fire the same punctuations. (Processors' own fields are not rolled back;
+    /// Java builds the task again.)
+    pub fn roll_back_state(&mut self) {
+        self.stores.abort_writes();
+        self.context.stream_time = self.committed.0;
+        self.context.punctuations = self.committed.1.clone();
     }
 
     /// Flushes the stores (before offsets are committed).

@@ -88,8 +88,9 @@ pub(crate) fn commit<C: ConsumerContext>(
         Some(fault) => Err(fault.to_owned()),
         None => match send_and_commit(producer, consumer, offsets) {
             Ok(()) => Ok(()),
-            Err(e) if is_fatal(&e) => return Err(fatal("committing the transaction", e)),
-            Err(e) => Err(e.to_string()),
+            Err(e) if requires_abort(&e) => Err(e.to_string()),
+            // Fatal, or a commit whose outcome is unknown after retries (it cannot be aborted).
+            Err(e) => return Err(fatal("committing the transaction", e)),
         },
     };
     if let Err(reason) = &committed {
@@ -109,7 +110,8 @@ pub(crate) fn commit<C: ConsumerContext>(
     committed.map_err(|_| CommitFailure::Aborted)
 }
 
-/// Sends the offsets into the transaction and commits it.
+/// Sends the offsets into the transaction and commits it, retrying each call librdkafka says
+/// may be retried.
 fn send_and_commit<C: ConsumerContext>(
     producer: &ThreadProducer,
     consumer: &BaseConsumer<C>,
@@ -117,12 +119,33 @@ fn send_and_commit<C: ConsumerContext>(
 ) -> Result<(), KafkaError> {
     if offsets.count() > 0 {
         let metadata = consumer.group_metadata().ok_or(KafkaError::Canceled)?;
-        producer.send_offsets_to_transaction(offsets, &metadata, TIMEOUT)?;
+        retrying(|| producer.send_offsets_to_transaction(offsets, &metadata, TIMEOUT))?;
     }
-    producer.commit_transaction(TIMEOUT)
+    retrying(|| producer.commit_transaction(TIMEOUT))
 }
 
-/// Whether a transactional error leaves the producer unusable (fenced, or fatal).
-fn is_fatal(error: &KafkaError) -> bool {
-    matches!(error, KafkaError::Transaction(e) if e.is_fatal())
+/// How often a retriable transactional call is tried.
+const ATTEMPTS: usize = 3;
+
+fn retrying(mut call: impl FnMut() -> Result<(), KafkaError>) -> Result<(), KafkaError> {
+    let mut attempt = 1;
+    loop {
+        match call() {
+            Err(KafkaError::Transaction(e)) if e.is_retriable() && attempt < ATTEMPTS => {
+                tracing::warn!(error = %e, attempt, "retrying a transactional call");
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Whether an error leaves the transaction to be aborted (and the producer usable): librdkafka
+/// says so, or the records could not be flushed before the commit was even asked for.
+fn requires_abort(error: &KafkaError) -> bool {
+    match error {
+        KafkaError::Transaction(e) => e.txn_requires_abort() && !e.is_fatal(),
+        KafkaError::Flush(_) => true,
+        _ => false,
+    }
 }

@@ -14,7 +14,9 @@
 //! The thread itself closes the tasks it lost after `poll` returns (tasks are not `Send`).
 
 use super::checkpoint::OutputContext;
+use super::kafka_error;
 use crate::config::ProductionHandler;
+use crate::error::StreamsError;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::producer::{BaseProducer, Producer as _};
 use rdkafka::types::RDKafkaRespErr;
@@ -38,8 +40,8 @@ pub(crate) struct RebalanceEvents {
     pub(crate) committed: bool,
     /// The partitions of the latest assignment, if there was one.
     pub(crate) assigned: Option<Vec<(String, i32)>>,
-    /// Why flushing the producer failed on revocation (the thread fails).
-    pub(crate) failure: Option<String>,
+    /// Why the revocation failed (the thread fails, or restarts if its tasks migrated).
+    pub(crate) failure: Option<StreamsError>,
 }
 
 /// The consumer context of a stream thread.
@@ -55,6 +57,8 @@ pub(crate) struct RebalanceContext {
     resume: Mutex<Vec<Position>>,
     events: Mutex<RebalanceEvents>,
     pending: AtomicBool,
+    /// Set when the thread stops: revocations no longer commit.
+    stopped: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -75,6 +79,7 @@ impl RebalanceContext {
             resume: Mutex::new(Vec::new()),
             events: Mutex::new(RebalanceEvents::default()),
             pending: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
         }
     }
 
@@ -83,6 +88,11 @@ impl RebalanceContext {
         let mut uncommitted = lock(&self.uncommitted);
         uncommitted.clear();
         uncommitted.extend(positions);
+    }
+
+    /// Stops committing on revocation (the thread is ending; see `stream_thread::run`).
+    pub(crate) fn stop_committing(&self) {
+        self.stopped.store(true, Ordering::Release);
     }
 
     /// What rebalances did since the last call, if anything (one atomic load when nothing).
@@ -95,7 +105,7 @@ impl RebalanceContext {
 
     /// Flushes the producer (an error fails the thread), then commits the published offsets
     /// (`false` if the broker refused; the positions are kept to resume from).
-    fn commit_processed(&self, consumer: &BaseConsumer<Self>) -> Result<bool, String> {
+    fn commit_processed(&self, consumer: &BaseConsumer<Self>) -> Result<bool, StreamsError> {
         let positions = std::mem::take(&mut *lock(&self.uncommitted));
         if self.exactly_once {
             return self.commit_transaction(consumer, &positions);
@@ -105,14 +115,15 @@ impl RebalanceContext {
         }
         self.producer
             .flush(Duration::from_secs(30))
-            .map_err(|e| format!("flushing the producer on revocation: {e}"))?;
-        self.producer.context().take_failures(self.production_handler)?;
-        let mut offsets = TopicPartitionList::new();
-        for &(topic, partition, next) in &positions {
-            offsets
-                .add_partition_offset(topic, partition, Offset::Offset(next))
-                .map_err(|e| format!("building the commit on revocation: {e}"))?;
-        }
+            .map_err(kafka_error("flushing the producer on revocation"))?;
+        self.producer
+            .context()
+            .take_failures(self.production_handler)
+            .map_err(|message| StreamsError::Kafka {
+                context: "producing".to_owned(),
+                message,
+            })?;
+        let offsets = offsets(&positions)?;
         match consumer.commit(&offsets, CommitMode::Sync) {
             Ok(()) => Ok(true),
             Err(e) => {
@@ -129,22 +140,20 @@ impl RebalanceContext {
 
     /// Commits the open transaction with the published offsets (`false`: it was aborted, and
     /// the partitions restart from their committed offsets).
-    fn commit_transaction(&self, consumer: &BaseConsumer<Self>, positions: &[Position]) -> Result<bool, String> {
-        let mut offsets = TopicPartitionList::new();
-        for &(topic, partition, next) in positions {
-            offsets
-                .add_partition_offset(topic, partition, Offset::Offset(next))
-                .map_err(|e| format!("building the commit on revocation: {e}"))?;
-        }
-        match super::exactly_once::commit(&self.producer, consumer, &offsets, None) {
+    fn commit_transaction(&self, consumer: &BaseConsumer<Self>, positions: &[Position]) -> Result<bool, StreamsError> {
+        match super::exactly_once::commit(&self.producer, consumer, &offsets(positions)?, None) {
             Ok(()) => Ok(true),
             Err(super::exactly_once::CommitFailure::Aborted) => Ok(false),
-            Err(super::exactly_once::CommitFailure::Fatal(e)) => Err(e.to_string()),
+            Err(super::exactly_once::CommitFailure::Fatal(e)) => Err(e),
         }
     }
 
     fn on_revoke(&self, consumer: &BaseConsumer<Self>) {
-        let result = self.commit_processed(consumer);
+        let result = if self.stopped.load(Ordering::Acquire) {
+            Ok(false)
+        } else {
+            self.commit_processed(consumer)
+        };
         if let Err(e) = consumer.unassign() {
             tracing::warn!(error = %e, "unassigning revoked partitions");
         }
@@ -168,7 +177,7 @@ impl RebalanceContext {
         if let Err(e) = consumer.assign(assignment) {
             lock(&self.events)
                 .failure
-                .get_or_insert(format!("taking the assigned partitions: {e}"));
+                .get_or_insert(kafka_error("taking the assigned partitions")(e));
         }
         let partitions = assignment
             .elements()
@@ -178,6 +187,17 @@ impl RebalanceContext {
         lock(&self.events).assigned = Some(partitions);
         self.pending.store(true, Ordering::Release);
     }
+}
+
+/// The offsets to commit for `positions`.
+fn offsets(positions: &[Position]) -> Result<TopicPartitionList, StreamsError> {
+    let mut offsets = TopicPartitionList::new();
+    for &(topic, partition, next) in positions {
+        offsets
+            .add_partition_offset(topic, partition, Offset::Offset(next))
+            .map_err(kafka_error("building the commit on revocation"))?;
+    }
+    Ok(offsets)
 }
 
 impl ClientContext for RebalanceContext {}

@@ -10,6 +10,7 @@ use crate::error::StreamsError;
 use crate::state::StoreSet;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
@@ -60,11 +61,13 @@ pub(crate) fn restore_stores(
         let (low, high) = match consumer.fetch_watermarks(&topic, partition, Duration::from_secs(10)) {
             Ok(w) => w,
             // The changelog does not exist yet: nothing to restore.
-            Err(e) => {
+            Err(e) if missing_partition(&e) => {
                 tracing::debug!(%topic, partition, error = %e, "no changelog to restore from");
                 report(0);
                 continue;
             }
+            // Anything else (a timeout, an unreachable broker) must not pass for an empty store.
+            Err(e) => return Err(kafka_error(format!("reading the end of {topic}-{partition}"))(e)),
         };
         let start = match checkpoint.get(&topic) {
             Some(&offset) if spec.persistent => (offset + 1).max(low),
@@ -153,9 +156,11 @@ fn fetch_batches(
                 let done = m.offset() + 1 >= high;
                 (done || batch.records.len() >= BATCH_RECORDS, done)
             }
+            // Transient errors (a broker connection lost) are retried by the client; the idle
+            // timeout below ends a restore that makes no progress.
             Some(Err(e)) => {
-                let _ = batches.send(Err(kafka_error(format!("restoring {topic}-{partition}"))(e)));
-                return;
+                tracing::warn!(%topic, partition, error = %e, "restore consumer error");
+                (false, false)
             }
             // Nothing more right now: hand over what there is.
             None if !batch.records.is_empty() => (true, false),
@@ -174,6 +179,18 @@ fn fetch_batches(
             return;
         }
     }
+}
+
+/// Whether a watermark query failed because the topic or partition does not exist.
+fn missing_partition(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::UnknownPartition
+                | RDKafkaErrorCode::UnknownTopic
+                | RDKafkaErrorCode::UnknownTopicOrPartition
+        )
+    )
 }
 
 /// The consumer's next offset in `topic`'s `partition`, once it has one.

@@ -29,6 +29,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// How long a new task waits for its state directory's lock.
+const LOCK_WAIT: Duration = Duration::from_secs(30);
+
 /// The most records fetched in one round before the tasks process them.
 const FETCH_BATCH: usize = 500;
 
@@ -182,132 +185,149 @@ pub(crate) fn run<T: Topology>(
 
     let mut tasks: HashMap<TaskId, RunningTask<_>> = HashMap::new();
     let mut last_commit = Instant::now();
-    let result = loop {
-        if shared.stopping() {
-            break Ok(());
-        }
-        // What a revocation during this fetch commits: everything processed so far.
-        consumer.context().publish(
-            tasks
-                .iter()
-                .flat_map(|(id, t)| t.consumed.iter().map(move |&(topic, next)| (topic, id.partition, next))),
-        );
-        // Fetch: up to FETCH_BATCH records into the tasks' queues, waiting briefly for the first.
-        let mut wait = Duration::from_millis(50);
-        for _ in 0..FETCH_BATCH {
-            let polled = consumer.poll(wait);
-            if let Some(events) = consumer.context().take_events() {
-                on_rebalance(config.exactly_once(), events, &mut tasks, &routes, &producer, shared)?;
+    let mut rebalancing = false;
+    let result = (|| -> Result<(), StreamsError> {
+        loop {
+            if shared.stopping() {
+                return Ok(());
             }
-            let message = match polled {
-                None => break,
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "consumer error");
-                    break;
-                }
-                Some(Ok(message)) => message,
-            };
-            wait = Duration::ZERO;
-            let Some(&(source, topic)) = routes.sources.get(message.topic()) else {
-                continue;
-            };
-            let id = routes.task_of(source, message.partition());
-            let running = match tasks.entry(id) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(new_task(&topology, config, &bootstrap, &routes, id, shared)?)
-                }
-            };
-            let mut headers = Headers::new();
-            if let Some(hs) = message.headers() {
-                for h in hs.iter() {
-                    headers.add(h.key, h.value);
-                }
-            }
-            let timestamp = if config.wallclock_timestamps {
-                now_ms()
-            } else {
-                message.timestamp().to_millis().unwrap_or(-1)
-            };
-            if !running.rewind.iter().any(|(t, _)| std::ptr::eq(*t, topic)) {
-                running.rewind.push((topic, message.offset()));
-            }
-            running.group.push(
-                topic,
-                message.offset(),
-                timestamp,
-                message.key(),
-                message.payload(),
-                headers,
+            // What a revocation during this fetch commits: everything processed so far.
+            consumer.context().publish(
+                tasks
+                    .iter()
+                    .flat_map(|(id, t)| t.consumed.iter().map(move |&(topic, next)| (topic, id.partition, next))),
             );
-        }
-        // Process: each task merges its inputs in timestamp order.
-        let now = Instant::now();
-        for (id, running) in &mut tasks {
-            let partition = &id.partition;
-            let RunningTask {
-                task,
-                group,
-                consumed,
-                reported_drops,
-                ..
-            } = running;
-            while let Some(next) = group.next(config.max_task_idle, now) {
-                let raw = RawRecord {
-                    topic: next.topic,
-                    partition: *partition,
-                    offset: next.offset,
-                    timestamp: next.timestamp,
-                    key: next.key,
-                    value: next.value,
-                    headers: next.headers,
+            // Fetch: up to FETCH_BATCH records into the tasks' queues, waiting briefly for the first.
+            let mut wait = Duration::from_millis(50);
+            for _ in 0..FETCH_BATCH {
+                let polled = consumer.poll(wait);
+                if let Some(events) = consumer.context().take_events() {
+                    rebalancing = on_rebalance(config.exactly_once(), events, &mut tasks, &routes, &producer, shared)?
+                        .unwrap_or(rebalancing);
+                }
+                let message = match polled {
+                    None => break,
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "consumer error");
+                        break;
+                    }
+                    Some(Ok(message)) => message,
                 };
-                if let Err(e) = task.process(next.source, raw) {
-                    let failed = Failed {
+                wait = Duration::ZERO;
+                let Some(&(source, topic)) = routes.sources.get(message.topic()) else {
+                    continue;
+                };
+                let id = routes.task_of(source, message.partition());
+                let running = match tasks.entry(id) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(new_task(&topology, config, &bootstrap, &routes, id, shared)?)
+                    }
+                };
+                let mut headers = Headers::new();
+                if let Some(hs) = message.headers() {
+                    for h in hs.iter() {
+                        headers.add(h.key, h.value);
+                    }
+                }
+                let timestamp = if config.wallclock_timestamps {
+                    now_ms()
+                } else {
+                    message.timestamp().to_millis().unwrap_or(-1)
+                };
+                if !running.rewind.iter().any(|(t, _)| std::ptr::eq(*t, topic)) {
+                    running.rewind.push((topic, message.offset()));
+                }
+                running.group.push(
+                    topic,
+                    message.offset(),
+                    timestamp,
+                    message.key(),
+                    message.payload(),
+                    headers,
+                );
+            }
+            // Between a revocation and the next assignment the tasks are suspended: no processing,
+            // punctuation or commit (their partitions may be someone else's by now).
+            if rebalancing {
+                continue;
+            }
+            // Process: each task merges its inputs in timestamp order.
+            let now = Instant::now();
+            for (id, running) in &mut tasks {
+                let partition = &id.partition;
+                let RunningTask {
+                    task,
+                    group,
+                    consumed,
+                    reported_drops,
+                    ..
+                } = running;
+                while let Some(next) = group.next(config.max_task_idle, now) {
+                    let raw = RawRecord {
                         topic: next.topic,
                         partition: *partition,
                         offset: next.offset,
+                        timestamp: next.timestamp,
                         key: next.key,
                         value: next.value,
+                        headers: next.headers,
                     };
-                    handle_error(config, &producer, &failed, e)?;
-                    shared.count_dropped(1);
+                    if let Err(e) = task.process(next.source, raw) {
+                        let failed = Failed {
+                            topic: next.topic,
+                            partition: *partition,
+                            offset: next.offset,
+                            key: next.key,
+                            value: next.value,
+                        };
+                        handle_error(config, &producer, &failed, e)?;
+                        shared.count_dropped(1);
+                    }
+                    let (topic, offset) = (next.topic, next.offset + 1);
+                    group.release();
+                    match consumed.iter_mut().find(|(t, _)| std::ptr::eq(*t, topic)) {
+                        Some(entry) => entry.1 = offset,
+                        None => consumed.push((topic, offset)),
+                    }
+                    let stream_time = task.stream_time();
+                    task.punctuate(PunctuationType::StreamTime, stream_time)?;
+                    send_output(&producer, &routes, *partition, task)?;
                 }
-                let (topic, offset) = (next.topic, next.offset + 1);
-                group.release();
-                match consumed.iter_mut().find(|(t, _)| std::ptr::eq(*t, topic)) {
-                    Some(entry) => entry.1 = offset,
-                    None => consumed.push((topic, offset)),
-                }
-                let stream_time = task.stream_time();
-                task.punctuate(PunctuationType::StreamTime, stream_time)?;
-                send_output(&producer, &routes, *partition, task)?;
+                let drops = task.dropped_records();
+                shared.count_dropped(drops - std::mem::replace(reported_drops, drops));
             }
-            let drops = task.dropped_records();
-            shared.count_dropped(drops - std::mem::replace(reported_drops, drops));
+            let now = now_ms();
+            for (id, running) in &mut tasks {
+                running.task.punctuate(PunctuationType::WallClockTime, now)?;
+                send_output(&producer, &routes, id.partition, &mut running.task)?;
+            }
+            producer.poll(Duration::ZERO);
+            let commit_requested = tasks.values_mut().any(|t| t.task.take_commit_request());
+            if commit_requested || last_commit.elapsed() >= config.commit_interval {
+                commit(config, &consumer, &producer, &mut tasks, &routes, shared)?;
+                last_commit = Instant::now();
+            }
         }
-        let now = now_ms();
-        for (id, running) in &mut tasks {
-            running.task.punctuate(PunctuationType::WallClockTime, now)?;
-            send_output(&producer, &routes, id.partition, &mut running.task)?;
-        }
-        producer.poll(Duration::ZERO);
-        let commit_requested = tasks.values_mut().any(|t| t.task.take_commit_request());
-        if commit_requested || last_commit.elapsed() >= config.commit_interval {
-            commit(config, &consumer, &producer, &mut tasks, &routes, shared)?;
-            last_commit = Instant::now();
-        }
-    };
+    })();
     // Graceful shutdown: commit what was processed, then close the tasks (flushing stores).
-    let committed = commit(config, &consumer, &producer, &mut tasks, &routes, shared);
-    for (_, running) in tasks.drain() {
-        running.task.close()?;
-    }
-    committed?;
+    // After a failure nothing more is committed: the tasks are dropped as they are.
+    let result = result.and_then(|()| {
+        let committed = commit(config, &consumer, &producer, &mut tasks, &routes, shared);
+        for (_, running) in tasks.drain() {
+            running.task.close()?;
+        }
+        committed
+    });
+    // Either way the consumer's close (its last revocation) must not commit: a clean exit has
+    // committed already, and after a failure the published offsets may run ahead of what was
+    // delivered (or, under exactly-once, the open transaction holds unfinished work).
+    consumer.context().stop_committing();
     result
 }
 
-/// Handles what rebalances did during `poll`. On revocation the processed offsets were
+/// Handles what rebalances did during `poll`; `Some(true)` when the tasks are suspended (revoked,
+/// not yet assigned again), `Some(false)` when an assignment ended that. On revocation the processed offsets were
 /// committed (or, if the broker refused, the context resumes reassigned partitions at the
 /// thread's positions), so buffered records are dropped (they are fetched again). On
 /// assignment, tasks whose partitions stayed go on with their stores as they are (Java resumes
@@ -319,14 +339,13 @@ fn on_rebalance<G: TaskGraph>(
     routes: &Routes,
     producer: &ThreadProducer,
     shared: &Shared,
-) -> Result<(), StreamsError> {
-    if let Some(message) = events.failure {
-        return Err(StreamsError::Kafka {
-            context: "rebalancing".to_owned(),
-            message,
-        });
+) -> Result<Option<bool>, StreamsError> {
+    if let Some(error) = events.failure {
+        return Err(error);
     }
+    let mut suspended = None;
     if events.revoked {
+        suspended = Some(true);
         shared.transition(State::Rebalancing);
         for running in tasks.values_mut() {
             running.group.clear();
@@ -334,9 +353,9 @@ fn on_rebalance<G: TaskGraph>(
                 // The transaction was committed (or aborted): the stores follow it, and the
                 // partitions restart from the committed offsets either way.
                 if events.committed {
-                    running.task.stores().commit_writes()?;
+                    running.task.commit_state()?;
                 } else {
-                    running.task.stores().abort_writes();
+                    running.task.roll_back_state();
                 }
                 running.consumed.clear();
                 running.rewind.clear();
@@ -362,8 +381,9 @@ fn on_rebalance<G: TaskGraph>(
         if !shared.stopping() {
             shared.transition(State::Running);
         }
+        suspended = Some(false);
     }
-    Ok(())
+    Ok(suspended)
 }
 
 /// Creates task `id`: locks its state directory (two instances on one machine never share a
@@ -384,10 +404,18 @@ fn new_task<T: Topology>(
     };
     std::fs::create_dir_all(&dir).map_err(io)?;
     let lock = File::create(dir.join(".lock")).map_err(io)?;
-    lock.try_lock().map_err(|_| StreamsError::Kafka {
-        context: format!("state directory {}", dir.display()),
-        message: format!("task {id} is locked by another instance on this machine"),
-    })?;
+    // Another thread of this instance may still hold the task until it handles the same
+    // rebalance (Java backs off and retries too); another instance holds it until it stops.
+    let deadline = Instant::now() + LOCK_WAIT;
+    while lock.try_lock().is_err() {
+        if Instant::now() >= deadline {
+            return Err(StreamsError::Kafka {
+                context: format!("state directory {}", dir.display()),
+                message: format!("task {id} is locked by another instance on this machine"),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let stores = StoreContext {
         task_dir: dir.clone(),
         exactly_once: config.exactly_once(),
@@ -564,16 +592,23 @@ fn commit<G: TaskGraph>(
     let mut offsets = TopicPartitionList::new();
     for (id, running) in tasks.iter_mut() {
         running.task.flush()?;
-        for (topic, next) in running.consumed.drain(..) {
+        for &(topic, next) in &running.consumed {
             offsets
                 .add_partition_offset(topic, id.partition, Offset::Offset(next))
                 .map_err(kafka_error("building the commit"))?;
         }
     }
     if offsets.count() > 0 {
-        consumer
-            .commit(&offsets, CommitMode::Sync)
-            .map_err(kafka_error("committing offsets"))?;
+        match consumer.commit(&offsets, CommitMode::Sync) {
+            Ok(()) => tasks.values_mut().for_each(|t| t.consumed.clear()),
+            // The group moved on (a rebalance began, this member was evicted): the offsets stay
+            // to be committed on revocation or at the next commit, and are redone by the
+            // partitions' next owner otherwise (at-least-once).
+            Err(e) if lost_generation(&e) => {
+                tracing::warn!(error = %e, "offsets not committed: the group is rebalancing");
+            }
+            Err(e) => return Err(kafka_error("committing offsets")(e)),
+        }
     }
     // Committed: a revocation has nothing more to commit.
     consumer.context().publish([]);
@@ -581,6 +616,19 @@ fn commit<G: TaskGraph>(
         write_checkpoint(running, routes, producer, id.partition);
     }
     Ok(())
+}
+
+/// Whether a commit failed because this member's group generation is over.
+fn lost_generation(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::RebalanceInProgress
+                | RDKafkaErrorCode::IllegalGeneration
+                | RDKafkaErrorCode::UnknownMemberId
+                | RDKafkaErrorCode::AssignmentLost
+        )
+    )
 }
 
 /// The exactly-once commit: the transaction carries the output, the changelog writes and the
@@ -612,7 +660,7 @@ fn commit_transaction<G: TaskGraph>(
     match result {
         Ok(()) => {
             for (id, running) in tasks.iter_mut() {
-                running.task.stores().commit_writes()?;
+                running.task.commit_state()?;
                 running.task.flush()?;
                 for (topic, next) in running.consumed.drain(..) {
                     match running.rewind.iter_mut().find(|(t, _)| std::ptr::eq(*t, topic)) {
@@ -626,7 +674,7 @@ fn commit_transaction<G: TaskGraph>(
         }
         Err(CommitFailure::Aborted) => {
             for (id, running) in tasks.iter_mut() {
-                running.task.stores().abort_writes();
+                running.task.roll_back_state();
                 running.consumed.clear();
                 running.group.clear();
                 for &(topic, offset) in &running.rewind {
@@ -652,7 +700,9 @@ fn write_checkpoint<G: TaskGraph>(
     for (store, _) in running.task.stores().logged() {
         let changelog = &routes.changelogs[store];
         if let Some(offset) = producer.context().changelog_offset(changelog, partition) {
-            running.checkpoint.insert(changelog.to_owned(), offset);
+            // The producer may have written this partition in an earlier ownership of the task.
+            let reached = running.checkpoint.entry(changelog.to_owned()).or_insert(offset);
+            *reached = (*reached).max(offset);
         }
     }
     let offsets: Vec<(String, i64)> = running.checkpoint.iter().map(|(t, o)| (t.clone(), *o)).collect();
