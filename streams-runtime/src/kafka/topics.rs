@@ -39,14 +39,18 @@ pub(crate) fn prepare<T: Topology>(config: &StreamsConfig, bootstrap: &str) -> R
     let app = &config.application_id;
     let counts = partition_counts(bootstrap)?;
     let mut widest = 0;
-    for topic in T::SOURCES.iter().filter(|s| !s.internal).flat_map(|s| s.topics.iter()) {
-        match counts.get(*topic) {
-            Some(&n) => widest = widest.max(n),
-            None => {
-                return Err(StreamsError::Kafka {
-                    context: "checking source topics".to_owned(),
-                    message: format!("source topic {topic} does not exist; create it before starting"),
-                });
+    for source in T::SOURCES.iter().filter(|s| !s.internal) {
+        for topic in source.topics {
+            match counts.get(*topic) {
+                // A global table's topic does not size the partitioned topics.
+                Some(&n) if !source.global => widest = widest.max(n),
+                Some(_) => {}
+                None => {
+                    return Err(StreamsError::Kafka {
+                        context: "checking source topics".to_owned(),
+                        message: format!("source topic {topic} does not exist; create it before starting"),
+                    });
+                }
             }
         }
     }

@@ -114,19 +114,21 @@ impl KvStoreInner {
         let Some(uncommitted) = &mut self.uncommitted else {
             return Ok(());
         };
-        for (key, value) in uncommitted.take() {
-            match (&mut self.backend, value) {
-                (Backend::Memory(m), Some(v)) => m.put(&key, &v),
-                (Backend::Memory(m), None) => {
-                    m.delete(&key);
-                }
-                #[cfg(feature = "rocksdb")]
-                (Backend::RocksDb(db), Some(v)) => db.put(&key, &v)?,
-                #[cfg(feature = "rocksdb")]
-                (Backend::RocksDb(db), None) => {
-                    db.delete(&key)?;
+        let writes = uncommitted.take();
+        match &mut self.backend {
+            Backend::Memory(m) => {
+                for (key, value) in writes {
+                    match value {
+                        Some(v) => m.put(&key, &v),
+                        None => {
+                            m.delete(&key);
+                        }
+                    }
                 }
             }
+            // One atomic batch: a crash leaves the store at one commit or the other.
+            #[cfg(feature = "rocksdb")]
+            Backend::RocksDb(db) => db.write_batch(writes)?,
         }
         Ok(())
     }

@@ -51,6 +51,21 @@ impl RocksDbKvStore {
         self.db.put_opt(key, value, &self.write_options).map_err(self.err())
     }
 
+    /// Writes and deletes (`None`) in one atomic batch.
+    pub(crate) fn write_batch(
+        &mut self,
+        writes: impl IntoIterator<Item = (Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Result<(), StoreError> {
+        let mut batch = rocksdb::WriteBatch::default();
+        for (key, value) in writes {
+            match value {
+                Some(v) => batch.put(key, v),
+                None => batch.delete(key),
+            }
+        }
+        self.db.write_opt(batch, &self.write_options).map_err(self.err())
+    }
+
     pub(crate) fn delete(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let old = self.db.get(key).map_err(self.err())?;
         if old.is_some() {
