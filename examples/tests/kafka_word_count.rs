@@ -486,11 +486,15 @@ fn each_sub_topology_runs_as_its_own_tasks_with_its_own_partition_count() {
     cluster
         .create_topic("wc-subtopologies-counts-store-changelog", 3)
         .unwrap();
+    cluster.create_topic("wc-subtopologies-control", 1).unwrap();
     let state = tempfile::tempdir().unwrap();
     let mut streams = KafkaStreams::new(WordCount, config(app, &cluster, state.path(), &[])).unwrap();
     streams.start().unwrap();
     let text: Vec<String> = (0..30).map(|i| format!("w{} w{}", i % 7, i % 3)).collect();
-    produce_lines(&cluster.bootstrap_servers(), INPUT, &text).unwrap();
+    // Lines alternate between the two input partitions (null keys could all land in one).
+    for (i, line) in text.iter().enumerate() {
+        produce_raw_to(&cluster.bootstrap_servers(), INPUT, i as i32 % 2, line.as_bytes());
+    }
     let mut expected = BTreeMap::new();
     for line in &text {
         for word in line.split(' ') {
