@@ -367,18 +367,7 @@ fn exactly_once_cost(words: usize) {
         embedded.create_topic(topic, 1).unwrap();
     }
     let lines = words / 10;
-    fill(
-        &mock,
-        "streams-plaintext-input",
-        lines,
-        |i| format!("{i}"),
-        |i| {
-            (0..10)
-                .map(|w| format!("word{}", (i * 7 + w * 13) % 10_000))
-                .collect::<Vec<_>>()
-                .join(" ")
-        },
-    );
+    fill(&mock, "streams-plaintext-input", lines, |i| format!("{i}"), word_line);
     let run = |app: &str, guarantee: &str| -> Duration {
         let state = tempfile::tempdir().unwrap();
         let settings = StreamsConfig::from_properties([
@@ -415,6 +404,14 @@ fn exactly_once_cost(words: usize) {
         rate(alos),
         alos.as_secs_f64() / eos.as_secs_f64()
     );
+}
+
+/// Input line `i` of the word count benchmarks: ten words of 10,000 distinct ones.
+fn word_line(i: usize) -> String {
+    (0..10)
+        .map(|w| format!("word{}", (i * 7 + w * 13) % 10_000))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// P3 on the broker: the pipe through `KafkaStreams` vs the raw loop.
@@ -513,12 +510,7 @@ fn word_count(bootstrap: &str, n: usize) {
         "streams-plaintext-input",
         lines,
         |i| format!("{i}"),
-        |i| {
-            (0..10)
-                .map(|w| format!("word{}", (i * 7 + w * 13) % 10_000))
-                .collect::<Vec<_>>()
-                .join(" ")
-        },
+        word_line,
     );
     let state = tempfile::tempdir().unwrap();
     let started = Instant::now();

@@ -45,6 +45,23 @@ fn config(app: &str, cluster: &EmbeddedCluster, state_dir: &std::path::Path) -> 
     .unwrap()
 }
 
+/// An `EventCount` instance, its topics created on the embedded cluster with `partitions`.
+fn event_count(
+    app: &str,
+    cluster: &EmbeddedCluster,
+    dir: &std::path::Path,
+    partitions: i32,
+) -> KafkaStreams<EventCount> {
+    let streams = KafkaStreams::new(EventCount, config(app, cluster, dir)).unwrap();
+    for topic in ["events".to_owned(), "event-counts-out".to_owned()]
+        .into_iter()
+        .chain(streams.internal_topics())
+    {
+        cluster.create_topic(&topic, partitions).unwrap();
+    }
+    streams
+}
+
 fn send(bootstrap: &str, topic: &str, key: &str, value: &str) {
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
@@ -124,13 +141,7 @@ fn an_aborted_transaction_rolls_the_store_back_and_rewinds_the_input() {
     let app = "eos-abort";
     let cluster = EmbeddedCluster::start(1).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut streams = KafkaStreams::new(EventCount, config(app, &cluster, dir.path())).unwrap();
-    for topic in ["events".to_owned(), "event-counts-out".to_owned()]
-        .into_iter()
-        .chain(streams.internal_topics())
-    {
-        cluster.create_topic(&topic, 1).unwrap();
-    }
+    let mut streams = event_count(app, &cluster, dir.path(), 1);
     streams.start().unwrap();
     await_running(&streams);
     let bootstrap = cluster.bootstrap_servers();
@@ -172,13 +183,7 @@ fn a_fenced_thread_drops_its_tasks_and_starts_again_without_the_error_handler() 
     let app = "eos-fenced";
     let cluster = EmbeddedCluster::start(1).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut streams = KafkaStreams::new(EventCount, config(app, &cluster, dir.path())).unwrap();
-    for topic in ["events".to_owned(), "event-counts-out".to_owned()]
-        .into_iter()
-        .chain(streams.internal_topics())
-    {
-        cluster.create_topic(&topic, 1).unwrap();
-    }
+    let mut streams = event_count(app, &cluster, dir.path(), 1);
     let handled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let calls = std::sync::Arc::clone(&handled);
     streams.set_uncaught_error_handler(move |_| {
@@ -217,14 +222,8 @@ fn a_rebalance_under_exactly_once_commits_or_aborts_the_open_transaction_and_goe
     let app = "eos-rebalance";
     let cluster = EmbeddedCluster::start(1).unwrap();
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut a = KafkaStreams::new(EventCount, config(app, &cluster, dir_a.path())).unwrap();
+    let mut a = event_count(app, &cluster, dir_a.path(), 2);
     let mut b = KafkaStreams::new(EventCount, config(app, &cluster, dir_b.path())).unwrap();
-    for topic in ["events".to_owned(), "event-counts-out".to_owned()]
-        .into_iter()
-        .chain(a.internal_topics())
-    {
-        cluster.create_topic(&topic, 2).unwrap();
-    }
     a.start().unwrap();
     await_running(&a);
     let bootstrap = cluster.bootstrap_servers();
