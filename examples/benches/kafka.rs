@@ -173,30 +173,31 @@ struct Arrivals {
 }
 
 impl Observer {
+    /// An observer of an empty topic, from its beginning.
     fn new(bootstrap: &str, topic: &str) -> Self {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
-            .set("group.id", format!("{topic}-observer"))
-            .set("enable.auto.commit", "false")
-            .create()
-            .unwrap();
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
-        consumer.assign(&tpl).unwrap();
-        Observer(consumer)
+        let consumer = Self::consumer(bootstrap, topic);
+        Self::assigned(consumer, topic, Offset::Beginning)
     }
 
     /// An observer of what arrives after now (a broker with real watermarks: the embedded one).
     fn from_end(bootstrap: &str, topic: &str) -> Self {
-        let consumer: BaseConsumer = ClientConfig::new()
+        let consumer = Self::consumer(bootstrap, topic);
+        let (_, high) = consumer.fetch_watermarks(topic, 0, Duration::from_secs(10)).unwrap();
+        Self::assigned(consumer, topic, Offset::Offset(high))
+    }
+
+    fn consumer(bootstrap: &str, topic: &str) -> BaseConsumer {
+        ClientConfig::new()
             .set("bootstrap.servers", bootstrap)
             .set("group.id", format!("{topic}-observer"))
             .set("enable.auto.commit", "false")
             .create()
-            .unwrap();
-        let (_, high) = consumer.fetch_watermarks(topic, 0, Duration::from_secs(10)).unwrap();
+            .unwrap()
+    }
+
+    fn assigned(consumer: BaseConsumer, topic: &str, from: Offset) -> Self {
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(topic, 0, Offset::Offset(high)).unwrap();
+        tpl.add_partition_offset(topic, 0, from).unwrap();
         consumer.assign(&tpl).unwrap();
         Observer(consumer)
     }
