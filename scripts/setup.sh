@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build the workspace: libclang (bindgen, for RocksDB).
 set -euo pipefail
-if ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && ! ldconfig -p 2>/dev/null | grep -q libclang; then
+# (Only libclang itself counts: libclang-cpp, which some machines have, is not what bindgen loads.)
+if ! ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 && ! dpkg -s libclang-dev >/dev/null 2>&1; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -q

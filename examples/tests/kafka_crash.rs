@@ -3,15 +3,15 @@
 //!
 //! Under at-least-once (on the embedded cluster): nothing is lost; redone work shows up as
 //! count updates beyond one per word, which the test counts and prints. Under exactly_once_v2
-//! every input word must be counted exactly once; that needs a broker that enforces
-//! transactions, so it runs against `STREAMS_TEST_BOOTSTRAP` when that is set (this machine has
-//! none: the embedded cluster does not store transactional offsets, Tansu 0.6 lacks EndTxn).
+//! (on a broker that enforces transactions in `STREAMS_TEST_BOOTSTRAP`, see
+//! `support::TestBroker::transactional`; skipped with a message without it) every
+//! input word is counted exactly once and a read_committed reader sees one update per word.
+
+mod support;
 
 use examples::kafka_demo::produce_lines;
 use examples::word_count::WordCount;
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -20,7 +20,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use streams_runtime::config::StreamsConfig;
-use streams_runtime::kafka::{EmbeddedCluster, KafkaStreams};
+use streams_runtime::kafka::KafkaStreams;
+use support::TestBroker;
 
 const INPUT: &str = "streams-plaintext-input";
 const OUTPUT: &str = "streams-wordcount-output";
@@ -134,12 +135,9 @@ fn kill_one_of_two(bootstrap: &str, guarantee: &str) -> (BTreeMap<String, i64>, 
 
 #[test]
 fn an_instance_killed_mid_stream_loses_nothing_under_at_least_once() {
-    let cluster = EmbeddedCluster::start(1).unwrap();
-    for topic in topics() {
-        cluster.create_topic(&topic, PARTITIONS).unwrap();
-    }
-    let bootstrap = cluster.bootstrap_servers();
-    let (expected, latest, updates) = kill_one_of_two(&bootstrap, "at_least_once");
+    let broker = TestBroker::embedded();
+    broker.create_topics(topics(), PARTITIONS);
+    let (expected, latest, updates) = kill_one_of_two(&broker.bootstrap(), "at_least_once");
     let words: i64 = expected.values().sum();
     for (word, n) in &expected {
         assert!(latest[word] >= *n, "{word}: counted {} of {n}", latest[word]);
@@ -153,30 +151,20 @@ fn an_instance_killed_mid_stream_loses_nothing_under_at_least_once() {
 
 #[test]
 fn an_instance_killed_mid_stream_counts_every_word_once_under_exactly_once() {
-    let Ok(bootstrap) = std::env::var("STREAMS_TEST_BOOTSTRAP") else {
-        println!(
-            "SKIPPED (not verifiable here): needs a broker that enforces transactions in \
-             STREAMS_TEST_BOOTSTRAP; the embedded cluster does not store transactional offsets and \
-             Tansu 0.6 has no EndTxn"
-        );
+    // Exact counts after a kill need the transactional offsets stored and aborted output
+    // hidden: a broker that enforces transactions.
+    let Some(broker) =
+        TestBroker::transactional("an_instance_killed_mid_stream_counts_every_word_once_under_exactly_once")
+    else {
         return;
     };
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
-        .create()
-        .unwrap();
-    let new: Vec<String> = topics();
-    let new: Vec<NewTopic<'_>> = new
-        .iter()
-        .map(|t| NewTopic::new(t, PARTITIONS, TopicReplication::Fixed(1)))
-        .collect();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime
-        .block_on(admin.create_topics(new.iter(), &AdminOptions::new()))
-        .unwrap();
-    let (expected, latest, _) = kill_one_of_two(&bootstrap, "exactly_once_v2");
+    broker.create_topics(topics(), PARTITIONS);
+    let (expected, latest, updates) = kill_one_of_two(&broker.bootstrap(), "exactly_once_v2");
+    let words: i64 = expected.values().sum();
+    println!(
+        "exactly-once on {}, one of two instances killed: {updates} count updates for {words} words",
+        broker.bootstrap()
+    );
     assert_eq!(latest, expected, "every word counted exactly once");
+    assert_eq!(updates as i64, words, "one committed update per word");
 }

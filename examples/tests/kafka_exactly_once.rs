@@ -1,10 +1,17 @@
-//! `processing.guarantee=exactly_once_v2` on the embedded cluster.
+//! `processing.guarantee=exactly_once_v2`.
 //!
-//! librdkafka's mock cluster runs the transactional call sequence (InitProducerId,
-//! AddPartitionsToTxn, TxnOffsetCommit, EndTxn) but does not enforce it: aborted records stay
-//! visible to read_committed readers and offsets sent with the transaction are not stored.
-//! These tests therefore check what the runtime does itself (the call sequence succeeds, stores
-//! roll back, inputs rewind) and read the output knowing aborted records show up in it.
+//! On the embedded cluster: librdkafka's mock cluster runs the transactional call sequence
+//! (InitProducerId, AddPartitionsToTxn, TxnOffsetCommit, EndTxn) but does not enforce it:
+//! aborted records stay visible to read_committed readers and offsets sent with the transaction
+//! are not stored. Those tests check what the runtime does itself (the call sequence succeeds,
+//! stores roll back, inputs rewind) and read the output knowing aborted records show up in it.
+//!
+//! On a broker that enforces transactions (`STREAMS_TEST_BOOTSTRAP`, see
+//! `support::TestBroker::transactional`; skipped with a message without it): a read_committed
+//! reader sees exactly the committed updates after an aborted commit, a processing error
+//! mid-transaction and a zombie producer.
+
+mod support;
 
 use examples::kafka_demo::produce_lines;
 use examples::word_count::WordCount;
@@ -15,8 +22,9 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use std::time::{Duration, Instant};
 use streams_runtime::config::StreamsConfig;
-use streams_runtime::kafka::{EmbeddedCluster, Fault, KafkaStreams, State};
+use streams_runtime::kafka::{EmbeddedCluster, Fault, KafkaStreams, State, ThreadFailureResponse};
 use streams_runtime::prelude::*;
+use support::TestBroker;
 
 topology! {
     /// Counts events per key: one sub-topology (the key is not changed, so no repartition
@@ -71,13 +79,18 @@ fn send(bootstrap: &str, topic: &str, key: &str, value: &str) {
     producer.flush(Duration::from_secs(10)).unwrap();
 }
 
-/// Reads partition 0 of `topic` from the beginning until the values read (big-endian i64s, in
-/// order) satisfy `done`, and for one more second; gives up after a minute.
+/// Reads partition 0 of `topic` from the beginning (read_committed) until the values read
+/// (big-endian i64s, in order) satisfy `done`, and for one more second; gives up after a minute.
 fn read_counts(bootstrap: &str, topic: &str, done: impl Fn(&[i64]) -> bool) -> Vec<i64> {
+    read_counts_as(bootstrap, topic, "read_committed", done)
+}
+
+/// [`read_counts`] with the given `isolation.level`.
+fn read_counts_as(bootstrap: &str, topic: &str, isolation: &str, done: impl Fn(&[i64]) -> bool) -> Vec<i64> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "counts-reader")
-        .set("isolation.level", "read_committed")
+        .set("isolation.level", isolation)
         .create()
         .unwrap();
     let mut tpl = TopicPartitionList::new();
@@ -268,5 +281,243 @@ fn a_rebalance_under_exactly_once_commits_or_aborts_the_open_transaction_and_goe
     println!(
         "not verifiable on the embedded cluster: exact counts across the handover (transactional \
          offsets are not stored here, so moved partitions restart from their start): {latest:?}"
+    );
+}
+
+// ---- On a broker that enforces transactions ----------------------------------------------
+
+/// An `EventCount` under another name with its own topics, so that tests sharing one broker
+/// (`STREAMS_TEST_BOOTSTRAP`) do not read each other's records.
+macro_rules! event_count_topology {
+    ($name:ident, $input:tt, $output:tt) => {
+        topology! {
+            struct $name {
+                stream events { topic: $input, key: String, value: String }
+                events
+                    .group_by_key()
+                    .count(store: "event-counts")
+                    .to_stream()
+                    .to($output, key_serde: StringSerde, value_serde: OptionSerde<LongSerde>);
+            }
+        }
+    };
+}
+
+/// Starts `topology` with `settings` added to the exactly-once configuration, on `broker`, its
+/// topics created with one partition, and waits until it runs.
+fn start_on<T: Topology + Clone + Send + 'static>(
+    broker: &TestBroker,
+    topology: T,
+    topics: [&str; 2],
+    settings: &[(&str, &str)],
+    state_dir: &std::path::Path,
+) -> KafkaStreams<T> {
+    let bootstrap = broker.bootstrap();
+    let state_dir = state_dir.display().to_string();
+    let app = format!("{}-app", topics[0]);
+    let mut properties = vec![
+        ("application.id", app.as_str()),
+        ("bootstrap.servers", bootstrap.as_str()),
+        ("processing.guarantee", "exactly_once_v2"),
+        ("state.dir", state_dir.as_str()),
+    ];
+    properties.extend_from_slice(settings);
+    let mut streams = KafkaStreams::new(topology, StreamsConfig::from_properties(properties).unwrap()).unwrap();
+    broker.create_topics(
+        topics.iter().map(|t| (*t).to_owned()).chain(streams.internal_topics()),
+        1,
+    );
+    streams.start().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while streams.state() != State::Running {
+        assert_ne!(streams.state(), State::Error, "{:?}", streams.take_failure());
+        assert!(Instant::now() < deadline, "still {:?}", streams.state());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    streams
+}
+
+event_count_topology!(AbortCount, "abort-events", "abort-counts");
+
+#[test]
+fn on_a_transactional_broker_an_aborted_commit_is_never_read() {
+    let Some(broker) = TestBroker::transactional("on_a_transactional_broker_an_aborted_commit_is_never_read") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut streams = start_on(&broker, AbortCount, ["abort-events", "abort-counts"], &[], dir.path());
+    let bootstrap = broker.bootstrap();
+    for _ in 0..3 {
+        send(&bootstrap, "abort-events", "a", "x");
+    }
+    assert_eq!(read_counts(&bootstrap, "abort-counts", |v| v.len() >= 3), [1, 2, 3]);
+    std::thread::sleep(Duration::from_millis(500));
+    streams.inject_fault(Fault::AbortNextCommit);
+    send(&bootstrap, "abort-events", "a", "x");
+    send(&bootstrap, "abort-events", "a", "x");
+    let committed = read_counts(&bootstrap, "abort-counts", |v| v.ends_with(&[4, 5]));
+    assert!(streams.close(Duration::from_secs(10)));
+    assert!(streams.take_failure().is_none());
+    let uncommitted = read_counts_as(&bootstrap, "abort-counts", "read_uncommitted", |v| v.len() > 5);
+    println!(
+        "on {}: read_committed {committed:?}, read_uncommitted {uncommitted:?}",
+        broker.bootstrap()
+    );
+    assert_eq!(committed, [1, 2, 3, 4, 5], "the aborted update is not read");
+    assert!(uncommitted.len() > 5, "the aborted update was written: {uncommitted:?}");
+}
+
+/// Fails on the first record with the value `boom` it sees in this process (a processing error
+/// in the middle of a transaction); forwards everything else unchanged.
+#[derive(Processor, Default)]
+#[processor(input = (String, String), output = (String, String))]
+struct FailOnFirstBoom;
+
+static BOOMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+impl Processor for FailOnFirstBoom {
+    fn process(
+        &mut self,
+        record: Record<String, String>,
+        ctx: &mut impl ProcessorContext<String, String>,
+    ) -> Result<(), ProcessingError> {
+        if record.value == "boom" && !BOOMED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            return Err(ProcessingError::msg("boom"));
+        }
+        ctx.forward(record)
+    }
+}
+
+topology! {
+    /// `EventCount` behind a processor that fails once.
+    struct FailingCount {
+        stream events { topic: "failing-events", key: String, value: String }
+        events
+            .process(FailOnFirstBoom)
+            .group_by_key()
+            .count(store: "event-counts")
+            .to_stream()
+            .to("failing-counts", key_serde: StringSerde, value_serde: OptionSerde<LongSerde>);
+    }
+}
+
+#[test]
+fn a_processing_error_mid_transaction_aborts_it_and_the_new_thread_resumes_at_the_last_commit() {
+    let Some(broker) = TestBroker::transactional(
+        "a_processing_error_mid_transaction_aborts_it_and_the_new_thread_resumes_at_the_last_commit",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Long transactions, so that the failing one holds an update already written to the broker.
+    let mut streams = start_on(
+        &broker,
+        FailingCount,
+        ["failing-events", "failing-counts"],
+        &[("commit.interval.ms", "1500")],
+        dir.path(),
+    );
+    let replaced = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let calls = std::sync::Arc::clone(&replaced);
+    streams.set_uncaught_error_handler(move |_| {
+        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ThreadFailureResponse::ReplaceThread
+    });
+    let bootstrap = broker.bootstrap();
+    for _ in 0..3 {
+        send(&bootstrap, "failing-events", "a", "x");
+    }
+    assert_eq!(read_counts(&bootstrap, "failing-counts", |v| v.len() >= 3), [1, 2, 3]);
+    // a=4 is written inside the open transaction (a read_uncommitted reader sees it) ...
+    send(&bootstrap, "failing-events", "a", "x");
+    let written = read_counts_as(&bootstrap, "failing-counts", "read_uncommitted", |v| v.len() >= 4);
+    assert_eq!(written, [1, 2, 3, 4], "a=4 written in the open transaction");
+    // ... then the next record fails the thread: the transaction is aborted, the new thread
+    // restores a=3 from the changelog and resumes at the committed offset, so a=4 is counted
+    // again and the record that failed once is counted after it.
+    send(&bootstrap, "failing-events", "a", "boom");
+    let committed = read_counts(&bootstrap, "failing-counts", |v| v.ends_with(&[4, 5]));
+    let (state, failure) = (streams.state(), streams.take_failure());
+    assert!(streams.close(Duration::from_secs(10)));
+    let uncommitted = read_counts_as(&bootstrap, "failing-counts", "read_uncommitted", |v| v.len() >= 6);
+    println!(
+        "on {}: read_committed {committed:?}, read_uncommitted {uncommitted:?}",
+        broker.bootstrap()
+    );
+    assert_eq!(
+        replaced.load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "{state:?} {failure:?}"
+    );
+    assert_eq!(committed, [1, 2, 3, 4, 5]);
+    assert_eq!(
+        uncommitted,
+        [1, 2, 3, 4, 4, 5],
+        "the aborted a=4 was written, then a=4 and a=5 again"
+    );
+}
+
+event_count_topology!(ZombieCount, "zombie-events", "zombie-counts");
+
+#[test]
+fn a_zombie_producer_with_the_thread_transactional_id_is_fenced() {
+    let Some(broker) = TestBroker::transactional("a_zombie_producer_with_the_thread_transactional_id_is_fenced") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut streams = start_on(
+        &broker,
+        ZombieCount,
+        ["zombie-events", "zombie-counts"],
+        &[],
+        dir.path(),
+    );
+    let handled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let calls = std::sync::Arc::clone(&handled);
+    streams.set_uncaught_error_handler(move |_| {
+        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ThreadFailureResponse::ShutdownClient
+    });
+    let bootstrap = broker.bootstrap();
+    send(&bootstrap, "zombie-events", "a", "x");
+    assert_eq!(read_counts(&bootstrap, "zombie-counts", |v| !v.is_empty()), [1]);
+    let id = streams.metadata_for_local_threads()[0]
+        .transactional_id
+        .clone()
+        .unwrap();
+    // A second producer with the thread's transactional id: it bumps the epoch, so the thread's
+    // producer is now the zombie and its next transaction is fenced; the thread starts again
+    // with a new producer, whose initialization fences this one in turn.
+    let other: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("transactional.id", &id)
+        .create()
+        .unwrap();
+    other.init_transactions(Duration::from_secs(30)).unwrap();
+    send(&bootstrap, "zombie-events", "b", "x");
+    let committed = read_counts(&bootstrap, "zombie-counts", |v| v.len() >= 2);
+    assert_eq!(committed, [1, 1], "a=1, then b=1 from the restarted thread");
+    other.begin_transaction().unwrap();
+    other
+        .send(
+            BaseRecord::to("zombie-counts")
+                .key("zombie")
+                .payload(&99i64.to_be_bytes()[..]),
+        )
+        .unwrap();
+    let zombie = other.commit_transaction(Duration::from_secs(30));
+    assert!(zombie.is_err(), "the older producer cannot commit: {zombie:?}");
+    let after = read_counts(&bootstrap, "zombie-counts", |v| v.len() >= 2);
+    assert_ne!(streams.state(), State::Error, "{:?}", streams.take_failure());
+    assert!(streams.close(Duration::from_secs(10)));
+    println!(
+        "on {}: zombie commit {zombie:?}; read_committed {after:?}",
+        broker.bootstrap()
+    );
+    assert_eq!(after, [1, 1], "nothing of the zombie's is read");
+    assert_eq!(
+        handled.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "fencing is not a failure"
     );
 }

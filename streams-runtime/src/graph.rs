@@ -267,7 +267,8 @@ impl<P: Processor, Ch: Children<P::KeyOut, P::ValueOut>> Node<P::KeyIn, P::Value
     }
 }
 
-/// A node with several parents: shared between them, initialized and closed once.
+/// A node with several parents: shared between them, initialized and closed once per lifetime
+/// of the task (a revived task runs both again).
 pub struct Shared<N> {
     node: Rc<RefCell<SharedState<N>>>,
     name: &'static str,
@@ -308,6 +309,8 @@ impl<N: NodeLifecycle> NodeLifecycle for Shared<N> {
         if std::mem::replace(&mut state.initialized, true) {
             return Ok(());
         }
+        // A task revived after an aborted transaction closes and initializes its nodes again.
+        state.closed = false;
         state.node.init(task)
     }
 
@@ -324,6 +327,7 @@ impl<N: NodeLifecycle> NodeLifecycle for Shared<N> {
     fn close(&mut self) {
         let mut state = self.node.borrow_mut();
         if !std::mem::replace(&mut state.closed, true) {
+            state.initialized = false;
             state.node.close();
         }
     }

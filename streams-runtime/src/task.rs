@@ -290,8 +290,8 @@ pub struct Task<G> {
     graph: G,
     stores: StoreSet,
     context: TaskContext,
-    /// Stream time and punctuation schedules at the last commit (exactly-once rolls back to it).
-    committed: (i64, PunctuationQueue),
+    /// Stream time at the last commit (exactly-once rolls back to it).
+    committed_stream_time: i64,
 }
 
 /// Creates a task of `topology` running `nodes`: opens their stores, builds their part of the
@@ -311,7 +311,7 @@ pub fn create_task<T: Topology>(
     let mut task = Task {
         graph,
         stores,
-        committed: (UNKNOWN_TIME, PunctuationQueue::default()),
+        committed_stream_time: UNKNOWN_TIME,
         context: TaskContext {
             task_id,
             application_id: application_id.to_owned(),
@@ -328,7 +328,6 @@ pub fn create_task<T: Topology>(
     };
     let result = task.graph.init(&mut task.context);
     task.after(result)?;
-    task.committed = (task.context.stream_time, task.context.punctuations.clone());
     Ok(task)
 }
 
@@ -435,21 +434,30 @@ impl<G: TaskGraph> Task<G> {
     }
 
     /// Exactly-once commit succeeded: applies the stores' uncommitted writes and remembers stream
-    /// time and the punctuation schedules as of now.
+    /// time as of now.
     pub fn commit_state(&mut self) -> Result<(), StreamsError> {
         self.stores.commit_writes()?;
-        self.committed = (self.context.stream_time, self.context.punctuations.clone());
+        self.committed_stream_time = self.context.stream_time;
         Ok(())
     }
 
-    /// Exactly-once abort: the stores drop their uncommitted writes, and stream time and the
-    /// punctuation schedules go back to the last commit, so the records processed again meet the
-    /// same state and fire the same punctuations. (Processors' own fields are not rolled back;
-    /// Java builds the task again.)
-    pub fn roll_back_state(&mut self) {
+    /// Exactly-once abort (Java closes the task dirty and revives it): the stores drop their
+    /// uncommitted writes, stream time goes back to the last commit, output not yet sent is
+    /// dropped, and every processor is closed and initialized again, so the records processed
+    /// again meet the committed state. Punctuations are those the processors' `init` schedules
+    /// (Java keeps the old schedules beside them).
+    pub fn revive(&mut self) -> Result<(), StreamsError> {
         self.stores.abort_writes();
-        self.context.stream_time = self.committed.0;
-        self.context.punctuations = self.committed.1.clone();
+        self.graph.close();
+        let context = &mut self.context;
+        context.stream_time = self.committed_stream_time;
+        context.punctuations = PunctuationQueue::default();
+        context.collector.records.clear();
+        context.collector.bytes.clear();
+        context.current = None;
+        context.current_timestamp = context.system_time_ms;
+        let result = self.graph.init(&mut self.context);
+        self.after(result)
     }
 
     /// Flushes the stores (before offsets are committed).

@@ -94,20 +94,36 @@ pub(crate) fn commit<C: ConsumerContext>(
         },
     };
     if let Err(reason) = &committed {
-        // Records still queued belong to the aborted transaction: purge them and serve their
-        // delivery reports (a base producer must, before aborting), then forget their failures.
-        producer.purge(PurgeConfig::default().queue().inflight());
-        let _ = producer.flush(PURGE_REPORTS);
-        producer.context().forget_failures();
-        producer
-            .abort_transaction(TIMEOUT)
-            .map_err(|e| fatal("aborting the transaction", e))?;
+        abort(producer).map_err(|e| fatal("aborting the transaction", e))?;
         tracing::warn!(%reason, "transaction aborted; rolling back to the last commit");
     }
     producer
         .begin_transaction()
         .map_err(|e| fatal("beginning a transaction", e))?;
     committed.map_err(|_| CommitFailure::Aborted)
+}
+
+/// Aborts the open transaction. Records still queued belong to it: they are purged and their
+/// delivery reports served (a base producer must, before aborting), then their failures are
+/// forgotten.
+fn abort(producer: &ThreadProducer) -> Result<(), KafkaError> {
+    producer.purge(PurgeConfig::default().queue().inflight());
+    let _ = producer.flush(PURGE_REPORTS);
+    producer.context().forget_failures();
+    producer.abort_transaction(TIMEOUT)
+}
+
+/// A thread that failed aborts its open transaction before it goes (Java closes its tasks
+/// dirty), so its output never becomes visible and the next owner of its transactional id does
+/// not wait for the broker's transaction timeout. A fenced producer cannot abort: its
+/// transaction is aborted by the producer that fenced it.
+pub(crate) fn abort_after_failure(producer: &ThreadProducer, failure: &StreamsError) {
+    if matches!(failure, StreamsError::TaskMigrated(_)) {
+        return;
+    }
+    if let Err(e) = abort(producer) {
+        tracing::warn!(error = %e, "could not abort the failed thread's transaction");
+    }
 }
 
 /// Sends the offsets into the transaction and commits it, retrying each call librdkafka says

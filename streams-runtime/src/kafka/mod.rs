@@ -260,6 +260,26 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         self.shared.dropped.load(Ordering::Relaxed)
     }
 
+    /// The stream threads of this instance and their clients (Java's
+    /// `metadataForLocalThreads`, without task lists and thread states).
+    pub fn metadata_for_local_threads(&self) -> Vec<ThreadMetadata> {
+        let app = &self.config.application_id;
+        (0..self.config.num_stream_threads)
+            .map(|index| {
+                let thread_name = thread_name(app, index);
+                ThreadMetadata {
+                    consumer_client_id: format!("{thread_name}-consumer"),
+                    producer_client_id: format!("{thread_name}-producer"),
+                    transactional_id: self
+                        .config
+                        .exactly_once()
+                        .then(|| exactly_once::transactional_id(app, self.shared.process_id(), index)),
+                    thread_name,
+                }
+            })
+            .collect()
+    }
+
     /// Makes the runtime fail once in the given way (fault tests).
     #[doc(hidden)]
     pub fn inject_fault(&self, fault: Fault) {
@@ -288,7 +308,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
                 Arc::clone(&self.config),
                 Arc::clone(&self.shared),
             );
-            let name = format!("{}-StreamThread-{}", config.application_id, index + 1);
+            let name = thread_name(&config.application_id, index);
             let handle = std::thread::Builder::new()
                 .name(name.clone())
                 .spawn(move || {
@@ -380,6 +400,25 @@ impl<T> Drop for KafkaStreams<T> {
             let _ = t.join();
         }
     }
+}
+
+/// A stream thread's name: `<application.id>-StreamThread-<n>`, counted from 1.
+fn thread_name(application_id: &str, index: usize) -> String {
+    format!("{application_id}-StreamThread-{}", index + 1)
+}
+
+/// A stream thread of this instance (see [`KafkaStreams::metadata_for_local_threads`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThreadMetadata {
+    /// `<application.id>-StreamThread-<n>`.
+    pub thread_name: String,
+    /// The `client.id` of the thread's consumer.
+    pub consumer_client_id: String,
+    /// The `client.id` of the thread's producer.
+    pub producer_client_id: String,
+    /// Under exactly-once v2, the producer's `transactional.id`
+    /// (`<application.id>-<process id>-<thread index>`).
+    pub transactional_id: Option<String>,
 }
 
 /// A process id unique enough to tell instances apart in transactional ids (Java uses a UUID).

@@ -142,6 +142,11 @@ pub(crate) fn run<T: Topology>(
         .set("client.id", format!("{name}-producer"))
         // Java's producer partitions keys with murmur2.
         .set("partitioner", "murmur2_random");
+    if config.exactly_once() {
+        // Java's default under exactly-once: a crashed thread's open transaction (which holds
+        // back read_committed readers of its partitions) is aborted by the broker after 10 s.
+        producer_config.set("transaction.timeout.ms", "10000");
+    }
     for (k, v) in config.producer_settings() {
         producer_config.set(k, v);
     }
@@ -323,6 +328,9 @@ pub(crate) fn run<T: Topology>(
     // committed already, and after a failure the published offsets may run ahead of what was
     // delivered (or, under exactly-once, the open transaction holds unfinished work).
     consumer.context().stop_committing();
+    if let (Err(failure), true) = (&result, config.exactly_once()) {
+        exactly_once::abort_after_failure(&producer, failure);
+    }
     result
 }
 
@@ -355,7 +363,7 @@ fn on_rebalance<G: TaskGraph>(
                 if events.committed {
                     running.task.commit_state()?;
                 } else {
-                    running.task.roll_back_state();
+                    running.task.revive()?;
                 }
                 running.consumed.clear();
                 running.rewind.clear();
@@ -674,7 +682,7 @@ fn commit_transaction<G: TaskGraph>(
         }
         Err(CommitFailure::Aborted) => {
             for (id, running) in tasks.iter_mut() {
-                running.task.roll_back_state();
+                running.task.revive()?;
                 running.consumed.clear();
                 running.group.clear();
                 for &(topic, offset) in &running.rewind {
