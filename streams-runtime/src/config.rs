@@ -376,6 +376,24 @@ impl StreamsConfig {
         self.client_settings_for(&[ClientScope::Topic])
     }
 
+    /// The `client.id`s of stream thread `index`'s consumer and producer:
+    /// `<client.id>-StreamThread-<n>-consumer` and `-producer` (the prefix defaults to the
+    /// application id), unless the client settings name them.
+    pub fn thread_client_ids(&self, index: usize) -> (String, String) {
+        let prefix = self.client_id.as_deref().unwrap_or(&self.application_id);
+        let named = |settings: Vec<(String, String)>| {
+            settings
+                .into_iter()
+                .rev()
+                .find_map(|(k, v)| (k == "client.id").then_some(v))
+        };
+        let thread = format!("{prefix}-StreamThread-{}", index + 1);
+        (
+            named(self.consumer_settings(ConsumerKind::Main)).unwrap_or_else(|| format!("{thread}-consumer")),
+            named(self.producer_settings()).unwrap_or_else(|| format!("{thread}-producer")),
+        )
+    }
+
     fn client_settings_for(&self, scopes: &[ClientScope]) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
         for scope in scopes {
@@ -468,6 +486,28 @@ mod tests {
         assert_eq!(c.deserialization_handler, DeserializationHandler::LogAndContinue);
         assert_eq!(c.dead_letter_topic.as_deref(), Some("dlq"));
         assert_eq!(c.processing_handler, ProcessingHandler::LogAndContinue);
+    }
+
+    #[test]
+    fn thread_client_ids_follow_the_client_id_prefix_unless_named() {
+        let plain = StreamsConfig::from_properties([("application.id", "a")]).unwrap();
+        assert_eq!(
+            plain.thread_client_ids(0),
+            (
+                "a-StreamThread-1-consumer".to_owned(),
+                "a-StreamThread-1-producer".to_owned()
+            )
+        );
+        let named = StreamsConfig::from_properties([
+            ("application.id", "a"),
+            ("client.id", "svc"),
+            ("main.consumer.client.id", "mine"),
+        ])
+        .unwrap();
+        assert_eq!(
+            named.thread_client_ids(1),
+            ("mine".to_owned(), "svc-StreamThread-2-producer".to_owned())
+        );
     }
 
     #[test]

@@ -444,12 +444,16 @@ impl<G: TaskGraph> Task<G> {
     /// Exactly-once abort (Java closes the task dirty and revives it): the stores drop their
     /// uncommitted writes, stream time goes back to the last commit, output not yet sent is
     /// dropped, and every processor is closed and initialized again, so the records processed
-    /// again meet the committed state. Punctuations are those the processors' `init` schedules
-    /// (Java keeps the old schedules beside them).
+    /// again meet the committed state. Punctuations are those the processors' `init` schedules:
+    /// schedules made elsewhere are gone (Java keeps its punctuation queues across a revive, so
+    /// `init` adds its schedules again beside the old ones).
     pub fn revive(&mut self) -> Result<(), StreamsError> {
-        self.stores.abort_writes();
+        // Closed first: whatever a processor's `close` writes is dropped with the rest.
         self.graph.close();
+        self.stores.abort_writes();
+        self.stores.drain_changelogs(|_, _, _| {});
         let context = &mut self.context;
+        context.commit_requested = false;
         context.stream_time = self.committed_stream_time;
         context.punctuations = PunctuationQueue::default();
         context.collector.records.clear();

@@ -108,7 +108,7 @@ fn a_revived_task_is_back_at_the_last_commit_with_its_processors_initialized_aga
     process(&mut task, 0, 5);
     task.commit_state().unwrap();
     process(&mut task, 1, 25);
-    // Stream time 25: the punctuation at 20 fires once, after a=2 (the second since init).
+    // Stream time 25: the 10 ms stream-time punctuation fires once (at 25), after a=2.
     task.punctuate(PunctuationType::StreamTime, task.stream_time()).unwrap();
     assert_eq!(output(&mut task), [1001, 2002, -1]);
 

@@ -94,7 +94,7 @@ pub(crate) fn commit<C: ConsumerContext>(
         },
     };
     if let Err(reason) = &committed {
-        abort(producer).map_err(|e| fatal("aborting the transaction", e))?;
+        abort(producer, TIMEOUT).map_err(|e| fatal("aborting the transaction", e))?;
         tracing::warn!(%reason, "transaction aborted; rolling back to the last commit");
     }
     producer
@@ -106,22 +106,26 @@ pub(crate) fn commit<C: ConsumerContext>(
 /// Aborts the open transaction. Records still queued belong to it: they are purged and their
 /// delivery reports served (a base producer must, before aborting), then their failures are
 /// forgotten.
-fn abort(producer: &ThreadProducer) -> Result<(), KafkaError> {
+fn abort(producer: &ThreadProducer, timeout: Duration) -> Result<(), KafkaError> {
     producer.purge(PurgeConfig::default().queue().inflight());
     let _ = producer.flush(PURGE_REPORTS);
     producer.context().forget_failures();
-    producer.abort_transaction(TIMEOUT)
+    producer.abort_transaction(timeout)
 }
 
+/// How long a failed thread tries to abort its transaction before it goes anyway.
+const ABORT_AFTER_FAILURE: Duration = Duration::from_secs(5);
+
 /// A thread that failed aborts its open transaction before it goes (Java closes its tasks
-/// dirty), so its output never becomes visible and the next owner of its transactional id does
-/// not wait for the broker's transaction timeout. A fenced producer cannot abort: its
-/// transaction is aborted by the producer that fenced it.
+/// dirty). A replacement thread's `init_transactions` would abort it too, but after a shutdown
+/// nothing would: read_committed readers of its partitions would wait for the broker's
+/// transaction timeout. A fenced producer (or one with a fatal error) cannot abort: the producer
+/// that fenced it, or the timeout, does.
 pub(crate) fn abort_after_failure(producer: &ThreadProducer, failure: &StreamsError) {
-    if matches!(failure, StreamsError::TaskMigrated(_)) {
+    if matches!(failure, StreamsError::TaskMigrated(_)) || producer.client().fatal_error().is_some() {
         return;
     }
-    if let Err(e) = abort(producer) {
+    if let Err(e) = abort(producer, ABORT_AFTER_FAILURE) {
         tracing::warn!(error = %e, "could not abort the failed thread's transaction");
     }
 }

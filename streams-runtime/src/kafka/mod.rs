@@ -266,15 +266,15 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         let app = &self.config.application_id;
         (0..self.config.num_stream_threads)
             .map(|index| {
-                let thread_name = thread_name(app, index);
+                let (consumer_client_id, producer_client_id) = self.config.thread_client_ids(index);
                 ThreadMetadata {
-                    consumer_client_id: format!("{thread_name}-consumer"),
-                    producer_client_id: format!("{thread_name}-producer"),
+                    thread_name: thread_name(app, index),
+                    consumer_client_id,
+                    producer_client_id,
                     transactional_id: self
                         .config
                         .exactly_once()
                         .then(|| exactly_once::transactional_id(app, self.shared.process_id(), index)),
-                    thread_name,
                 }
             })
             .collect()
@@ -313,7 +313,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
                 .name(name.clone())
                 .spawn(move || {
                     // A replaced thread runs again under the same name, with new clients and tasks.
-                    while let Err(e) = stream_thread::run(topology.clone(), &config, (&name, index), &shared) {
+                    while let Err(e) = stream_thread::run(topology.clone(), &config, index, &shared) {
                         if let StreamsError::TaskMigrated(reason) = &e
                             && !shared.stopping()
                         {

@@ -125,27 +125,39 @@ impl Routes {
     }
 }
 
-/// Runs a stream thread until the application stops it or it fails.
+/// Runs stream thread `index` (counted from 0) until the application stops it or it fails.
 pub(crate) fn run<T: Topology>(
     topology: T,
     config: &StreamsConfig,
-    (name, index): (&str, usize),
+    index: usize,
     shared: &Shared,
 ) -> Result<(), StreamsError> {
     let bootstrap = config.bootstrap_servers.clone().unwrap_or_default();
     let app = config.application_id.as_str();
     let routes = Routes::new::<T>(app);
 
+    let (consumer_id, producer_id) = config.thread_client_ids(index);
     let mut producer_config = ClientConfig::new();
     producer_config
         .set("bootstrap.servers", &bootstrap)
-        .set("client.id", format!("{name}-producer"))
+        .set("client.id", producer_id)
         // Java's producer partitions keys with murmur2.
         .set("partitioner", "murmur2_random");
     if config.exactly_once() {
         // Java's default under exactly-once: a crashed thread's open transaction (which holds
         // back read_committed readers of its partitions) is aborted by the broker after 10 s.
-        producer_config.set("transaction.timeout.ms", "10000");
+        // librdkafka wants the producer's own timeouts no longer than it, so a user who set one
+        // keeps librdkafka's default; a long commit interval gets twice its length.
+        let user_timeouts = config.producer_settings().into_iter().any(|(k, _)| {
+            matches!(
+                k.as_str(),
+                "transaction.timeout.ms" | "message.timeout.ms" | "delivery.timeout.ms" | "socket.timeout.ms"
+            )
+        });
+        if !user_timeouts {
+            let timeout = config.commit_interval.saturating_mul(2).max(Duration::from_secs(10));
+            producer_config.set("transaction.timeout.ms", timeout.as_millis().to_string());
+        }
     }
     for (k, v) in config.producer_settings() {
         producer_config.set(k, v);
@@ -167,7 +179,7 @@ pub(crate) fn run<T: Topology>(
     consumer_config
         .set("bootstrap.servers", &bootstrap)
         .set("group.id", app)
-        .set("client.id", format!("{name}-consumer"))
+        .set("client.id", consumer_id)
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest");
     for (k, v) in config.consumer_settings(ConsumerKind::Main) {
@@ -223,6 +235,11 @@ pub(crate) fn run<T: Topology>(
                     continue;
                 };
                 let id = routes.task_of(source, message.partition());
+                if config.exactly_once() && !tasks.contains_key(&id) {
+                    // A restore may outlast the transaction timeout: none is left open across it.
+                    commit(config, &consumer, &producer, &mut tasks, &routes, shared)?;
+                    last_commit = Instant::now();
+                }
                 let running = match tasks.entry(id) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                     std::collections::hash_map::Entry::Vacant(e) => {
