@@ -328,22 +328,24 @@ fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
-    let (_tansu, bootstrap) = match std::env::var("STREAMS_BENCH_BOOTSTRAP") {
-        Ok(b) => (None, b),
-        Err(_) => {
-            let (t, b) = start_tansu();
-            (Some(t), b)
-        }
-    };
     let n: usize = std::env::var("STREAMS_BENCH_RECORDS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(200_000);
-    println!("broker {bootstrap}, {n} records");
-
     // STREAMS_BENCH_ONLY=p3|p5|wc|p6 runs one of them.
     let only = std::env::var("STREAMS_BENCH_ONLY").ok();
     let runs = |part: &str| only.as_deref().is_none_or(|o| o == part);
+    // Tansu only for the parts that run on it (P5 and P6 use the embedded cluster).
+    let (_tansu, bootstrap) = match std::env::var("STREAMS_BENCH_BOOTSTRAP") {
+        Ok(b) => (None, b),
+        Err(_) if runs("p3") || runs("wc") => {
+            let (t, b) = start_tansu();
+            (Some(t), b)
+        }
+        Err(_) => (None, String::new()),
+    };
+    println!("broker {bootstrap}, {n} records");
+
     if runs("p3") {
         pipe_throughput(&bootstrap, n);
     }
