@@ -26,18 +26,26 @@ use streams_runtime::kafka::{EmbeddedCluster, Fault, KafkaStreams, State, Thread
 use streams_runtime::prelude::*;
 use support::TestBroker;
 
-topology! {
-    /// Counts events per key: one sub-topology (the key is not changed, so no repartition
-    /// topic), a logged RocksDB store, every update written out.
-    struct EventCount {
-        stream events { topic: "events", key: String, value: String }
-        events
-            .group_by_key()
-            .count(store: "event-counts")
-            .to_stream()
-            .to("event-counts-out", key_serde: StringSerde, value_serde: OptionSerde<LongSerde>);
-    }
+/// Declares a topology counting events per key: one sub-topology (the key is not changed, so no
+/// repartition topic), a logged RocksDB store, every update written out. Each test has its own
+/// topics, so that tests sharing one broker (`STREAMS_TEST_BOOTSTRAP`) do not read each other's
+/// records.
+macro_rules! event_count_topology {
+    ($name:ident, $input:tt, $output:tt) => {
+        topology! {
+            struct $name {
+                stream events { topic: $input, key: String, value: String }
+                events
+                    .group_by_key()
+                    .count(store: "event-counts")
+                    .to_stream()
+                    .to($output, key_serde: StringSerde, value_serde: OptionSerde<LongSerde>);
+            }
+        }
+    };
 }
+
+event_count_topology!(EventCount, "events", "event-counts-out");
 
 fn config(app: &str, cluster: &EmbeddedCluster, state_dir: &std::path::Path) -> StreamsConfig {
     let bootstrap = cluster.bootstrap_servers();
@@ -111,7 +119,7 @@ fn read_counts_as(bootstrap: &str, topic: &str, isolation: &str, done: impl Fn(&
     values
 }
 
-fn await_running(streams: &KafkaStreams<EventCount>) {
+fn await_running<T: Topology + Clone + Send + 'static>(streams: &KafkaStreams<T>) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while streams.state() != State::Running {
         assert_ne!(streams.state(), State::Error, "{:?}", streams.take_failure());
@@ -286,23 +294,6 @@ fn a_rebalance_under_exactly_once_commits_or_aborts_the_open_transaction_and_goe
 
 // ---- On a broker that enforces transactions ----------------------------------------------
 
-/// An `EventCount` under another name with its own topics, so that tests sharing one broker
-/// (`STREAMS_TEST_BOOTSTRAP`) do not read each other's records.
-macro_rules! event_count_topology {
-    ($name:ident, $input:tt, $output:tt) => {
-        topology! {
-            struct $name {
-                stream events { topic: $input, key: String, value: String }
-                events
-                    .group_by_key()
-                    .count(store: "event-counts")
-                    .to_stream()
-                    .to($output, key_serde: StringSerde, value_serde: OptionSerde<LongSerde>);
-            }
-        }
-    };
-}
-
 /// Starts `topology` with `settings` added to the exactly-once configuration, on `broker`, its
 /// topics created with one partition, and waits until it runs.
 fn start_on<T: Topology + Clone + Send + 'static>(
@@ -328,12 +319,7 @@ fn start_on<T: Topology + Clone + Send + 'static>(
         1,
     );
     streams.start().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while streams.state() != State::Running {
-        assert_ne!(streams.state(), State::Error, "{:?}", streams.take_failure());
-        assert!(Instant::now() < deadline, "still {:?}", streams.state());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    await_running(&streams);
     streams
 }
 

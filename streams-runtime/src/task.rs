@@ -16,7 +16,7 @@ use std::time::Duration;
 /// Stream time before any record was processed, as in Java.
 pub const UNKNOWN_TIME: i64 = -1;
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Schedule {
     id: ScheduleId,
     node: u32,
@@ -26,7 +26,7 @@ struct Schedule {
 }
 
 /// The scheduled punctuations of a task (Java's `PunctuationQueue`, one for both clocks).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub(crate) struct PunctuationQueue {
     schedules: Vec<Schedule>,
     next_id: u32,
@@ -45,6 +45,11 @@ impl PunctuationQueue {
             next: first,
         });
         id
+    }
+
+    /// Drops every schedule; ids go on counting, so an id kept from before never names a new one.
+    fn clear(&mut self) {
+        self.schedules.clear();
     }
 
     fn cancel(&mut self, node: u32, id: ScheduleId) {
@@ -455,7 +460,7 @@ impl<G: TaskGraph> Task<G> {
         let context = &mut self.context;
         context.commit_requested = false;
         context.stream_time = self.committed_stream_time;
-        context.punctuations = PunctuationQueue::default();
+        context.punctuations.clear();
         context.collector.records.clear();
         context.collector.bytes.clear();
         context.current = None;
