@@ -128,6 +128,28 @@ fn await_running<T: Topology + Clone + Send + 'static>(streams: &KafkaStreams<T>
     }
 }
 
+/// Counts key `a` three times (committed), then injects an abortable failure into the next
+/// commit with input and counts `a` twice more: that transaction's update a=4 (written to the
+/// store, the changelog and the output) is aborted, the store goes back to a=3 and the input is
+/// read again. Returns the output's counts as a read_committed reader sees them once `done`.
+fn count_through_an_injected_abort<T: Topology + Clone + Send + 'static>(
+    streams: &KafkaStreams<T>,
+    bootstrap: &str,
+    [input, output]: [&str; 2],
+    done: impl Fn(&[i64]) -> bool,
+) -> Vec<i64> {
+    for _ in 0..3 {
+        send(bootstrap, input, "a", "x");
+    }
+    assert_eq!(read_counts(bootstrap, output, |v| v.len() >= 3), [1, 2, 3]);
+    // Committed by now (every 100 ms under exactly-once).
+    std::thread::sleep(Duration::from_millis(500));
+    streams.inject_fault(Fault::AbortNextCommit);
+    send(bootstrap, input, "a", "x");
+    send(bootstrap, input, "a", "x");
+    read_counts(bootstrap, output, done)
+}
+
 #[test]
 fn word_count_runs_with_transactions_on_the_embedded_cluster() {
     let app = "eos-wc";
@@ -166,18 +188,9 @@ fn an_aborted_transaction_rolls_the_store_back_and_rewinds_the_input() {
     streams.start().unwrap();
     await_running(&streams);
     let bootstrap = cluster.bootstrap_servers();
-    for _ in 0..3 {
-        send(&bootstrap, "events", "a", "x");
-    }
-    assert_eq!(read_counts(&bootstrap, "event-counts-out", |v| v.len() >= 3), [1, 2, 3]);
-    // Committed by now (every 100 ms under exactly-once). The next transaction with input
-    // fails: its count update (a=4, written to the store, the changelog and the output) is
-    // aborted, the store goes back to a=3 and the input record is read again.
-    std::thread::sleep(Duration::from_millis(500));
-    streams.inject_fault(Fault::AbortNextCommit);
-    send(&bootstrap, "events", "a", "x");
-    send(&bootstrap, "events", "a", "x");
-    let counts = read_counts(&bootstrap, "event-counts-out", |v| v.len() >= 6 && v.ends_with(&[4, 5]));
+    let counts = count_through_an_injected_abort(&streams, &bootstrap, ["events", "event-counts-out"], |v| {
+        v.len() >= 6 && v.ends_with(&[4, 5])
+    });
     let (state, failure) = (streams.state(), streams.take_failure());
     assert!(streams.close(Duration::from_secs(10)));
     assert!(failure.is_none(), "{state:?} {failure:?} {counts:?}");
@@ -333,15 +346,9 @@ fn on_a_transactional_broker_an_aborted_commit_is_never_read() {
     let dir = tempfile::tempdir().unwrap();
     let mut streams = start_on(&broker, AbortCount, ["abort-events", "abort-counts"], &[], dir.path());
     let bootstrap = broker.bootstrap();
-    for _ in 0..3 {
-        send(&bootstrap, "abort-events", "a", "x");
-    }
-    assert_eq!(read_counts(&bootstrap, "abort-counts", |v| v.len() >= 3), [1, 2, 3]);
-    std::thread::sleep(Duration::from_millis(500));
-    streams.inject_fault(Fault::AbortNextCommit);
-    send(&bootstrap, "abort-events", "a", "x");
-    send(&bootstrap, "abort-events", "a", "x");
-    let committed = read_counts(&bootstrap, "abort-counts", |v| v.ends_with(&[4, 5]));
+    let committed = count_through_an_injected_abort(&streams, &bootstrap, ["abort-events", "abort-counts"], |v| {
+        v.ends_with(&[4, 5])
+    });
     assert!(streams.close(Duration::from_secs(10)));
     assert!(streams.take_failure().is_none());
     // Whether the aborted update reached the log depends on timing (an abort purges what is
