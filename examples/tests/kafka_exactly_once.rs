@@ -20,6 +20,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use streams_runtime::config::StreamsConfig;
 use streams_runtime::kafka::{EmbeddedCluster, Fault, KafkaStreams, State, ThreadFailureResponse};
@@ -128,6 +130,20 @@ fn await_running<T: Topology + Clone + Send + 'static>(streams: &KafkaStreams<T>
     }
 }
 
+/// Installs an uncaught-error handler answering `response`; the count of its calls.
+fn count_handler_calls<T: Topology + Clone + Send + 'static>(
+    streams: &KafkaStreams<T>,
+    response: ThreadFailureResponse,
+) -> Arc<AtomicUsize> {
+    let handled = Arc::new(AtomicUsize::new(0));
+    let calls = Arc::clone(&handled);
+    streams.set_uncaught_error_handler(move |_| {
+        calls.fetch_add(1, Ordering::Relaxed);
+        response
+    });
+    handled
+}
+
 /// Counts key `a` three times (committed), then injects an abortable failure into the next
 /// commit with input and counts `a` twice more: that transaction's update a=4 (written to the
 /// store, the changelog and the output) is aborted, the store goes back to a=3 and the input is
@@ -218,12 +234,7 @@ fn a_fenced_thread_drops_its_tasks_and_starts_again_without_the_error_handler() 
     let cluster = EmbeddedCluster::start(1).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut streams = event_count(app, &cluster, dir.path(), 1);
-    let handled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let calls = std::sync::Arc::clone(&handled);
-    streams.set_uncaught_error_handler(move |_| {
-        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        streams_runtime::kafka::ThreadFailureResponse::ShutdownClient
-    });
+    let handled = count_handler_calls(&streams, ThreadFailureResponse::ShutdownClient);
     streams.start().unwrap();
     await_running(&streams);
     let bootstrap = cluster.bootstrap_servers();
@@ -240,11 +251,7 @@ fn a_fenced_thread_drops_its_tasks_and_starts_again_without_the_error_handler() 
     assert_ne!(streams.state(), State::Error, "{:?}", streams.take_failure());
     assert!(streams.close(Duration::from_secs(10)));
     assert!(streams.take_failure().is_none());
-    assert_eq!(
-        handled.load(std::sync::atomic::Ordering::Relaxed),
-        0,
-        "fencing is not a failure"
-    );
+    assert_eq!(handled.load(Ordering::Relaxed), 0, "fencing is not a failure");
     println!(
         "not verifiable on the embedded cluster: which updates a read_committed reader sees after \
          the fencing (aborted ones stay visible here, transactional offsets are not stored): {counts:?}"
@@ -367,7 +374,7 @@ fn on_a_transactional_broker_an_aborted_commit_is_never_read() {
 #[processor(input = (String, String), output = (String, String))]
 struct FailOnFirstBoom;
 
-static BOOMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static BOOMED: AtomicBool = AtomicBool::new(false);
 
 impl Processor for FailOnFirstBoom {
     fn process(
@@ -375,7 +382,7 @@ impl Processor for FailOnFirstBoom {
         record: Record<String, String>,
         ctx: &mut impl ProcessorContext<String, String>,
     ) -> Result<(), ProcessingError> {
-        if record.value == "boom" && !BOOMED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        if record.value == "boom" && !BOOMED.swap(true, Ordering::Relaxed) {
             return Err(ProcessingError::msg("boom"));
         }
         ctx.forward(record)
@@ -412,12 +419,7 @@ fn a_processing_error_mid_transaction_aborts_it_and_the_new_thread_resumes_at_th
         &[("commit.interval.ms", "8000")],
         dir.path(),
     );
-    let replaced = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let calls = std::sync::Arc::clone(&replaced);
-    streams.set_uncaught_error_handler(move |_| {
-        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        ThreadFailureResponse::ReplaceThread
-    });
+    let replaced = count_handler_calls(&streams, ThreadFailureResponse::ReplaceThread);
     let bootstrap = broker.bootstrap();
     for _ in 0..3 {
         send(&bootstrap, "failing-events", "a", "x");
@@ -439,11 +441,7 @@ fn a_processing_error_mid_transaction_aborts_it_and_the_new_thread_resumes_at_th
         "on {}: read_committed {committed:?}, read_uncommitted {uncommitted:?}",
         broker.bootstrap()
     );
-    assert_eq!(
-        replaced.load(std::sync::atomic::Ordering::Relaxed),
-        1,
-        "{state:?} {failure:?}"
-    );
+    assert_eq!(replaced.load(Ordering::Relaxed), 1, "{state:?} {failure:?}");
     assert_eq!(committed, [1, 2, 3, 4, 5]);
     assert_eq!(
         uncommitted,
@@ -467,12 +465,7 @@ fn a_zombie_producer_with_the_thread_transactional_id_is_fenced() {
         &[],
         dir.path(),
     );
-    let handled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let calls = std::sync::Arc::clone(&handled);
-    streams.set_uncaught_error_handler(move |_| {
-        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        ThreadFailureResponse::ShutdownClient
-    });
+    let handled = count_handler_calls(&streams, ThreadFailureResponse::ShutdownClient);
     let bootstrap = broker.bootstrap();
     send(&bootstrap, "zombie-events", "a", "x");
     assert_eq!(read_counts(&bootstrap, "zombie-counts", |v| !v.is_empty()), [1]);
@@ -510,9 +503,5 @@ fn a_zombie_producer_with_the_thread_transactional_id_is_fenced() {
         broker.bootstrap()
     );
     assert_eq!(after, [1, 1], "nothing of the zombie's is read");
-    assert_eq!(
-        handled.load(std::sync::atomic::Ordering::Relaxed),
-        0,
-        "fencing is not a failure"
-    );
+    assert_eq!(handled.load(Ordering::Relaxed), 0, "fencing is not a failure");
 }
