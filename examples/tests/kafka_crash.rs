@@ -1,51 +1,41 @@
-//! Two instances of the word count as child processes; one is killed with SIGKILL mid-stream and
-//! the other takes over its tasks.
+//! Word count instances as child processes on the real Kafka broker (`support::kafka`), killed
+//! with SIGKILL mid-stream while the others take their tasks over.
 //!
-//! Under at-least-once (on the embedded cluster): nothing is lost; redone work shows up as
-//! count updates beyond one per word, which the test counts and prints. Under exactly_once_v2
-//! (on a broker that enforces transactions in `STREAMS_TEST_BOOTSTRAP`, see
-//! `support::TestBroker::transactional`; skipped with a message without it) every
-//! input word is counted exactly once and a read_committed reader sees one update per word.
+//! - At-least-once, one of two killed: nothing is lost; redone work shows up as count updates
+//!   beyond one per word, which the test counts and prints.
+//! - Exactly-once, one of two killed: every word counted exactly once, and a read_committed
+//!   reader sees exactly one update per input word.
+//! - Exactly-once, a seeded crash loop: `CRASHES` kills of one of three instances at random
+//!   moments while input flows, each restarted on its state directory; in the end every word's
+//!   committed updates are exactly 1, 2, ..., n.
 
 mod support;
 
-use examples::kafka_demo::produce_lines;
-use examples::word_count::WordCount;
-use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use streams_runtime::config::StreamsConfig;
-use streams_runtime::kafka::KafkaStreams;
-use support::TestBroker;
+use support::{RawRecord, Read, app_id, kafka};
 
-const INPUT: &str = "streams-plaintext-input";
-const OUTPUT: &str = "streams-wordcount-output";
 const PARTITIONS: i32 = 2;
-
-/// The topics the application needs, each with `PARTITIONS` partitions.
-fn topics() -> Vec<String> {
-    let config =
-        StreamsConfig::from_properties([("application.id", "wc-crash"), ("bootstrap.servers", "unused:1")]).unwrap();
-    let probe = KafkaStreams::new(WordCount, config).unwrap();
-    [INPUT.to_owned(), OUTPUT.to_owned()]
-        .into_iter()
-        .chain(probe.internal_topics())
-        .collect()
-}
 
 /// A child process running one instance; killed (SIGKILL) when dropped if still running.
 struct Instance(Child);
 
 impl Instance {
-    /// Starts an instance and waits until it has its first assignment.
-    fn start(bootstrap: &str, state: &std::path::Path, guarantee: &str) -> Self {
+    /// Starts an instance of application `app` over the topics `topics` (see
+    /// `word-count-instance`) and waits until it has its first assignment.
+    fn start(state: &std::path::Path, guarantee: &str, app: &str, topics: &str) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_word-count-instance"))
-            .args([bootstrap, &state.display().to_string(), guarantee])
+            .args([
+                &kafka().bootstrap(),
+                &state.display().to_string(),
+                guarantee,
+                app,
+                topics,
+            ])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -68,103 +58,175 @@ impl Drop for Instance {
     }
 }
 
-/// Reads the whole output topic (read_committed) until every word's latest count is at least
-/// its expected count and nothing new came for two seconds: the latest counts and the number
-/// of updates.
-fn final_counts(bootstrap: &str, expected: &BTreeMap<String, i64>) -> (BTreeMap<String, i64>, usize) {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "crash-reader")
-        .set("isolation.level", "read_committed")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
-        tpl.add_partition_offset(OUTPUT, p, Offset::Beginning).unwrap();
-    }
-    consumer.assign(&tpl).unwrap();
-    let (mut latest, mut updates) = (BTreeMap::new(), 0);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut quiet_since = Instant::now();
-    loop {
-        assert!(Instant::now() < deadline, "{updates} updates, latest {latest:?}");
-        match consumer.poll(Duration::from_millis(100)) {
-            Some(m) => {
-                let m = m.unwrap();
-                let word = String::from_utf8(m.key().unwrap().to_vec()).unwrap();
-                latest.insert(word, i64::from_be_bytes(m.payload().unwrap().try_into().unwrap()));
-                updates += 1;
-                quiet_since = Instant::now();
-            }
-            None => {
-                let reached = expected.iter().all(|(w, n)| latest.get(w).is_some_and(|c| c >= n));
-                if reached && quiet_since.elapsed() > Duration::from_secs(2) {
-                    return (latest, updates);
-                }
-            }
-        }
-    }
+/// Writes `lines` (null keys) to `topic`.
+fn write(topic: &str, lines: &[String]) {
+    let records: Vec<RawRecord<'_>> = lines.iter().map(|l| (None, Some(l.as_bytes()))).collect();
+    kafka().send(topic, None, &records);
 }
 
-/// Runs the scenario: A and B split the partitions and count 40 lines; 40 more lines are written
-/// and A is killed while it processes them; B takes A's tasks over. Returns the expected counts,
-/// the final counts and the number of updates.
-fn kill_one_of_two(bootstrap: &str, guarantee: &str) -> (BTreeMap<String, i64>, BTreeMap<String, i64>, usize) {
+/// The number of times each word occurs in `lines`.
+fn word_counts<'a>(lines: impl IntoIterator<Item = &'a String>) -> BTreeMap<String, i64> {
+    let mut counts = BTreeMap::new();
+    for word in lines.into_iter().flat_map(|l| l.split(' ')) {
+        *counts.entry(word.to_owned()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Reads `output` (read_committed) until every word's latest count is at least `expected` and
+/// nothing new came for two seconds: every word's updates, in order.
+fn updates(output: &str, expected: &BTreeMap<String, i64>) -> BTreeMap<String, Vec<i64>> {
+    let by_word = |records: &[Read]| {
+        let mut updates: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+        for r in records {
+            updates.entry(r.key_str()).or_default().push(r.long());
+        }
+        updates
+    };
+    let reached = |records: &[Read]| {
+        let updates = by_word(records);
+        expected
+            .iter()
+            .all(|(w, n)| updates.get(w).and_then(|u| u.last()).is_some_and(|c| c >= n))
+    };
+    by_word(&kafka().read(output, "read_committed", Duration::from_secs(2), reached))
+}
+
+/// Runs the scenario on `topics`: A and B split the partitions and count 40 lines; 40 more lines
+/// are written and A is killed while it processes them; B takes A's tasks over. Returns the
+/// expected counts and every word's updates.
+fn kill_one_of_two(guarantee: &str, topics: &str) -> (BTreeMap<String, i64>, BTreeMap<String, Vec<i64>>) {
+    let (input, output) = (format!("{topics}-in"), format!("{topics}-out"));
+    kafka().create_topics(&[&input, &output], PARTITIONS);
+    let app = app_id(topics);
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut a = Instance::start(bootstrap, dir_a.path(), guarantee);
-    let _b = Instance::start(bootstrap, dir_b.path(), guarantee);
+    let mut a = Instance::start(dir_a.path(), guarantee, &app, topics);
+    let _b = Instance::start(dir_b.path(), guarantee, &app, topics);
     let lines: Vec<String> = (0..80).map(|i| format!("w{} w{}", i % 10, (i * 3) % 10)).collect();
-    let mut expected = BTreeMap::new();
-    for word in lines.iter().flat_map(|l| l.split(' ')) {
-        *expected.entry(word.to_owned()).or_insert(0i64) += 1;
-    }
     let (first, second) = lines.split_at(40);
-    produce_lines(bootstrap, INPUT, first).unwrap();
-    let mut partial = BTreeMap::new();
-    for word in first.iter().flat_map(|l| l.split(' ')) {
-        *partial.entry(word.to_owned()).or_insert(0i64) += 1;
-    }
-    final_counts(bootstrap, &partial);
+    write(&input, first);
+    updates(&output, &word_counts(first));
     // Mid-stream: A is killed while it works on the second half (its last commit behind it).
-    produce_lines(bootstrap, INPUT, second).unwrap();
+    write(&input, second);
     std::thread::sleep(Duration::from_millis(30));
     a.kill();
-    let (latest, updates) = final_counts(bootstrap, &expected);
-    (expected, latest, updates)
+    let expected = word_counts(&lines);
+    let seen = updates(&output, &expected);
+    (expected, seen)
+}
+
+/// Each word's updates if every input word was counted exactly once: 1, 2, ..., n.
+fn exactly_once(expected: &BTreeMap<String, i64>) -> BTreeMap<String, Vec<i64>> {
+    expected.iter().map(|(w, n)| (w.clone(), (1..=*n).collect())).collect()
 }
 
 #[test]
 fn an_instance_killed_mid_stream_loses_nothing_under_at_least_once() {
-    let broker = TestBroker::embedded();
-    broker.create_topics(topics(), PARTITIONS);
-    let (expected, latest, updates) = kill_one_of_two(&broker.bootstrap(), "at_least_once");
+    let (expected, seen) = kill_one_of_two("at_least_once", "crash-alo");
     let words: i64 = expected.values().sum();
+    let mut redone = 0;
     for (word, n) in &expected {
-        assert!(latest[word] >= *n, "{word}: counted {} of {n}", latest[word]);
+        let updates = &seen[word];
+        let last = *updates.last().unwrap();
+        assert!(last >= *n, "{word}: counted {last} of {n}");
+        // Every count from 1 to the last appears: nothing in between was lost.
+        for c in 1..=last {
+            assert!(updates.contains(&c), "{word}: update {c} missing from {updates:?}");
+        }
+        redone += last - n;
     }
-    let overcount: i64 = expected.iter().map(|(w, n)| latest[w] - n).sum();
+    let total: usize = seen.values().map(Vec::len).sum();
     println!(
-        "at-least-once, one of two instances killed: {updates} count updates for {words} words, \
-         {overcount} words counted twice (work redone after the kill)"
+        "at-least-once, one of two instances killed: {total} count updates for {words} words, \
+         {redone} words counted twice (work redone after the kill)"
     );
 }
 
 #[test]
 fn an_instance_killed_mid_stream_counts_every_word_once_under_exactly_once() {
-    // Exact counts after a kill need the transactional offsets stored and aborted output
-    // hidden: a broker that enforces transactions.
-    let Some(broker) =
-        TestBroker::transactional("an_instance_killed_mid_stream_counts_every_word_once_under_exactly_once")
-    else {
-        return;
+    let (expected, seen) = kill_one_of_two("exactly_once_v2", "crash-eos");
+    let words: i64 = expected.values().sum();
+    assert_eq!(seen, exactly_once(&expected), "one committed update per word, in order");
+    println!("exactly-once, one of two instances killed: {words} words, {words} committed updates");
+}
+
+/// The seeded kills of the crash loop.
+const CRASHES: usize = 10;
+/// Its seed (SplitMix64).
+const SEED: u64 = 0x5eed_c0de;
+
+/// SplitMix64: the crash loop's deterministic choices.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[test]
+fn a_seeded_crash_loop_under_exactly_once_commits_every_update_exactly_once() {
+    let topics = "crash-loop";
+    let (input, output) = (format!("{topics}-in"), format!("{topics}-out"));
+    kafka().create_topics(&[&input, &output], PARTITIONS);
+    let app = app_id(topics);
+    let guarantee = "exactly_once_v2";
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut instances: Vec<Instance> = dirs
+        .iter()
+        .map(|d| Instance::start(d.path(), guarantee, &app, topics))
+        .collect();
+
+    // Input flows from its own thread, a line every 20 ms, until the kills are over.
+    let line = |i: usize| format!("w{} w{} w{}", i % 13, (i * 7) % 17, (i * 3) % 11);
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicUsize::new(0));
+    let writer = {
+        let (stop, written, input) = (Arc::clone(&stop), Arc::clone(&written), input.clone());
+        std::thread::spawn(move || {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                write(&input, &[line(i)]);
+                i += 1;
+                written.store(i, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
     };
-    broker.create_topics(topics(), PARTITIONS);
-    let (expected, latest, updates) = kill_one_of_two(&broker.bootstrap(), "exactly_once_v2");
+    let mut rng = SplitMix(SEED);
+    let started = Instant::now();
+    let mut kills = Vec::new();
+    for _ in 0..CRASHES {
+        std::thread::sleep(Duration::from_millis(300 + rng.below(2500)));
+        let victim = rng.below(instances.len() as u64) as usize;
+        instances[victim].kill();
+        kills.push((victim, written.load(Ordering::Relaxed)));
+        instances[victim] = Instance::start(dirs[victim].path(), guarantee, &app, topics);
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    let lines: Vec<String> = (0..written.load(Ordering::Relaxed)).map(line).collect();
+    let expected = word_counts(&lines);
+    let seen = updates(&output, &expected);
     let words: i64 = expected.values().sum();
     println!(
-        "exactly-once on {}, one of two instances killed: {updates} count updates for {words} words",
-        broker.bootstrap()
+        "crash loop (seed {SEED:#x}): {CRASHES} SIGKILLs of one of 3 instances (victim, lines written \
+         by then): {kills:?}; {} lines, {words} words in {:.1} s",
+        lines.len(),
+        started.elapsed().as_secs_f64()
     );
-    assert_eq!(latest, expected, "every word counted exactly once");
-    assert_eq!(updates as i64, words, "one committed update per word");
+    assert_eq!(
+        seen,
+        exactly_once(&expected),
+        "every committed update exactly once, in order"
+    );
+    println!("crash loop result: every one of the {words} updates committed exactly once");
 }

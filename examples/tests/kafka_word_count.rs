@@ -1,131 +1,101 @@
-//! The DSL word count on the embedded Kafka cluster: end to end, after restarts (with the
-//! local state kept and with it wiped), across rebalances (exactly one update per word on
-//! clean handovers), and with poison pills under each handler.
+//! The DSL word count on the real Kafka broker (`support::kafka`): end to end, after restarts
+//! (with the local state kept and with it wiped), across rebalances (exactly one update per word
+//! on clean handovers), with poison pills under each handler, with its stores restored at
+//! assignment, and the startup checks of its topics. Each test declares the topology over topics
+//! of its own.
 
-use examples::kafka_demo::{produce_lines, read_topic};
-use examples::word_count::WordCount;
-use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
+mod support;
+
+use examples::word_count_topology;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use streams_runtime::config::StreamsConfig;
-use streams_runtime::kafka::{EmbeddedCluster, KafkaStreams, State, ThreadFailureResponse};
+use streams_runtime::kafka::{KafkaStreams, State, ThreadFailureResponse};
 use streams_runtime::prelude::*;
+use support::{RawRecord, Read, app_id, kafka};
 
-const INPUT: &str = "streams-plaintext-input";
-const OUTPUT: &str = "streams-wordcount-output";
 const PARTITIONS: i32 = 2;
 
-fn cluster(app: &str) -> EmbeddedCluster {
-    let cluster = EmbeddedCluster::start(1).unwrap();
-    let probe = KafkaStreams::new(WordCount, config(app, &cluster, std::path::Path::new("/unused"), &[])).unwrap();
-    for topic in [INPUT.to_owned(), OUTPUT.to_owned()]
-        .into_iter()
-        .chain(probe.internal_topics())
-    {
-        cluster.create_topic(&topic, PARTITIONS).unwrap();
-    }
-    cluster
-}
-
-fn config(app: &str, cluster: &EmbeddedCluster, state_dir: &std::path::Path, extra: &[(&str, &str)]) -> StreamsConfig {
-    let bootstrap = cluster.bootstrap_servers();
+/// A configuration for `app` on the test broker.
+fn config(app: &str, state_dir: &std::path::Path, extra: &[(&str, &str)]) -> StreamsConfig {
+    let bootstrap = kafka().bootstrap();
     let state_dir = state_dir.display().to_string();
     let mut settings = vec![
         ("application.id", app),
         ("bootstrap.servers", bootstrap.as_str()),
         ("commit.interval.ms", "100"),
         ("state.dir", state_dir.as_str()),
-        // The embedded cluster evicts a closed member only at its session timeout, so a restarted
-        // instance's join waits that long: keep it short.
-        ("main.consumer.session.timeout.ms", "6000"),
-        ("main.consumer.heartbeat.interval.ms", "500"),
     ];
     settings.extend_from_slice(extra);
     StreamsConfig::from_properties(settings).unwrap()
 }
 
-fn lines(text: &[&str]) -> Vec<String> {
+/// Writes `text` as values with null keys to `topic` (partition `partition` if given).
+fn write(topic: &str, partition: Option<i32>, text: &[String]) {
+    let records: Vec<RawRecord<'_>> = text.iter().map(|l| (None, Some(l.as_bytes()))).collect();
+    kafka().send(topic, partition, &records);
+}
+
+fn strings(text: &[&str]) -> Vec<String> {
     text.iter().map(|l| (*l).to_owned()).collect()
 }
 
-/// Reads the output topic until the latest count of every word equals `expected`; returns the
-/// number of updates read.
-fn await_counts(cluster: &EmbeddedCluster, group: &str, expected: &BTreeMap<String, i64>) -> usize {
-    let mut latest = BTreeMap::new();
-    let mut updates = 0;
-    let done = read_topic(
-        &cluster.bootstrap_servers(),
-        OUTPUT,
-        group,
-        Duration::from_secs(60),
-        |k, v| {
-            let word = String::from_utf8(k.unwrap().to_vec()).unwrap();
-            let count = i64::from_be_bytes(v.unwrap().try_into().unwrap());
-            latest.insert(word, count);
-            updates += 1;
-            latest == *expected
-        },
-    )
-    .unwrap();
-    assert!(done, "timed out; latest counts {latest:?}, expected {expected:?}");
-    updates
+/// The latest count of every word in `records`.
+fn latest(records: &[Read]) -> BTreeMap<String, i64> {
+    records.iter().map(|r| (r.key_str(), r.long())).collect()
 }
 
-/// Reads the whole output topic once at least `expected` updates are there, and for two more
-/// seconds to see any beyond them: the latest count of every word and the number of updates.
-fn all_updates(cluster: &EmbeddedCluster, expected: usize) -> (BTreeMap<String, i64>, usize) {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", cluster.bootstrap_servers())
-        .set("group.id", "all-updates")
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let mut partitions = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
-        partitions.add_partition_offset(OUTPUT, p, Offset::Beginning).unwrap();
-    }
-    consumer.assign(&partitions).unwrap();
-    let (mut latest, mut updates) = (BTreeMap::new(), 0);
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let mut extra: Option<std::time::Instant> = None;
-    while extra.is_none_or(|until| std::time::Instant::now() < until) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "only {updates} of {expected} updates"
-        );
-        if let Some(m) = consumer.poll(Duration::from_millis(100)) {
-            let m = m.unwrap();
-            let word = String::from_utf8(m.key().unwrap().to_vec()).unwrap();
-            latest.insert(word, i64::from_be_bytes(m.payload().unwrap().try_into().unwrap()));
-            updates += 1;
-        }
-        if updates >= expected && extra.is_none() {
-            extra = Some(std::time::Instant::now() + Duration::from_secs(2));
-        }
-    }
-    (latest, updates)
+/// Reads `output` until the latest count of every word equals `expected` and nothing more comes
+/// for a second; the number of count updates read.
+fn await_counts(output: &str, expected: &BTreeMap<String, i64>) -> usize {
+    kafka()
+        .read(output, "read_uncommitted", Duration::from_secs(1), |r| {
+            latest(r) == *expected
+        })
+        .len()
 }
 
 fn counts(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
     pairs.iter().map(|(w, c)| ((*w).to_owned(), *c)).collect()
 }
 
+/// Waits until `streams` is running (its threads have their assignment).
+fn await_running<T: Topology + Clone + Send + 'static>(streams: &KafkaStreams<T>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while streams.state() != State::Running {
+        assert_ne!(streams.state(), State::Error, "{:?}", streams.take_failure());
+        assert!(Instant::now() < deadline, "still {:?}", streams.state());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Records the partitions of the restored stores of `streams`, in order.
+fn restored_partitions<T: Topology + Clone + Send + 'static>(streams: &KafkaStreams<T>) -> Arc<Mutex<Vec<i32>>> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    streams.set_restore_listener(move |r| log.lock().unwrap().push(r.partition));
+    seen
+}
+
+fn sorted(mut v: Vec<i32>) -> Vec<i32> {
+    v.sort_unstable();
+    v
+}
+
+word_count_topology!(struct EndToEnd { input: "wc-e2e-in", output: "wc-e2e-out" });
+
 #[test]
-fn word_count_runs_end_to_end_on_the_embedded_cluster() {
-    let app = "wc-e2e";
-    let cluster = cluster(app);
+fn word_count_runs_end_to_end() {
+    let app = app_id("wc-e2e");
+    kafka().create_topics(&["wc-e2e-in", "wc-e2e-out"], PARTITIONS);
     let state = tempfile::tempdir().unwrap();
-    produce_lines(
-        &cluster.bootstrap_servers(),
-        INPUT,
-        &lines(&["all streams lead to kafka", "hello kafka streams"]),
-    )
-    .unwrap();
-    let mut streams = KafkaStreams::new(WordCount, config(app, &cluster, state.path(), &[])).unwrap();
+    write(
+        "wc-e2e-in",
+        None,
+        &strings(&["all streams lead to kafka", "hello kafka streams"]),
+    );
+    let mut streams = KafkaStreams::new(EndToEnd, config(&app, state.path(), &[])).unwrap();
     let states = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&states);
     streams.set_state_listener(move |new, _| seen.lock().unwrap().push(new));
@@ -138,374 +108,326 @@ fn word_count_runs_end_to_end_on_the_embedded_cluster() {
         ("streams", 2),
         ("to", 1),
     ]);
-    assert_eq!(await_counts(&cluster, "reader", &expected), 8, "one update per word");
+    assert_eq!(await_counts("wc-e2e-out", &expected), 8, "one update per word");
     assert!(streams.close(Duration::from_secs(10)));
     assert!(streams.take_failure().is_none());
     assert_eq!(streams.state(), State::NotRunning);
     let states = states.lock().unwrap().clone();
-    assert_eq!(states.first(), Some(&State::Rebalancing));
-    assert!(states.contains(&State::Running), "{states:?}");
-    assert_eq!(states.last(), Some(&State::NotRunning));
+    assert_eq!(
+        states,
+        [
+            State::Rebalancing,
+            State::Running,
+            State::PendingShutdown,
+            State::NotRunning
+        ]
+    );
 }
+
+word_count_topology!(struct Restart { input: "wc-restart-in", output: "wc-restart-out" });
 
 #[test]
 fn counts_continue_after_restarts_with_and_without_local_state() {
-    let app = "wc-restart";
-    let cluster = cluster(app);
-    let bootstrap = cluster.bootstrap_servers();
+    let app = app_id("wc-restart");
+    kafka().create_topics(&["wc-restart-in", "wc-restart-out"], PARTITIONS);
     let state = tempfile::tempdir().unwrap();
     let restored = Arc::new(Mutex::new(Vec::new()));
 
-    let run = |state_dir: &std::path::Path, text: &[&str], expected: &[(&str, i64)], reader: &str| {
-        produce_lines(&bootstrap, INPUT, &lines(text)).unwrap();
-        let mut streams = KafkaStreams::new(WordCount, config(app, &cluster, state_dir, &[])).unwrap();
+    let run = |state_dir: &std::path::Path, text: &[&str], expected: &[(&str, i64)]| {
+        write("wc-restart-in", None, &strings(text));
+        let mut streams = KafkaStreams::new(Restart, config(&app, state_dir, &[])).unwrap();
         let log = Arc::clone(&restored);
         streams.set_restore_listener(move |r| {
             log.lock().unwrap().push((r.store.to_owned(), r.partition, r.records));
         });
         streams.start().unwrap();
-        await_counts(&cluster, reader, &counts(expected));
+        await_counts("wc-restart-out", &counts(expected));
         assert!(streams.close(Duration::from_secs(10)));
         assert!(streams.take_failure().is_none());
+        let mut seen = std::mem::take(&mut *restored.lock().unwrap());
+        seen.sort();
+        seen
     };
+    let store = |partition, records| ("counts-store".to_owned(), partition, records);
 
-    run(state.path(), &["kafka streams"], &[("kafka", 1), ("streams", 1)], "r1");
-    assert!(
-        restored.lock().unwrap().iter().all(|(_, _, n)| *n == 0),
-        "nothing to restore at first"
-    );
+    // Both tasks of the counting sub-topology are created (and their stores restored) at
+    // assignment, whether or not their partition has records.
+    let first = run(state.path(), &["kafka streams"], &[("kafka", 1), ("streams", 1)]);
+    assert_eq!(first, [store(0, 0), store(1, 0)], "nothing to restore at first");
 
-    // Same state directory: the RocksDB store survived and its checkpoint covers the changelog,
-    // so nothing is restored.
-    restored.lock().unwrap().clear();
-    run(state.path(), &["kafka"], &[("kafka", 2), ("streams", 1)], "r2");
-    let after_checkpoint = restored.lock().unwrap().clone();
-    assert!(!after_checkpoint.is_empty(), "tasks were created");
-    assert!(
-        after_checkpoint.iter().all(|(_, _, n)| *n == 0),
-        "restored from the checkpoint on: {after_checkpoint:?}"
-    );
+    // Same state directory: the RocksDB stores survived and their checkpoints cover the
+    // changelogs, so nothing is restored.
+    let second = run(state.path(), &["kafka"], &[("kafka", 2), ("streams", 1)]);
+    assert_eq!(second, [store(0, 0), store(1, 0)], "restored from the checkpoints on");
 
-    // A new, empty state directory: the counts come back from the changelog.
-    restored.lock().unwrap().clear();
+    // A new, empty state directory: the counts come back from the changelog (kafka=1,
+    // streams=1, kafka=2: three records over the two partitions).
     let fresh = tempfile::tempdir().unwrap();
-    run(fresh.path(), &["streams kafka"], &[("kafka", 3), ("streams", 2)], "r3");
-    let total: u64 = restored.lock().unwrap().iter().map(|(_, _, n)| n).sum();
-    assert!(
-        total >= 2,
-        "the counts store was restored from its changelog: {:?}",
-        restored.lock().unwrap()
-    );
-    assert!(
-        restored
-            .lock()
-            .unwrap()
-            .iter()
-            .all(|(store, _, _)| store == "counts-store")
-    );
+    let third = run(fresh.path(), &["streams kafka"], &[("kafka", 3), ("streams", 2)]);
+    let total: u64 = third.iter().map(|(_, _, n)| n).sum();
+    assert_eq!(total, 3, "the changelog's records: {third:?}");
+    assert_eq!(third.iter().map(|(_, p, _)| *p).collect::<Vec<_>>(), [0, 1]);
 }
+
+word_count_topology!(struct PoisonContinue { input: "wc-pc-in", output: "wc-pc-out" });
 
 #[test]
 fn a_poison_pill_is_skipped_and_dead_lettered_under_log_and_continue() {
-    let app = "wc-poison-continue";
-    let cluster = cluster(app);
-    cluster.create_topic("wc-dlq", 1).unwrap();
+    let app = app_id("wc-pc");
+    kafka().create_topics(&["wc-pc-in", "wc-pc-out"], PARTITIONS);
+    kafka().create_topics(&["wc-pc-dlq"], 1);
     let state = tempfile::tempdir().unwrap();
-    let bootstrap = cluster.bootstrap_servers();
-    produce_lines(&bootstrap, INPUT, &lines(&["kafka"])).unwrap();
-    produce_raw(&bootstrap, INPUT, &[0xff, 0xfe]);
-    produce_lines(&bootstrap, INPUT, &lines(&["kafka streams"])).unwrap();
+    write("wc-pc-in", Some(0), &strings(&["kafka"]));
+    kafka().send("wc-pc-in", Some(0), &[(None, Some(&[0xff, 0xfe]))]);
+    write("wc-pc-in", Some(0), &strings(&["kafka streams"]));
     let extra = [
         ("deserialization.exception.handler", "LogAndContinueExceptionHandler"),
-        ("errors.dead.letter.queue.topic.name", "wc-dlq"),
+        ("errors.dead.letter.queue.topic.name", "wc-pc-dlq"),
     ];
-    let mut streams = KafkaStreams::new(WordCount, config(app, &cluster, state.path(), &extra)).unwrap();
+    let mut streams = KafkaStreams::new(PoisonContinue, config(&app, state.path(), &extra)).unwrap();
     streams.start().unwrap();
-    await_counts(&cluster, "reader", &counts(&[("kafka", 2), ("streams", 1)]));
-    let mut dead = Vec::new();
-    let found = read_topic(&bootstrap, "wc-dlq", "dlq-reader", Duration::from_secs(30), |_, v| {
-        dead.push(v.map(<[u8]>::to_vec));
-        true
-    })
-    .unwrap();
-    assert!(found, "the dead-letter topic holds the raw record");
-    assert_eq!(dead, [Some(vec![0xff, 0xfe])]);
+    assert_eq!(await_counts("wc-pc-out", &counts(&[("kafka", 2), ("streams", 1)])), 3);
+    let dead = kafka().read("wc-pc-dlq", "read_uncommitted", Duration::ZERO, |r| !r.is_empty());
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].value.as_deref(), Some(&[0xff, 0xfe][..]), "the raw record");
     assert!(streams.close(Duration::from_secs(10)));
     assert!(streams.take_failure().is_none());
     assert_eq!(streams.dropped_records(), 1, "the poison pill");
 }
 
+word_count_topology!(struct PoisonFail { input: "wc-pf-in", output: "wc-pf-out" });
+
 #[test]
 fn a_poison_pill_stops_the_application_under_log_and_fail() {
-    let app = "wc-poison-fail";
-    let cluster = cluster(app);
+    let app = app_id("wc-pf");
+    kafka().create_topics(&["wc-pf-in", "wc-pf-out"], PARTITIONS);
     let state = tempfile::tempdir().unwrap();
-    let bootstrap = cluster.bootstrap_servers();
-    produce_raw(&bootstrap, INPUT, &[0xff]);
-    let mut streams = KafkaStreams::new(WordCount, config(app, &cluster, state.path(), &[])).unwrap();
+    kafka().send("wc-pf-in", Some(1), &[(None, Some(&[0xff]))]);
+    let mut streams = KafkaStreams::new(PoisonFail, config(&app, state.path(), &[])).unwrap();
     streams.start().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while streams.state() != State::Error && std::time::Instant::now() < deadline {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while streams.state() != State::Error && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(streams.state(), State::Error);
     match streams.take_failure() {
-        Some(StreamsError::Deserialization { topic, offset, .. }) => {
-            assert_eq!(topic, INPUT);
-            assert_eq!(offset, 0);
-        }
+        Some(StreamsError::Deserialization {
+            topic,
+            partition,
+            offset,
+            ..
+        }) => assert_eq!((topic.as_str(), partition, offset), ("wc-pf-in", 1, 0)),
         other => panic!("expected a deserialization failure, got {other:?}"),
     }
     streams.close(Duration::from_secs(10));
 }
 
+word_count_topology!(struct ShutdownApp { input: "wc-sa-in", output: "wc-sa-out" });
+
 #[test]
 fn a_failed_thread_can_shut_down_every_instance_of_the_application() {
-    let app = "wc-shutdown-app";
-    let cluster = cluster(app);
-    let bootstrap = cluster.bootstrap_servers();
+    let app = app_id("wc-sa");
+    kafka().create_topics(&["wc-sa-in", "wc-sa-out"], PARTITIONS);
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut a = KafkaStreams::new(WordCount, config(app, &cluster, dir_a.path(), &[])).unwrap();
-    let mut b = KafkaStreams::new(WordCount, config(app, &cluster, dir_b.path(), &[])).unwrap();
+    let mut a = KafkaStreams::new(ShutdownApp, config(&app, dir_a.path(), &[])).unwrap();
+    let mut b = KafkaStreams::new(ShutdownApp, config(&app, dir_b.path(), &[])).unwrap();
     for streams in [&a, &b] {
         streams.set_uncaught_error_handler(|_| ThreadFailureResponse::ShutdownApplication);
     }
     a.start().unwrap();
-    b.start().unwrap();
     await_running(&a);
+    b.start().unwrap();
     await_running(&b);
+    await_running(&a);
     // A poison pill in partition 0: its owner fails and asks the other instance to stop.
-    produce_raw_to(&bootstrap, INPUT, 0, &[0xff]);
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    kafka().send("wc-sa-in", Some(0), &[(None, Some(&[0xff]))]);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while (a.state(), b.state()) != (State::Error, State::Error) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "a {:?}, b {:?}",
-            a.state(),
-            b.state()
-        );
+        assert!(Instant::now() < deadline, "a {:?}, b {:?}", a.state(), b.state());
         std::thread::sleep(Duration::from_millis(50));
     }
     let mut failures = [a.take_failure().unwrap(), b.take_failure().unwrap()].map(|e| e.to_string());
     failures.sort_by_key(|f| !f.contains("requested it"));
     assert!(
-        failures[0].ends_with("shutting down the application: instance wc-shutdown-app-StreamThread-1 requested it"),
+        failures[0].ends_with(&format!(
+            "shutting down the application: instance {app}-StreamThread-1 requested it"
+        )),
         "{failures:?}"
     );
-    assert!(
-        failures[1].contains(&format!("record at {INPUT}-0 offset 0")),
-        "{failures:?}"
-    );
+    assert!(failures[1].contains("record at wc-sa-in-0 offset 0"), "{failures:?}");
     a.close(Duration::from_secs(10));
     b.close(Duration::from_secs(10));
 }
 
-fn produce_raw_to(bootstrap: &str, topic: &str, partition: i32, value: &[u8]) {
-    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .unwrap();
-    producer
-        .send(BaseRecord::<[u8], [u8]>::to(topic).partition(partition).payload(value))
-        .unwrap();
-    producer.flush(Duration::from_secs(10)).unwrap();
-}
+word_count_topology!(struct TwoInstances { input: "wc-two-in", output: "wc-two-out" });
 
-fn produce_raw(bootstrap: &str, topic: &str, value: &[u8]) {
-    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-    let producer: BaseProducer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .unwrap();
-    producer
-        .send(BaseRecord::<[u8], [u8]>::to(topic).payload(value))
-        .unwrap();
-    producer.flush(Duration::from_secs(10)).unwrap();
-}
-
-/// Waits until `streams` is running (its thread has an assignment).
-fn await_running(streams: &KafkaStreams<WordCount>) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while streams.state() != State::Running {
-        assert_ne!(streams.state(), State::Error, "{:?}", streams.take_failure());
-        assert!(std::time::Instant::now() < deadline, "still {:?}", streams.state());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// `n` lines of `per_line` words each, over the words w0..w4.
+fn words(n: usize, per_line: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            (0..per_line)
+                .map(|j| format!("w{}", (i + j) % 5))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
 }
 
 #[test]
 fn two_instances_split_the_partitions_and_hand_over_without_duplicates() {
-    let app = "wc-two";
-    let cluster = cluster(app);
-    let bootstrap = cluster.bootstrap_servers();
+    let app = app_id("wc-two");
+    kafka().create_topics(&["wc-two-in", "wc-two-out"], PARTITIONS);
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let partitions_of = |streams: &KafkaStreams<WordCount>| {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = Arc::clone(&seen);
-        streams.set_restore_listener(move |r| log.lock().unwrap().push(r.partition));
-        seen
-    };
-    // Commits once a second: the first phase ends committed (the embedded cluster refuses
-    // commits once a rebalance has begun, so A's uncommitted work on partitions that move to B
-    // would be redone there); the last phase usually ends with A's positions uncommitted,
-    // which A resumes from when its partitions come back to it.
     let slow_commits = [("commit.interval.ms", "1000")];
-    let mut a = KafkaStreams::new(WordCount, config(app, &cluster, dir_a.path(), &slow_commits)).unwrap();
-    let mut b = KafkaStreams::new(WordCount, config(app, &cluster, dir_b.path(), &slow_commits)).unwrap();
-    let (tasks_a, tasks_b) = (partitions_of(&a), partitions_of(&b));
-    let words = |n: usize, per_line: usize| -> Vec<String> {
-        (0..n)
-            .map(|i| {
-                (0..per_line)
-                    .map(|j| format!("w{}", (i + j) % 5))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .collect()
-    };
+    let mut a = KafkaStreams::new(TwoInstances, config(&app, dir_a.path(), &slow_commits)).unwrap();
+    let mut b = KafkaStreams::new(TwoInstances, config(&app, dir_b.path(), &slow_commits)).unwrap();
+    let (tasks_a, tasks_b) = (restored_partitions(&a), restored_partitions(&b));
 
-    // A alone counts the first 40 words.
+    // A alone counts the first 40 words; it runs both counting tasks.
     a.start().unwrap();
-    produce_lines(&bootstrap, INPUT, &words(20, 2)).unwrap();
+    write("wc-two-in", None, &words(20, 2));
     let expected = counts(&[("w0", 8), ("w1", 8), ("w2", 8), ("w3", 8), ("w4", 8)]);
-    assert_eq!(await_counts(&cluster, "reader-1", &expected), 40);
-    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(await_counts("wc-two-out", &expected), 40);
+    assert_eq!(sorted(tasks_a.lock().unwrap().clone()), [0, 1]);
 
-    // B joins: A commits on revocation, the partitions are split, the counts continue.
+    // B joins: A commits on revocation, each instance gets one partition of each topic, the
+    // counts continue.
     b.start().unwrap();
     await_running(&b);
     await_running(&a);
-    produce_lines(&bootstrap, INPUT, &words(10, 1)).unwrap();
+    write("wc-two-in", None, &words(10, 1));
     let expected = counts(&[("w0", 10), ("w1", 10), ("w2", 10), ("w3", 10), ("w4", 10)]);
-    assert_eq!(await_counts(&cluster, "reader-2", &expected), 50);
-    let (on_a, on_b) = (tasks_a.lock().unwrap().clone(), tasks_b.lock().unwrap().clone());
-    assert!(!on_b.is_empty(), "B runs tasks: a {on_a:?}, b {on_b:?}");
+    assert_eq!(await_counts("wc-two-out", &expected), 50);
+    let on_b = tasks_b.lock().unwrap().clone();
+    assert_eq!(on_b.len(), 1, "B runs one counting task: {on_b:?}");
+    assert_eq!(
+        tasks_a.lock().unwrap().len(),
+        2,
+        "A keeps the other one without restoring it"
+    );
 
-    // B stops; A takes B's partitions back and restores their counts from the changelog.
+    // B stops; A takes B's partition back and restores its counts from the changelog.
     assert!(b.close(Duration::from_secs(10)));
-    produce_lines(&bootstrap, INPUT, &words(10, 1)).unwrap();
+    write("wc-two-in", None, &words(10, 1));
     let expected = counts(&[("w0", 12), ("w1", 12), ("w2", 12), ("w3", 12), ("w4", 12)]);
-    await_counts(&cluster, "reader-3", &expected);
-    let restored_by_a = tasks_a.lock().unwrap().len();
-    assert!(restored_by_a > on_a.len(), "A created B's tasks after B stopped");
+    assert_eq!(await_counts("wc-two-out", &expected), 60);
+    assert_eq!(
+        tasks_a.lock().unwrap()[2..],
+        on_b[..],
+        "A created B's task after B stopped"
+    );
     assert!(a.close(Duration::from_secs(10)));
     assert!(a.take_failure().is_none() && b.take_failure().is_none());
-    // Exactly one count update per word: both handovers lost nothing and redid nothing.
-    assert_eq!(all_updates(&cluster, 60), (expected, 60), "count updates for 60 words");
 }
+
+word_count_topology!(struct Resume { input: "wc-resume-in", output: "wc-resume-out" });
 
 #[test]
 fn a_rebalance_that_keeps_the_partitions_in_place_neither_loses_nor_redoes_work() {
-    let app = "wc-resume";
-    let cluster = cluster(app);
-    let bootstrap = cluster.bootstrap_servers();
-    cluster.create_topic("unrelated", 1).unwrap();
+    use rdkafka::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let app = app_id("wc-resume");
+    kafka().create_topics(&["wc-resume-in", "wc-resume-out"], PARTITIONS);
+    kafka().create_topics(&["wc-resume-unrelated"], 1);
     let dir = tempfile::tempdir().unwrap();
-    // Nothing is committed before the instance closes.
-    let config = config(app, &cluster, dir.path(), &[("commit.interval.ms", "600000")]);
-    let mut streams = KafkaStreams::new(WordCount, config).unwrap();
+    // Nothing is committed before the rebalance but what the revocation commits.
+    let config = config(&app, dir.path(), &[("commit.interval.ms", "600000")]);
+    let mut streams = KafkaStreams::new(Resume, config).unwrap();
     let states = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&states);
     streams.set_state_listener(move |new, _| log.lock().unwrap().push(new));
     streams.start().unwrap();
     let line = |n: usize| -> Vec<String> { (0..n).map(|i| format!("w{}", i % 4)).collect() };
-    produce_lines(&bootstrap, INPUT, &line(20)).unwrap();
+    write("wc-resume-in", None, &line(20));
     let expected = counts(&[("w0", 5), ("w1", 5), ("w2", 5), ("w3", 5)]);
-    assert_eq!(await_counts(&cluster, "reader-1", &expected), 20);
+    assert_eq!(await_counts("wc-resume-out", &expected), 20);
 
     // Another member joins the group for a topic the application does not read: the eager
     // protocol revokes every partition and gives them all back.
     let member: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
-        .set("group.id", app)
-        .set("session.timeout.ms", "6000")
+        .set("bootstrap.servers", kafka().bootstrap())
+        .set("group.id", &app)
         .set("partition.assignment.strategy", "range")
         .create()
         .unwrap();
-    member.subscribe(&["unrelated"]).unwrap();
+    member.subscribe(&["wc-resume-unrelated"]).unwrap();
     let rebalanced = || {
         let states = states.lock().unwrap();
         let running = states.iter().position(|s| *s == State::Running);
         running.is_some_and(|r| states[r..].contains(&State::Rebalancing)) && states.last() == Some(&State::Running)
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while !rebalanced() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no rebalance: {:?}",
-            states.lock().unwrap()
-        );
+        assert!(Instant::now() < deadline, "no rebalance: {:?}", states.lock().unwrap());
         member.poll(Duration::from_millis(50));
     }
-    produce_lines(&bootstrap, INPUT, &line(20)).unwrap();
+    write("wc-resume-in", None, &line(20));
     let expected = counts(&[("w0", 10), ("w1", 10), ("w2", 10), ("w3", 10)]);
-    await_counts(&cluster, "reader-2", &expected);
+    // Redone work would repeat the first counts' updates (and raise the counts past 10).
+    assert_eq!(
+        await_counts("wc-resume-out", &expected),
+        40,
+        "one count update per word"
+    );
     assert!(streams.close(Duration::from_secs(10)));
     assert!(streams.take_failure().is_none());
-    // Redone work would repeat the first counts' updates (and raise the counts past 10).
-    assert_eq!(all_updates(&cluster, 40), (expected, 40), "one count update per word");
 }
+
+word_count_topology!(struct Startup { input: "wc-startup-in", output: "wc-startup-out" });
 
 #[test]
 fn startup_checks_source_topics_and_co_partitioning() {
-    let app = "wc-startup";
-    let cluster = EmbeddedCluster::start(1).unwrap();
+    let app = app_id("wc-startup");
     let state = tempfile::tempdir().unwrap();
-    let mut streams = KafkaStreams::new(WordCount, config(app, &cluster, state.path(), &[])).unwrap();
+    let mut streams = KafkaStreams::new(Startup, config(&app, state.path(), &[])).unwrap();
     let err = streams.start().unwrap_err().to_string();
-    assert!(
-        err.contains("source topic streams-plaintext-input does not exist"),
-        "{err}"
-    );
+    assert!(err.contains("source topic wc-startup-in does not exist"), "{err}");
 
     // Sub-topology 1 reads the repartition topic (3 partitions) and writes the changelog (2).
-    cluster.create_topic(INPUT, 2).unwrap();
-    cluster.create_topic("wc-startup-counts-store-repartition", 3).unwrap();
-    cluster.create_topic("wc-startup-counts-store-changelog", 2).unwrap();
-    let mut streams = KafkaStreams::new(WordCount, config(app, &cluster, state.path(), &[])).unwrap();
+    kafka().create_topics(&["wc-startup-in"], 2);
+    let repartition = format!("{app}-counts-store-repartition");
+    let changelog = format!("{app}-counts-store-changelog");
+    kafka().create_topics(&[&repartition], 3);
+    kafka().create_topics(&[&changelog], 2);
+    let mut streams = KafkaStreams::new(Startup, config(&app, state.path(), &[])).unwrap();
     let err = streams.start().unwrap_err().to_string();
     assert!(
-        err.contains(
+        err.contains(&format!(
             "the source topics and changelogs of sub-topology 1 must have the same number of partitions: \
-             wc-startup-counts-store-repartition (3), wc-startup-counts-store-changelog (2)"
-        ),
+             {repartition} (3), {changelog} (2)"
+        )),
         "{err}"
     );
 }
 
+word_count_topology!(struct SubTopologies { input: "wc-sub-in", output: "wc-sub-out" });
+
 #[test]
 fn each_sub_topology_runs_as_its_own_tasks_with_its_own_partition_count() {
-    let app = "wc-subtopologies";
-    let cluster = EmbeddedCluster::start(1).unwrap();
-    cluster.create_topic(INPUT, 2).unwrap();
-    cluster.create_topic(OUTPUT, 2).unwrap();
-    cluster
-        .create_topic("wc-subtopologies-counts-store-repartition", 3)
-        .unwrap();
-    cluster
-        .create_topic("wc-subtopologies-counts-store-changelog", 3)
-        .unwrap();
-    cluster.create_topic("wc-subtopologies-control", 1).unwrap();
+    let app = app_id("wc-sub");
+    kafka().create_topics(&["wc-sub-in", "wc-sub-out"], 2);
+    // The repartition topic is created with 3 partitions; the runtime creates the changelog to
+    // match it.
+    kafka().create_topics(&[&format!("{app}-counts-store-repartition")], 3);
     let state = tempfile::tempdir().unwrap();
-    let mut streams = KafkaStreams::new(WordCount, config(app, &cluster, state.path(), &[])).unwrap();
+    let mut streams = KafkaStreams::new(SubTopologies, config(&app, state.path(), &[])).unwrap();
+    let restored = restored_partitions(&streams);
     streams.start().unwrap();
     let text: Vec<String> = (0..30).map(|i| format!("w{} w{}", i % 7, i % 3)).collect();
     // Lines alternate between the two input partitions (null keys could all land in one).
     for (i, line) in text.iter().enumerate() {
-        produce_raw_to(&cluster.bootstrap_servers(), INPUT, i as i32 % 2, line.as_bytes());
+        write("wc-sub-in", Some(i as i32 % 2), std::slice::from_ref(line));
     }
     let mut expected = BTreeMap::new();
-    for line in &text {
-        for word in line.split(' ') {
-            *expected.entry(word.to_owned()).or_insert(0) += 1;
-        }
+    for word in text.iter().flat_map(|l| l.split(' ')) {
+        *expected.entry(word.to_owned()).or_insert(0) += 1;
     }
-    assert_eq!(await_counts(&cluster, "reader", &expected), 60, "one update per word");
+    assert_eq!(await_counts("wc-sub-out", &expected), 60, "one update per word");
     assert!(streams.close(Duration::from_secs(10)));
     assert!(streams.take_failure().is_none());
+    assert_eq!(sorted(restored.lock().unwrap().clone()), [0, 1, 2]);
     // Tasks 0_0 and 0_1 split the lines, 1_0, 1_1 and 1_2 count (Java's task directories).
-    let mut dirs: Vec<String> = std::fs::read_dir(state.path().join(app))
+    let mut dirs: Vec<String> = std::fs::read_dir(state.path().join(&app))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
@@ -513,12 +435,14 @@ fn each_sub_topology_runs_as_its_own_tasks_with_its_own_partition_count() {
     assert_eq!(dirs, ["0_0", "0_1", "1_0", "1_1", "1_2"]);
 }
 
+word_count_topology!(struct Async { input: "wc-async-in", output: "wc-async-out" });
+
 #[test]
 fn async_code_awaits_state_changes_and_closes_without_blocking() {
-    let app = "wc-async";
-    let cluster = cluster(app);
+    let app = app_id("wc-async");
+    kafka().create_topics(&["wc-async-in", "wc-async-out"], PARTITIONS);
     let dir = tempfile::tempdir().unwrap();
-    let mut streams = KafkaStreams::new(WordCount, config(app, &cluster, dir.path(), &[])).unwrap();
+    let mut streams = KafkaStreams::new(Async, config(&app, dir.path(), &[])).unwrap();
     let mut states = streams.state_changes();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -532,35 +456,40 @@ fn async_code_awaits_state_changes_and_closes_without_blocking() {
             .expect("running within a minute")
             .unwrap();
     });
-    produce_lines(&cluster.bootstrap_servers(), INPUT, &lines(&["hello async", "hello"])).unwrap();
-    assert_eq!(
-        await_counts(&cluster, "reader", &counts(&[("hello", 2), ("async", 1)])),
-        3
-    );
+    write("wc-async-in", None, &strings(&["hello async", "hello"]));
+    assert_eq!(await_counts("wc-async-out", &counts(&[("hello", 2), ("async", 1)])), 3);
     assert!(runtime.block_on(streams.close_async(Duration::from_secs(10))));
     assert_eq!(*states.borrow_and_update(), State::NotRunning);
 }
 
+word_count_topology!(struct TwoThreads { input: "wc-threads-in", output: "wc-threads-out" });
+
 #[test]
 fn two_stream_threads_in_one_instance_share_the_partitions() {
-    let app = "wc-threads";
-    let cluster = cluster(app);
+    let app = app_id("wc-threads");
+    kafka().create_topics(&["wc-threads-in", "wc-threads-out"], PARTITIONS);
     let state = tempfile::tempdir().unwrap();
-    let lines: Vec<String> = (0..20).map(|i| format!("t{} t{}", i % 4, (i + 2) % 4)).collect();
-    produce_lines(&cluster.bootstrap_servers(), INPUT, &lines).unwrap();
-    let mut streams = KafkaStreams::new(
-        WordCount,
-        config(app, &cluster, state.path(), &[("num.stream.threads", "2")]),
-    )
-    .unwrap();
+    let text: Vec<String> = (0..20).map(|i| format!("t{} t{}", i % 4, (i + 2) % 4)).collect();
+    write("wc-threads-in", None, &text);
+    let mut streams =
+        KafkaStreams::new(TwoThreads, config(&app, state.path(), &[("num.stream.threads", "2")])).unwrap();
     streams.start().unwrap();
-    await_counts(
-        &cluster,
-        "reader",
-        &counts(&[("t0", 10), ("t1", 10), ("t2", 10), ("t3", 10)]),
-    );
+    let expected = counts(&[("t0", 10), ("t1", 10), ("t2", 10), ("t3", 10)]);
+    assert_eq!(await_counts("wc-threads-out", &expected), 40);
+    // The range assignor gives each thread one partition of each topic: one task of each
+    // sub-topology.
+    let threads = streams.metadata_for_local_threads();
+    let mut tasks: Vec<Vec<String>> = threads.iter().map(|t| sorted_tasks(&t.active_tasks)).collect();
+    tasks.sort();
+    assert_eq!(tasks, [["0_0", "1_0"], ["0_1", "1_1"]], "{threads:?}");
     assert!(streams.close(Duration::from_secs(10)));
     assert!(streams.take_failure().is_none());
+}
+
+fn sorted_tasks(tasks: &[TaskId]) -> Vec<String> {
+    let mut names: Vec<String> = tasks.iter().map(ToString::to_string).collect();
+    names.sort();
+    names
 }
 
 static FAILED_ONCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -591,14 +520,10 @@ topology! {
 
 #[test]
 fn a_failed_thread_is_replaced_when_the_handler_says_so() {
-    use streams_runtime::kafka::ThreadFailureResponse;
-    let cluster = EmbeddedCluster::start(1).unwrap();
-    cluster.create_topic("flaky-in", 1).unwrap();
-    cluster.create_topic("flaky-out", 1).unwrap();
-    let bootstrap = cluster.bootstrap_servers();
-    produce_lines(&bootstrap, "flaky-in", &lines(&["a", "b", "c"])).unwrap();
+    kafka().create_topics(&["flaky-in", "flaky-out"], 1);
+    write("flaky-in", None, &strings(&["a", "b", "c"]));
     let state = tempfile::tempdir().unwrap();
-    let mut streams = KafkaStreams::new(Flaky, config("flaky", &cluster, state.path(), &[])).unwrap();
+    let mut streams = KafkaStreams::new(Flaky, config(&app_id("flaky"), state.path(), &[])).unwrap();
     let failures = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&failures);
     streams.set_uncaught_error_handler(move |e| {
@@ -606,13 +531,13 @@ fn a_failed_thread_is_replaced_when_the_handler_says_so() {
         ThreadFailureResponse::ReplaceThread
     });
     streams.start().unwrap();
-    let mut values = Vec::new();
-    let done = read_topic(&bootstrap, "flaky-out", "reader", Duration::from_secs(60), |_, v| {
-        values.push(String::from_utf8(v.unwrap().to_vec()).unwrap());
-        values.len() == 3
-    })
-    .unwrap();
-    assert!(done, "got {values:?}");
+    let values: Vec<String> = kafka()
+        .read("flaky-out", "read_uncommitted", Duration::from_secs(1), |r| {
+            r.len() >= 3
+        })
+        .iter()
+        .map(Read::value_str)
+        .collect();
     assert_eq!(
         values,
         ["a", "b", "c"],

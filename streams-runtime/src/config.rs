@@ -371,6 +371,21 @@ impl StreamsConfig {
         self.client_settings_for(&[ClientScope::All, ClientScope::Admin])
     }
 
+    /// A librdkafka client configuration: `bootstrap.servers` and `settings` (one of the
+    /// `*_settings` lists, which carry the security settings every client needs).
+    #[cfg(feature = "kafka")]
+    pub fn client_config(&self, settings: Vec<(String, String)>) -> rdkafka::ClientConfig {
+        let mut client = rdkafka::ClientConfig::new();
+        client.set(
+            "bootstrap.servers",
+            self.bootstrap_servers.as_deref().unwrap_or_default(),
+        );
+        for (k, v) in settings {
+            client.set(k, v);
+        }
+        client
+    }
+
     /// The `topic.` settings for internal topics.
     pub fn topic_settings(&self) -> Vec<(String, String)> {
         self.client_settings_for(&[ClientScope::Topic])

@@ -153,6 +153,8 @@ pub struct TaskContext {
     collector: RecordCollector,
     commit_requested: bool,
     topic_partitions: Vec<(&'static str, i32)>,
+    /// Partition counts of topics no sink names, for sinks that choose a topic per record.
+    other_partitions: std::collections::HashMap<String, i32>,
     dropped_records: u64,
 }
 
@@ -205,10 +207,14 @@ impl TaskContext {
 
     /// The partition count of a sink topic, for custom partitioners (1 unless the runtime set it).
     pub(crate) fn partition_count(&self, topic: &'static str) -> i32 {
-        self.topic_partitions
+        match self
+            .topic_partitions
             .iter()
             .find(|(t, _)| std::ptr::eq(*t, topic) || *t == topic)
-            .map_or(1, |(_, n)| *n)
+        {
+            Some((_, n)) => *n,
+            None => self.other_partitions.get(topic).copied().unwrap_or(1),
+        }
     }
 
     /// Counts and logs a record an operator skips (Java's dropped-records metric), naming the
@@ -328,6 +334,7 @@ pub fn create_task<T: Topology>(
             collector: RecordCollector::default(),
             commit_requested: false,
             topic_partitions: Vec::new(),
+            other_partitions: std::collections::HashMap::new(),
             dropped_records: 0,
         },
     };
@@ -416,6 +423,11 @@ impl<G: TaskGraph> Task<G> {
     pub fn set_partition_count(&mut self, topic: &'static str, partitions: i32) {
         self.context.topic_partitions.retain(|(t, _)| *t != topic);
         self.context.topic_partitions.push((topic, partitions));
+    }
+
+    /// Tells sinks that choose their topic per record how many partitions `topic` has.
+    pub fn set_other_partition_count(&mut self, topic: &str, partitions: i32) {
+        self.context.other_partitions.insert(topic.to_owned(), partitions);
     }
 
     /// Whether a processor asked for a commit since the last call; clears the request.

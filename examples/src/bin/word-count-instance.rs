@@ -1,10 +1,13 @@
 //! One instance of the DSL word count application, run until it is killed: what the crash tests
 //! start as child processes and kill with SIGKILL.
 //!
-//! `word-count-instance <bootstrap servers> <state dir> <processing.guarantee>`; the topics must
-//! exist. Prints `running` once, when the instance has its first assignment.
+//! `word-count-instance <bootstrap servers> <state dir> <processing.guarantee> <application.id>
+//! <topics>`, where `<topics>` names the pair of topics (so that the crash tests, which share one
+//! broker, each have their own): `crash-alo`, `crash-eos` or `crash-loop` (reading `<topics>-in`,
+//! writing `<topics>-out`). The topics must exist. Prints `running` once, when the instance has
+//! its first assignment.
 
-use examples::word_count::WordCount;
+use examples::word_count_topology;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -12,23 +15,12 @@ use streams_runtime::config::StreamsConfig;
 use streams_runtime::kafka::{KafkaStreams, State};
 use streams_runtime::prelude::*;
 
-fn main() -> Result<(), StreamsError> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [bootstrap, state_dir, guarantee] = args.as_slice() else {
-        eprintln!("usage: word-count-instance <bootstrap servers> <state dir> <processing.guarantee>");
-        std::process::exit(2);
-    };
-    let config = StreamsConfig::from_properties([
-        ("application.id", "wc-crash"),
-        ("bootstrap.servers", bootstrap.as_str()),
-        ("state.dir", state_dir.as_str()),
-        ("processing.guarantee", guarantee.as_str()),
-        ("commit.interval.ms", "100"),
-        // A killed instance leaves the group at its session timeout: keep it short.
-        ("main.consumer.session.timeout.ms", "6000"),
-        ("main.consumer.heartbeat.interval.ms", "500"),
-    ])?;
-    let mut streams = KafkaStreams::new(WordCount, config)?;
+word_count_topology!(struct CrashAlo { input: "crash-alo-in", output: "crash-alo-out" });
+word_count_topology!(struct CrashEos { input: "crash-eos-in", output: "crash-eos-out" });
+word_count_topology!(struct CrashLoop { input: "crash-loop-in", output: "crash-loop-out" });
+
+fn run<T: Topology + Clone + Send + 'static>(topology: T, config: StreamsConfig) -> Result<(), StreamsError> {
+    let mut streams = KafkaStreams::new(topology, config)?;
     let announced = AtomicBool::new(false);
     streams.set_state_listener(move |new, _| {
         if new == State::Running && !announced.swap(true, Ordering::Relaxed) {
@@ -45,5 +37,35 @@ fn main() -> Result<(), StreamsError> {
     match streams.take_failure() {
         Some(error) => Err(error),
         None => Ok(()),
+    }
+}
+
+fn main() -> Result<(), StreamsError> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [bootstrap, state_dir, guarantee, app, topics] = args.as_slice() else {
+        eprintln!(
+            "usage: word-count-instance <bootstrap servers> <state dir> <processing.guarantee> \
+             <application.id> crash-alo|crash-eos|crash-loop"
+        );
+        std::process::exit(2);
+    };
+    let config = StreamsConfig::from_properties([
+        ("application.id", app.as_str()),
+        ("bootstrap.servers", bootstrap.as_str()),
+        ("state.dir", state_dir.as_str()),
+        ("processing.guarantee", guarantee.as_str()),
+        ("commit.interval.ms", "100"),
+        // A killed instance leaves the group at its session timeout: keep it short.
+        ("main.consumer.session.timeout.ms", "3000"),
+        ("main.consumer.heartbeat.interval.ms", "500"),
+    ])?;
+    match topics.as_str() {
+        "crash-alo" => run(CrashAlo, config),
+        "crash-eos" => run(CrashEos, config),
+        "crash-loop" => run(CrashLoop, config),
+        other => {
+            eprintln!("unknown topics {other}");
+            std::process::exit(2);
+        }
     }
 }

@@ -3,15 +3,19 @@
 //! arguments, or typed on stdin with `-`), runs the application and prints every count update
 //! as the reference's console consumer does (`word\tcount`).
 //!
-//! `--bootstrap-servers host:port` runs against a real cluster instead (the topics must exist);
-//! `--driver` runs through the `TopologyTestDriver` without Kafka.
+//! `--bootstrap-servers host:port` runs against a real cluster instead (the topics must exist):
+//! with lines it writes them and prints the updates as above; without, it runs the application
+//! until it is stopped, as the reference's `WordCountDemo` does (feed it with Kafka's console
+//! producer, read it with the console consumer); it prints `running` once it has its partitions.
+//! `--application-id` names the application (default `streams-wordcount`). `--driver` runs
+//! through the `TopologyTestDriver` without Kafka.
 
 use examples::kafka_demo::{produce_lines, read_topic};
 use examples::word_count::WordCount;
 use std::io::BufRead;
 use std::time::Duration;
 use streams_runtime::config::StreamsConfig;
-use streams_runtime::kafka::{EmbeddedCluster, KafkaStreams};
+use streams_runtime::kafka::{EmbeddedCluster, KafkaStreams, State};
 use streams_runtime::prelude::*;
 
 const INPUT: &str = "streams-plaintext-input";
@@ -25,19 +29,24 @@ fn main() -> Result<(), StreamsError> {
     let mut args = std::env::args().skip(1).peekable();
     let mut bootstrap = None;
     let mut driver = false;
+    let mut application_id = "streams-wordcount".to_owned();
     let mut lines = Vec::new();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--bootstrap-servers" => bootstrap = args.next(),
+            "--application-id" => application_id = args.next().unwrap_or(application_id),
             "--driver" => driver = true,
             "-" => lines.extend(std::io::stdin().lock().lines().map_while(Result::ok)),
             _ => lines.push(arg),
         }
     }
+    println!("{}", WordCount.describe());
+    if let (Some(bootstrap), true, false) = (&bootstrap, lines.is_empty(), driver) {
+        return run_until_stopped(bootstrap, &application_id);
+    }
     if lines.is_empty() {
         lines = vec!["all streams lead to kafka".to_owned(), "hello kafka streams".to_owned()];
     }
-    println!("{}", WordCount.describe());
     if driver {
         return run_on_driver(&lines);
     }
@@ -51,17 +60,8 @@ fn main() -> Result<(), StreamsError> {
             .map(EmbeddedCluster::bootstrap_servers)
             .unwrap_or_default()
     });
-    let state_dir = tempfile::tempdir().map_err(|e| StreamsError::Kafka {
-        context: "creating the state directory".to_owned(),
-        message: e.to_string(),
-    })?;
-    let config = StreamsConfig::from_properties([
-        ("application.id", "streams-wordcount"),
-        ("bootstrap.servers", bootstrap.as_str()),
-        ("commit.interval.ms", "100"),
-        ("state.dir", &state_dir.path().display().to_string()),
-    ])?;
-    let mut streams = KafkaStreams::new(WordCount, config)?;
+    let state_dir = state_dir()?;
+    let mut streams = KafkaStreams::new(WordCount, config(&bootstrap, &application_id, &state_dir)?)?;
     if let Some(cluster) = &embedded {
         for topic in [INPUT.to_owned(), OUTPUT.to_owned()]
             .into_iter()
@@ -98,6 +98,44 @@ fn main() -> Result<(), StreamsError> {
         eprintln!("timed out after {seen} of {expected_updates} count updates");
     }
     Ok(())
+}
+
+fn state_dir() -> Result<tempfile::TempDir, StreamsError> {
+    tempfile::tempdir().map_err(|e| StreamsError::Kafka {
+        context: "creating the state directory".to_owned(),
+        message: e.to_string(),
+    })
+}
+
+fn config(bootstrap: &str, application_id: &str, state_dir: &tempfile::TempDir) -> Result<StreamsConfig, StreamsError> {
+    Ok(StreamsConfig::from_properties([
+        ("application.id", application_id),
+        ("bootstrap.servers", bootstrap),
+        ("commit.interval.ms", "100"),
+        ("state.dir", &state_dir.path().display().to_string()),
+    ])?)
+}
+
+/// Runs the application on `bootstrap` until it fails or the process is stopped.
+fn run_until_stopped(bootstrap: &str, application_id: &str) -> Result<(), StreamsError> {
+    let state_dir = state_dir()?;
+    let mut streams = KafkaStreams::new(WordCount, config(bootstrap, application_id, &state_dir)?)?;
+    let mut states = streams.state_changes();
+    streams.start()?;
+    let mut announced = false;
+    loop {
+        match *states.borrow_and_update() {
+            State::Running if !announced => {
+                println!("running");
+                announced = true;
+            }
+            State::Error | State::NotRunning => break,
+            _ => {}
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    streams.close(Duration::from_secs(10));
+    streams.take_failure().map_or(Ok(()), Err)
 }
 
 fn run_on_driver(lines: &[String]) -> Result<(), StreamsError> {

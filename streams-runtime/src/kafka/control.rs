@@ -10,7 +10,6 @@
 use super::{Shared, kafka_error};
 use crate::config::{ConsumerKind, StreamsConfig};
 use crate::error::StreamsError;
-use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
@@ -63,12 +62,8 @@ pub(crate) fn watch(config: &StreamsConfig, shared: &Arc<Shared>) -> Option<std:
 }
 
 fn start_consumer(config: &StreamsConfig, topic: &str) -> Result<BaseConsumer, StreamsError> {
-    let mut client = ClientConfig::new();
+    let mut client = config.client_config(Vec::new());
     client
-        .set(
-            "bootstrap.servers",
-            config.bootstrap_servers.as_deref().unwrap_or_default(),
-        )
         .set("group.id", format!("{}-control", config.application_id))
         .set("enable.auto.commit", "false");
     for (k, v) in config.consumer_settings(ConsumerKind::Global) {
@@ -92,22 +87,16 @@ fn start_consumer(config: &StreamsConfig, topic: &str) -> Result<BaseConsumer, S
 }
 
 /// Asks every instance of the application to shut down, naming this instance and the error.
-pub(crate) fn request_shutdown(config: &StreamsConfig, instance: &str, error: &StreamsError) {
+pub(crate) fn request_shutdown(config: &StreamsConfig, instance: &str, error: &str) {
     let topic = control_topic(&config.application_id);
     let sent = (|| -> Result<(), StreamsError> {
-        let mut client = ClientConfig::new();
-        client.set(
-            "bootstrap.servers",
-            config.bootstrap_servers.as_deref().unwrap_or_default(),
-        );
-        for (k, v) in config.producer_settings() {
-            client.set(k, v);
-        }
-        let producer: BaseProducer = client.create().map_err(kafka_error("creating the control producer"))?;
-        let reason = error.to_string();
+        let producer: BaseProducer = config
+            .client_config(config.producer_settings())
+            .create()
+            .map_err(kafka_error("creating the control producer"))?;
         let headers = OwnedHeaders::new().insert(Header {
             key: "__streams.errors.exception",
-            value: Some(&reason),
+            value: Some(error),
         });
         let record = BaseRecord::<str, [u8]>::to(&topic)
             .partition(0)

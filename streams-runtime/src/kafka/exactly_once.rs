@@ -8,7 +8,7 @@
 //! the thread with `TaskMigrated`, and the thread starts again without committing; any other
 //! fatal producer error fails the thread.
 
-use super::rebalance::ThreadProducer;
+use super::record_collector::ThreadProducer;
 use crate::error::StreamsError;
 use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};

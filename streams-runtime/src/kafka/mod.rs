@@ -11,14 +11,21 @@ mod embedded;
 mod exactly_once;
 mod partition_group;
 mod rebalance;
+mod record_collector;
 mod restore;
+mod routes;
+mod state_directory;
+mod state_manager;
+mod stream_task;
 mod stream_thread;
+mod task_manager;
 mod topics;
 
 pub use embedded::EmbeddedCluster;
 
 use crate::config::StreamsConfig;
 use crate::error::StreamsError;
+use crate::processor::TaskId;
 use crate::topology::Topology;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -101,6 +108,8 @@ pub(crate) struct Shared {
     restore_listener: Mutex<Option<RestoreListener>>,
     error_handler: Mutex<Option<UncaughtErrorHandler>>,
     failure: Mutex<Option<StreamsError>>,
+    /// The active tasks of each stream thread.
+    active_tasks: Mutex<Vec<Vec<TaskId>>>,
 }
 
 impl Shared {
@@ -115,6 +124,7 @@ impl Shared {
             restore_listener: Mutex::new(None),
             error_handler: Mutex::new(None),
             failure: Mutex::new(None),
+            active_tasks: Mutex::new(Vec::new()),
         }
     }
 
@@ -157,6 +167,20 @@ impl Shared {
         if let Some(listener) = &*self.listener.lock().unwrap_or_else(|p| p.into_inner()) {
             listener(to, from);
         }
+    }
+
+    /// Records the active tasks of stream thread `index`.
+    pub(crate) fn set_active_tasks(&self, index: usize, tasks: Vec<TaskId>) {
+        let mut all = self.active_tasks.lock().unwrap_or_else(|p| p.into_inner());
+        if all.len() <= index {
+            all.resize(index + 1, Vec::new());
+        }
+        all[index] = tasks;
+    }
+
+    fn active_tasks_of(&self, index: usize) -> Vec<TaskId> {
+        let all = self.active_tasks.lock().unwrap_or_else(|p| p.into_inner());
+        all.get(index).cloned().unwrap_or_default()
     }
 
     pub(crate) fn restored(&self, restored: &Restored) {
@@ -275,6 +299,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
                         .config
                         .exactly_once()
                         .then(|| exactly_once::transactional_id(app, self.shared.process_id(), index)),
+                    active_tasks: self.shared.active_tasks_of(index),
                 }
             })
             .collect()
@@ -296,24 +321,23 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         if self.state() != State::Created {
             return Err(StreamsError::IllegalState(self.state(), "an application starts once"));
         }
-        topics::prepare::<T>(
-            &self.config,
-            self.config.bootstrap_servers.as_deref().unwrap_or_default(),
-        )?;
+        topics::prepare::<T>(&self.config)?;
         self.shared.transition(State::Rebalancing);
         self.threads.extend(control::watch(&self.config, &self.shared));
+        let routes = Arc::new(routes::Routes::new::<T>(&self.config.application_id));
         for index in 0..self.config.num_stream_threads {
-            let (topology, config, shared) = (
+            let (topology, config, shared, routes) = (
                 self.topology.clone(),
                 Arc::clone(&self.config),
                 Arc::clone(&self.shared),
+                Arc::clone(&routes),
             );
             let name = thread_name(&config.application_id, index);
             let handle = std::thread::Builder::new()
                 .name(name.clone())
                 .spawn(move || {
                     // A replaced thread runs again under the same name, with new clients and tasks.
-                    while let Err(e) = stream_thread::run(topology.clone(), &config, index, &shared) {
+                    while let Err(e) = stream_thread::run(topology.clone(), &config, &routes, index, &shared) {
                         if let StreamsError::TaskMigrated(reason) = &e
                             && !shared.stopping()
                         {
@@ -326,8 +350,11 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
                                 tracing::warn!(error = %e, thread = %name, "replacing the failed stream thread");
                             }
                             ThreadFailureResponse::ShutdownApplication => {
-                                control::request_shutdown(&config, &name, &e);
+                                // The failure is recorded first: this instance's own watcher
+                                // reads the request too.
+                                let request = e.to_string();
                                 shared.fail(e);
+                                control::request_shutdown(&config, &name, &request);
                                 break;
                             }
                             _ => {
@@ -419,6 +446,8 @@ pub struct ThreadMetadata {
     /// Under exactly-once v2, the producer's `transactional.id`
     /// (`<application.id>-<process id>-<thread index>`).
     pub transactional_id: Option<String>,
+    /// The tasks the thread runs now (Java's `ThreadMetadata.activeTasks`).
+    pub active_tasks: Vec<TaskId>,
 }
 
 /// A process id unique enough to tell instances apart in transactional ids (Java uses a UUID).

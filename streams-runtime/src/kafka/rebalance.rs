@@ -13,20 +13,18 @@
 //!
 //! The thread itself closes the tasks it lost after `poll` returns (tasks are not `Send`).
 
-use super::checkpoint::OutputContext;
 use super::kafka_error;
+use super::record_collector::{self, ThreadProducer};
 use crate::config::ProductionHandler;
 use crate::error::StreamsError;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
-use rdkafka::producer::{BaseProducer, Producer as _};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
-/// The stream thread's producer.
-pub(crate) type ThreadProducer = BaseProducer<OutputContext>;
+/// The stream thread's consumer, committing on revocation through its context.
+pub(crate) type ThreadConsumer = BaseConsumer<RebalanceContext>;
 
 /// A topic partition and the next offset to consume from it.
 pub(crate) type Position = (&'static str, i32, i64);
@@ -113,16 +111,7 @@ impl RebalanceContext {
         if positions.is_empty() {
             return Ok(true);
         }
-        self.producer
-            .flush(Duration::from_secs(30))
-            .map_err(kafka_error("flushing the producer on revocation"))?;
-        self.producer
-            .context()
-            .take_failures(self.production_handler)
-            .map_err(|message| StreamsError::Kafka {
-                context: "producing".to_owned(),
-                message,
-            })?;
+        record_collector::flush(&self.producer, self.production_handler, "on revocation")?;
         let offsets = offsets(&positions)?;
         match consumer.commit(&offsets, CommitMode::Sync) {
             Ok(()) => Ok(true),

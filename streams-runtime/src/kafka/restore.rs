@@ -8,7 +8,6 @@ use super::kafka_error;
 use crate::config::{ConsumerKind, StreamsConfig};
 use crate::error::StreamsError;
 use crate::state::StoreSet;
-use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
@@ -26,7 +25,6 @@ const RESTORE_TIMEOUT: Duration = Duration::from_secs(60);
 /// returns the last changelog offset each store now reflects.
 pub(crate) fn restore_stores(
     config: &StreamsConfig,
-    bootstrap: &str,
     stores: &StoreSet,
     partition: i32,
     shared: &super::Shared,
@@ -44,9 +42,8 @@ pub(crate) fn restore_stores(
             })
         };
         let topic = spec.changelog_topic(&config.application_id);
-        let mut client = ClientConfig::new();
+        let mut client = config.client_config(Vec::new());
         client
-            .set("bootstrap.servers", bootstrap)
             .set("group.id", format!("{}-restore", config.application_id))
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "false");

@@ -8,36 +8,66 @@ use super::kafka_error;
 use crate::config::StreamsConfig;
 use crate::error::StreamsError;
 use crate::topology::Topology;
-use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Partition counts of every topic in the cluster.
-fn partition_counts(bootstrap: &str) -> Result<BTreeMap<String, usize>, StreamsError> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
+/// A client for metadata requests, with the admin client's settings (security included).
+fn metadata_client(config: &StreamsConfig) -> Result<BaseConsumer, StreamsError> {
+    config
+        .client_config(config.admin_settings())
         .create()
-        .map_err(kafka_error("creating a metadata client"))?;
-    let metadata = consumer
+        .map_err(kafka_error("creating a metadata client"))
+}
+
+/// Partition counts of every topic in the cluster that the application may describe.
+pub(crate) fn partition_counts(config: &StreamsConfig) -> Result<BTreeMap<String, usize>, StreamsError> {
+    let metadata = metadata_client(config)?
         .fetch_metadata(None, METADATA_TIMEOUT)
         .map_err(kafka_error("fetching metadata"))?;
     Ok(metadata
         .topics()
         .iter()
+        .filter(|t| t.error().is_none())
         .map(|t| (t.name().to_owned(), t.partitions().len()))
         .collect())
 }
 
+/// Why the source topic `topic` is missing from the cluster's metadata: it does not exist, or
+/// the application's principal may not describe it (the cluster hides such topics).
+fn missing_source(config: &StreamsConfig, topic: &str) -> StreamsError {
+    let unauthorized = metadata_client(config)
+        .ok()
+        .and_then(|client| client.fetch_metadata(Some(topic), METADATA_TIMEOUT).ok())
+        .is_some_and(|m| {
+            m.topics()
+                .iter()
+                .any(|t| t.error() == Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED))
+        });
+    let message = if unauthorized {
+        format!(
+            "not authorized to describe source topic {topic}: the application's principal needs the \
+             DESCRIBE and READ ACLs on it"
+        )
+    } else {
+        format!("source topic {topic} does not exist; create it before starting")
+    };
+    StreamsError::Kafka {
+        context: "checking source topics".to_owned(),
+        message,
+    }
+}
+
 /// Creates the missing internal topics and checks that each sub-topology's topics are
 /// co-partitioned.
-pub(crate) fn prepare<T: Topology>(config: &StreamsConfig, bootstrap: &str) -> Result<(), StreamsError> {
+pub(crate) fn prepare<T: Topology>(config: &StreamsConfig) -> Result<(), StreamsError> {
     let app = &config.application_id;
-    let counts = partition_counts(bootstrap)?;
+    let counts = partition_counts(config)?;
     let mut widest = 0;
     for source in T::SOURCES.iter().filter(|s| !s.internal) {
         for topic in source.topics {
@@ -45,12 +75,7 @@ pub(crate) fn prepare<T: Topology>(config: &StreamsConfig, bootstrap: &str) -> R
                 // A global table's topic does not size the partitioned topics.
                 Some(&n) if !source.global => widest = widest.max(n),
                 Some(_) => {}
-                None => {
-                    return Err(StreamsError::Kafka {
-                        context: "checking source topics".to_owned(),
-                        message: format!("source topic {topic} does not exist; create it before starting"),
-                    });
-                }
+                None => return Err(missing_source(config, topic)),
             }
         }
     }
@@ -82,8 +107,8 @@ pub(crate) fn prepare<T: Topology>(config: &StreamsConfig, bootstrap: &str) -> R
     let counts = if missing.is_empty() {
         counts
     } else {
-        create(config, bootstrap, &missing)?;
-        partition_counts(bootstrap)?
+        create(config, &missing)?;
+        partition_counts(config)?
     };
     for (subtopology, (sources, changelogs)) in groups.iter().enumerate() {
         let found: Vec<(&String, usize)> = sources
@@ -136,13 +161,11 @@ fn copartition_groups<T: Topology>(app: &str) -> Vec<(Vec<String>, Vec<String>)>
 }
 
 /// Creates `(name, compacted, partitions)` topics with the `topic.` settings.
-fn create(config: &StreamsConfig, bootstrap: &str, topics: &[(String, bool, usize)]) -> Result<(), StreamsError> {
-    let mut client = ClientConfig::new();
-    client.set("bootstrap.servers", bootstrap);
-    for (k, v) in config.admin_settings() {
-        client.set(k, v);
-    }
-    let admin: AdminClient<DefaultClientContext> = client.create().map_err(kafka_error("creating the admin client"))?;
+fn create(config: &StreamsConfig, topics: &[(String, bool, usize)]) -> Result<(), StreamsError> {
+    let admin: AdminClient<DefaultClientContext> = config
+        .client_config(config.admin_settings())
+        .create()
+        .map_err(kafka_error("creating the admin client"))?;
     let topic_settings = config.topic_settings();
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
@@ -175,7 +198,24 @@ fn create(config: &StreamsConfig, bootstrap: &str, topics: &[(String, bool, usiz
             for result in results {
                 match result {
                     Ok(topic) => tracing::info!(%topic, "created internal topic"),
-                    Err((topic, code)) => tracing::warn!(%topic, ?code, "could not create internal topic"),
+                    // Another instance created it first.
+                    Err((topic, RDKafkaErrorCode::TopicAlreadyExists)) => {
+                        tracing::debug!(%topic, "internal topic exists")
+                    }
+                    Err((topic, code)) => {
+                        let hint = if code == RDKafkaErrorCode::TopicAuthorizationFailed {
+                            format!(
+                                ": the application's principal needs the CREATE ACL on topics prefixed `{}-`",
+                                config.application_id
+                            )
+                        } else {
+                            String::new()
+                        };
+                        return Err(StreamsError::Kafka {
+                            context: "creating internal topics".to_owned(),
+                            message: format!("could not create {topic}: {code}{hint}"),
+                        });
+                    }
                 }
             }
         }

@@ -1,0 +1,173 @@
+//! Broker failures on a three-broker cluster of the test's own (`support::OwnCluster`, every
+//! topic replicated three times with `min.insync.replicas=2`): the word count rides out the stop
+//! of the leader of an input partition with no loss under at-least-once, and the stop of its
+//! transaction coordinator's broker with no loss and no duplicate under exactly-once.
+
+mod support;
+
+use examples::word_count_topology;
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use streams_runtime::config::StreamsConfig;
+use streams_runtime::kafka::{KafkaStreams, State};
+use streams_runtime::prelude::*;
+use support::{Kafka, OwnCluster, RawRecord, Read, app_id, repo_root};
+
+word_count_topology!(struct LeaderLoss { input: "fault-alo-in", output: "fault-alo-out" });
+word_count_topology!(struct CoordinatorLoss { input: "fault-eos-in", output: "fault-eos-out" });
+
+fn start<T: Topology + Clone + Send + 'static>(
+    topology: T,
+    cluster: &Kafka,
+    guarantee: &str,
+    state: &std::path::Path,
+) -> KafkaStreams<T> {
+    let (bootstrap, state, app) = (cluster.bootstrap(), state.display().to_string(), app_id(guarantee));
+    let config = StreamsConfig::from_properties([
+        ("application.id", app.as_str()),
+        ("bootstrap.servers", bootstrap.as_str()),
+        ("state.dir", state.as_str()),
+        ("processing.guarantee", guarantee),
+        ("commit.interval.ms", "200"),
+    ])
+    .unwrap();
+    let mut streams = KafkaStreams::new(topology, config).unwrap();
+    streams.start().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while streams.state() != State::Running {
+        assert!(Instant::now() < deadline, "still {:?}", streams.state());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    streams
+}
+
+fn lines(from: usize, to: usize) -> Vec<String> {
+    (from..to).map(|i| format!("w{} w{}", i % 7, (i * 3) % 5)).collect()
+}
+
+fn write(cluster: &Kafka, topic: &str, lines: &[String]) {
+    let records: Vec<RawRecord<'_>> = lines.iter().map(|l| (None, Some(l.as_bytes()))).collect();
+    cluster.send(topic, None, &records);
+}
+
+fn word_counts(lines: &[String]) -> BTreeMap<String, i64> {
+    let mut counts = BTreeMap::new();
+    for word in lines.iter().flat_map(|l| l.split(' ')) {
+        *counts.entry(word.to_owned()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Every word's updates in `output` (with `isolation`) once each word's latest count reached
+/// `expected` and nothing more came for two seconds.
+fn updates(
+    cluster: &Kafka,
+    output: &str,
+    isolation: &str,
+    expected: &BTreeMap<String, i64>,
+) -> BTreeMap<String, Vec<i64>> {
+    let by_word = |records: &[Read]| {
+        let mut updates: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+        for r in records {
+            updates.entry(r.key_str()).or_default().push(r.long());
+        }
+        updates
+    };
+    let reached = |records: &[Read]| {
+        let updates = by_word(records);
+        expected
+            .iter()
+            .all(|(w, n)| updates.get(w).and_then(|u| u.last()).is_some_and(|c| c >= n))
+    };
+    by_word(&cluster.read(output, isolation, Duration::from_secs(2), reached))
+}
+
+/// The node id of the leader of `topic`'s `partition`.
+fn leader(cluster: &Kafka, topic: &str, partition: i32) -> usize {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap())
+        .create()
+        .unwrap();
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).unwrap();
+    let leader = metadata.topics()[0].partitions()[partition as usize].leader();
+    usize::try_from(leader).unwrap()
+}
+
+/// The node id of the transaction coordinator of `transactional_id`, as Kafka's
+/// `kafka-transactions describe` reports it.
+fn coordinator(cluster: &Kafka, transactional_id: &str) -> usize {
+    let output = std::process::Command::new("bash")
+        .arg(repo_root().join("scripts/kafka.sh"))
+        .args([
+            "run",
+            "org.apache.kafka.tools.TransactionsCommand",
+            "--bootstrap-server",
+        ])
+        .arg(cluster.bootstrap())
+        .args(["describe", "--transactional-id", transactional_id])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    // A header line naming the columns, then one row: CoordinatorId is the first column.
+    let row = text
+        .lines()
+        .nth(1)
+        .unwrap_or_else(|| panic!("no transaction state: {text}"));
+    row.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn the_application_rides_out_the_loss_of_a_leader_and_of_the_transaction_coordinator() {
+    let own = OwnCluster::start(3, false);
+    let cluster = &own.kafka;
+
+    // At-least-once: the leader of input partition 0 stops mid-stream.
+    cluster.create_topics_replicated(&["fault-alo-in", "fault-alo-out"], 2, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let mut streams = start(LeaderLoss, cluster, "at_least_once", dir.path());
+    write(cluster, "fault-alo-in", &lines(0, 50));
+    updates(
+        cluster,
+        "fault-alo-out",
+        "read_uncommitted",
+        &word_counts(&lines(0, 50)),
+    );
+    let node = leader(cluster, "fault-alo-in", 0);
+    own.node("stop-node", node);
+    write(cluster, "fault-alo-in", &lines(50, 100));
+    let expected = word_counts(&lines(0, 100));
+    let seen = updates(cluster, "fault-alo-out", "read_uncommitted", &expected);
+    for (word, n) in &expected {
+        let last = *seen[word].last().unwrap();
+        assert!(last >= *n, "{word}: counted {last} of {n}");
+        for c in 1..=last {
+            assert!(seen[word].contains(&c), "{word}: update {c} lost: {:?}", seen[word]);
+        }
+    }
+    assert_ne!(streams.state(), State::Error, "{:?}", streams.take_failure());
+    assert!(streams.close(Duration::from_secs(10)));
+    own.node("start-node", node);
+
+    // Exactly-once: the broker of the thread's transaction coordinator stops mid-stream.
+    cluster.create_topics_replicated(&["fault-eos-in", "fault-eos-out"], 2, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let mut streams = start(CoordinatorLoss, cluster, "exactly_once_v2", dir.path());
+    write(cluster, "fault-eos-in", &lines(0, 50));
+    updates(cluster, "fault-eos-out", "read_committed", &word_counts(&lines(0, 50)));
+    let id = streams.metadata_for_local_threads()[0]
+        .transactional_id
+        .clone()
+        .unwrap();
+    let node = coordinator(cluster, &id);
+    own.node("stop-node", node);
+    write(cluster, "fault-eos-in", &lines(50, 100));
+    let expected = word_counts(&lines(0, 100));
+    let seen = updates(cluster, "fault-eos-out", "read_committed", &expected);
+    let once: BTreeMap<String, Vec<i64>> = expected.iter().map(|(w, n)| (w.clone(), (1..=*n).collect())).collect();
+    assert_eq!(seen, once, "every update committed exactly once");
+    assert_ne!(streams.state(), State::Error, "{:?}", streams.take_failure());
+    assert!(streams.close(Duration::from_secs(10)));
+    own.node("start-node", node);
+}

@@ -1,0 +1,201 @@
+//! Sending what tasks emit (Java's `RecordCollector`): the thread's producer, its delivery
+//! reports (the last delivered offset of every changelog partition, for checkpoints, and
+//! delivery failures for the production handler), and the dead-letter copies of skipped records.
+
+use super::kafka_error;
+use super::routes::Routes;
+use crate::config::ProductionHandler;
+use crate::error::StreamsError;
+use crate::graph::TaskGraph;
+use crate::task::{Destination, Task};
+use rdkafka::ClientContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The stream thread's producer.
+pub(crate) type ThreadProducer = BaseProducer<OutputContext>;
+
+/// The stream thread's producer context: records the last delivered offset of every changelog
+/// partition, and delivery failures for the production handler.
+#[derive(Default)]
+pub(crate) struct OutputContext {
+    changelog_offsets: Mutex<HashMap<String, Vec<(i32, i64)>>>,
+    failures: Mutex<Vec<String>>,
+}
+
+impl ClientContext for OutputContext {}
+
+impl ProducerContext for OutputContext {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        match result {
+            Ok(m) if m.topic().ends_with("-changelog") => {
+                let mut offsets = self.changelog_offsets.lock().unwrap_or_else(|p| p.into_inner());
+                let partitions = match offsets.get_mut(m.topic()) {
+                    Some(p) => p,
+                    None => offsets.entry(m.topic().to_owned()).or_default(),
+                };
+                match partitions.iter_mut().find(|(p, _)| *p == m.partition()) {
+                    Some(entry) => entry.1 = entry.1.max(m.offset()),
+                    None => partitions.push((m.partition(), m.offset())),
+                }
+            }
+            Ok(_) => {}
+            Err((e, m)) => self.failures.lock().unwrap_or_else(|p| p.into_inner()).push(format!(
+                "{}-{}: {e}",
+                m.topic(),
+                m.partition()
+            )),
+        }
+    }
+}
+
+impl OutputContext {
+    /// The last delivered offset of a changelog partition.
+    pub(crate) fn changelog_offset(&self, topic: &str, partition: i32) -> Option<i64> {
+        let offsets = self.changelog_offsets.lock().unwrap_or_else(|p| p.into_inner());
+        offsets
+            .get(topic)?
+            .iter()
+            .find(|(p, _)| *p == partition)
+            .map(|(_, o)| *o)
+    }
+
+    /// Drops the delivery failures collected so far (they belonged to an aborted transaction).
+    pub(crate) fn forget_failures(&self) {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// Delivery failures since the last call: an error under the default production handler,
+    /// logged and dropped under `Continue`.
+    pub(crate) fn take_failures(&self, handler: ProductionHandler) -> Result<(), StreamsError> {
+        let failures = std::mem::take(&mut *self.failures.lock().unwrap_or_else(|p| p.into_inner()));
+        if failures.is_empty() {
+            return Ok(());
+        }
+        match handler {
+            ProductionHandler::Fail => Err(StreamsError::Kafka {
+                context: "producing".to_owned(),
+                message: failures.join("; "),
+            }),
+            ProductionHandler::Continue => {
+                for f in failures {
+                    tracing::warn!(failure = %f, "a record could not be produced; continuing");
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Produces everything `task` emitted: sinks to their topics, changelogs to the task's
+/// partition of `<app>-<store>-changelog`, repartition records by key.
+pub(crate) fn send_output<G: TaskGraph>(
+    producer: &ThreadProducer,
+    routes: &Routes,
+    partition: i32,
+    task: &mut Task<G>,
+) -> Result<(), StreamsError> {
+    let mut result = Ok(());
+    task.drain_output(|r| {
+        if result.is_err() {
+            return;
+        }
+        let (topic, partition) = match r.destination {
+            Destination::Topic(t) => (t, r.partition),
+            Destination::Changelog(store) => (routes.changelogs[store].as_str(), Some(partition)),
+            Destination::Repartition(source) => (routes.source_topics[source].as_str(), r.partition),
+        };
+        let mut record = BaseRecord::<[u8], [u8]>::to(topic).timestamp(r.timestamp);
+        if let Some(k) = r.key {
+            record = record.key(k);
+        }
+        if let Some(v) = r.value {
+            record = record.payload(v);
+        }
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
+        if !r.headers.is_empty() {
+            let mut headers = OwnedHeaders::new_with_capacity(r.headers.len());
+            for h in r.headers.iter() {
+                headers = headers.insert(Header {
+                    key: &h.key,
+                    value: h.value.as_deref(),
+                });
+            }
+            record = record.headers(headers);
+        }
+        result = send(producer, record);
+    });
+    result
+}
+
+/// A record that failed, as the error handlers and the dead-letter topic see it.
+pub(crate) struct Failed<'a> {
+    /// Its topic.
+    pub(crate) topic: &'static str,
+    /// Its partition.
+    pub(crate) partition: i32,
+    /// Its offset.
+    pub(crate) offset: i64,
+    /// Its key bytes.
+    pub(crate) key: Option<&'a [u8]>,
+    /// Its value bytes.
+    pub(crate) value: Option<&'a [u8]>,
+}
+
+/// Writes the raw `failed` record to the dead-letter topic `topic`, with headers naming its
+/// topic and the error.
+pub(crate) fn send_dead_letter(
+    producer: &ThreadProducer,
+    topic: &str,
+    failed: &Failed<'_>,
+    error: &StreamsError,
+) -> Result<(), StreamsError> {
+    let mut record = BaseRecord::<[u8], [u8]>::to(topic);
+    if let Some(k) = failed.key {
+        record = record.key(k);
+    }
+    if let Some(v) = failed.value {
+        record = record.payload(v);
+    }
+    let headers = OwnedHeaders::new()
+        .insert(Header {
+            key: "__streams.errors.topic",
+            value: Some(failed.topic),
+        })
+        .insert(Header {
+            key: "__streams.errors.exception",
+            value: Some(&error.to_string()),
+        });
+    send(producer, record.headers(headers))
+}
+
+/// Queues `record`, serving delivery reports while the producer's queue is full.
+fn send(producer: &ThreadProducer, mut record: BaseRecord<'_, [u8], [u8]>) -> Result<(), StreamsError> {
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                producer.poll(Duration::from_millis(10));
+                record = back;
+            }
+            Err((e, back)) => return Err(kafka_error(format!("producing to {}", back.topic))(e)),
+        }
+    }
+}
+
+/// Waits until everything queued is delivered, then applies the production handler to the
+/// failures (at-least-once: output is durable before the input is marked done).
+pub(crate) fn flush(producer: &ThreadProducer, handler: ProductionHandler, context: &str) -> Result<(), StreamsError> {
+    producer
+        .flush(Duration::from_secs(30))
+        .map_err(kafka_error(format!("flushing the producer {context}")))?;
+    producer.context().take_failures(handler)
+}

@@ -1,0 +1,261 @@
+//! A stream thread's tasks (Java's `TaskManager`): creates (and restores) the tasks of the
+//! partitions assigned to the thread as soon as they are assigned, suspends them between a
+//! revocation and the next assignment, closes those whose partitions went elsewhere, routes
+//! fetched records to them, and commits them: offsets under at-least-once, the transaction
+//! under exactly-once.
+
+use super::exactly_once::{self, CommitFailure};
+use super::rebalance::{Position, RebalanceEvents, ThreadConsumer};
+use super::record_collector::{self, ThreadProducer};
+use super::routes::Routes;
+use super::stream_task::{StreamTask, now_ms};
+use super::{Fault, Shared, State, kafka_error};
+use crate::config::StreamsConfig;
+use crate::error::StreamsError;
+use crate::graph::TaskGraph;
+use crate::processor::TaskId;
+use rdkafka::TopicPartitionList;
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{BorrowedMessage, Message};
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// The tasks of one stream thread; `C` creates a task.
+pub(crate) struct TaskManager<'a, G, C> {
+    tasks: HashMap<TaskId, StreamTask<G>>,
+    create: C,
+    config: &'a StreamsConfig,
+    routes: &'a Routes,
+    shared: &'a Shared,
+    /// The thread's index, for its metadata.
+    thread: usize,
+    /// Between a revocation and the next assignment: no processing, punctuation or commit
+    /// (the partitions may be someone else's by now).
+    suspended: bool,
+}
+
+impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> TaskManager<'a, G, C> {
+    /// No tasks yet; `create` makes one.
+    pub(crate) fn new(
+        config: &'a StreamsConfig,
+        routes: &'a Routes,
+        shared: &'a Shared,
+        thread: usize,
+        create: C,
+    ) -> Self {
+        TaskManager {
+            tasks: HashMap::new(),
+            create,
+            config,
+            routes,
+            shared,
+            thread,
+            suspended: false,
+        }
+    }
+
+    /// Whether the tasks are suspended by a revocation not yet followed by an assignment.
+    pub(crate) fn suspended(&self) -> bool {
+        self.suspended
+    }
+
+    /// What a revocation would commit now: every position processed and not yet committed.
+    pub(crate) fn positions(&self) -> impl Iterator<Item = Position> + '_ {
+        self.tasks.iter().flat_map(|(id, t)| t.positions(*id))
+    }
+
+    /// Handles what rebalances did during `poll`. On revocation the processed offsets were
+    /// committed (or, if the broker refused, the consumer resumes reassigned partitions at the
+    /// thread's positions), so buffered records are dropped (they are fetched again). On
+    /// assignment, tasks whose partitions stayed go on with their stores as they are (Java
+    /// resumes suspended tasks); the others are flushed, checkpointed and closed; the tasks of
+    /// newly assigned partitions are created and restored now.
+    pub(crate) fn on_rebalance(
+        &mut self,
+        events: RebalanceEvents,
+        producer: &ThreadProducer,
+    ) -> Result<(), StreamsError> {
+        if let Some(error) = events.failure {
+            return Err(error);
+        }
+        if events.revoked {
+            self.suspended = true;
+            self.shared.transition(State::Rebalancing);
+            for task in self.tasks.values_mut() {
+                task.suspend(self.config.exactly_once(), events.committed)?;
+            }
+        }
+        let Some(assigned) = events.assigned else {
+            return Ok(());
+        };
+        let mut wanted: Vec<TaskId> = assigned
+            .iter()
+            .filter_map(|(topic, p)| self.routes.task_for(topic, *p))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let lost: Vec<TaskId> = self.tasks.keys().copied().filter(|id| !wanted.contains(id)).collect();
+        for id in lost {
+            if let Some(task) = self.tasks.remove(&id) {
+                tracing::info!(task = %id, "task revoked");
+                task.close(id, self.routes, producer)?;
+            }
+        }
+        for &id in &wanted {
+            if !self.tasks.contains_key(&id) {
+                let task = (self.create)(id)?;
+                self.tasks.insert(id, task);
+            }
+        }
+        self.shared.set_active_tasks(self.thread, wanted);
+        if !self.shared.stopping() {
+            self.shared.transition(State::Running);
+        }
+        self.suspended = false;
+        Ok(())
+    }
+
+    /// Buffers a fetched record in its task.
+    pub(crate) fn add(&mut self, message: &BorrowedMessage<'_>) {
+        let Some(&(source, topic)) = self.routes.sources.get(message.topic()) else {
+            return;
+        };
+        let id = self.routes.task_of(source, message.partition());
+        match self.tasks.get_mut(&id) {
+            Some(task) => task.add(topic, message, self.config.wallclock_timestamps),
+            // Fetched before the revocation that took the partition away (not processed, so
+            // fetched again by its next owner).
+            None => tracing::debug!(task = %id, "record for a task this thread does not run"),
+        }
+    }
+
+    /// Processes what every task may process now, then runs the wall-clock punctuations due.
+    pub(crate) fn process(&mut self, producer: &ThreadProducer) -> Result<(), StreamsError> {
+        let now = Instant::now();
+        for (id, task) in &mut self.tasks {
+            task.process(*id, self.config, producer, self.routes, self.shared, now)?;
+        }
+        let now = now_ms();
+        for (id, task) in &mut self.tasks {
+            task.punctuate_wall_clock(*id, now, producer, self.routes)?;
+        }
+        Ok(())
+    }
+
+    /// Whether a processor of any task asked for a commit since the last call.
+    pub(crate) fn commit_requested(&mut self) -> bool {
+        let mut requested = false;
+        for task in self.tasks.values_mut() {
+            requested |= task.take_commit_request();
+        }
+        requested
+    }
+
+    /// Sends what the tasks still hold, then commits: under at-least-once, flushes the producer
+    /// and the stores and commits the consumed offsets (output is durable before the input is
+    /// marked done); under exactly-once, commits the transaction instead.
+    pub(crate) fn commit(&mut self, consumer: &ThreadConsumer, producer: &ThreadProducer) -> Result<(), StreamsError> {
+        for (id, task) in &mut self.tasks {
+            task.send_output(*id, producer, self.routes)?;
+        }
+        let mut offsets = TopicPartitionList::new();
+        for (id, task) in &self.tasks {
+            task.add_offsets(*id, &mut offsets)?;
+        }
+        if self.config.exactly_once() {
+            return self.commit_transaction(consumer, producer, &offsets);
+        }
+        record_collector::flush(producer, self.config.production_handler, "before a commit")?;
+        for task in self.tasks.values_mut() {
+            task.flush()?;
+        }
+        let committed = if offsets.count() == 0 {
+            true
+        } else {
+            match consumer.commit(&offsets, CommitMode::Sync) {
+                Ok(()) => true,
+                // The group moved on (a rebalance began, this member was evicted): the offsets
+                // stay to be committed on revocation or at the next commit, and are redone by
+                // the partitions' next owner otherwise (at-least-once).
+                Err(e) if lost_generation(&e) => {
+                    tracing::warn!(error = %e, "offsets not committed: the group is rebalancing");
+                    false
+                }
+                Err(e) => return Err(kafka_error("committing offsets")(e)),
+            }
+        };
+        // Committed: a revocation has nothing more to commit.
+        consumer.context().publish([]);
+        for (id, task) in &mut self.tasks {
+            if committed {
+                task.committed(*id, self.routes, producer);
+            } else {
+                task.checkpoint(*id, self.routes, producer);
+            }
+        }
+        Ok(())
+    }
+
+    /// The exactly-once commit: the transaction carries the output, the changelog writes and
+    /// the consumed offsets; once it is committed the stores apply their uncommitted writes. If
+    /// it aborts, the stores drop them and every task rewinds its input to the last committed
+    /// positions, so the aborted records are processed again against the committed state.
+    fn commit_transaction(
+        &mut self,
+        consumer: &ThreadConsumer,
+        producer: &ThreadProducer,
+        offsets: &TopicPartitionList,
+    ) -> Result<(), StreamsError> {
+        let shared = self.shared;
+        if offsets.count() > 0 && shared.take_fault(Fault::FenceNextCommit) {
+            // What a fenced producer's commit reports; the thread drops its tasks uncommitted.
+            return Err(StreamsError::TaskMigrated("injected fault: producer fenced".to_owned()));
+        }
+        let injected = (offsets.count() > 0 && shared.take_fault(Fault::AbortNextCommit)).then_some("injected fault");
+        let result = exactly_once::commit(producer, consumer, offsets, injected);
+        consumer.context().publish([]);
+        match result {
+            Ok(()) => {
+                for (id, task) in &mut self.tasks {
+                    task.committed_transaction(*id, self.routes, producer)?;
+                }
+                Ok(())
+            }
+            Err(CommitFailure::Aborted) => {
+                for (id, task) in &mut self.tasks {
+                    task.aborted(*id, consumer)?;
+                }
+                Ok(())
+            }
+            Err(CommitFailure::Fatal(e)) => Err(e),
+        }
+    }
+
+    /// Graceful shutdown: commits what was processed, then closes every task.
+    pub(crate) fn shut_down(
+        mut self,
+        consumer: &ThreadConsumer,
+        producer: &ThreadProducer,
+    ) -> Result<(), StreamsError> {
+        let committed = self.commit(consumer, producer);
+        for (_, task) in self.tasks.drain() {
+            task.close_committed()?;
+        }
+        self.shared.set_active_tasks(self.thread, Vec::new());
+        committed
+    }
+}
+
+/// Whether a commit failed because this member's group generation is over.
+fn lost_generation(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::RebalanceInProgress
+                | RDKafkaErrorCode::IllegalGeneration
+                | RDKafkaErrorCode::UnknownMemberId
+                | RDKafkaErrorCode::AssignmentLost
+        )
+    )
+}
