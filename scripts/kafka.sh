@@ -164,7 +164,7 @@ cmd_start() {
   id="$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
   for i in $(seq 1 "$brokers"); do
     write_config "$i"
-    java_run kafka.tools.StorageTool format -t "$id" -c "$dir/node-$i/server.properties" >/dev/null
+    java_run kafka.tools.StorageTool format --cluster-id="$id" -c "$dir/node-$i/server.properties" >/dev/null
     bootstrap+="${bootstrap:+,}127.0.0.1:$(sed -n "${i}p" "$dir/ports" | cut -d' ' -f1)"
   done
   echo "$bootstrap" >"$dir/bootstrap"

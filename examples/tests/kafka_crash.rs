@@ -74,7 +74,9 @@ fn word_counts<'a>(lines: impl IntoIterator<Item = &'a String>) -> BTreeMap<Stri
 }
 
 /// Reads `output` (read_committed) until every word's latest count is at least `expected` and
-/// nothing new came for two seconds: every word's updates, in order.
+/// nothing new came for two seconds: every word's updates, in order. Gives up after three
+/// minutes (after a SIGKILL, the victim's open transaction holds read_committed readers back
+/// until the broker aborts it, 10 s on).
 fn updates(output: &str, expected: &BTreeMap<String, i64>) -> BTreeMap<String, Vec<i64>> {
     let by_word = |records: &[Read]| {
         let mut updates: BTreeMap<String, Vec<i64>> = BTreeMap::new();
@@ -89,7 +91,14 @@ fn updates(output: &str, expected: &BTreeMap<String, i64>) -> BTreeMap<String, V
             .iter()
             .all(|(w, n)| updates.get(w).and_then(|u| u.last()).is_some_and(|c| c >= n))
     };
-    by_word(&kafka().read(output, "read_committed", Duration::from_secs(2), reached))
+    let read = kafka().read_within(
+        Duration::from_secs(180),
+        output,
+        "read_committed",
+        Duration::from_secs(2),
+        reached,
+    );
+    by_word(&read)
 }
 
 /// Runs the scenario on `topics`: A and B split the partitions and count 40 lines; 40 more lines

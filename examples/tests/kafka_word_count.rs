@@ -549,3 +549,65 @@ fn a_failed_thread_is_replaced_when_the_handler_says_so() {
     assert!(streams.close(Duration::from_secs(10)));
     assert_eq!(streams.state(), State::NotRunning);
 }
+
+/// Forwards one record naming its task at its first wall-clock punctuation.
+#[derive(Processor, Default)]
+#[processor(input = (String, String), output = (String, String))]
+struct Ticker {
+    ticked: bool,
+}
+
+impl Processor for Ticker {
+    fn init(&mut self, ctx: &mut impl ProcessorContext<String, String>) -> Result<(), ProcessingError> {
+        ctx.schedule(Duration::from_millis(100), PunctuationType::WallClockTime);
+        Ok(())
+    }
+
+    fn process(
+        &mut self,
+        _: Record<String, String>,
+        _: &mut impl ProcessorContext<String, String>,
+    ) -> Result<(), ProcessingError> {
+        Ok(())
+    }
+
+    fn punctuate(
+        &mut self,
+        _: ScheduleId,
+        timestamp: i64,
+        ctx: &mut impl ProcessorContext<String, String>,
+    ) -> Result<(), ProcessingError> {
+        if !std::mem::replace(&mut self.ticked, true) {
+            ctx.forward(Record::new(ctx.task_id().to_string(), "tick".to_owned(), timestamp))?;
+        }
+        Ok(())
+    }
+}
+
+topology! {
+    struct Ticks {
+        stream idle { topic: "idle-in", key: String, value: String }
+        idle.process(Ticker).to("idle-ticks");
+    }
+}
+
+#[test]
+fn tasks_of_idle_partitions_are_created_at_assignment_and_punctuate() {
+    kafka().create_topics(&["idle-in"], 2);
+    kafka().create_topics(&["idle-ticks"], 1);
+    let state = tempfile::tempdir().unwrap();
+    let mut streams = KafkaStreams::new(Ticks, config(&app_id("idle"), state.path(), &[])).unwrap();
+    streams.start().unwrap();
+    // No record was ever written to idle-in: both tasks exist, ran `init` and punctuate.
+    let mut ticks: Vec<String> = kafka()
+        .read("idle-ticks", "read_uncommitted", Duration::from_secs(1), |r| {
+            r.len() >= 2
+        })
+        .iter()
+        .map(Read::key_str)
+        .collect();
+    ticks.sort();
+    assert_eq!(ticks, ["0_0", "0_1"]);
+    assert!(streams.close(Duration::from_secs(10)));
+    assert!(streams.take_failure().is_none());
+}

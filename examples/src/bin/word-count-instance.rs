@@ -41,6 +41,12 @@ fn run<T: Topology + Clone + Send + 'static>(topology: T, config: StreamsConfig)
 }
 
 fn main() -> Result<(), StreamsError> {
+    // Warnings and errors to stderr (`RUST_LOG` overrides), so that a crash test shows why an
+    // instance failed.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [bootstrap, state_dir, guarantee, app, topics] = args.as_slice() else {
         eprintln!(

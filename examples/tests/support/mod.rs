@@ -210,6 +210,18 @@ impl Kafka {
     /// `quiet`; panics after a minute. The records in order of arrival (per partition in
     /// offset order), each as (partition, key, value).
     pub fn read(&self, topic: &str, isolation: &str, quiet: Duration, done: impl Fn(&[Read]) -> bool) -> Vec<Read> {
+        self.read_within(Duration::from_secs(60), topic, isolation, quiet, done)
+    }
+
+    /// [`Kafka::read`], panicking after `timeout` instead of a minute.
+    pub fn read_within(
+        &self,
+        timeout: Duration,
+        topic: &str,
+        isolation: &str,
+        quiet: Duration,
+        done: impl Fn(&[Read]) -> bool,
+    ) -> Vec<Read> {
         let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", &self.bootstrap)
             .set("group.id", app_id("reader"))
@@ -223,7 +235,7 @@ impl Kafka {
             tpl.add_partition_offset(topic, p.id(), Offset::Beginning).unwrap();
         }
         consumer.assign(&tpl).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + timeout;
         let mut records = Vec::new();
         let mut last = Instant::now();
         loop {

@@ -124,3 +124,14 @@ impl Routes {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_name_is_interned_once() {
+        let first = super::intern("app-store-repartition");
+        let again = super::intern(&String::from("app-store-repartition"));
+        assert!(std::ptr::eq(first, again), "one allocation per distinct name");
+        assert_ne!(super::intern("app-other-repartition"), first);
+    }
+}
