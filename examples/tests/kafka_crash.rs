@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use support::{RawRecord, Read, app_id, kafka};
+use support::{RawRecord, app_id, counted_once, kafka, word_counts};
 
 const PARTITIONS: i32 = 2;
 
@@ -64,41 +64,12 @@ fn write(topic: &str, lines: &[String]) {
     kafka().send(topic, None, &records);
 }
 
-/// The number of times each word occurs in `lines`.
-fn word_counts<'a>(lines: impl IntoIterator<Item = &'a String>) -> BTreeMap<String, i64> {
-    let mut counts = BTreeMap::new();
-    for word in lines.into_iter().flat_map(|l| l.split(' ')) {
-        *counts.entry(word.to_owned()).or_insert(0) += 1;
-    }
-    counts
-}
-
 /// Reads `output` (read_committed) until every word's latest count is at least `expected` and
 /// nothing new came for two seconds: every word's updates, in order. Gives up after three
 /// minutes (after a SIGKILL, the victim's open transaction holds read_committed readers back
 /// until the broker aborts it, 10 s on).
 fn updates(output: &str, expected: &BTreeMap<String, i64>) -> BTreeMap<String, Vec<i64>> {
-    let by_word = |records: &[Read]| {
-        let mut updates: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-        for r in records {
-            updates.entry(r.key_str()).or_default().push(r.long());
-        }
-        updates
-    };
-    let reached = |records: &[Read]| {
-        let updates = by_word(records);
-        expected
-            .iter()
-            .all(|(w, n)| updates.get(w).and_then(|u| u.last()).is_some_and(|c| c >= n))
-    };
-    let read = kafka().read_within(
-        Duration::from_secs(180),
-        output,
-        "read_committed",
-        Duration::from_secs(2),
-        reached,
-    );
-    by_word(&read)
+    kafka().count_updates(Duration::from_secs(180), output, "read_committed", expected)
 }
 
 /// Runs the scenario on `topics`: A and B split the partitions and count 40 lines; 40 more lines
@@ -122,11 +93,6 @@ fn kill_one_of_two(guarantee: &str, topics: &str) -> (BTreeMap<String, i64>, BTr
     let expected = word_counts(&lines);
     let seen = updates(&output, &expected);
     (expected, seen)
-}
-
-/// Each word's updates if every input word was counted exactly once: 1, 2, ..., n.
-fn exactly_once(expected: &BTreeMap<String, i64>) -> BTreeMap<String, Vec<i64>> {
-    expected.iter().map(|(w, n)| (w.clone(), (1..=*n).collect())).collect()
 }
 
 #[test]
@@ -155,7 +121,7 @@ fn an_instance_killed_mid_stream_loses_nothing_under_at_least_once() {
 fn an_instance_killed_mid_stream_counts_every_word_once_under_exactly_once() {
     let (expected, seen) = kill_one_of_two("exactly_once_v2", "crash-eos");
     let words: i64 = expected.values().sum();
-    assert_eq!(seen, exactly_once(&expected), "one committed update per word, in order");
+    assert_eq!(seen, counted_once(&expected), "one committed update per word, in order");
     println!("exactly-once, one of two instances killed: {words} words, {words} committed updates");
 }
 
@@ -234,7 +200,7 @@ fn a_seeded_crash_loop_under_exactly_once_commits_every_update_exactly_once() {
     );
     assert_eq!(
         seen,
-        exactly_once(&expected),
+        counted_once(&expected),
         "every committed update exactly once, in order"
     );
     println!("crash loop result: every one of the {words} updates committed exactly once");

@@ -11,11 +11,11 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use streams_runtime::config::StreamsConfig;
 use streams_runtime::kafka::{Fault, KafkaStreams, State, ThreadFailureResponse};
 use streams_runtime::prelude::*;
-use support::{Read, app_id, kafka};
+use support::{Read, app_id, await_running, kafka};
 
 /// Declares a topology counting events per key: one sub-topology (the key is not changed, so no
 /// repartition topic), a logged RocksDB store, every update written out. Each test has its own
@@ -49,15 +49,6 @@ fn read_counts_as(topic: &str, isolation: &str, done: impl Fn(&[i64]) -> bool) -
 /// [`read_counts_as`] with `read_committed`.
 fn read_counts(topic: &str, done: impl Fn(&[i64]) -> bool) -> Vec<i64> {
     read_counts_as(topic, "read_committed", done)
-}
-
-fn await_running<T: Topology + Clone + Send + 'static>(streams: &KafkaStreams<T>) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while streams.state() != State::Running {
-        assert_ne!(streams.state(), State::Error, "{:?}", streams.take_failure());
-        assert!(Instant::now() < deadline, "still {:?}", streams.state());
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Installs an uncaught-error handler answering `response`; the count of its calls.

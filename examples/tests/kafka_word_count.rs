@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use streams_runtime::config::StreamsConfig;
 use streams_runtime::kafka::{KafkaStreams, State, ThreadFailureResponse};
 use streams_runtime::prelude::*;
-use support::{RawRecord, Read, app_id, kafka};
+use support::{RawRecord, Read, app_id, await_running, kafka};
 
 const PARTITIONS: i32 = 2;
 
@@ -58,16 +58,6 @@ fn await_counts(output: &str, expected: &BTreeMap<String, i64>) -> usize {
 
 fn counts(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
     pairs.iter().map(|(w, c)| ((*w).to_owned(), *c)).collect()
-}
-
-/// Waits until `streams` is running (its threads have their assignment).
-fn await_running<T: Topology + Clone + Send + 'static>(streams: &KafkaStreams<T>) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while streams.state() != State::Running {
-        assert_ne!(streams.state(), State::Error, "{:?}", streams.take_failure());
-        assert!(Instant::now() < deadline, "still {:?}", streams.state());
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Records the partitions of the restored stores of `streams`, in order.

@@ -17,10 +17,13 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+use streams_runtime::kafka::{KafkaStreams, State};
+use streams_runtime::topology::Topology;
 
 /// A record to send: key and value bytes (`None`: null).
 pub type RawRecord<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
@@ -240,8 +243,9 @@ impl Kafka {
         let mut last = Instant::now();
         loop {
             match consumer.poll(Duration::from_millis(50)) {
-                Some(m) => {
-                    let m = m.unwrap();
+                // A broker of the cluster going away (the fault tests) is reported and retried.
+                Some(Err(e)) => eprintln!("reading {topic}: {e}"),
+                Some(Ok(m)) => {
                     records.push(Read {
                         partition: m.partition(),
                         key: m.key().map(<[u8]>::to_vec),
@@ -258,6 +262,58 @@ impl Kafka {
                 records.len()
             );
         }
+    }
+}
+
+impl Kafka {
+    /// Every key's count updates in `output` (big-endian i64 values, in order), read with
+    /// `isolation` once each key of `expected` has reached its count and nothing more came for
+    /// two seconds; panics after `timeout`.
+    pub fn count_updates(
+        &self,
+        timeout: Duration,
+        output: &str,
+        isolation: &str,
+        expected: &BTreeMap<String, i64>,
+    ) -> BTreeMap<String, Vec<i64>> {
+        let by_key = |records: &[Read]| {
+            let mut updates: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+            for r in records {
+                updates.entry(r.key_str()).or_default().push(r.long());
+            }
+            updates
+        };
+        let reached = |records: &[Read]| {
+            let updates = by_key(records);
+            expected
+                .iter()
+                .all(|(w, n)| updates.get(w).and_then(|u| u.last()).is_some_and(|c| c >= n))
+        };
+        by_key(&self.read_within(timeout, output, isolation, Duration::from_secs(2), reached))
+    }
+}
+
+/// The number of times each word (split on spaces) occurs in `lines`.
+pub fn word_counts<'a>(lines: impl IntoIterator<Item = &'a String>) -> BTreeMap<String, i64> {
+    let mut counts = BTreeMap::new();
+    for word in lines.into_iter().flat_map(|l| l.split(' ')) {
+        *counts.entry(word.to_owned()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Each word's updates if every occurrence was counted exactly once: 1, 2, ..., n.
+pub fn counted_once(expected: &BTreeMap<String, i64>) -> BTreeMap<String, Vec<i64>> {
+    expected.iter().map(|(w, n)| (w.clone(), (1..=*n).collect())).collect()
+}
+
+/// Waits (up to a minute) until `streams` is running; panics if it fails.
+pub fn await_running<T: Topology + Clone + Send + 'static>(streams: &KafkaStreams<T>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while streams.state() != State::Running {
+        assert_ne!(streams.state(), State::Error, "{:?}", streams.take_failure());
+        assert!(Instant::now() < deadline, "still {:?}", streams.state());
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

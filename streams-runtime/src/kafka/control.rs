@@ -11,6 +11,7 @@ use super::{Shared, kafka_error};
 use crate::config::{ConsumerKind, StreamsConfig};
 use crate::error::StreamsError;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -73,9 +74,18 @@ fn start_consumer(config: &StreamsConfig, topic: &str) -> Result<BaseConsumer, S
         client.set("isolation.level", "read_committed");
     }
     let consumer: BaseConsumer = client.create().map_err(kafka_error("creating the control consumer"))?;
-    let (_, high) = consumer
-        .fetch_watermarks(topic, 0, Duration::from_secs(10))
-        .map_err(kafka_error(format!("reading the end of {topic}")))?;
+    // The topic may have been created a moment ago: until every broker knows it, its partition
+    // is unknown.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let high = loop {
+        match consumer.fetch_watermarks(topic, 0, Duration::from_secs(10)) {
+            Ok((_, high)) => break high,
+            Err(e) if std::time::Instant::now() < deadline && e.rdkafka_error_code().is_some_and(unknown_partition) => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => return Err(kafka_error(format!("reading the end of {topic}"))(e)),
+        }
+    };
     let mut assignment = TopicPartitionList::new();
     assignment
         .add_partition_offset(topic, 0, Offset::Offset(high))
@@ -84,6 +94,14 @@ fn start_consumer(config: &StreamsConfig, topic: &str) -> Result<BaseConsumer, S
         .assign(&assignment)
         .map_err(kafka_error("assigning the control topic"))?;
     Ok(consumer)
+}
+
+/// Whether `code` says the topic or partition is not (yet) known.
+fn unknown_partition(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::UnknownPartition | RDKafkaErrorCode::UnknownTopic | RDKafkaErrorCode::UnknownTopicOrPartition
+    )
 }
 
 /// Asks every instance of the application to shut down, naming this instance and the error.
