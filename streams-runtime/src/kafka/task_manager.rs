@@ -242,7 +242,6 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         for (_, task) in self.tasks.drain() {
             task.close_committed()?;
         }
-        self.shared.set_active_tasks(self.thread, Vec::new());
         committed
     }
 }
