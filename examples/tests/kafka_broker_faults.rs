@@ -129,7 +129,7 @@ fn the_application_rides_out_the_loss_of_an_input_partition_leader_under_at_leas
 }
 
 #[test]
-#[ignore = "not yet reliable: in one of two runs no transaction committed after the coordinator's \
+#[ignore = "not yet reliable: in 1 of 5 runs no transaction committed after the coordinator's \
             broker stopped (issue 11's closing note)"]
 fn the_application_rides_out_the_loss_of_its_transaction_coordinator_under_exactly_once() {
     let _ = tracing_subscriber::fmt()
