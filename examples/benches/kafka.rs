@@ -5,12 +5,15 @@
 //! - P5: restoring a store from a changelog vs a raw consume of the same partition;
 //! - P6: the DSL word count end to end under exactly_once_v2 vs at_least_once (words/s at both);
 //! - recovery: from the SIGKILL of a word count instance to the first output of its
-//!   replacement, with its local state kept and with it wiped.
+//!   replacement, with its local state kept and with it wiped;
+//! - java: Java Kafka Streams 4.1.1 vs ours, each an application process (`examples/java`'s
+//!   `WordCountApp`, our `bench-app`): the word count under both guarantees (throughput, latency
+//!   at a fixed rate, peak RSS) and the pipe.
 //!
 //! `cargo bench -p examples --bench kafka` starts a broker of its own in `target/kafka-bench`
 //! (stopped at the end), or uses `STREAMS_BENCH_BOOTSTRAP` if set; `STREAMS_BENCH_RECORDS` sets
-//! the record count (default 200,000; P5 uses 1M unless set), `STREAMS_BENCH_ONLY=p3|p5|p6|recovery`
-//! runs one part. Figures go to docs/BENCHMARKS.md.
+//! the record count (default 200,000; P5 uses 1M unless set), `STREAMS_BENCH_ONLY=p3|p5|p6|recovery|java`
+//! runs one part (java uses 1M words unless set). Figures go to docs/BENCHMARKS.md.
 
 mod common;
 
@@ -338,6 +341,9 @@ fn main() {
     if runs("recovery") {
         recovery(&bootstrap);
     }
+    if runs("java") {
+        versus_java(&bootstrap, records.unwrap_or(1_000_000));
+    }
 }
 
 /// P6: the DSL word count under exactly_once_v2 (commit every 100 ms, Java's default) vs
@@ -525,4 +531,243 @@ fn recovery(bootstrap: &str) {
             );
         }
     }
+}
+
+/// One application process of the Java comparison: Java's (`scripts/java.sh run
+/// streamsrs.WordCountApp`) or ours (`bench-app`), both printing `RUNNING` once they run and
+/// closing on a `stop` line.
+struct AppProcess {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl AppProcess {
+    /// Starts `topology` ("wordcount" or "pipe") on `side` ("java" or "ours") and waits until it runs.
+    fn start(side: &str, topology: &str, bootstrap: &str, app: &str, guarantee: &str) -> (Self, tempfile::TempDir) {
+        let state = tempfile::tempdir().unwrap();
+        let dir = state.path().display().to_string();
+        let (input, output) = match topology {
+            "wordcount" => ("bench-wc-in", "bench-wc-out"),
+            _ => ("bench-pipe-in", "bench-pipe-out"),
+        };
+        let mut command = if side == "java" {
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+            let mut c = Command::new("bash");
+            c.arg(root.join("scripts/java.sh"))
+                .args([
+                    "run",
+                    "streamsrs.WordCountApp",
+                    topology,
+                    bootstrap,
+                    app,
+                    input,
+                    output,
+                    &dir,
+                ])
+                .args([guarantee, "100", "1"]);
+            c
+        } else {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_bench-app"));
+            c.args([topology, bootstrap, app, &dir, guarantee, "100"]);
+            c
+        };
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starting an application");
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in stdout.lines().map_while(Result::ok) {
+                let _ = send.send(line);
+            }
+        });
+        let process = AppProcess { child, lines };
+        process.await_line("RUNNING");
+        (process, state)
+    }
+
+    fn await_line(&self, expected: &str) {
+        loop {
+            let line = self.lines.recv_timeout(Duration::from_secs(180)).expect(expected);
+            if line == expected {
+                return;
+            }
+        }
+    }
+
+    /// The peak resident set size so far (`VmHWM`), in MiB.
+    fn peak_rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        kib / 1024.0
+    }
+
+    fn stop(mut self) {
+        use std::io::Write;
+        let mut stdin = self.child.stdin.take().unwrap();
+        let _ = writeln!(stdin, "stop");
+        self.await_line("CLOSED");
+        self.child.wait().unwrap();
+    }
+}
+
+/// What one run of the Java comparison measured.
+struct Measured {
+    /// From the process start to the last output record.
+    total: Duration,
+    /// From the first output record to the last.
+    steady: Duration,
+    /// p50 and p99 of the end-to-end latency at the fixed rate, in ms (word count only).
+    latency: Option<(f64, f64)>,
+    peak_rss_mib: f64,
+}
+
+/// Input rate of the latency phase: lines of ten words per second, and how long it lasts.
+const LATENCY_LINES_PER_SEC: usize = 1_000;
+const LATENCY_SECS: usize = 20;
+
+/// Sends lines at the fixed rate with their send time as timestamp while an observer takes each
+/// output record's arrival time minus its timestamp (the count's timestamp is the latest input
+/// record's, so that is the end-to-end latency of the update); p50 and p99 in ms.
+fn latency_at_fixed_rate(bootstrap: &str, isolation: &str) -> (f64, f64) {
+    let observer = Observer::from_end(bootstrap, "bench-wc-out", isolation);
+    let expected = LATENCY_LINES_PER_SEC * LATENCY_SECS * 10;
+    let bootstrap_owned = bootstrap.to_owned();
+    let sender = std::thread::spawn(move || {
+        let p = producer(&bootstrap_owned);
+        let start = Instant::now();
+        for i in 0..LATENCY_LINES_PER_SEC * LATENCY_SECS {
+            let due = start + Duration::from_secs_f64(i as f64 / LATENCY_LINES_PER_SEC as f64);
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            let line = word_line(i + 1_000_000);
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64;
+            let mut record = BaseRecord::<str, str>::to("bench-wc-in")
+                .payload(&line)
+                .timestamp(now_ms);
+            while let Err((_, back)) = p.send(record) {
+                p.poll(Duration::from_millis(1));
+                record = back;
+            }
+            p.poll(Duration::ZERO);
+        }
+        p.flush(Duration::from_secs(60)).unwrap();
+    });
+    let mut latencies = Vec::with_capacity(expected);
+    let deadline = Instant::now() + Duration::from_secs(LATENCY_SECS as u64 + 120);
+    while latencies.len() < expected && Instant::now() < deadline {
+        if let Some(Ok(m)) = observer.0.poll(Duration::from_millis(10)) {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64;
+            if let Some(ts) = m.timestamp().to_millis() {
+                latencies.push((now_ms - ts) as f64);
+            }
+        }
+    }
+    sender.join().unwrap();
+    assert_eq!(latencies.len(), expected, "output records of the latency phase");
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    (at(0.50), at(0.99))
+}
+
+/// Runs one side of the comparison over the pre-filled input of `topology`: `outputs` records.
+fn measure(side: &str, topology: &str, bootstrap: &str, guarantee: &str, outputs: usize) -> Measured {
+    let isolation = if guarantee == "at_least_once" {
+        "read_uncommitted"
+    } else {
+        "read_committed"
+    };
+    let output = if topology == "wordcount" {
+        "bench-wc-out"
+    } else {
+        "bench-pipe-out"
+    };
+    let observer = Observer::from_end(bootstrap, output, isolation);
+    let app = format!("bench-{side}-{topology}-{guarantee}-{}", std::process::id());
+    let started = Instant::now();
+    let (process, _state) = AppProcess::start(side, topology, bootstrap, &app, guarantee);
+    let arrivals = observer.await_records(outputs);
+    let latency = (topology == "wordcount").then(|| latency_at_fixed_rate(bootstrap, isolation));
+    let peak_rss_mib = process.peak_rss_mib();
+    process.stop();
+    Measured {
+        total: arrivals.last - started,
+        steady: arrivals.last - arrivals.first,
+        latency,
+        peak_rss_mib,
+    }
+}
+
+/// Java Kafka Streams 4.1.1 vs ours on the same broker and input, as separate processes: the
+/// word count (`words` words, RocksDB store and changelog, every update emitted, commit every
+/// 100 ms) under at_least_once and exactly_once_v2, then the pipe (`words / 10` records of ~100
+/// bytes).
+fn versus_java(bootstrap: &str, words: usize) {
+    create_topics(
+        bootstrap,
+        &["bench-wc-in", "bench-wc-out", "bench-pipe-in", "bench-pipe-out"],
+    );
+    let lines = words / 10;
+    fill(bootstrap, "bench-wc-in", lines, |i| format!("{i}"), word_line);
+    fill(bootstrap, "bench-pipe-in", lines, |i| format!("{i}"), word_line);
+    let line_bytes: usize = (0..lines).map(|i| word_line(i).len()).sum();
+    let report = |what: &str, unit: &str, n: usize, java: &Measured, ours: &Measured| {
+        let rate = |d: Duration| n as f64 / d.as_secs_f64() / 1000.0;
+        println!(
+            "{what}: Java {:.2} s ({:.0}k {unit}/s; first to last output {:.0}k/s), peak RSS {:.0} MiB{} | ours {:.2} s ({:.0}k {unit}/s; first to last {:.0}k/s), peak RSS {:.0} MiB{} | throughput {:.2}x, memory 1/{:.1}",
+            java.total.as_secs_f64(),
+            rate(java.total),
+            rate(java.steady),
+            java.peak_rss_mib,
+            java.latency.map_or(String::new(), |(p50, p99)| format!(
+                ", latency p50 {p50:.0} ms p99 {p99:.0} ms"
+            )),
+            ours.total.as_secs_f64(),
+            rate(ours.total),
+            rate(ours.steady),
+            ours.peak_rss_mib,
+            ours.latency.map_or(String::new(), |(p50, p99)| format!(
+                ", latency p50 {p50:.0} ms p99 {p99:.0} ms"
+            )),
+            java.total.as_secs_f64() / ours.total.as_secs_f64(),
+            java.peak_rss_mib / ours.peak_rss_mib,
+        );
+    };
+    for guarantee in ["at_least_once", "exactly_once_v2"] {
+        let java = measure("java", "wordcount", bootstrap, guarantee, lines * 10);
+        let ours = measure("ours", "wordcount", bootstrap, guarantee, lines * 10);
+        report(
+            &format!("Java comparison, word count, {} words, {guarantee}", lines * 10),
+            "words",
+            lines * 10,
+            &java,
+            &ours,
+        );
+    }
+    let java = measure("java", "pipe", bootstrap, "at_least_once", lines);
+    let ours = measure("ours", "pipe", bootstrap, "at_least_once", lines);
+    report(
+        &format!(
+            "Java comparison, pipe, {lines} records ({:.1} MB of values), at_least_once",
+            line_bytes as f64 / 1e6
+        ),
+        "records",
+        lines,
+        &java,
+        &ours,
+    );
 }

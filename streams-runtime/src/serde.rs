@@ -63,6 +63,12 @@ pub trait Serde<T>: Default + Clone {
     fn serialize(&self, value: &T, out: &mut Vec<u8>) -> Result<Encoded, SerdeError>;
     /// Reads a value from bytes (`None` is Kafka's null).
     fn deserialize(&self, data: Option<&[u8]>) -> Result<T, SerdeError>;
+    /// Whether `value` is Kafka's null (what `serialize` reports as [`Encoded::Null`]), asked
+    /// without serializing: stream aggregations skip null values, as Java does.
+    #[inline]
+    fn is_null(&self, _value: &T) -> bool {
+        false
+    }
 }
 
 /// The serde a type gets when a topology or store declaration names none.
@@ -183,6 +189,10 @@ impl Serde<()> for UnitSerde {
             Some(d) => Err(SerdeError::ExpectedNull { actual: d.len() }),
         }
     }
+    #[inline]
+    fn is_null(&self, _: &()) -> bool {
+        true
+    }
 }
 
 impl DefaultSerde for () {
@@ -204,6 +214,10 @@ impl<T, S: Serde<T>> Serde<Option<T>> for OptionSerde<S> {
     #[inline]
     fn deserialize(&self, data: Option<&[u8]>) -> Result<Option<T>, SerdeError> {
         data.map(|d| self.0.deserialize(Some(d))).transpose()
+    }
+    #[inline]
+    fn is_null(&self, value: &Option<T>) -> bool {
+        value.as_ref().is_none_or(|v| self.0.is_null(v))
     }
 }
 

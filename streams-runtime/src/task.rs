@@ -379,7 +379,7 @@ impl<G: TaskGraph> Task<G> {
         let Task { stores, context, .. } = self;
         let timestamp = context.current_timestamp;
         let collector = &mut context.collector;
-        stores.drain_changelogs(|store, key, value| {
+        stores.drain_changelogs(|store, key, value, own_timestamp| {
             let key = collector.push_bytes(Some(key));
             let value = collector.push_bytes(value);
             collector.records.push(CollectedRecord {
@@ -387,7 +387,7 @@ impl<G: TaskGraph> Task<G> {
                 partition: None,
                 key,
                 value,
-                timestamp,
+                timestamp: own_timestamp.unwrap_or(timestamp),
                 headers: Headers::new(),
             });
         });
@@ -468,7 +468,7 @@ impl<G: TaskGraph> Task<G> {
         // Closed first: whatever a processor's `close` writes is dropped with the rest.
         self.graph.close();
         self.stores.abort_writes();
-        self.stores.drain_changelogs(|_, _, _| {});
+        self.stores.drain_changelogs(|_, _, _, _| {});
         let context = &mut self.context;
         context.commit_requested = false;
         context.stream_time = self.committed_stream_time;

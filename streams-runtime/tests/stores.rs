@@ -15,6 +15,7 @@ fn open_with(persistent: bool, exactly_once: bool, dir: &tempfile::TempDir) -> S
             kind: StoreKind::KeyValue,
             persistent: true,
             logging: true,
+            timestamped: false,
         }]
     } else {
         &[StoreSpec {
@@ -22,6 +23,7 @@ fn open_with(persistent: bool, exactly_once: bool, dir: &tempfile::TempDir) -> S
             kind: StoreKind::KeyValue,
             persistent: false,
             logging: true,
+            timestamped: false,
         }]
     };
     StoreSet::open(

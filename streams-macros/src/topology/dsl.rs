@@ -109,6 +109,9 @@ pub enum Op {
         kind: AggKind,
         store: usize,
         serdes: Serdes,
+        /// The grouped values' serde, if inherited or named (it tells a stream aggregation
+        /// which values are null); `None`: the values' default serde.
+        grouped_values: Box<Option<Type>>,
     },
 }
 
@@ -969,6 +972,7 @@ impl<'a> Scope<'a> {
             persistent,
             logging,
         });
+        let grouped_values = Box::new(group_serdes.value.clone());
         let serdes = Serdes {
             key: group_serdes.key,
             value: value_serde,
@@ -980,6 +984,7 @@ impl<'a> Scope<'a> {
                 kind,
                 store,
                 serdes: serdes.clone(),
+                grouped_values,
             },
             display,
         );

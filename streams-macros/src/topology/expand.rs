@@ -297,12 +297,13 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         }
     });
     let store_specs = def.stores.iter().map(|s| {
-        let (n, persistent, logging) = (&s.name, s.persistent, s.logging);
+        let (n, persistent, logging, timestamped) = (&s.name, s.persistent, s.logging, s.dsl);
         quote!(::streams_runtime::state::StoreSpec {
             name: #n,
             kind: ::streams_runtime::state::StoreKind::KeyValue,
             persistent: #persistent,
             logging: #logging,
+            timestamped: #timestamped,
         })
     });
 

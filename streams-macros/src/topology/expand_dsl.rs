@@ -145,10 +145,7 @@ pub fn forward(
             );
             quote_spanned!(span=> #wp.table_source::<#ks, #vs>(#st, #store)?)
         }
-        Op::TableFilter { f, keep } => {
-            let send_old_values = sends_old_values(def, wiring, i);
-            quote_spanned!(span=> #wp.table_filter(#f, #keep, #send_old_values))
-        }
+        Op::TableFilter { f, keep } => quote_spanned!(span=> #wp.table_filter(#f, #keep)),
         Op::TableMapValues { f, with_key } => {
             let send_old_values = sends_old_values(def, wiring, i);
             if *with_key {
@@ -159,15 +156,21 @@ pub fn forward(
         }
         Op::ToStream => quote_spanned!(span=> #wp.to_stream()),
         Op::TableGroupBy(f) => quote_spanned!(span=> #wp.table_group_by(#f)),
-        Op::Aggregate { kind, store, serdes } => {
+        Op::Aggregate {
+            kind,
+            store,
+            serdes,
+            grouped_values,
+        } => {
             let (kp, vp) = picks(serdes, span);
+            let np = pick(grouped_values.as_ref(), span);
             match kind {
-                AggKind::Count => quote_spanned!(span=> #wp.count::<#kp, #vp>(#st, #store)?),
+                AggKind::Count => quote_spanned!(span=> #wp.count::<#kp, #vp, #np>(#st, #store)?),
                 AggKind::Reduce(f) => {
-                    quote_spanned!(span=> #wp.reduce::<#kp, #vp, _>(#f, #st, #store)?)
+                    quote_spanned!(span=> #wp.reduce::<#kp, #vp, #np, _>(#f, #st, #store)?)
                 }
                 AggKind::Aggregate(init, f) => {
-                    quote_spanned!(span=> #wp.aggregate::<#kp, #vp, _, _, _>(#init, #f, #st, #store)?)
+                    quote_spanned!(span=> #wp.aggregate::<#kp, #vp, #np, _, _, _>(#init, #f, #st, #store)?)
                 }
                 AggKind::TableCount => {
                     quote_spanned!(span=> #wp.table_count::<#kp, #vp>(#st, #store)?)
@@ -184,16 +187,18 @@ pub fn forward(
     quote_spanned!(span=> let (#o, #w) = #call;)
 }
 
-/// Whether a table operator's updates reach a table `group_by` through table operators only:
-/// then they must carry old values (Java enables `sendOldValues` upstream of a grouping).
+/// Whether a table `map_values` must compute old values: when a child needs them, as a table
+/// `group_by` (to subtract) and a table `filter` (to drop updates absent before and after) do,
+/// or a child `map_values` that must pass them on (Java enables `sendOldValues` upstream of
+/// both). Table sources and aggregations always send old values; a filter always passes them.
 fn sends_old_values(def: &TopologyDef, wiring: &Wiring, i: usize) -> bool {
     wiring.children[i].iter().any(|&c| match &def.nodes[c].kind {
         NodeKind::Op(OpDef {
-            op: Op::TableGroupBy(_),
+            op: Op::TableGroupBy(_) | Op::TableFilter { .. },
             ..
         }) => true,
         NodeKind::Op(OpDef {
-            op: Op::TableFilter { .. } | Op::TableMapValues { .. },
+            op: Op::TableMapValues { .. },
             ..
         }) => sends_old_values(def, wiring, c),
         _ => false,

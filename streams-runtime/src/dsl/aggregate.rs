@@ -1,7 +1,8 @@
 //! Aggregations of grouped streams and grouped tables (Java's `KStreamAggregate`,
 //! `KStreamReduce`, `KTableAggregate`, `KTableReduce`). The result is a table: each update is
 //! written to the aggregation's store and forwarded as a [`Change`] of the aggregate. Every
-//! update is emitted (Java's behaviour with caching disabled).
+//! update is emitted (Java's behaviour with caching disabled), with the later of the record's
+//! timestamp and the aggregate's (the store keeps a timestamp with each aggregate).
 
 use super::{Change, Operator};
 use crate::error::ProcessingError;
@@ -70,25 +71,38 @@ impl<K, V, A, I: FnMut() -> A, F: FnMut(&K, V, A) -> A> StreamAggregator<K, V> f
     }
 }
 
-/// The aggregation node of a grouped stream over its store.
-pub struct StreamAggregate<A, K, VA, KS, VS> {
+/// The aggregation node of a grouped stream over its store. A record with a null key or a
+/// null value (as the grouped values' serde `NS` tells) is skipped, as in Java.
+pub struct StreamAggregate<A, K, VA, KS, VS, NS> {
     aggregator: A,
     store: KeyValueStore<K, VA, KS, VS>,
+    values: NS,
 }
 
-impl<A, K, VA, KS, VS> StreamAggregate<A, K, VA, KS, VS> {
+impl<A, K, VA, KS, VS, NS: Default> StreamAggregate<A, K, VA, KS, VS, NS> {
     /// Aggregates with `aggregator` into `store`.
     pub fn new(aggregator: A, store: KeyValueStore<K, VA, KS, VS>) -> Self {
-        StreamAggregate { aggregator, store }
+        StreamAggregate {
+            aggregator,
+            store,
+            values: NS::default(),
+        }
     }
 }
 
-impl<K, V, A, KS, VS> Operator<K, V> for StreamAggregate<A, K, A::Agg, KS, VS>
+/// The timestamp of an aggregate's update: the later of the record's and the aggregate's.
+#[inline]
+fn later(record: i64, aggregate: Option<i64>) -> i64 {
+    aggregate.map_or(record, |a| a.max(record))
+}
+
+impl<K, V, A, KS, VS, NS> Operator<K, V> for StreamAggregate<A, K, A::Agg, KS, VS, NS>
 where
     A: StreamAggregator<K, V>,
     A::Agg: Clone,
     KS: Serde<K>,
     VS: Serde<A::Agg>,
+    NS: Serde<V>,
 {
     type KeyOut = K;
     type ValueOut = Change<A::Agg>;
@@ -106,8 +120,16 @@ where
             timestamp,
             headers,
         } = record;
+        if self.values.is_null(&value) {
+            task.skip_record(name, "null value in an aggregation");
+            return Ok(());
+        }
         let aggregator = &mut self.aggregator;
-        let Some(change) = self.store.update(&key, |agg| Some(aggregator.add(&key, value, agg)))? else {
+        let update = |old: Option<(A::Agg, i64)>| {
+            let (agg, agg_ts) = old.unzip();
+            (Some(aggregator.add(&key, value, agg)), later(timestamp, agg_ts))
+        };
+        let Some((change, timestamp)) = self.store.update_timestamped(&key, update)? else {
             task.skip_record(name, "null key in an aggregation");
             return Ok(());
         };
@@ -258,7 +280,11 @@ where
             headers,
         } = record;
         let aggregator = &mut self.aggregator;
-        let Some(change) = self.store.update(&key, |agg| aggregator.apply(&key, value, agg))? else {
+        let update = |old: Option<(A::Agg, i64)>| {
+            let (agg, agg_ts) = old.unzip();
+            (aggregator.apply(&key, value, agg), later(timestamp, agg_ts))
+        };
+        let Some((change, timestamp)) = self.store.update_timestamped(&key, update)? else {
             task.skip_record(name, "null key in an aggregation");
             return Ok(());
         };

@@ -11,8 +11,9 @@ use crate::state::KeyValueStore;
 use crate::task::TaskContext;
 
 /// Turns a topic's records into table updates: a null key is skipped, a null value deletes the
-/// row; each update is written to the table's store and forwarded with the value it replaced
-/// (a tombstone for an absent row is forwarded too, as in Java).
+/// row; each update is written to the table's store (with the record's timestamp) and forwarded
+/// with the value it replaced. A tombstone for an absent row changes nothing and is not
+/// forwarded, as in Java.
 pub struct TableSource<K, V, KS, VS> {
     store: KeyValueStore<K, V, KS, VS>,
 }
@@ -39,10 +40,16 @@ impl<K, V: Clone, KS: Serde<K>, VS: Serde<V>> Operator<Option<K>, Option<V>> for
             task.skip_record(name, "null key in a table's topic");
             return Ok(());
         };
-        let Some(change) = self.store.update(&key, |_| record.value)? else {
+        let Some((change, _)) = self
+            .store
+            .update_timestamped(&key, |_| (record.value, record.timestamp))?
+        else {
             task.skip_record(name, "key serializes to null");
             return Ok(());
         };
+        if change.new.is_none() && change.old.is_none() {
+            return Ok(());
+        }
         children.forward(
             Record {
                 key,
@@ -56,23 +63,19 @@ impl<K, V: Clone, KS: Serde<K>, VS: Serde<V>> Operator<Option<K>, Option<V>> for
 }
 
 /// `filter` / `filter_not` on a table: a row that fails the predicate reads as absent, so
-/// downstream sees a tombstone for it. When a downstream aggregation needs old values, the old
-/// value is filtered too and an update in which both read as absent is not forwarded; otherwise
-/// every update is forwarded (Java's `KTableFilter` with and without `sendOldValues`).
+/// downstream sees a tombstone for it. The old value is filtered too (the parent always sends
+/// it to a filter) and an update in which both read as absent is not forwarded: a row that never
+/// passed the filter produces no tombstones (Java's `KTableFilter`, which has its parent send
+/// old values).
 pub struct TableFilter<F> {
     predicate: F,
     keep: bool,
-    send_old_values: bool,
 }
 
 impl<F> TableFilter<F> {
     /// Keeps rows where `predicate` returns `keep`.
-    pub fn new(predicate: F, keep: bool, send_old_values: bool) -> Self {
-        TableFilter {
-            predicate,
-            keep,
-            send_old_values,
-        }
+    pub fn new(predicate: F, keep: bool) -> Self {
+        TableFilter { predicate, keep }
     }
 }
 
@@ -95,8 +98,8 @@ impl<K, V, F: FnMut(&K, &V) -> bool> Operator<K, Change<V>> for TableFilter<F> {
         } = record;
         let mut keep = |v: Option<V>| v.filter(|v| (self.predicate)(&key, v) == self.keep);
         let new = keep(change.new);
-        let old = if self.send_old_values { keep(change.old) } else { None };
-        if self.send_old_values && new.is_none() && old.is_none() {
+        let old = keep(change.old);
+        if new.is_none() && old.is_none() {
             return Ok(());
         }
         children.forward(

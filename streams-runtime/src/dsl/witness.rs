@@ -241,13 +241,13 @@ impl<K, V> Witness<K, V> {
     }
 
     /// `count()` of a grouped stream into the store at `index`.
-    pub fn count<KP: PickSerde<K>, VP: PickSerde<i64>>(
+    pub fn count<KP: PickSerde<K>, VP: PickSerde<i64>, NP: PickSerde<V>>(
         self,
         stores: &StoreSet,
         index: usize,
     ) -> Result<
         (
-            StreamAggregate<Count, K, i64, KP::Serde, VP::Serde>,
+            StreamAggregate<Count, K, i64, KP::Serde, VP::Serde, NP::Serde>,
             Witness<K, Change<i64>>,
         ),
         StreamsError,
@@ -256,14 +256,14 @@ impl<K, V> Witness<K, V> {
     }
 
     /// `reduce` of a grouped stream.
-    pub fn reduce<KP: PickSerde<K>, VP: PickSerde<V>, F: FnMut(V, V) -> V>(
+    pub fn reduce<KP: PickSerde<K>, VP: PickSerde<V>, NP: PickSerde<V>, F: FnMut(V, V) -> V>(
         self,
         f: F,
         stores: &StoreSet,
         index: usize,
     ) -> Result<
         (
-            StreamAggregate<Reduce<F>, K, V, KP::Serde, VP::Serde>,
+            StreamAggregate<Reduce<F>, K, V, KP::Serde, VP::Serde, NP::Serde>,
             Witness<K, Change<V>>,
         ),
         StreamsError,
@@ -275,7 +275,14 @@ impl<K, V> Witness<K, V> {
     }
 
     /// `aggregate` of a grouped stream.
-    pub fn aggregate<KP: PickSerde<K>, VP: PickSerde<VA>, VA: Clone, I: FnMut() -> VA, F: FnMut(&K, V, VA) -> VA>(
+    pub fn aggregate<
+        KP: PickSerde<K>,
+        VP: PickSerde<VA>,
+        NP: PickSerde<V>,
+        VA: Clone,
+        I: FnMut() -> VA,
+        F: FnMut(&K, V, VA) -> VA,
+    >(
         self,
         initializer: I,
         aggregator: F,
@@ -283,7 +290,7 @@ impl<K, V> Witness<K, V> {
         index: usize,
     ) -> Result<
         (
-            StreamAggregate<Aggregate<I, F>, K, VA, KP::Serde, VP::Serde>,
+            StreamAggregate<Aggregate<I, F>, K, VA, KP::Serde, VP::Serde, NP::Serde>,
             Witness<K, Change<VA>>,
         ),
         StreamsError,
@@ -310,13 +317,8 @@ impl<K, V: Clone> Witness<Option<K>, Option<V>> {
 /// Operators on tables.
 impl<K, V> Witness<K, Change<V>> {
     /// `filter` / `filter_not` on a table.
-    pub fn table_filter<F: FnMut(&K, &V) -> bool>(
-        self,
-        f: F,
-        keep: bool,
-        send_old_values: bool,
-    ) -> (TableFilter<F>, Self) {
-        (TableFilter::new(f, keep, send_old_values), self)
+    pub fn table_filter<F: FnMut(&K, &V) -> bool>(self, f: F, keep: bool) -> (TableFilter<F>, Self) {
+        (TableFilter::new(f, keep), self)
     }
 
     /// `map_values(|v| ..)` on a table.

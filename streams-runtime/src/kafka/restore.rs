@@ -91,9 +91,9 @@ pub(crate) fn restore_stores(
             let mut applied = 0u64;
             for batch in received {
                 let batch: Batch = batch?;
-                for (key, value) in &batch.records {
+                for (key, value, timestamp) in &batch.records {
                     let value = value.clone().map(|v| &batch.bytes[v]);
-                    stores.restore(index, &batch.bytes[key.clone()], value)?;
+                    stores.restore(index, &batch.bytes[key.clone()], value, *timestamp)?;
                 }
                 applied += batch.records.len() as u64;
             }
@@ -116,11 +116,12 @@ const BATCH_RECORDS: usize = 2_000;
 #[derive(Default)]
 struct Batch {
     bytes: Vec<u8>,
-    records: Vec<(Range<usize>, Option<Range<usize>>)>,
+    /// Key, value and timestamp of each record.
+    records: Vec<(Range<usize>, Option<Range<usize>>, i64)>,
 }
 
 impl Batch {
-    fn push(&mut self, key: &[u8], value: Option<&[u8]>) {
+    fn push(&mut self, key: &[u8], value: Option<&[u8]>, timestamp: i64) {
         let mut copy = |data: &[u8]| {
             let start = self.bytes.len();
             self.bytes.extend_from_slice(data);
@@ -128,7 +129,7 @@ impl Batch {
         };
         let key = copy(key);
         let value = value.map(copy);
-        self.records.push((key, value));
+        self.records.push((key, value, timestamp));
     }
 }
 
@@ -149,7 +150,11 @@ fn fetch_batches(
         let (hand_over, done) = match consumer.poll(wait) {
             Some(Ok(m)) => {
                 idle_since = None;
-                batch.push(m.key().unwrap_or_default(), m.payload());
+                batch.push(
+                    m.key().unwrap_or_default(),
+                    m.payload(),
+                    m.timestamp().to_millis().unwrap_or(-1),
+                );
                 let done = m.offset() + 1 >= high;
                 (done || batch.records.len() >= BATCH_RECORDS, done)
             }

@@ -11,6 +11,7 @@ use std::ops::Range;
 struct ChangelogEntry {
     key: Range<usize>,
     value: Option<Range<usize>>,
+    timestamp: Option<i64>,
 }
 
 /// The writes of one store not yet handed to the record collector.
@@ -21,11 +22,12 @@ pub(crate) struct ChangelogBuffer {
 }
 
 impl ChangelogBuffer {
-    /// Records a put (`Some`) or a delete (`None`, a tombstone on the changelog).
-    pub(crate) fn record(&mut self, key: &[u8], value: Option<&[u8]>) {
+    /// Records a put (`Some`) or a delete (`None`, a tombstone on the changelog), with the
+    /// changelog record's timestamp (`None`: the current record's).
+    pub(crate) fn record(&mut self, key: &[u8], value: Option<&[u8]>, timestamp: Option<i64>) {
         let key = self.append(key);
         let value = value.map(|v| self.append(v));
-        self.entries.push(ChangelogEntry { key, value });
+        self.entries.push(ChangelogEntry { key, value, timestamp });
     }
 
     fn append(&mut self, data: &[u8]) -> Range<usize> {
@@ -35,9 +37,13 @@ impl ChangelogBuffer {
     }
 
     /// Hands every recorded write to `sink`, in write order, and empties the buffer.
-    pub(crate) fn drain(&mut self, mut sink: impl FnMut(&[u8], Option<&[u8]>)) {
+    pub(crate) fn drain(&mut self, mut sink: impl FnMut(&[u8], Option<&[u8]>, Option<i64>)) {
         for e in &self.entries {
-            sink(&self.bytes[e.key.clone()], e.value.clone().map(|v| &self.bytes[v]));
+            sink(
+                &self.bytes[e.key.clone()],
+                e.value.clone().map(|v| &self.bytes[v]),
+                e.timestamp,
+            );
         }
         self.entries.clear();
         self.bytes.clear();

@@ -31,8 +31,46 @@ pub struct KvStoreInner {
     /// Writes since the last commit, under exactly-once (`None` otherwise: writes go straight
     /// to the backend).
     uncommitted: Option<Uncommitted>,
+    /// Values are stored behind their 8-byte timestamp (see [`StoreSpec::timestamped`]).
+    timestamped: bool,
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
+}
+
+/// Java's `RecordBatch.NO_TIMESTAMP`: a value written without a timestamp (a plain `put` into a
+/// timestamped store); its changelog record takes the current record's timestamp.
+const NO_TIMESTAMP: i64 = -1;
+
+/// The length of the timestamp in front of a timestamped store's values.
+const TIMESTAMP_LEN: usize = 8;
+
+/// A timestamped store's stored bytes as (timestamp, value bytes) (Java's
+/// `ValueAndTimestampSerializer` layout: the big-endian timestamp, then the value).
+fn split_timestamp<'a>(name: &'static str, stored: &'a [u8]) -> Result<(i64, &'a [u8]), StoreError> {
+    let Some((ts, value)) = stored.split_first_chunk::<TIMESTAMP_LEN>() else {
+        return Err(StoreError::Serde {
+            store: name,
+            source: crate::serde::SerdeError::WrongSize {
+                type_name: "timestamped value",
+                expected: TIMESTAMP_LEN,
+                actual: stored.len(),
+            },
+        });
+    };
+    Ok((i64::from_be_bytes(*ts), value))
+}
+
+/// Logs a write. A timestamped store's value goes to the changelog without its timestamp, which
+/// becomes the changelog record's timestamp, as in Java.
+fn log_write(log: &mut ChangelogBuffer, timestamped: bool, key: &[u8], value: Option<&[u8]>) {
+    match value {
+        Some(stored) if timestamped && stored.len() >= TIMESTAMP_LEN => {
+            let (ts, value) = stored.split_at(TIMESTAMP_LEN);
+            let ts = i64::from_be_bytes(ts.try_into().expect("8 bytes"));
+            log.record(key, Some(value), (ts != NO_TIMESTAMP).then_some(ts));
+        }
+        value => log.record(key, value, None),
+    }
 }
 
 impl KvStoreInner {
@@ -47,6 +85,7 @@ impl KvStoreInner {
             backend,
             changelog: super::changelog_buffer(spec),
             uncommitted: context.exactly_once.then(Uncommitted::default),
+            timestamped: spec.timestamped,
             key_buf: Vec::new(),
             value_buf: Vec::new(),
         })
@@ -59,6 +98,7 @@ impl KvStoreInner {
             backend: Backend::Memory(InMemoryKvStore::default()),
             changelog: None,
             uncommitted: None,
+            timestamped: spec.timestamped,
             key_buf: Vec::new(),
             value_buf: Vec::new(),
         }
@@ -92,9 +132,25 @@ impl KvStoreInner {
         }
     }
 
-    /// Applies a changelog record (restoration): writes or deletes the bytes without logging.
-    pub(super) fn restore(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<(), StoreError> {
-        match (&mut self.backend, value) {
+    /// Applies a changelog record (restoration): writes or deletes the bytes without logging; a
+    /// timestamped store keeps the record's `timestamp` with the value.
+    pub(super) fn restore(&mut self, key: &[u8], value: Option<&[u8]>, timestamp: i64) -> Result<(), StoreError> {
+        let KvStoreInner {
+            backend,
+            timestamped,
+            value_buf,
+            ..
+        } = self;
+        let value = match value {
+            Some(v) if *timestamped => {
+                value_buf.clear();
+                value_buf.extend_from_slice(&timestamp.to_be_bytes());
+                value_buf.extend_from_slice(v);
+                Some(value_buf.as_slice())
+            }
+            value => value,
+        };
+        match (backend, value) {
             (Backend::Memory(m), Some(v)) => m.put(key, v),
             (Backend::Memory(m), None) => {
                 m.delete(key);
@@ -175,7 +231,12 @@ impl KvStoreInner {
             self.write_backend(value)?
         };
         if let Some(log) = &mut self.changelog {
-            log.record(&self.key_buf, value.then_some(self.value_buf.as_slice()));
+            log_write(
+                log,
+                self.timestamped,
+                &self.key_buf,
+                value.then_some(self.value_buf.as_slice()),
+            );
         }
         Ok(old)
     }
@@ -262,6 +323,8 @@ impl KvStoreInner {
 /// (`None` of an `Option` value) deletes the key, as `put(key, null)` does in Java.
 pub struct KeyValueStore<K, V, KS = SerdeOf<K>, VS = SerdeOf<V>> {
     inner: Rc<RefCell<KvStoreInner>>,
+    /// The store keeps a timestamp with each value (read past it, write it).
+    timestamped: bool,
     key_serde: KS,
     value_serde: VS,
     types: PhantomData<fn(K) -> V>,
@@ -271,6 +334,7 @@ impl<K, V, KS: Clone, VS: Clone> Clone for KeyValueStore<K, V, KS, VS> {
     fn clone(&self) -> Self {
         KeyValueStore {
             inner: Rc::clone(&self.inner),
+            timestamped: self.timestamped,
             key_serde: self.key_serde.clone(),
             value_serde: self.value_serde.clone(),
             types: PhantomData,
@@ -293,6 +357,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> StoreHandle for KeyValueStore<K, V, KS, V
         match &instance.0 {
             Instance::KeyValue(inner) => Some(KeyValueStore {
                 inner: Rc::clone(inner),
+                timestamped: inner.borrow().timestamped,
                 key_serde: KS::default(),
                 value_serde: VS::default(),
                 types: PhantomData,
@@ -322,9 +387,13 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         Ok(())
     }
 
-    /// Serializes the value into the scratch buffer; `false` when it is null.
-    fn encode_value(&self, inner: &mut KvStoreInner, value: &V) -> Result<bool, StoreError> {
+    /// Serializes the value into the scratch buffer (behind `timestamp` in a timestamped store);
+    /// `false` when it is null.
+    fn encode_value(&self, inner: &mut KvStoreInner, value: &V, timestamp: i64) -> Result<bool, StoreError> {
         inner.value_buf.clear();
+        if self.timestamped {
+            inner.value_buf.extend_from_slice(&timestamp.to_be_bytes());
+        }
         let encoded = self
             .value_serde
             .serialize(value, &mut inner.value_buf)
@@ -333,9 +402,19 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
     }
 
     fn decode_value(&self, name: &'static str, bytes: Option<&[u8]>) -> Result<Option<V>, StoreError> {
-        bytes
-            .map(|b| self.value_serde.deserialize(Some(b)).map_err(serde_error(name)))
-            .transpose()
+        Ok(self.decode_stored(name, bytes)?.map(|(value, _)| value))
+    }
+
+    /// A stored value and its timestamp (`NO_TIMESTAMP` in a store without timestamps).
+    fn decode_stored(&self, name: &'static str, bytes: Option<&[u8]>) -> Result<Option<(V, i64)>, StoreError> {
+        let Some(stored) = bytes else { return Ok(None) };
+        let (timestamp, bytes) = if self.timestamped {
+            split_timestamp(name, stored)?
+        } else {
+            (NO_TIMESTAMP, stored)
+        };
+        let value = self.value_serde.deserialize(Some(bytes)).map_err(serde_error(name))?;
+        Ok(Some((value, timestamp)))
     }
 
     /// The value for `key`, if any.
@@ -350,7 +429,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
     pub fn put(&self, key: &K, value: &V) -> Result<(), StoreError> {
         let mut inner = self.inner.borrow_mut();
         self.encode_key(&mut inner, key)?;
-        let present = self.encode_value(&mut inner, value)?;
+        let present = self.encode_value(&mut inner, value, NO_TIMESTAMP)?;
         inner.write(present)?;
         Ok(())
     }
@@ -359,6 +438,21 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
     /// deletes), and returns the change from old to new; the key is serialized once. `Ok(None)` when the key
     /// serializes to null: such a record cannot be stored and is skipped, as in Java.
     pub fn update(&self, key: &K, f: impl FnOnce(Option<V>) -> Option<V>) -> Result<Option<Change<V>>, StoreError>
+    where
+        V: Clone,
+    {
+        let change = self.update_timestamped(key, |old| (f(old.map(|(v, _)| v)), NO_TIMESTAMP))?;
+        Ok(change.map(|(change, _)| change))
+    }
+
+    /// Like [`update`](Self::update), for a store that keeps a timestamp with each value (the
+    /// DSL's tables and aggregations): `f` gets the old value with its timestamp and returns the
+    /// new value with the timestamp to keep; the change comes back with that timestamp.
+    pub fn update_timestamped(
+        &self,
+        key: &K,
+        f: impl FnOnce(Option<(V, i64)>) -> (Option<V>, i64),
+    ) -> Result<Option<(Change<V>, i64)>, StoreError>
     where
         V: Clone,
     {
@@ -384,8 +478,8 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
     fn update_in_memory(
         &self,
         inner: &mut KvStoreInner,
-        f: impl FnOnce(Option<V>) -> Option<V>,
-    ) -> Result<Change<V>, StoreError>
+        f: impl FnOnce(Option<(V, i64)>) -> (Option<V>, i64),
+    ) -> Result<(Change<V>, i64), StoreError>
     where
         V: Clone,
     {
@@ -396,17 +490,22 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
             key_buf,
             value_buf,
             uncommitted: None,
+            timestamped,
         } = inner
         else {
             return self.update_by_get_put(inner, f);
         };
         let name = *name;
         let (old, slot) = match map.slot(key_buf) {
-            Some(slot) => (self.decode_value(name, Some(slot))?, Some(slot)),
+            Some(slot) => (self.decode_stored(name, Some(slot))?, Some(slot)),
             None => (None, None),
         };
-        let new = f(old.clone());
+        let (new, timestamp) = f(old.clone());
+        let old = old.map(|(v, _)| v);
         value_buf.clear();
+        if *timestamped {
+            value_buf.extend_from_slice(&timestamp.to_be_bytes());
+        }
         let present = match &new {
             Some(v) => self.value_serde.serialize(v, value_buf).map_err(serde_error(name))? == Encoded::Bytes,
             None => false,
@@ -420,34 +519,35 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
             (Some(_), false) => {
                 map.delete(key_buf);
             }
-            (None, false) => return Ok(Change { new, old }),
+            (None, false) => return Ok((Change { new, old }, timestamp)),
         }
         if let Some(log) = changelog {
-            log.record(key_buf, present.then_some(value_buf.as_slice()));
+            log_write(log, *timestamped, key_buf, present.then_some(value_buf.as_slice()));
         }
-        Ok(Change { new, old })
+        Ok((Change { new, old }, timestamp))
     }
 
     /// The backend-independent update: a lookup, then a write.
     fn update_by_get_put(
         &self,
         inner: &mut KvStoreInner,
-        f: impl FnOnce(Option<V>) -> Option<V>,
-    ) -> Result<Change<V>, StoreError>
+        f: impl FnOnce(Option<(V, i64)>) -> (Option<V>, i64),
+    ) -> Result<(Change<V>, i64), StoreError>
     where
         V: Clone,
     {
         let name = inner.name;
-        let old = inner.get(&inner.key_buf, |bytes| self.decode_value(name, bytes))??;
-        let new = f(old.clone());
+        let old = inner.get(&inner.key_buf, |bytes| self.decode_stored(name, bytes))??;
+        let (new, timestamp) = f(old.clone());
+        let old = old.map(|(v, _)| v);
         let present = match &new {
-            Some(v) => self.encode_value(inner, v)?,
+            Some(v) => self.encode_value(inner, v, timestamp)?,
             None => false,
         };
         if present || old.is_some() {
             inner.write(present)?;
         }
-        Ok(Change { new, old })
+        Ok((Change { new, old }, timestamp))
     }
 
     /// Writes `value` only if `key` has no value; returns the existing value otherwise.
@@ -554,6 +654,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
     fn iter(&self, store: &'static str, entries: Vec<Entry>) -> KeyValueIterator<K, V, KS, VS> {
         KeyValueIterator {
             store,
+            timestamped: self.timestamped,
             entries: entries.into_iter(),
             key_serde: self.key_serde.clone(),
             value_serde: self.value_serde.clone(),
@@ -566,6 +667,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
 /// range was asked for, so the store may be written while iterating.
 pub struct KeyValueIterator<K, V, KS, VS> {
     store: &'static str,
+    timestamped: bool,
     entries: std::vec::IntoIter<Entry>,
     key_serde: KS,
     value_serde: VS,
@@ -579,10 +681,12 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> Iterator for KeyValueIterator<K, V, KS, V
         let (k, v) = self.entries.next()?;
         let decode = || -> Result<(K, V), StoreError> {
             let key = self.key_serde.deserialize(Some(&k)).map_err(serde_error(self.store))?;
-            let value = self
-                .value_serde
-                .deserialize(Some(&v))
-                .map_err(serde_error(self.store))?;
+            let v = if self.timestamped {
+                split_timestamp(self.store, &v)?.1
+            } else {
+                &v
+            };
+            let value = self.value_serde.deserialize(Some(v)).map_err(serde_error(self.store))?;
             Ok((key, value))
         };
         Some(decode())

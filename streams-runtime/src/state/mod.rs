@@ -47,6 +47,11 @@ pub struct StoreSpec {
     pub persistent: bool,
     /// Whether writes go to the changelog topic.
     pub logging: bool,
+    /// Whether each value is kept with a timestamp (Java's timestamped key-value store, what
+    /// the DSL's tables and aggregations use): the backend holds the 8-byte big-endian
+    /// timestamp before the value; the changelog carries the plain value, with that timestamp
+    /// as the record's. Typed handles read and write the plain value.
+    pub timestamped: bool,
 }
 
 impl StoreSpec {
@@ -159,14 +164,15 @@ impl StoreSet {
         })
     }
 
-    /// Hands every logged write since the last call to `sink` as (store index, key, value).
-    pub(crate) fn drain_changelogs(&self, mut sink: impl FnMut(usize, &[u8], Option<&[u8]>)) {
+    /// Hands every logged write since the last call to `sink` as (store index, key, value,
+    /// timestamp if the write has its own).
+    pub(crate) fn drain_changelogs(&self, mut sink: impl FnMut(usize, &[u8], Option<&[u8]>, Option<i64>)) {
         for (index, instance) in self.instances.iter().enumerate() {
             match &instance.0 {
                 Instance::KeyValue(inner) => {
                     let mut inner = inner.borrow_mut();
                     if let Some(log) = inner.changelog_mut().filter(|l| !l.is_empty()) {
-                        log.drain(|k, v| sink(index, k, v));
+                        log.drain(|k, v, ts| sink(index, k, v, ts));
                     }
                 }
             }
@@ -174,10 +180,11 @@ impl StoreSet {
     }
 
     /// Applies one changelog record to the store at `index` without logging it (restoration
-    /// from `<application.id>-<store>-changelog`; `None` deletes).
-    pub fn restore(&self, index: usize, key: &[u8], value: Option<&[u8]>) -> Result<(), StreamsError> {
+    /// from `<application.id>-<store>-changelog`; `None` deletes); `timestamp` is the changelog
+    /// record's.
+    pub fn restore(&self, index: usize, key: &[u8], value: Option<&[u8]>, timestamp: i64) -> Result<(), StreamsError> {
         match &self.instances[index].0 {
-            Instance::KeyValue(inner) => inner.borrow_mut().restore(key, value)?,
+            Instance::KeyValue(inner) => inner.borrow_mut().restore(key, value, timestamp)?,
         }
         Ok(())
     }

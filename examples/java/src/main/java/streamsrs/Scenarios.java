@@ -1,0 +1,241 @@
+package streamsrs;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Branched;
+import org.apache.kafka.streams.kstream.Grouped;
+import org.apache.kafka.streams.kstream.KGroupedStream;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.KTable;
+import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
+
+/**
+ * The oracle's topologies, one per scenario name. Every input topic has String keys and values
+ * (either may be null); each scenario lists its output topics with their types. The Rust twins
+ * are in examples/tests/java_oracle.rs: a change here needs the same change there.
+ */
+final class Scenarios {
+  /** An output topic the runner reads, with the deserializers of its key and value. */
+  record Output(String topic, Deserializer<?> key, Deserializer<?> value) {
+    static Output strings(String topic) {
+      return new Output(topic, Serdes.String().deserializer(), Serdes.String().deserializer());
+    }
+
+    static Output longs(String topic) {
+      return new Output(topic, Serdes.String().deserializer(), Serdes.Long().deserializer());
+    }
+  }
+
+  /** A topology and the topics whose records the runner prints, in this order. */
+  record Scenario(Topology topology, List<Output> outputs) {}
+
+  private static final Produced<String, Long> LONGS = Produced.with(Serdes.String(), Serdes.Long());
+
+  static Scenario build(String name) {
+    return switch (name) {
+      case "stateless" -> stateless();
+      case "branch_merge" -> branchMerge();
+      case "table_ops" -> tableOps();
+      case "table_aggregate" -> tableAggregate();
+      case "stream_aggregate" -> streamAggregate();
+      case "repartition" -> repartition();
+      case "punctuation" -> punctuation();
+      default -> throw new IllegalArgumentException("unknown scenario topology " + name);
+    };
+  }
+
+  private static String str(Object o) {
+    return String.valueOf(o);
+  }
+
+  /** filter/map/flat-map chains, null keys and values, one stream feeding two sinks of a topic. */
+  static Scenario stateless() {
+    StreamsBuilder b = new StreamsBuilder();
+    KStream<String, String> in = b.stream("stateless-in");
+    in.filterNot((k, v) -> v == null)
+        .mapValues(v -> v.toUpperCase(Locale.ROOT))
+        .flatMapValues(v -> Arrays.asList(v.split(" ")))
+        .filter((k, v) -> !v.isEmpty())
+        .selectKey((k, v) -> v.substring(0, 1))
+        .map((k, v) -> KeyValue.pair(k, k + ":" + v))
+        .peek((k, v) -> {})
+        .to("stateless-words");
+    in.filter((k, v) -> k == null).mapValues(v -> str(v)).to("stateless-null-keys");
+    in.mapValues((k, v) -> k + "/" + v).to("stateless-fanout");
+    in.flatMap(
+            (k, v) -> v == null ? List.<KeyValue<String, String>>of() : List.of(KeyValue.pair(v, k), KeyValue.pair(k, v)))
+        .to("stateless-fanout");
+    return new Scenario(
+        b.build(),
+        List.of(
+            Output.strings("stateless-words"),
+            Output.strings("stateless-null-keys"),
+            Output.strings("stateless-fanout")));
+  }
+
+  /** split with named branches and a default, merges, and the order children are forwarded in. */
+  static Scenario branchMerge() {
+    StreamsBuilder b = new StreamsBuilder();
+    KStream<String, String> in = b.stream("branch-in");
+    Map<String, KStream<String, String>> branches =
+        in.split(Named.as("b-"))
+            .branch((k, v) -> v.startsWith("a"), Branched.as("a"))
+            .branch((k, v) -> v.startsWith("b"), Branched.as("b"))
+            .defaultBranch(Branched.as("rest"));
+    branches.get("b-a").merge(branches.get("b-rest")).mapValues(v -> "m:" + v).to("branch-merged");
+    branches.get("b-b").to("branch-b");
+    in.split(Named.as("long-"))
+        .branch((k, v) -> v.length() > 3, Branched.withConsumer(s -> s.to("branch-long")))
+        .noDefaultBranch();
+    in.mapValues(v -> "1" + v)
+        .merge(in.filter((k, v) -> v.length() % 2 == 0).mapValues(v -> "2" + v))
+        .to("branch-order");
+    return new Scenario(
+        b.build(),
+        List.of(
+            Output.strings("branch-merged"),
+            Output.strings("branch-b"),
+            Output.strings("branch-long"),
+            Output.strings("branch-order")));
+  }
+
+  /** A source table through filter, filterNot and mapValues, tombstones included. */
+  static Scenario tableOps() {
+    StreamsBuilder b = new StreamsBuilder();
+    KTable<String, String> t = b.table("table-in", Materialized.as("table-in-store"));
+    t.toStream().to("table-changes");
+    t.filter((k, v) -> v.length() > 2).mapValues(v -> v.toUpperCase(Locale.ROOT)).toStream().to("table-filtered");
+    t.filterNot((k, v) -> v.startsWith("x")).toStream().to("table-filtered-not");
+    t.mapValues(v -> (long) v.length()).toStream().to("table-lengths", LONGS);
+    return new Scenario(
+        b.build(),
+        List.of(
+            Output.strings("table-changes"),
+            Output.strings("table-filtered"),
+            Output.strings("table-filtered-not"),
+            Output.longs("table-lengths")));
+  }
+
+  /** Table re-grouping: count, reduce and aggregate with subtractors, rows moving between groups. */
+  static Scenario tableAggregate() {
+    StreamsBuilder b = new StreamsBuilder();
+    KTable<String, String> users = b.table("users-in", Materialized.as("users-store"));
+    users.groupBy((u, region) -> KeyValue.pair(region, u))
+        .count(Materialized.as("region-counts-store"))
+        .toStream()
+        .to("region-counts", LONGS);
+    users.groupBy((u, region) -> KeyValue.pair(region, (long) u.length()), Grouped.with(Serdes.String(), Serdes.Long()))
+        .reduce(Long::sum, (agg, v) -> agg - v, Materialized.<String, Long, KeyValueStore<org.apache.kafka.common.utils.Bytes, byte[]>>as("region-lengths-store").withValueSerde(Serdes.Long()))
+        .toStream()
+        .to("region-lengths", LONGS);
+    users.groupBy((u, region) -> KeyValue.pair(region.substring(0, 1), u))
+        .aggregate(() -> "", (k, v, agg) -> agg + "+" + v, (k, v, agg) -> agg + "-" + v, Materialized.as("initial-users-store"))
+        .toStream()
+        .to("initial-users");
+    return new Scenario(
+        b.build(),
+        List.of(Output.longs("region-counts"), Output.longs("region-lengths"), Output.strings("initial-users")));
+  }
+
+  /** Stream count, reduce and aggregate, null keys and values, a key-changing groupBy. */
+  static Scenario streamAggregate() {
+    StreamsBuilder b = new StreamsBuilder();
+    KStream<String, String> in = b.stream("events-in");
+    KGroupedStream<String, String> byKey = in.groupByKey();
+    byKey.count(Materialized.as("events-count-store")).toStream().to("events-count", LONGS);
+    byKey.reduce((agg, v) -> agg + "," + v, Materialized.as("events-reduce-store")).toStream().to("events-reduce");
+    byKey.aggregate(
+            () -> 0L,
+            (k, v, agg) -> agg + (v == null ? 100 : v.length()),
+            Materialized.<String, Long, KeyValueStore<org.apache.kafka.common.utils.Bytes, byte[]>>as("events-agg-store").withValueSerde(Serdes.Long()))
+        .toStream()
+        .to("events-agg", LONGS);
+    in.groupBy((k, v) -> v == null ? null : v.substring(0, 1))
+        .count(Materialized.as("events-by-initial-store"))
+        .toStream()
+        .to("events-by-initial", LONGS);
+    return new Scenario(
+        b.build(),
+        List.of(
+            Output.longs("events-count"),
+            Output.strings("events-reduce"),
+            Output.longs("events-agg"),
+            Output.longs("events-by-initial")));
+  }
+
+  /** Explicit and implicit repartitions. */
+  static Scenario repartition() {
+    StreamsBuilder b = new StreamsBuilder();
+    KStream<String, String> in = b.stream("rp-in");
+    in.selectKey((k, v) -> v).groupByKey().count(Materialized.as("rp-counts-store")).toStream().to("rp-counts", LONGS);
+    in.repartition(Repartitioned.as("rp")).mapValues(v -> v + "!").to("rp-out");
+    in.map((k, v) -> KeyValue.pair(v, k))
+        .groupByKey(Grouped.as("swap"))
+        .reduce((agg, v) -> agg + v, Materialized.as("rp-reduce-store"))
+        .toStream()
+        .to("rp-reduce");
+    return new Scenario(
+        b.build(), List.of(Output.longs("rp-counts"), Output.strings("rp-out"), Output.strings("rp-reduce")));
+  }
+
+  /**
+   * Processor API: counts per key in a store; every 10 ms of stream time forwards all counts,
+   * every second of wall-clock time forwards ("wall", records seen).
+   */
+  static final class Ticker implements Processor<String, String, String, Long> {
+    private KeyValueStore<String, Long> counts;
+    private long seen;
+
+    @Override
+    public void init(ProcessorContext<String, Long> ctx) {
+      counts = ctx.getStateStore("tick-counts");
+      ctx.schedule(Duration.ofMillis(10), PunctuationType.STREAM_TIME, ts -> {
+        try (KeyValueIterator<String, Long> all = counts.all()) {
+          while (all.hasNext()) {
+            KeyValue<String, Long> kv = all.next();
+            ctx.forward(new Record<>(kv.key, kv.value, ts));
+          }
+        }
+      });
+      ctx.schedule(Duration.ofSeconds(1), PunctuationType.WALL_CLOCK_TIME, ts -> ctx.forward(new Record<>("wall", seen, ts)));
+    }
+
+    @Override
+    public void process(Record<String, String> record) {
+      Long old = counts.get(record.key());
+      counts.put(record.key(), old == null ? 1 : old + 1);
+      seen++;
+    }
+  }
+
+  static Scenario punctuation() {
+    Topology t = new Topology();
+    t.addSource("input", Serdes.String().deserializer(), Serdes.String().deserializer(), "tick-in");
+    t.addProcessor("ticker", Ticker::new, "input");
+    t.addStateStore(
+        Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore("tick-counts"), Serdes.String(), Serdes.Long()),
+        "ticker");
+    t.addSink("output", "ticks", Serdes.String().serializer(), Serdes.Long().serializer(), "ticker");
+    return new Scenario(t, List.of(Output.longs("ticks")));
+  }
+
+  private Scenarios() {}
+}

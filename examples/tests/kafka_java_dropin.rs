@@ -1,0 +1,228 @@
+//! Java Kafka Streams 4.1.1 and ours replace each other on a running application, on the real
+//! broker: the reference's word count (`examples/java`, `streamsrs.WordCountApp`) counts the
+//! first half of the input and is stopped; ours starts with the same `application.id`, restores
+//! `counts-store` from Java's changelog, continues from Java's committed offsets and reads Java's
+//! repartition topic; the output holds every word's counts 1, 2, ..., n exactly once. Then the
+//! other way round. Each side has a state directory of its own (see docs/JAVA-COMPATIBILITY.md).
+
+mod support;
+
+use examples::word_count_topology;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+use streams_runtime::config::StreamsConfig;
+use streams_runtime::kafka::KafkaStreams;
+use streams_runtime::prelude::*;
+use support::{RawRecord, Read, app_id, await_running, counted_once, kafka, word_counts};
+
+const PARTITIONS: i32 = 2;
+/// Lines per half of the input.
+const LINES_PER_HALF: usize = 150;
+
+/// The Java word count running as its own process.
+struct JavaWordCount {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+}
+
+impl JavaWordCount {
+    /// Starts it and waits until it runs.
+    fn start(app: &str, input: &str, output: &str, state_dir: &std::path::Path) -> Self {
+        let mut child = Command::new("bash")
+            .arg(support::repo_root().join("scripts/java.sh"))
+            .args([
+                "run",
+                "streamsrs.WordCountApp",
+                "wordcount",
+                &kafka().bootstrap(),
+                app,
+                input,
+                output,
+            ])
+            .arg(state_dir)
+            .args(["at_least_once", "100", "1"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starting the Java word count");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut java = JavaWordCount { child, stdin, lines };
+        java.await_line("RUNNING", Duration::from_secs(120));
+        java
+    }
+
+    fn await_line(&mut self, expected: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line == expected => return,
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => {
+                    let _ = self.child.kill();
+                    panic!("the Java word count did not print {expected} within {within:?}");
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("the Java word count exited before {expected}: {:?}", self.child.wait())
+                }
+            }
+        }
+    }
+
+    /// Closes it (committing, leaving the group) and waits for it to exit.
+    fn stop(mut self) {
+        writeln!(self.stdin, "stop").unwrap();
+        self.await_line("CLOSED", Duration::from_secs(60));
+        assert!(self.child.wait().unwrap().success());
+    }
+}
+
+impl Drop for JavaWordCount {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn config(app: &str, state_dir: &std::path::Path) -> StreamsConfig {
+    let bootstrap = kafka().bootstrap();
+    let state_dir = state_dir.display().to_string();
+    StreamsConfig::from_properties([
+        ("application.id", app),
+        ("bootstrap.servers", bootstrap.as_str()),
+        ("commit.interval.ms", "100"),
+        ("state.dir", state_dir.as_str()),
+    ])
+    .unwrap()
+}
+
+/// Seeded lines of words over a small vocabulary (words repeat across both halves).
+fn lines(seed: u64, count: usize) -> Vec<String> {
+    const WORDS: [&str; 12] = [
+        "kafka", "streams", "rust", "java", "topic", "table", "join", "window", "state", "store", "commit", "offset",
+    ];
+    let mut x = seed;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    (0..count)
+        .map(|_| {
+            let n = 1 + next() % 6;
+            (0..n)
+                .map(|_| WORDS[(next() % WORDS.len() as u64) as usize])
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+fn send(topic: &str, lines: &[String]) {
+    let records: Vec<RawRecord<'_>> = lines.iter().map(|l| (None, Some(l.as_bytes()))).collect();
+    kafka().send(topic, None, &records);
+}
+
+/// Every word's count updates in the output, in order.
+fn updates(records: &[Read]) -> BTreeMap<String, Vec<i64>> {
+    let mut updates: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for r in records {
+        updates.entry(r.key_str()).or_default().push(r.long());
+    }
+    updates
+}
+
+/// Reads `output` until every word's latest count is as `expected` and nothing more comes for a
+/// second; each word's updates.
+fn await_updates(output: &str, expected: &BTreeMap<String, i64>) -> BTreeMap<String, Vec<i64>> {
+    let records = kafka().read(output, "read_uncommitted", Duration::from_secs(1), |r| {
+        updates(r)
+            .iter()
+            .map(|(w, u)| (w.clone(), *u.last().unwrap()))
+            .collect::<BTreeMap<_, _>>()
+            == *expected
+    });
+    updates(&records)
+}
+
+word_count_topology!(struct JavaThenOurs { input: "dropin-jr-in", output: "dropin-jr-out" });
+
+#[test]
+fn ours_takes_over_from_java_with_its_state_offsets_and_repartition_topic() {
+    let app = app_id("dropin-java-then-ours");
+    let (input, output) = ("dropin-jr-in", "dropin-jr-out");
+    kafka().create_topics(&[input, output], PARTITIONS);
+    let (first, second) = (lines(11, LINES_PER_HALF), lines(12, LINES_PER_HALF));
+
+    let java_state = tempfile::tempdir().unwrap();
+    let java = JavaWordCount::start(&app, input, output, java_state.path());
+    send(input, &first);
+    let after_java = await_updates(output, &word_counts(&first));
+    assert_eq!(
+        after_java,
+        counted_once(&word_counts(&first)),
+        "Java counted the first half"
+    );
+    java.stop();
+
+    let our_state = tempfile::tempdir().unwrap();
+    let mut ours = KafkaStreams::new(JavaThenOurs, config(&app, our_state.path())).unwrap();
+    ours.start().unwrap();
+    await_running(&ours);
+    send(input, &second);
+    let all = word_counts(first.iter().chain(&second));
+    assert_eq!(
+        await_updates(output, &all),
+        counted_once(&all),
+        "ours continued Java's counts: each word counted 1, 2, .., n exactly once"
+    );
+    assert!(ours.close(Duration::from_secs(10)));
+    assert!(ours.take_failure().is_none());
+}
+
+word_count_topology!(struct OursThenJava { input: "dropin-rj-in", output: "dropin-rj-out" });
+
+#[test]
+fn java_takes_over_from_ours_with_its_state_offsets_and_repartition_topic() {
+    let app = app_id("dropin-ours-then-java");
+    let (input, output) = ("dropin-rj-in", "dropin-rj-out");
+    kafka().create_topics(&[input, output], PARTITIONS);
+    let (first, second) = (lines(21, LINES_PER_HALF), lines(22, LINES_PER_HALF));
+
+    let our_state = tempfile::tempdir().unwrap();
+    let mut ours = KafkaStreams::new(OursThenJava, config(&app, our_state.path())).unwrap();
+    ours.start().unwrap();
+    await_running(&ours);
+    send(input, &first);
+    assert_eq!(
+        await_updates(output, &word_counts(&first)),
+        counted_once(&word_counts(&first)),
+        "ours counted the first half"
+    );
+    assert!(ours.close(Duration::from_secs(10)));
+    assert!(ours.take_failure().is_none());
+
+    let java_state = tempfile::tempdir().unwrap();
+    let java = JavaWordCount::start(&app, input, output, java_state.path());
+    send(input, &second);
+    let all = word_counts(first.iter().chain(&second));
+    assert_eq!(
+        await_updates(output, &all),
+        counted_once(&all),
+        "Java continued our counts: each word counted 1, 2, .., n exactly once"
+    );
+    java.stop();
+}
