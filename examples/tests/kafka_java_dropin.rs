@@ -1,9 +1,12 @@
 //! Java Kafka Streams 4.1.1 and ours replace each other on a running application, on the real
-//! broker: the reference's word count (`examples/java`, `streamsrs.WordCountApp`) counts the
-//! first half of the input and is stopped; ours starts with the same `application.id`, restores
-//! `counts-store` from Java's changelog, continues from Java's committed offsets and reads Java's
-//! repartition topic; the output holds every word's counts 1, 2, ..., n exactly once. Then the
-//! other way round. Each side has a state directory of its own (see docs/JAVA-COMPATIBILITY.md).
+//! broker: the reference's word count (`examples/java`, `streamsrs.WordCountApp`) counts a first
+//! batch of lines; a second batch is sent and Java is closed at once, in the middle of it (what
+//! it has not processed, and what it wrote to the repartition topic but did not count yet, is
+//! left for its successor); ours starts with the same `application.id`, restores `counts-store`
+//! from Java's changelog, continues from Java's committed offsets on the input and repartition
+//! topics, and counts a third batch; the output holds every word's counts 1, 2, ..., n exactly
+//! once. Then the other way round. Each side has a state directory of its own (see
+//! docs/JAVA-COMPATIBILITY.md).
 
 mod support;
 
@@ -19,8 +22,18 @@ use streams_runtime::prelude::*;
 use support::{RawRecord, Read, app_id, await_running, counted_once, kafka, word_counts};
 
 const PARTITIONS: i32 = 2;
-/// Lines per half of the input.
-const LINES_PER_HALF: usize = 150;
+/// Lines of the first and of the third batch; the second, in flight at the switch, has twice as many.
+const LINES: usize = 150;
+
+/// The three batches of a test: counted before the switch, in flight at it, sent after it.
+fn batches(seed: u64) -> [Vec<String>; 3] {
+    [lines(seed, LINES), lines(seed + 1, 2 * LINES), lines(seed + 2, LINES)]
+}
+
+/// Every word's expected count over `batches`.
+fn all_counts(batches: &[Vec<String>]) -> BTreeMap<String, i64> {
+    word_counts(batches.iter().flatten())
+}
 
 /// The Java word count running as its own process.
 struct JavaWordCount {
@@ -165,25 +178,26 @@ fn ours_takes_over_from_java_with_its_state_offsets_and_repartition_topic() {
     let app = app_id("dropin-java-then-ours");
     let (input, output) = ("dropin-jr-in", "dropin-jr-out");
     kafka().create_topics(&[input, output], PARTITIONS);
-    let (first, second) = (lines(11, LINES_PER_HALF), lines(12, LINES_PER_HALF));
+    let [first, in_flight, after] = batches(11);
 
     let java_state = tempfile::tempdir().unwrap();
     let java = JavaWordCount::start(&app, input, output, java_state.path());
     send(input, &first);
-    let after_java = await_updates(output, &word_counts(&first));
+    let counted = await_updates(output, &word_counts(&first));
     assert_eq!(
-        after_java,
+        counted,
         counted_once(&word_counts(&first)),
-        "Java counted the first half"
+        "Java counted the first batch"
     );
+    send(input, &in_flight);
     java.stop();
 
     let our_state = tempfile::tempdir().unwrap();
     let mut ours = KafkaStreams::new(JavaThenOurs, config(&app, our_state.path())).unwrap();
     ours.start().unwrap();
     await_running(&ours);
-    send(input, &second);
-    let all = word_counts(first.iter().chain(&second));
+    send(input, &after);
+    let all = all_counts(&[first, in_flight, after]);
     assert_eq!(
         await_updates(output, &all),
         counted_once(&all),
@@ -200,25 +214,27 @@ fn java_takes_over_from_ours_with_its_state_offsets_and_repartition_topic() {
     let app = app_id("dropin-ours-then-java");
     let (input, output) = ("dropin-rj-in", "dropin-rj-out");
     kafka().create_topics(&[input, output], PARTITIONS);
-    let (first, second) = (lines(21, LINES_PER_HALF), lines(22, LINES_PER_HALF));
+    let [first, in_flight, after] = batches(21);
 
     let our_state = tempfile::tempdir().unwrap();
     let mut ours = KafkaStreams::new(OursThenJava, config(&app, our_state.path())).unwrap();
     ours.start().unwrap();
     await_running(&ours);
     send(input, &first);
+    let counted = await_updates(output, &word_counts(&first));
     assert_eq!(
-        await_updates(output, &word_counts(&first)),
+        counted,
         counted_once(&word_counts(&first)),
-        "ours counted the first half"
+        "ours counted the first batch"
     );
+    send(input, &in_flight);
     assert!(ours.close(Duration::from_secs(10)));
     assert!(ours.take_failure().is_none());
 
     let java_state = tempfile::tempdir().unwrap();
     let java = JavaWordCount::start(&app, input, output, java_state.path());
-    send(input, &second);
-    let all = word_counts(first.iter().chain(&second));
+    send(input, &after);
+    let all = all_counts(&[first, in_flight, after]);
     assert_eq!(
         await_updates(output, &all),
         counted_once(&all),
