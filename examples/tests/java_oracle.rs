@@ -50,6 +50,10 @@ topology! {
                 None => Vec::new(),
             })
             .to("stateless-fanout");
+        input
+            .filter_not(|_, v| v.is_none())
+            .flat_map_values(|k, v| [or_null(k.as_deref()).to_owned(), v.unwrap_or_default()])
+            .to(|_, v| if v.len() % 2 == 0 { "stateless-even" } else { "stateless-odd" });
     }
 }
 
@@ -81,6 +85,7 @@ topology! {
         input.filter(|_, v| v.len() > 2).map_values(|v| v.to_uppercase()).to_stream().to("table-filtered");
         input.filter_not(|_, v| v.starts_with('x')).to_stream().to("table-filtered-not");
         input.map_values(|v| v.len() as i64).to_stream().to("table-lengths");
+        input.map_values(|k, v| format!("{k}={v}")).filter(|_, v| v.len() > 4).to_stream().to("table-keyed");
     }
 }
 
@@ -314,6 +319,8 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
                 ("stateless-words", Strings),
                 ("stateless-null-keys", Strings),
                 ("stateless-fanout", Strings),
+                ("stateless-even", Strings),
+                ("stateless-odd", Strings),
             ],
         ),
         "branch_merge" => drive(
@@ -336,6 +343,7 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
                 ("table-filtered", Strings),
                 ("table-filtered-not", Strings),
                 ("table-lengths", Longs),
+                ("table-keyed", Strings),
             ],
         ),
         "table_aggregate" => drive(

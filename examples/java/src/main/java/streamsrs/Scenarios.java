@@ -83,12 +83,17 @@ final class Scenarios {
     in.flatMap(
             (k, v) -> v == null ? List.<KeyValue<String, String>>of() : List.of(KeyValue.pair(v, k), KeyValue.pair(k, v)))
         .to("stateless-fanout");
+    in.filterNot((k, v) -> v == null)
+        .flatMapValues((k, v) -> List.of(str(k), v))
+        .to((k, v, ctx) -> v.length() % 2 == 0 ? "stateless-even" : "stateless-odd");
     return new Scenario(
         b.build(),
         List.of(
             Output.strings("stateless-words"),
             Output.strings("stateless-null-keys"),
-            Output.strings("stateless-fanout")));
+            Output.strings("stateless-fanout"),
+            Output.strings("stateless-even"),
+            Output.strings("stateless-odd")));
   }
 
   /** split with named branches and a default, merges, and the order children are forwarded in. */
@@ -125,13 +130,15 @@ final class Scenarios {
     t.filter((k, v) -> v.length() > 2).mapValues(v -> v.toUpperCase(Locale.ROOT)).toStream().to("table-filtered");
     t.filterNot((k, v) -> v.startsWith("x")).toStream().to("table-filtered-not");
     t.mapValues(v -> (long) v.length()).toStream().to("table-lengths", LONGS);
+    t.mapValues((k, v) -> k + "=" + v).filter((k, v) -> v.length() > 4).toStream().to("table-keyed");
     return new Scenario(
         b.build(),
         List.of(
             Output.strings("table-changes"),
             Output.strings("table-filtered"),
             Output.strings("table-filtered-not"),
-            Output.longs("table-lengths")));
+            Output.longs("table-lengths"),
+            Output.strings("table-keyed")));
   }
 
   /** Table re-grouping: count, reduce and aggregate with subtractors, rows moving between groups. */
