@@ -5,8 +5,8 @@
 //! left for its successor); ours starts with the same `application.id`, restores `counts-store`
 //! from Java's changelog, continues from Java's committed offsets on the input and repartition
 //! topics, and counts a third batch; the output holds every word's counts 1, 2, ..., n exactly
-//! once. Then the other way round. Each side has a state directory of its own (see
-//! docs/JAVA-COMPATIBILITY.md).
+//! once. Then the other way round. Both ways under at_least_once and exactly_once_v2. Each side
+//! has a state directory of its own (see docs/JAVA-COMPATIBILITY.md).
 
 mod support;
 
@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use streams_runtime::config::StreamsConfig;
 use streams_runtime::kafka::KafkaStreams;
 use streams_runtime::prelude::*;
+use streams_runtime::topology::Topology;
 use support::{RawRecord, Read, app_id, await_running, counted_once, kafka, word_counts};
 
 const PARTITIONS: i32 = 2;
@@ -44,7 +45,7 @@ struct JavaWordCount {
 
 impl JavaWordCount {
     /// Starts it and waits until it runs.
-    fn start(app: &str, input: &str, output: &str, state_dir: &std::path::Path) -> Self {
+    fn start(app: &str, input: &str, output: &str, state_dir: &std::path::Path, guarantee: &str) -> Self {
         let mut child = Command::new("bash")
             .arg(support::repo_root().join("scripts/java.sh"))
             .args([
@@ -57,7 +58,7 @@ impl JavaWordCount {
                 output,
             ])
             .arg(state_dir)
-            .args(["at_least_once", "100", "1"])
+            .args([guarantee, "100", "1"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -109,7 +110,7 @@ impl Drop for JavaWordCount {
     }
 }
 
-fn config(app: &str, state_dir: &std::path::Path) -> StreamsConfig {
+fn config(app: &str, state_dir: &std::path::Path, guarantee: &str) -> StreamsConfig {
     let bootstrap = kafka().bootstrap();
     let state_dir = state_dir.display().to_string();
     StreamsConfig::from_properties([
@@ -117,8 +118,18 @@ fn config(app: &str, state_dir: &std::path::Path) -> StreamsConfig {
         ("bootstrap.servers", bootstrap.as_str()),
         ("commit.interval.ms", "100"),
         ("state.dir", state_dir.as_str()),
+        ("processing.guarantee", guarantee),
     ])
     .unwrap()
+}
+
+/// How the output is read under `guarantee`: only committed transactions under exactly-once.
+fn isolation(guarantee: &str) -> &'static str {
+    if guarantee == "at_least_once" {
+        "read_uncommitted"
+    } else {
+        "read_committed"
+    }
 }
 
 /// Seeded lines of words over a small vocabulary (words repeat across both halves).
@@ -160,8 +171,8 @@ fn updates(records: &[Read]) -> BTreeMap<String, Vec<i64>> {
 
 /// Reads `output` until every word's latest count is as `expected` and nothing more comes for a
 /// second; each word's updates.
-fn await_updates(output: &str, expected: &BTreeMap<String, i64>) -> BTreeMap<String, Vec<i64>> {
-    let records = kafka().read(output, "read_uncommitted", Duration::from_secs(1), |r| {
+fn await_updates(output: &str, guarantee: &str, expected: &BTreeMap<String, i64>) -> BTreeMap<String, Vec<i64>> {
+    let records = kafka().read(output, isolation(guarantee), Duration::from_secs(1), |r| {
         updates(r)
             .iter()
             .map(|(w, u)| (w.clone(), *u.last().unwrap()))
@@ -171,19 +182,18 @@ fn await_updates(output: &str, expected: &BTreeMap<String, i64>) -> BTreeMap<Str
     updates(&records)
 }
 
-word_count_topology!(struct JavaThenOurs { input: "dropin-jr-in", output: "dropin-jr-out" });
-
-#[test]
-fn ours_takes_over_from_java_with_its_state_offsets_and_repartition_topic() {
-    let app = app_id("dropin-java-then-ours");
-    let (input, output) = ("dropin-jr-in", "dropin-jr-out");
+/// Java counts the first batch and is closed in the middle of the second; ours takes over and
+/// counts the rest: every word counted 1, 2, .., n exactly once.
+fn java_then_ours<T: Topology + Clone + Send + 'static>(topology: T, topics: (&str, &str), guarantee: &str, seed: u64) {
+    let app = app_id(&format!("dropin-java-then-ours-{guarantee}"));
+    let (input, output) = topics;
     kafka().create_topics(&[input, output], PARTITIONS);
-    let [first, in_flight, after] = batches(11);
+    let [first, in_flight, after] = batches(seed);
 
     let java_state = tempfile::tempdir().unwrap();
-    let java = JavaWordCount::start(&app, input, output, java_state.path());
+    let java = JavaWordCount::start(&app, input, output, java_state.path(), guarantee);
     send(input, &first);
-    let counted = await_updates(output, &word_counts(&first));
+    let counted = await_updates(output, guarantee, &word_counts(&first));
     assert_eq!(
         counted,
         counted_once(&word_counts(&first)),
@@ -193,13 +203,13 @@ fn ours_takes_over_from_java_with_its_state_offsets_and_repartition_topic() {
     java.stop();
 
     let our_state = tempfile::tempdir().unwrap();
-    let mut ours = KafkaStreams::new(JavaThenOurs, config(&app, our_state.path())).unwrap();
+    let mut ours = KafkaStreams::new(topology, config(&app, our_state.path(), guarantee)).unwrap();
     ours.start().unwrap();
     await_running(&ours);
     send(input, &after);
     let all = all_counts(&[first, in_flight, after]);
     assert_eq!(
-        await_updates(output, &all),
+        await_updates(output, guarantee, &all),
         counted_once(&all),
         "ours continued Java's counts: each word counted 1, 2, .., n exactly once"
     );
@@ -207,21 +217,19 @@ fn ours_takes_over_from_java_with_its_state_offsets_and_repartition_topic() {
     assert!(ours.take_failure().is_none());
 }
 
-word_count_topology!(struct OursThenJava { input: "dropin-rj-in", output: "dropin-rj-out" });
-
-#[test]
-fn java_takes_over_from_ours_with_its_state_offsets_and_repartition_topic() {
-    let app = app_id("dropin-ours-then-java");
-    let (input, output) = ("dropin-rj-in", "dropin-rj-out");
+/// The other way round: ours first, Java second.
+fn ours_then_java<T: Topology + Clone + Send + 'static>(topology: T, topics: (&str, &str), guarantee: &str, seed: u64) {
+    let app = app_id(&format!("dropin-ours-then-java-{guarantee}"));
+    let (input, output) = topics;
     kafka().create_topics(&[input, output], PARTITIONS);
-    let [first, in_flight, after] = batches(21);
+    let [first, in_flight, after] = batches(seed);
 
     let our_state = tempfile::tempdir().unwrap();
-    let mut ours = KafkaStreams::new(OursThenJava, config(&app, our_state.path())).unwrap();
+    let mut ours = KafkaStreams::new(topology, config(&app, our_state.path(), guarantee)).unwrap();
     ours.start().unwrap();
     await_running(&ours);
     send(input, &first);
-    let counted = await_updates(output, &word_counts(&first));
+    let counted = await_updates(output, guarantee, &word_counts(&first));
     assert_eq!(
         counted,
         counted_once(&word_counts(&first)),
@@ -232,13 +240,61 @@ fn java_takes_over_from_ours_with_its_state_offsets_and_repartition_topic() {
     assert!(ours.take_failure().is_none());
 
     let java_state = tempfile::tempdir().unwrap();
-    let java = JavaWordCount::start(&app, input, output, java_state.path());
+    let java = JavaWordCount::start(&app, input, output, java_state.path(), guarantee);
     send(input, &after);
     let all = all_counts(&[first, in_flight, after]);
     assert_eq!(
-        await_updates(output, &all),
+        await_updates(output, guarantee, &all),
         counted_once(&all),
         "Java continued our counts: each word counted 1, 2, .., n exactly once"
     );
     java.stop();
+}
+
+word_count_topology!(struct JavaThenOursAlo { input: "dropin-jr-alo-in", output: "dropin-jr-alo-out" });
+
+#[test]
+fn ours_takes_over_from_java_under_at_least_once() {
+    java_then_ours(
+        JavaThenOursAlo,
+        ("dropin-jr-alo-in", "dropin-jr-alo-out"),
+        "at_least_once",
+        11,
+    );
+}
+
+word_count_topology!(struct JavaThenOursEos { input: "dropin-jr-eos-in", output: "dropin-jr-eos-out" });
+
+#[test]
+fn ours_takes_over_from_java_under_exactly_once() {
+    java_then_ours(
+        JavaThenOursEos,
+        ("dropin-jr-eos-in", "dropin-jr-eos-out"),
+        "exactly_once_v2",
+        31,
+    );
+}
+
+word_count_topology!(struct OursThenJavaAlo { input: "dropin-rj-alo-in", output: "dropin-rj-alo-out" });
+
+#[test]
+fn java_takes_over_from_ours_under_at_least_once() {
+    ours_then_java(
+        OursThenJavaAlo,
+        ("dropin-rj-alo-in", "dropin-rj-alo-out"),
+        "at_least_once",
+        21,
+    );
+}
+
+word_count_topology!(struct OursThenJavaEos { input: "dropin-rj-eos-in", output: "dropin-rj-eos-out" });
+
+#[test]
+fn java_takes_over_from_ours_under_exactly_once() {
+    ours_then_java(
+        OursThenJavaEos,
+        ("dropin-rj-eos-in", "dropin-rj-eos-out"),
+        "exactly_once_v2",
+        41,
+    );
 }
