@@ -404,8 +404,19 @@ impl SplitMix64 {
     }
 }
 
-/// Seeds of the random scenarios; each topology below gets each seed.
+/// Seeds of the random scenarios; each topology below gets each seed. `ORACLE_SEEDS=1,2,3`
+/// replaces them (to explore more, or replay one).
 const SEEDS: [u64; 3] = [7, 1_234, 98_765];
+
+fn seeds() -> Vec<u64> {
+    match std::env::var("ORACLE_SEEDS") {
+        Ok(list) => list
+            .split(',')
+            .map(|s| s.trim().parse().expect("ORACLE_SEEDS: numbers"))
+            .collect(),
+        Err(_) => SEEDS.to_vec(),
+    }
+}
 /// Records per random scenario.
 const RANDOM_RECORDS: usize = 300;
 
@@ -478,7 +489,7 @@ fn java_outputs() -> &'static (Vec<PathBuf>, PathBuf) {
         std::fs::create_dir_all(&random).unwrap();
         let mut files: Vec<PathBuf> = fixed_scenarios().into_values().collect();
         for topology in ["table_ops", "table_aggregate", "stream_aggregate"] {
-            for seed in SEEDS {
+            for seed in seeds() {
                 files.push(random_scenario(&random, topology, seed));
             }
         }
