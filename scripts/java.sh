@@ -14,14 +14,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 project="$root/examples/java"
 classes="$root/target/java/classes"
 
-need_jdk() {
-  if ! command -v javac >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q openjdk-17-jdk-headless maven
-  fi
-}
+# shellcheck source=scripts/jdk.sh
+source "$root/scripts/jdk.sh"
 
 dependencies() {
   local key cache

@@ -27,18 +27,12 @@ sasl=0
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
 
-need_java() {
-  if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q openjdk-17-jre-headless maven
-  fi
-}
+# shellcheck source=scripts/jdk.sh
+source "$root/scripts/jdk.sh"
 
 # The broker's and tools' classpath, resolved by Maven once per version of the pom.
 classpath() {
-  need_java
+  need_jdk
   local key cache
   key="$(sha1sum "$here/pom.xml" | cut -c1-12)"
   cache="$HOME/.m2/streams-rs-kafka-classpath-$key"
