@@ -4,5 +4,6 @@
 pub mod kafka_demo;
 pub mod line_split;
 pub mod pipe;
+pub mod process;
 pub mod word_count;
 pub mod word_count_processor;

@@ -7,12 +7,10 @@
 //! `bench-pipe-in` (pipe, bytes) and writes `bench-wc-out` / `bench-pipe-out`. Prints `RUNNING`
 //! once it runs; a line `stop` on standard input (or its end) closes it, then it prints `CLOSED`.
 
+use examples::process::{run_until, say};
 use examples::word_count_topology;
-use std::io::{BufRead, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::io::BufRead;
 use streams_runtime::config::StreamsConfig;
-use streams_runtime::kafka::{KafkaStreams, State};
 use streams_runtime::prelude::*;
 
 word_count_topology!(struct BenchWordCount { input: "bench-wc-in", output: "bench-wc-out" });
@@ -24,31 +22,17 @@ topology! {
     }
 }
 
-fn say(line: &str) {
-    let mut out = std::io::stdout();
-    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
-}
-
+/// Runs until standard input has a line `stop` or ends, then prints `CLOSED`.
 fn run<T: Topology + Clone + Send + 'static>(topology: T, config: StreamsConfig) -> Result<(), StreamsError> {
-    let mut streams = KafkaStreams::new(topology, config)?;
-    let announced = AtomicBool::new(false);
-    streams.set_state_listener(move |new, _| {
-        if new == State::Running && !announced.swap(true, Ordering::Relaxed) {
-            say("RUNNING");
+    let result = run_until(topology, config, "RUNNING", |_| {
+        for line in std::io::stdin().lock().lines() {
+            if line.map_or(true, |l| l.trim() == "stop") {
+                break;
+            }
         }
     });
-    streams.start()?;
-    for line in std::io::stdin().lock().lines() {
-        if line.map_or(true, |l| l.trim() == "stop") {
-            break;
-        }
-    }
-    streams.close(Duration::from_secs(30));
     say("CLOSED");
-    match streams.take_failure() {
-        Some(error) => Err(error),
-        None => Ok(()),
-    }
+    result
 }
 
 fn main() -> Result<(), StreamsError> {

@@ -8,11 +8,9 @@
 //! its first assignment.
 
 use examples::word_count_topology;
-use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use streams_runtime::config::StreamsConfig;
-use streams_runtime::kafka::{KafkaStreams, State};
+use streams_runtime::kafka::State;
 use streams_runtime::prelude::*;
 
 word_count_topology!(struct CrashAlo { input: "crash-alo-in", output: "crash-alo-out" });
@@ -20,24 +18,11 @@ word_count_topology!(struct CrashEos { input: "crash-eos-in", output: "crash-eos
 word_count_topology!(struct CrashLoop { input: "crash-loop-in", output: "crash-loop-out" });
 
 fn run<T: Topology + Clone + Send + 'static>(topology: T, config: StreamsConfig) -> Result<(), StreamsError> {
-    let mut streams = KafkaStreams::new(topology, config)?;
-    let announced = AtomicBool::new(false);
-    streams.set_state_listener(move |new, _| {
-        if new == State::Running && !announced.swap(true, Ordering::Relaxed) {
-            // The reader may be gone by the time of a later write: never fail on it.
-            let mut out = std::io::stdout();
-            let _ = writeln!(out, "running").and_then(|()| out.flush());
+    examples::process::run_until(topology, config, "running", |streams| {
+        while !matches!(streams.state(), State::Error | State::NotRunning) {
+            std::thread::sleep(Duration::from_millis(100));
         }
-    });
-    streams.start()?;
-    while !matches!(streams.state(), State::Error | State::NotRunning) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    streams.close(Duration::from_secs(10));
-    match streams.take_failure() {
-        Some(error) => Err(error),
-        None => Ok(()),
-    }
+    })
 }
 
 fn main() -> Result<(), StreamsError> {
