@@ -209,11 +209,13 @@ topology! {
     }
 }
 
-/// How an output topic's values are read: the Java side's `Output.strings` / `Output.longs`.
+/// How an output topic's values are read: the Java side's `Output.strings` / `Output.longs` /
+/// `Output.raw` (key and value bytes in hex, for internal topics).
 #[derive(Clone, Copy)]
 enum Values {
     Strings,
     Longs,
+    Raw,
 }
 
 /// One step of a scenario file.
@@ -287,6 +289,7 @@ fn drive<T: Topology, K, V, KS: Serde<K>, VS: Serde<V>>(
         match values {
             Values::Strings => read_output::<_, Option<String>>(&driver, name, &mut lines),
             Values::Longs => read_output::<_, Option<i64>>(&driver, name, &mut lines),
+            Values::Raw => read_raw(&driver, name, &mut lines),
         }
     }
     lines
@@ -306,9 +309,18 @@ fn read_output<G: TaskGraph, V: streams_runtime::serde::DefaultSerde + Into<Valu
     }
 }
 
+fn read_raw<G: TaskGraph>(driver: &TopologyTestDriver<G>, topic: &str, lines: &mut Vec<Value>) {
+    type Raw = OptionSerde<BytesSerde>;
+    let hex = |b: Option<Vec<u8>>| b.map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>());
+    let mut output = driver.output_topic_named::<Option<Vec<u8>>, Option<Vec<u8>>, Raw, Raw>(topic);
+    for r in output.read_records_to_list().unwrap() {
+        lines.push(json!({"topic": topic, "key": hex(r.key), "value": hex(r.value), "timestamp": r.timestamp}));
+    }
+}
+
 /// Runs a scenario through our driver.
 fn run_ours(scenario: &Scenario) -> Vec<Value> {
-    use Values::{Longs, Strings};
+    use Values::{Longs, Raw, Strings};
     let steps = &scenario.steps;
     match scenario.topology.as_str() {
         "stateless" => drive(
@@ -354,6 +366,8 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
                 ("region-counts", Longs),
                 ("region-lengths", Longs),
                 ("initial-users", Strings),
+                ("oracle-region-counts-store-repartition", Raw),
+                ("oracle-region-lengths-store-repartition", Raw),
             ],
         ),
         "stream_aggregate" => drive(

@@ -53,66 +53,106 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> Operator<K, V> for RepartitionSink<KS, VS
     }
 }
 
-/// Serializes a table's [`Change`] for a repartition topic: a flag byte (bit 0: new value
-/// present, bit 1: old value present), the new value's length as a big-endian `u32` and its
-/// bytes, then the old value's bytes. Read only by the application that wrote it.
+/// Serializes a table's [`Change`] for a repartition topic in Java's `ChangedSerializer` layout
+/// (Kafka Streams 3.5 and later), so Java and ours read each other's table repartition topics:
+/// the old value then the byte 0 (only an old value), the new value then 1 (only a new value),
+/// or the new value's length as a zig-zag varint, the new value, the old value, then 2 (both).
+/// A change with neither cannot be written (Java refuses it too).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ChangeSerde<S>(pub S);
 
-const NEW: u8 = 1;
-const OLD: u8 = 2;
+const OLD_ONLY: u8 = 0;
+const NEW_ONLY: u8 = 1;
+const BOTH: u8 = 2;
+
+/// Appends `n` as Java's `ByteUtils.writeVarint`: zig-zag, then 7 bits a byte, low first.
+fn write_varint(n: i32, out: &mut Vec<u8>) {
+    let mut v = ((n << 1) ^ (n >> 31)) as u32;
+    while v >= 0x80 {
+        out.push((v as u8 & 0x7f) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Reads a varint written by [`write_varint`]; the value and the bytes after it.
+fn read_varint(data: &[u8]) -> Result<(i32, &[u8]), SerdeError> {
+    let mut v = 0u32;
+    for (i, &b) in data.iter().enumerate().take(5) {
+        v |= u32::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            let n = ((v >> 1) as i32) ^ -((v & 1) as i32);
+            return Ok((n, &data[i + 1..]));
+        }
+    }
+    Err(SerdeError::Custom("malformed varint in a change".into()))
+}
 
 impl<V, S: Serde<V>> Serde<Change<V>> for ChangeSerde<S> {
     fn serialize(&self, change: &Change<V>, out: &mut Vec<u8>) -> Result<Encoded, SerdeError> {
-        let flags_at = out.len();
-        out.push(0);
-        let mut flags = 0;
-        if let Some(new) = &change.new {
-            let len_at = out.len();
-            out.extend_from_slice(&[0; 4]);
-            if self.0.serialize(new, out)? == Encoded::Bytes {
-                flags |= NEW;
-                let len =
-                    u32::try_from(out.len() - len_at - 4).map_err(|_| SerdeError::Custom("value too long".into()))?;
-                out[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
-            } else {
-                out.truncate(len_at);
-            }
+        let start = out.len();
+        // The new value is written first; for both, its length goes in front once known.
+        let new_present = match &change.new {
+            Some(new) => self.0.serialize(new, out)? == Encoded::Bytes,
+            None => false,
+        };
+        if !new_present {
+            out.truncate(start);
         }
-        if let Some(old) = &change.old {
-            let old_at = out.len();
-            if self.0.serialize(old, out)? == Encoded::Bytes {
-                flags |= OLD;
-            } else {
-                out.truncate(old_at);
-            }
+        let new_end = out.len();
+        let old_present = match &change.old {
+            Some(old) => self.0.serialize(old, out)? == Encoded::Bytes,
+            None => false,
+        };
+        if !old_present {
+            out.truncate(new_end);
         }
-        out[flags_at] = flags;
+        let flag = match (new_present, old_present) {
+            (true, true) => {
+                let len = i32::try_from(new_end - start).map_err(|_| SerdeError::Custom("value too long".into()))?;
+                let mut prefix = Vec::with_capacity(5);
+                write_varint(len, &mut prefix);
+                out.splice(start..start, prefix);
+                BOTH
+            }
+            (true, false) => NEW_ONLY,
+            (false, true) => OLD_ONLY,
+            (false, false) => {
+                return Err(SerdeError::Custom(
+                    "a change with neither a new nor an old value".into(),
+                ));
+            }
+        };
+        out.push(flag);
         Ok(Encoded::Bytes)
     }
 
     fn deserialize(&self, data: Option<&[u8]>) -> Result<Change<V>, SerdeError> {
         let data = data.ok_or(SerdeError::UnexpectedNull { type_name: "Change" })?;
-        let (&flags, mut rest) = data.split_first().ok_or(SerdeError::Custom("empty change".into()))?;
-        let new = if flags & NEW != 0 {
-            let (len, tail) = rest
-                .split_at_checked(4)
-                .ok_or(SerdeError::Custom("truncated change".into()))?;
-            let len = u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
-            let (bytes, tail) = tail
-                .split_at_checked(len)
-                .ok_or(SerdeError::Custom("truncated change".into()))?;
-            rest = tail;
-            Some(self.0.deserialize(Some(bytes))?)
-        } else {
-            None
-        };
-        let old = if flags & OLD != 0 {
-            Some(self.0.deserialize(Some(rest))?)
-        } else {
-            None
-        };
-        Ok(Change { new, old })
+        let (&flag, body) = data.split_last().ok_or(SerdeError::Custom("empty change".into()))?;
+        let value = |bytes: &[u8]| self.0.deserialize(Some(bytes)).map(Some);
+        match flag {
+            OLD_ONLY => Ok(Change {
+                new: None,
+                old: value(body)?,
+            }),
+            NEW_ONLY => Ok(Change {
+                new: value(body)?,
+                old: None,
+            }),
+            BOTH => {
+                let (len, rest) = read_varint(body)?;
+                let (new, old) = usize::try_from(len)
+                    .ok()
+                    .and_then(|len| rest.split_at_checked(len))
+                    .ok_or(SerdeError::Custom("truncated change".into()))?;
+                Ok(Change {
+                    new: value(new)?,
+                    old: value(old)?,
+                })
+            }
+            other => Err(SerdeError::Custom(format!("unknown change flag {other}"))),
+        }
     }
 }
 
@@ -121,11 +161,29 @@ mod tests {
     use super::*;
     use crate::serde::StringSerde;
 
-    fn round_trip(change: Change<String>) {
-        let serde = ChangeSerde(StringSerde);
+    fn bytes(change: Change<String>) -> Vec<u8> {
         let mut buf = Vec::new();
-        serde.serialize(&change, &mut buf).unwrap();
-        assert_eq!(serde.deserialize(Some(&buf)).unwrap(), change);
+        ChangeSerde(StringSerde).serialize(&change, &mut buf).unwrap();
+        buf
+    }
+
+    fn round_trip(change: Change<String>) {
+        let buf = bytes(change.clone());
+        assert_eq!(ChangeSerde(StringSerde).deserialize(Some(&buf)).unwrap(), change);
+    }
+
+    #[test]
+    fn changes_have_the_bytes_of_javas_changed_serializer() {
+        // What Java 4.1.1's ChangedSerializer(Serdes.String()) writes for the same changes.
+        assert_eq!(bytes(Change::new(Some("ab".into()), None)), [0x61, 0x62, 0x01]);
+        assert_eq!(bytes(Change::new(None, Some("cd".into()))), [0x63, 0x64, 0x00]);
+        assert_eq!(
+            bytes(Change::new(Some("ab".into()), Some("cde".into()))),
+            [0x04, 0x61, 0x62, 0x63, 0x64, 0x65, 0x02]
+        );
+        assert_eq!(bytes(Change::new(Some(String::new()), None)), [0x01]);
+        let long = bytes(Change::new(Some("x".repeat(300)), Some("y".into())));
+        assert_eq!(long[..2], [0xd8, 0x04], "a two-byte varint length");
     }
 
     #[test]
@@ -133,7 +191,17 @@ mod tests {
         round_trip(Change::new(Some("new".into()), Some("old".into())));
         round_trip(Change::new(Some("new".into()), None));
         round_trip(Change::new(None, Some("old".into())));
-        round_trip(Change::new(None, None));
         round_trip(Change::new(Some(String::new()), Some(String::new())));
+        round_trip(Change::new(Some("x".repeat(300)), Some("y".into())));
+    }
+
+    #[test]
+    fn a_change_with_neither_value_is_refused() {
+        let mut buf = Vec::new();
+        assert!(
+            ChangeSerde(StringSerde)
+                .serialize(&Change::<String>::new(None, None), &mut buf)
+                .is_err()
+        );
     }
 }

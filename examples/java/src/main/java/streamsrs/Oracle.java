@@ -81,14 +81,21 @@ public final class Oracle {
         for (TestRecord<Object, Object> r : topic.readRecordsToList()) {
           ObjectNode node = json.createObjectNode();
           node.put("topic", output.topic());
-          node.set("key", json.valueToTree(r.key()));
-          node.set("value", json.valueToTree(r.value()));
+          node.set("key", json.valueToTree(hexIfBytes(r.key())));
+          node.set("value", json.valueToTree(hexIfBytes(r.value())));
           node.put("timestamp", r.timestamp());
           w.write(json.writeValueAsString(node));
           w.newLine();
         }
       }
     }
+  }
+
+  private static Object hexIfBytes(Object o) {
+    if (!(o instanceof byte[] bytes)) return o;
+    StringBuilder hex = new StringBuilder();
+    for (byte b : bytes) hex.append(String.format("%02x", b));
+    return hex.toString();
   }
 
   private static String text(JsonNode node) {

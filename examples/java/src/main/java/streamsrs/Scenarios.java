@@ -42,6 +42,11 @@ final class Scenarios {
     static Output longs(String topic) {
       return new Output(topic, Serdes.String().deserializer(), Serdes.Long().deserializer());
     }
+
+    /** Key and value bytes as they are (printed in hex): internal topics, compared byte for byte. */
+    static Output raw(String topic) {
+      return new Output(topic, Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer());
+    }
   }
 
   /** A topology and the topics whose records the runner prints, in this order. */
@@ -159,7 +164,13 @@ final class Scenarios {
         .to("initial-users");
     return new Scenario(
         b.build(),
-        List.of(Output.longs("region-counts"), Output.longs("region-lengths"), Output.strings("initial-users")));
+        List.of(
+            Output.longs("region-counts"),
+            Output.longs("region-lengths"),
+            Output.strings("initial-users"),
+            // The table group-by's changes on the wire (Java's ChangedSerializer layout).
+            Output.raw("oracle-region-counts-store-repartition"),
+            Output.raw("oracle-region-lengths-store-repartition")));
   }
 
   /** Stream count, reduce and aggregate, null keys and values, a key-changing groupBy. */
