@@ -17,6 +17,7 @@
 
 mod common;
 
+use examples::process::{self, ChildApp};
 use examples::word_count::WordCount;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -533,89 +534,37 @@ fn recovery(bootstrap: &str) {
     }
 }
 
-/// One application process of the Java comparison: Java's (`scripts/java.sh run
-/// streamsrs.WordCountApp`) or ours (`bench-app`), both printing `RUNNING` once they run and
-/// closing on a `stop` line.
-struct AppProcess {
-    child: Child,
-    lines: std::sync::mpsc::Receiver<String>,
+/// Starts one application process of the Java comparison and waits until it runs: Java's
+/// (`streamsrs.WordCountApp`) or ours (`bench-app`), `topology` "wordcount" or "pipe", with
+/// an empty state directory (kept until the returned guard drops).
+fn start_app(side: &str, topology: &str, bootstrap: &str, app: &str, guarantee: &str) -> (ChildApp, tempfile::TempDir) {
+    let state = tempfile::tempdir().unwrap();
+    let dir = state.path().display().to_string();
+    let (input, output) = match topology {
+        "wordcount" => ("bench-wc-in", "bench-wc-out"),
+        _ => ("bench-pipe-in", "bench-pipe-out"),
+    };
+    let mut command = if side == "java" {
+        let mut c = process::java("streamsrs.WordCountApp");
+        c.args([topology, bootstrap, app, input, output, &dir, guarantee, "100", "1"]);
+        c
+    } else {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_bench-app"));
+        c.args([topology, bootstrap, app, &dir, guarantee, "100"]);
+        c
+    };
+    (ChildApp::start(&mut command), state)
 }
 
-impl AppProcess {
-    /// Starts `topology` ("wordcount" or "pipe") on `side` ("java" or "ours") and waits until it runs.
-    fn start(side: &str, topology: &str, bootstrap: &str, app: &str, guarantee: &str) -> (Self, tempfile::TempDir) {
-        let state = tempfile::tempdir().unwrap();
-        let dir = state.path().display().to_string();
-        let (input, output) = match topology {
-            "wordcount" => ("bench-wc-in", "bench-wc-out"),
-            _ => ("bench-pipe-in", "bench-pipe-out"),
-        };
-        let mut command = if side == "java" {
-            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-            let mut c = Command::new("bash");
-            c.arg(root.join("scripts/java.sh"))
-                .args([
-                    "run",
-                    "streamsrs.WordCountApp",
-                    topology,
-                    bootstrap,
-                    app,
-                    input,
-                    output,
-                    &dir,
-                ])
-                .args([guarantee, "100", "1"]);
-            c
-        } else {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_bench-app"));
-            c.args([topology, bootstrap, app, &dir, guarantee, "100"]);
-            c
-        };
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("starting an application");
-        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-        let (send, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in stdout.lines().map_while(Result::ok) {
-                let _ = send.send(line);
-            }
-        });
-        let process = AppProcess { child, lines };
-        process.await_line("RUNNING");
-        (process, state)
-    }
-
-    fn await_line(&self, expected: &str) {
-        loop {
-            let line = self.lines.recv_timeout(Duration::from_secs(180)).expect(expected);
-            if line == expected {
-                return;
-            }
-        }
-    }
-
-    /// The peak resident set size so far (`VmHWM`), in MiB.
-    fn peak_rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let kib: f64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap();
-        kib / 1024.0
-    }
-
-    fn stop(mut self) {
-        use std::io::Write;
-        let mut stdin = self.child.stdin.take().unwrap();
-        let _ = writeln!(stdin, "stop");
-        self.await_line("CLOSED");
-        self.child.wait().unwrap();
-    }
+/// The peak resident set size of process `pid` so far (`VmHWM`), in MiB.
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib / 1024.0
 }
 
 /// What one run of the Java comparison measured.
@@ -702,10 +651,10 @@ fn measure(side: &str, topology: &str, bootstrap: &str, guarantee: &str, lines: 
     let observer = Observer::from_end(bootstrap, output, isolation);
     let app = format!("bench-{side}-{topology}-{guarantee}-{}", std::process::id());
     let started = Instant::now();
-    let (process, _state) = AppProcess::start(side, topology, bootstrap, &app, guarantee);
+    let (process, _state) = start_app(side, topology, bootstrap, &app, guarantee);
     let arrivals = observer.await_records(outputs);
     let latency = (topology == "wordcount").then(|| latency_at_fixed_rate(bootstrap, isolation));
-    let peak_rss_mib = process.peak_rss_mib();
+    let peak_rss_mib = peak_rss_mib(process.id());
     process.stop();
     Measured {
         total: arrivals.last - started,

@@ -10,12 +10,10 @@
 
 mod support;
 
+use examples::process::{self, ChildApp};
 use examples::word_count_topology;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use streams_runtime::config::StreamsConfig;
 use streams_runtime::kafka::KafkaStreams;
 use streams_runtime::prelude::*;
@@ -36,78 +34,15 @@ fn all_counts(batches: &[Vec<String>]) -> BTreeMap<String, i64> {
     word_counts(batches.iter().flatten())
 }
 
-/// The Java word count running as its own process.
-struct JavaWordCount {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
-}
-
-impl JavaWordCount {
-    /// Starts it and waits until it runs.
-    fn start(app: &str, input: &str, output: &str, state_dir: &std::path::Path, guarantee: &str) -> Self {
-        let mut child = Command::new("bash")
-            .arg(support::repo_root().join("scripts/java.sh"))
-            .args([
-                "run",
-                "streamsrs.WordCountApp",
-                "wordcount",
-                &kafka().bootstrap(),
-                app,
-                input,
-                output,
-            ])
+/// Starts the Java word count as its own process and waits until it runs.
+fn start_java(app: &str, topics: (&str, &str), state_dir: &std::path::Path, guarantee: &str) -> ChildApp {
+    let (input, output) = topics;
+    ChildApp::start(
+        process::java("streamsrs.WordCountApp")
+            .args(["wordcount", &kafka().bootstrap(), app, input, output])
             .arg(state_dir)
-            .args([guarantee, "100", "1"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("starting the Java word count");
-        let stdin = child.stdin.take().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let (send, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in stdout.lines().map_while(Result::ok) {
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut java = JavaWordCount { child, stdin, lines };
-        java.await_line("RUNNING", Duration::from_secs(120));
-        java
-    }
-
-    fn await_line(&mut self, expected: &str, within: Duration) {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line == expected => return,
-                Ok(_) => {}
-                Err(RecvTimeoutError::Timeout) => {
-                    let _ = self.child.kill();
-                    panic!("the Java word count did not print {expected} within {within:?}");
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    panic!("the Java word count exited before {expected}: {:?}", self.child.wait())
-                }
-            }
-        }
-    }
-
-    /// Closes it (committing, leaving the group) and waits for it to exit.
-    fn stop(mut self) {
-        writeln!(self.stdin, "stop").unwrap();
-        self.await_line("CLOSED", Duration::from_secs(60));
-        assert!(self.child.wait().unwrap().success());
-    }
-}
-
-impl Drop for JavaWordCount {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
+            .args([guarantee, "100", "1"]),
+    )
 }
 
 fn config(app: &str, state_dir: &std::path::Path, guarantee: &str) -> StreamsConfig {
@@ -191,7 +126,7 @@ fn java_then_ours<T: Topology + Clone + Send + 'static>(topology: T, topics: (&s
     let [first, in_flight, after] = batches(seed);
 
     let java_state = tempfile::tempdir().unwrap();
-    let java = JavaWordCount::start(&app, input, output, java_state.path(), guarantee);
+    let java = start_java(&app, topics, java_state.path(), guarantee);
     send(input, &first);
     let counted = await_updates(output, guarantee, &word_counts(&first));
     assert_eq!(
@@ -240,7 +175,7 @@ fn ours_then_java<T: Topology + Clone + Send + 'static>(topology: T, topics: (&s
     assert!(ours.take_failure().is_none());
 
     let java_state = tempfile::tempdir().unwrap();
-    let java = JavaWordCount::start(&app, input, output, java_state.path(), guarantee);
+    let java = start_java(&app, topics, java_state.path(), guarantee);
     send(input, &after);
     let all = all_counts(&[first, in_flight, after]);
     assert_eq!(

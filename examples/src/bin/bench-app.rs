@@ -7,7 +7,7 @@
 //! `bench-pipe-in` (pipe, bytes) and writes `bench-wc-out` / `bench-pipe-out`. Prints `RUNNING`
 //! once it runs; a line `stop` on standard input (or its end) closes it, then it prints `CLOSED`.
 
-use examples::process::{run_until, say};
+use examples::process::{CLOSED, RUNNING, STOP, run_until, say};
 use examples::word_count_topology;
 use std::io::BufRead;
 use streams_runtime::config::StreamsConfig;
@@ -24,14 +24,14 @@ topology! {
 
 /// Runs until standard input has a line `stop` or ends, then prints `CLOSED`.
 fn run<T: Topology + Clone + Send + 'static>(topology: T, config: StreamsConfig) -> Result<(), StreamsError> {
-    let result = run_until(topology, config, "RUNNING", |_| {
+    let result = run_until(topology, config, RUNNING, |_| {
         for line in std::io::stdin().lock().lines() {
-            if line.map_or(true, |l| l.trim() == "stop") {
+            if line.map_or(true, |l| l.trim() == STOP) {
                 break;
             }
         }
     });
-    say("CLOSED");
+    say(CLOSED);
     result
 }
 

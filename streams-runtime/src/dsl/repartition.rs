@@ -65,17 +65,22 @@ const OLD_ONLY: u8 = 0;
 const NEW_ONLY: u8 = 1;
 const BOTH: u8 = 2;
 
-/// Appends `n` as Java's `ByteUtils.writeVarint`: zig-zag, then 7 bits a byte, low first.
-fn write_varint(n: i32, out: &mut Vec<u8>) {
+/// `n` as Java's `ByteUtils.writeVarint` writes it (zig-zag, then 7 bits a byte, low first):
+/// the bytes and how many of them are used.
+fn varint(n: i32) -> ([u8; 5], usize) {
     let mut v = ((n << 1) ^ (n >> 31)) as u32;
+    let mut bytes = [0; 5];
+    let mut len = 0;
     while v >= 0x80 {
-        out.push((v as u8 & 0x7f) | 0x80);
+        bytes[len] = (v as u8 & 0x7f) | 0x80;
         v >>= 7;
+        len += 1;
     }
-    out.push(v as u8);
+    bytes[len] = v as u8;
+    (bytes, len + 1)
 }
 
-/// Reads a varint written by [`write_varint`]; the value and the bytes after it.
+/// Reads a varint written as [`varint`] makes it; the value and the bytes after it.
 fn read_varint(data: &[u8]) -> Result<(i32, &[u8]), SerdeError> {
     let mut v = 0u32;
     for (i, &b) in data.iter().enumerate().take(5) {
@@ -110,9 +115,8 @@ impl<V, S: Serde<V>> Serde<Change<V>> for ChangeSerde<S> {
         let flag = match (new_present, old_present) {
             (true, true) => {
                 let len = i32::try_from(new_end - start).map_err(|_| SerdeError::Custom("value too long".into()))?;
-                let mut prefix = Vec::with_capacity(5);
-                write_varint(len, &mut prefix);
-                out.splice(start..start, prefix);
+                let (prefix, prefix_len) = varint(len);
+                out.splice(start..start, prefix[..prefix_len].iter().copied());
                 BOTH
             }
             (true, false) => NEW_ONLY,

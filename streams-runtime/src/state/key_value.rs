@@ -44,32 +44,44 @@ const NO_TIMESTAMP: i64 = -1;
 /// The length of the timestamp in front of a timestamped store's values.
 const TIMESTAMP_LEN: usize = 8;
 
-/// A timestamped store's stored bytes as (timestamp, value bytes) (Java's
-/// `ValueAndTimestampSerializer` layout: the big-endian timestamp, then the value).
-fn split_timestamp<'a>(name: &'static str, stored: &'a [u8]) -> Result<(i64, &'a [u8]), StoreError> {
-    let Some((ts, value)) = stored.split_first_chunk::<TIMESTAMP_LEN>() else {
-        return Err(StoreError::Serde {
-            store: name,
-            source: crate::serde::SerdeError::WrongSize {
-                type_name: "timestamped value",
-                expected: TIMESTAMP_LEN,
-                actual: stored.len(),
-            },
-        });
-    };
-    Ok((i64::from_be_bytes(*ts), value))
+/// How a store's values are laid out, for reading them: its name (for errors) and whether a
+/// timestamp comes first.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    store: &'static str,
+    timestamped: bool,
+}
+
+impl Layout {
+    /// Stored bytes as (timestamp, value bytes): Java's `ValueAndTimestampSerializer` layout (the
+    /// big-endian timestamp, then the value) in a timestamped store, else `NO_TIMESTAMP` and all.
+    fn split(self, stored: &[u8]) -> Result<(i64, &[u8]), StoreError> {
+        if !self.timestamped {
+            return Ok((NO_TIMESTAMP, stored));
+        }
+        let Some((ts, value)) = stored.split_first_chunk::<TIMESTAMP_LEN>() else {
+            return Err(StoreError::Serde {
+                store: self.store,
+                source: crate::serde::SerdeError::WrongSize {
+                    type_name: "timestamped value",
+                    expected: TIMESTAMP_LEN,
+                    actual: stored.len(),
+                },
+            });
+        };
+        Ok((i64::from_be_bytes(*ts), value))
+    }
 }
 
 /// Logs a write. A timestamped store's value goes to the changelog without its timestamp, which
 /// becomes the changelog record's timestamp, as in Java.
 fn log_write(log: &mut ChangelogBuffer, timestamped: bool, key: &[u8], value: Option<&[u8]>) {
-    match value {
-        Some(stored) if timestamped && stored.len() >= TIMESTAMP_LEN => {
-            let (ts, value) = stored.split_at(TIMESTAMP_LEN);
-            let ts = i64::from_be_bytes(ts.try_into().expect("8 bytes"));
+    match value.and_then(|v| v.split_first_chunk::<TIMESTAMP_LEN>()) {
+        Some((ts, value)) if timestamped => {
+            let ts = i64::from_be_bytes(*ts);
             log.record(key, Some(value), (ts != NO_TIMESTAMP).then_some(ts));
         }
-        value => log.record(key, value, None),
+        _ => log.record(key, value, None),
     }
 }
 
@@ -118,6 +130,13 @@ impl KvStoreInner {
                 "persistent store needs streams-runtime's `rocksdb` feature; enable it or declare the store in_memory",
             ),
         })
+    }
+
+    fn layout(&self) -> Layout {
+        Layout {
+            store: self.name,
+            timestamped: self.timestamped,
+        }
     }
 
     pub(super) fn changelog_mut(&mut self) -> Option<&mut ChangelogBuffer> {
@@ -323,8 +342,6 @@ impl KvStoreInner {
 /// (`None` of an `Option` value) deletes the key, as `put(key, null)` does in Java.
 pub struct KeyValueStore<K, V, KS = SerdeOf<K>, VS = SerdeOf<V>> {
     inner: Rc<RefCell<KvStoreInner>>,
-    /// The store keeps a timestamp with each value (read past it, write it).
-    timestamped: bool,
     key_serde: KS,
     value_serde: VS,
     types: PhantomData<fn(K) -> V>,
@@ -334,7 +351,6 @@ impl<K, V, KS: Clone, VS: Clone> Clone for KeyValueStore<K, V, KS, VS> {
     fn clone(&self) -> Self {
         KeyValueStore {
             inner: Rc::clone(&self.inner),
-            timestamped: self.timestamped,
             key_serde: self.key_serde.clone(),
             value_serde: self.value_serde.clone(),
             types: PhantomData,
@@ -357,7 +373,6 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> StoreHandle for KeyValueStore<K, V, KS, V
         match &instance.0 {
             Instance::KeyValue(inner) => Some(KeyValueStore {
                 inner: Rc::clone(inner),
-                timestamped: inner.borrow().timestamped,
                 key_serde: KS::default(),
                 value_serde: VS::default(),
                 types: PhantomData,
@@ -391,7 +406,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
     /// `false` when it is null.
     fn encode_value(&self, inner: &mut KvStoreInner, value: &V, timestamp: i64) -> Result<bool, StoreError> {
         inner.value_buf.clear();
-        if self.timestamped {
+        if inner.timestamped {
             inner.value_buf.extend_from_slice(&timestamp.to_be_bytes());
         }
         let encoded = self
@@ -401,19 +416,18 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         Ok(encoded == Encoded::Bytes)
     }
 
-    fn decode_value(&self, name: &'static str, bytes: Option<&[u8]>) -> Result<Option<V>, StoreError> {
-        Ok(self.decode_stored(name, bytes)?.map(|(value, _)| value))
+    fn decode_value(&self, layout: Layout, bytes: Option<&[u8]>) -> Result<Option<V>, StoreError> {
+        Ok(self.decode_stored(layout, bytes)?.map(|(value, _)| value))
     }
 
     /// A stored value and its timestamp (`NO_TIMESTAMP` in a store without timestamps).
-    fn decode_stored(&self, name: &'static str, bytes: Option<&[u8]>) -> Result<Option<(V, i64)>, StoreError> {
+    fn decode_stored(&self, layout: Layout, bytes: Option<&[u8]>) -> Result<Option<(V, i64)>, StoreError> {
         let Some(stored) = bytes else { return Ok(None) };
-        let (timestamp, bytes) = if self.timestamped {
-            split_timestamp(name, stored)?
-        } else {
-            (NO_TIMESTAMP, stored)
-        };
-        let value = self.value_serde.deserialize(Some(bytes)).map_err(serde_error(name))?;
+        let (timestamp, bytes) = layout.split(stored)?;
+        let value = self
+            .value_serde
+            .deserialize(Some(bytes))
+            .map_err(serde_error(layout.store))?;
         Ok(Some((value, timestamp)))
     }
 
@@ -421,8 +435,8 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
     pub fn get(&self, key: &K) -> Result<Option<V>, StoreError> {
         let mut inner = self.inner.borrow_mut();
         self.encode_key(&mut inner, key)?;
-        let name = inner.name;
-        inner.get(&inner.key_buf, |bytes| self.decode_value(name, bytes))?
+        let layout = inner.layout();
+        inner.get(&inner.key_buf, |bytes| self.decode_value(layout, bytes))?
     }
 
     /// Writes `value` for `key` (deletes the key if the value serializes to null).
@@ -497,7 +511,16 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         };
         let name = *name;
         let (old, slot) = match map.slot(key_buf) {
-            Some(slot) => (self.decode_stored(name, Some(slot))?, Some(slot)),
+            Some(slot) => (
+                self.decode_stored(
+                    Layout {
+                        store: name,
+                        timestamped: *timestamped,
+                    },
+                    Some(slot),
+                )?,
+                Some(slot),
+            ),
             None => (None, None),
         };
         let (new, timestamp) = f(old.clone());
@@ -536,8 +559,8 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
     where
         V: Clone,
     {
-        let name = inner.name;
-        let old = inner.get(&inner.key_buf, |bytes| self.decode_stored(name, bytes))??;
+        let layout = inner.layout();
+        let old = inner.get(&inner.key_buf, |bytes| self.decode_stored(layout, bytes))??;
         let (new, timestamp) = f(old.clone());
         let old = old.map(|(v, _)| v);
         let present = match &new {
@@ -572,9 +595,9 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
     pub fn delete(&self, key: &K) -> Result<Option<V>, StoreError> {
         let mut inner = self.inner.borrow_mut();
         self.encode_key(&mut inner, key)?;
-        let name = inner.name;
+        let layout = inner.layout();
         let old = inner.write(false)?;
-        self.decode_value(name, old.as_deref())
+        self.decode_value(layout, old.as_deref())
     }
 
     /// Entries with `from <= key <= to` in serialized-key order; `None` leaves a side open.
@@ -623,7 +646,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         } else {
             inner.scan(bound(from, &from_bytes), bound(to, &to_bytes), reverse)?
         };
-        Ok(self.iter(name, entries))
+        Ok(self.iter(inner.layout(), entries))
     }
 
     /// Entries whose serialized key starts with the serialized `prefix`, in ascending order.
@@ -638,7 +661,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
             .serialize(prefix, &mut buf)
             .map_err(serde_error(inner.name))?;
         let entries = inner.prefix_scan(&buf)?;
-        Ok(self.iter(inner.name, entries))
+        Ok(self.iter(inner.layout(), entries))
     }
 
     /// The number of entries (exact in memory, RocksDB's estimate on disk).
@@ -651,10 +674,9 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         self.inner.borrow().flush()
     }
 
-    fn iter(&self, store: &'static str, entries: Vec<Entry>) -> KeyValueIterator<K, V, KS, VS> {
+    fn iter(&self, layout: Layout, entries: Vec<Entry>) -> KeyValueIterator<K, V, KS, VS> {
         KeyValueIterator {
-            store,
-            timestamped: self.timestamped,
+            layout,
             entries: entries.into_iter(),
             key_serde: self.key_serde.clone(),
             value_serde: self.value_serde.clone(),
@@ -666,8 +688,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
 /// The entries of a range, deserialized as they are read. It holds a snapshot taken when the
 /// range was asked for, so the store may be written while iterating.
 pub struct KeyValueIterator<K, V, KS, VS> {
-    store: &'static str,
-    timestamped: bool,
+    layout: Layout,
     entries: std::vec::IntoIter<Entry>,
     key_serde: KS,
     value_serde: VS,
@@ -680,13 +701,10 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> Iterator for KeyValueIterator<K, V, KS, V
     fn next(&mut self) -> Option<Self::Item> {
         let (k, v) = self.entries.next()?;
         let decode = || -> Result<(K, V), StoreError> {
-            let key = self.key_serde.deserialize(Some(&k)).map_err(serde_error(self.store))?;
-            let v = if self.timestamped {
-                split_timestamp(self.store, &v)?.1
-            } else {
-                &v
-            };
-            let value = self.value_serde.deserialize(Some(v)).map_err(serde_error(self.store))?;
+            let store = self.layout.store;
+            let key = self.key_serde.deserialize(Some(&k)).map_err(serde_error(store))?;
+            let (_, v) = self.layout.split(&v)?;
+            let value = self.value_serde.deserialize(Some(v)).map_err(serde_error(store))?;
             Ok((key, value))
         };
         Some(decode())
