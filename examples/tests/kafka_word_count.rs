@@ -467,10 +467,20 @@ fn two_stream_threads_in_one_instance_share_the_partitions() {
     let expected = counts(&[("t0", 10), ("t1", 10), ("t2", 10), ("t3", 10)]);
     assert_eq!(await_counts("wc-threads-out", &expected), 40);
     // The range assignor gives each thread one partition of each topic: one task of each
-    // sub-topology.
-    let threads = streams.metadata_for_local_threads();
-    let mut tasks: Vec<Vec<String>> = threads.iter().map(|t| sorted_tasks(&t.active_tasks)).collect();
-    tasks.sort();
+    // sub-topology. A thread that joins the group after the first one has counted everything
+    // gets its share at the rebalance its joining starts: wait (bounded) for that.
+    let tasks_per_thread = || {
+        let threads = streams.metadata_for_local_threads();
+        let mut tasks: Vec<Vec<String>> = threads.iter().map(|t| sorted_tasks(&t.active_tasks)).collect();
+        tasks.sort();
+        (tasks, threads)
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (mut tasks, mut threads) = tasks_per_thread();
+    while tasks != [["0_0", "1_0"], ["0_1", "1_1"]] && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        (tasks, threads) = tasks_per_thread();
+    }
     assert_eq!(tasks, [["0_0", "1_0"], ["0_1", "1_1"]], "{threads:?}");
     assert!(streams.close(Duration::from_secs(10)));
     assert!(streams.take_failure().is_none());
