@@ -1,0 +1,139 @@
+//! Aggregations of a grouped stream (Java's `KGroupedStream`) or a grouped table
+//! (`KGroupedTable`) into a table backed by a key-value store.
+
+use super::{AggKind, Call, Grouping, Handle, Lowering, Op, Operator, Scope, Serdes, StoreDef};
+use proc_macro2::Span;
+use syn::{Ident, LitStr};
+
+pub(super) const OPERATORS: &[Operator] = &[
+    Operator::new(&["count"], Lowering::GroupedStream(count)),
+    Operator::new(&["reduce"], Lowering::GroupedStream(reduce)),
+    Operator::new(&["aggregate"], Lowering::GroupedStream(aggregate)),
+    Operator::new(&["count"], Lowering::GroupedTable(table_count)),
+    Operator::new(&["reduce"], Lowering::GroupedTable(table_reduce)),
+    Operator::new(&["aggregate"], Lowering::GroupedTable(table_aggregate)),
+];
+
+fn count(scope: &mut Scope<'_>, call: Call, grouping: Grouping) -> Option<Handle> {
+    scope.aggregate(call, AggKind::Count, grouping)
+}
+
+fn reduce(scope: &mut Scope<'_>, mut call: Call, grouping: Grouping) -> Option<Handle> {
+    let f = scope.required_closure(&mut call.args, 0, "reducer", 2, "|aggregate, value| new_aggregate")?;
+    scope.aggregate(call, AggKind::Reduce(f), grouping)
+}
+
+fn aggregate(scope: &mut Scope<'_>, mut call: Call, grouping: Grouping) -> Option<Handle> {
+    let init = scope.required_closure(&mut call.args, 0, "initializer", 0, "|| initial_aggregate")?;
+    let f = scope.required_closure(
+        &mut call.args,
+        1,
+        "aggregator",
+        3,
+        "|key, value, aggregate| new_aggregate",
+    )?;
+    scope.aggregate(call, AggKind::Aggregate(init, f), grouping)
+}
+
+fn table_count(scope: &mut Scope<'_>, call: Call, grouping: Grouping) -> Option<Handle> {
+    scope.aggregate(call, AggKind::TableCount, grouping)
+}
+
+fn table_reduce(scope: &mut Scope<'_>, mut call: Call, grouping: Grouping) -> Option<Handle> {
+    let adder = scope.required_closure(&mut call.args, 0, "adder", 2, "|aggregate, value| new_aggregate")?;
+    let Some(sub) = call.args.closure(1, "subtractor") else {
+        scope.cx.error_spanned_by(
+            &call.method,
+            "reducing a grouped table needs a subtractor as well as an adder: reduce(|agg, v| .., |agg, v| ..) — an update removes the old value from its group before adding the new one",
+        );
+        return None;
+    };
+    scope.aggregate(call, AggKind::TableReduce(adder, sub), grouping)
+}
+
+fn table_aggregate(scope: &mut Scope<'_>, mut call: Call, grouping: Grouping) -> Option<Handle> {
+    let init = scope.required_closure(&mut call.args, 0, "initializer", 0, "|| initial_aggregate")?;
+    let adder = scope.required_closure(&mut call.args, 1, "adder", 3, "|key, value, aggregate| new_aggregate")?;
+    let Some(sub) = call.args.closure(2, "subtractor") else {
+        scope.cx.error_spanned_by(
+            &call.method,
+            "aggregating a grouped table needs a subtractor: aggregate(|| init, |k, v, agg| .., |k, v, agg| ..) — an update removes the old value from its group before adding the new one",
+        );
+        return None;
+    };
+    scope.aggregate(call, AggKind::TableAggregate(init, adder, sub), grouping)
+}
+
+impl Scope<'_> {
+    /// An aggregation of a grouped stream or table into its store, after the repartition topic
+    /// the grouping needs (named after the store, as in Java).
+    fn aggregate(&mut self, call: Call, kind: AggKind, grouping: Grouping) -> Option<Handle> {
+        let Call {
+            method,
+            mut args,
+            node: mut parent,
+        } = call;
+        let method = &method;
+        let Grouping {
+            method: grouped_by,
+            serdes: group_serdes,
+            repartition,
+            table,
+        } = grouping;
+        let store_name = args.string("store");
+        let persistent = args.boolean("persistent").unwrap_or(true);
+        let logging = args.boolean("logging").unwrap_or(true);
+        // A reduction's aggregate has the grouped values' type, so it inherits their serde.
+        let value_serde = args.ty("value_serde").or_else(|| match kind {
+            AggKind::Reduce(_) | AggKind::TableReduce(..) => group_serdes.value.clone(),
+            _ => None,
+        });
+        args.finish(
+            self.cx,
+            &format!("{method}(.., store: \"name\", persistent: bool, logging: bool, value_serde: ..)"),
+        );
+        let prefix = if table { "KTABLE" } else { "KSTREAM" };
+        // Java's order of generated names: the aggregation, its store, the repartition nodes.
+        let display = self.next_name(kind.prefix());
+        let store_lit = store_name.unwrap_or_else(|| {
+            let verb = if matches!(kind, AggKind::Reduce(_) | AggKind::TableReduce(..)) {
+                "REDUCE"
+            } else {
+                "AGGREGATE"
+            };
+            LitStr::new(&self.next_name(&format!("{prefix}-{verb}-STATE-STORE")), method.span())
+        });
+        if repartition {
+            parent = self.repartition(&grouped_by, parent, &store_lit.value(), group_serdes.clone(), table);
+        }
+        let store = self.add_store(StoreDef {
+            ident: Ident::new(&format!("__dsl_store_{}", self.stores.len()), method.span()),
+            name: store_lit,
+            kind: Ident::new("key_value", Span::call_site()),
+            key: None,
+            value: None,
+            dsl: true,
+            key_serde: group_serdes.key.clone(),
+            value_serde: value_serde.clone(),
+            persistent,
+            logging,
+        });
+        let grouped_values = Box::new(group_serdes.value.clone());
+        let serdes = Serdes {
+            key: group_serdes.key,
+            value: value_serde,
+        };
+        let node = self.add_named_op(
+            method,
+            vec![parent],
+            Op::Aggregate {
+                kind,
+                store,
+                serdes: serdes.clone(),
+                grouped_values,
+            },
+            display,
+        );
+        Handle::table(node, serdes)
+    }
+}

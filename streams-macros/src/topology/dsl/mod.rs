@@ -1,0 +1,441 @@
+//! The DSL inside `topology!`: statements such as
+//! `let counts = lines.flat_map_values(..).group_by(..).count(store: "counts");` parsed and
+//! lowered into nodes of the same graph as the Processor API clauses.
+//!
+//! Lowering tracks what each name is (a stream, a table, a grouped stream or table) so an
+//! operator applied to the wrong kind is an error on the method's token, plans repartition
+//! topics where a key change precedes a grouping (as Java does), and names nodes, stores and
+//! internal topics the way Java's `InternalStreamsBuilder` does.
+//!
+//! Every operator is one entry of [`OPERATORS`]: the kind of receiver it applies to, the method
+//! names it answers to, and its lowering function, which reads its arguments ([`Args`]), checks
+//! what the macro can check, and adds nodes and stores to the [`Scope`]. The entries live with
+//! their receiver: `stream`, `table` and `grouped`. [`Scope::statement`] reads a chain and
+//! dispatches each method call through the table.
+
+mod args;
+mod grouped;
+mod op;
+mod stream;
+mod table;
+
+pub use op::{AggKind, Op, OpDef, Serdes};
+
+use super::model::{NodeDef, NodeKind, SourceDef, StoreDef};
+use crate::ctxt::Ctxt;
+use args::{Args, arity};
+use std::collections::HashMap;
+use syn::parse::ParseStream;
+use syn::{Expr, Ident, Token};
+
+/// What a name in the topology stands for.
+#[derive(Clone)]
+enum Kind {
+    Stream(Stream),
+    Table(Table),
+    /// A global table: materialized everywhere, read by joins; no operators of its own.
+    GlobalTable,
+    /// A grouped stream or table, not yet aggregated.
+    Grouped(Box<Grouping>),
+}
+
+/// A KStream.
+#[derive(Clone)]
+struct Stream {
+    /// Whether its key may have changed since the last repartition.
+    repartition: bool,
+    /// The serdes it inherits (Java passes a stream's serdes on until an operator changes the
+    /// type they apply to).
+    serdes: Serdes,
+}
+
+/// A KTable.
+#[derive(Clone)]
+struct Table {
+    /// The serdes it inherits.
+    serdes: Serdes,
+}
+
+/// How a stream or table was grouped.
+#[derive(Clone)]
+struct Grouping {
+    /// The `group_by` / `group_by_key` token (repartition errors point here).
+    method: Ident,
+    /// Serdes for the repartition topic and the aggregation's store key.
+    serdes: Serdes,
+    /// Whether a repartition topic comes before the aggregation.
+    repartition: bool,
+    /// A grouped table (aggregations need a subtractor).
+    table: bool,
+}
+
+/// A named stream or table: the node whose output it is, and its kind.
+#[derive(Clone)]
+struct Handle {
+    node: Ident,
+    kind: Kind,
+}
+
+impl Handle {
+    /// A stream: `repartition` when its key may have changed, with the serdes that still apply.
+    fn stream(node: Ident, repartition: bool, serdes: Serdes) -> Option<Handle> {
+        Some(Handle {
+            node,
+            kind: Kind::Stream(Stream { repartition, serdes }),
+        })
+    }
+
+    fn table(node: Ident, serdes: Serdes) -> Option<Handle> {
+        Some(Handle {
+            node,
+            kind: Kind::Table(Table { serdes }),
+        })
+    }
+
+    fn grouped(node: Ident, grouping: Grouping) -> Option<Handle> {
+        Some(Handle {
+            node,
+            kind: Kind::Grouped(Box::new(grouping)),
+        })
+    }
+}
+
+/// What an operator applies to.
+#[derive(Clone, Copy, PartialEq)]
+enum Receiver {
+    Stream,
+    Table,
+    GroupedStream,
+    GroupedTable,
+}
+
+impl Receiver {
+    /// How "no method" errors name it.
+    fn describe(self) -> &'static str {
+        match self {
+            Receiver::Stream => "stream",
+            Receiver::Table => "table",
+            Receiver::GroupedStream | Receiver::GroupedTable => "grouped stream or table",
+        }
+    }
+}
+
+impl Kind {
+    /// The receiver this kind is (a global table has no operators).
+    fn receiver(&self) -> Option<Receiver> {
+        match self {
+            Kind::Stream(_) => Some(Receiver::Stream),
+            Kind::Table(_) => Some(Receiver::Table),
+            Kind::GlobalTable => None,
+            Kind::Grouped(g) if g.table => Some(Receiver::GroupedTable),
+            Kind::Grouped(_) => Some(Receiver::GroupedStream),
+        }
+    }
+}
+
+/// One method call on a receiver: the method token, its arguments and the receiver's node.
+struct Call {
+    method: Ident,
+    args: Args,
+    node: Ident,
+}
+
+impl Call {
+    /// The receiver's node, as the parents of the operator's first node.
+    fn parents(&self) -> Vec<Ident> {
+        vec![self.node.clone()]
+    }
+}
+
+/// A lowering function, by the receiver it applies to (which it gets, typed, with the call).
+/// It returns what the call results in, or `None` after an error or a terminal operation.
+#[derive(Clone, Copy)]
+enum Lowering {
+    Stream(fn(&mut Scope<'_>, Call, Stream) -> Option<Handle>),
+    Table(fn(&mut Scope<'_>, Call, Table) -> Option<Handle>),
+    GroupedStream(fn(&mut Scope<'_>, Call, Grouping) -> Option<Handle>),
+    GroupedTable(fn(&mut Scope<'_>, Call, Grouping) -> Option<Handle>),
+}
+
+impl Lowering {
+    fn receiver(self) -> Receiver {
+        match self {
+            Lowering::Stream(_) => Receiver::Stream,
+            Lowering::Table(_) => Receiver::Table,
+            Lowering::GroupedStream(_) => Receiver::GroupedStream,
+            Lowering::GroupedTable(_) => Receiver::GroupedTable,
+        }
+    }
+}
+
+/// A DSL operator: the methods it answers to and how a call lowers.
+struct Operator {
+    methods: &'static [&'static str],
+    lower: Lowering,
+}
+
+impl Operator {
+    const fn new(methods: &'static [&'static str], lower: Lowering) -> Self {
+        Operator { methods, lower }
+    }
+}
+
+/// Every operator, by receiver; "no method" errors list a receiver's methods in this order.
+const OPERATORS: &[&[Operator]] = &[stream::OPERATORS, table::OPERATORS, grouped::OPERATORS];
+
+fn operators(receiver: Receiver) -> impl Iterator<Item = &'static Operator> {
+    OPERATORS
+        .iter()
+        .flat_map(|ops| ops.iter())
+        .filter(move |o| o.lower.receiver() == receiver)
+}
+
+/// The nodes and stores of a topology as they are read, and what each name stands for.
+pub struct Scope<'a> {
+    cx: &'a Ctxt,
+    pub nodes: Vec<NodeDef>,
+    pub stores: Vec<StoreDef>,
+    names: HashMap<String, Handle>,
+    /// Java's running index for generated names.
+    counter: usize,
+}
+
+impl<'a> Scope<'a> {
+    pub fn new(cx: &'a Ctxt) -> Self {
+        Scope {
+            cx,
+            nodes: Vec::new(),
+            stores: Vec::new(),
+            names: HashMap::new(),
+            counter: 0,
+        }
+    }
+
+    fn next_name(&mut self, prefix: &str) -> String {
+        let name = format!("{prefix}-{:010}", self.counter);
+        self.counter += 1;
+        name
+    }
+
+    /// A `source`/`stream`, `processor` or `sink` clause; sources and processors can start DSL
+    /// chains.
+    pub fn add_clause_node(&mut self, node: NodeDef) {
+        self.counter += 1;
+        let kind = match &node.kind {
+            NodeKind::Source(s) => Some(Kind::Stream(Stream {
+                repartition: false,
+                serdes: Serdes {
+                    key: s.key_serde.clone(),
+                    value: s.value_serde.clone(),
+                },
+            })),
+            // A processor may change keys (Java marks `process` as key-changing).
+            NodeKind::Processor(_) => Some(Kind::Stream(Stream {
+                repartition: true,
+                serdes: Serdes::default(),
+            })),
+            NodeKind::Sink(_) | NodeKind::Op(_) => None,
+        };
+        if let Some(kind) = kind {
+            self.bind(
+                &node.name,
+                Handle {
+                    node: node.name.clone(),
+                    kind,
+                },
+            );
+        }
+        self.nodes.push(node);
+    }
+
+    /// Binds a name to a stream or table; an error if the name is taken.
+    fn bind(&mut self, name: &Ident, handle: Handle) {
+        match self.names.entry(name.to_string()) {
+            std::collections::hash_map::Entry::Occupied(_) => self.cx.error_spanned_by(
+                name,
+                format!("`{name}` is already defined in this topology; choose another name"),
+            ),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(handle);
+            }
+        }
+    }
+
+    fn add_op(&mut self, method: &Ident, parents: Vec<Ident>, op: Op) -> Ident {
+        let display = self.next_name(op.prefix());
+        self.add_named_op(method, parents, op, display)
+    }
+
+    fn add_named_op(&mut self, method: &Ident, parents: Vec<Ident>, op: Op, display: String) -> Ident {
+        // `__dsl_` names are reserved: `check` rejects user names with that prefix.
+        let ident = Ident::new(&format!("__dsl_{}", self.nodes.len()), method.span());
+        self.nodes.push(NodeDef {
+            name: ident.clone(),
+            display: Some(display),
+            parents,
+            kind: NodeKind::Op(OpDef {
+                method: method.clone(),
+                op,
+            }),
+        });
+        ident
+    }
+
+    fn add_store(&mut self, store: StoreDef) -> usize {
+        self.stores.push(store);
+        self.stores.len() - 1
+    }
+
+    /// `let name = chain;` or `chain;`.
+    pub fn statement(&mut self, input: ParseStream<'_>) -> syn::Result<()> {
+        let binding = if input.peek(Token![let]) {
+            input.parse::<Token![let]>()?;
+            let name: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            Some(name)
+        } else {
+            None
+        };
+        let receiver: Ident = input.parse()?;
+        let mut current = self.lookup(&receiver);
+        while input.peek(Token![.]) {
+            input.parse::<Token![.]>()?;
+            let method: Ident = input.parse()?;
+            let args = Args::parse(method.clone(), input)?;
+            current = match current {
+                Some(handle) => self.apply(handle, method, args),
+                None => None,
+            };
+        }
+        input.parse::<Token![;]>()?;
+        if let (Some(name), Some(handle)) = (binding, current) {
+            self.bind(&name, handle);
+        }
+        Ok(())
+    }
+
+    fn lookup(&self, name: &Ident) -> Option<Handle> {
+        let found = self.names.get(&name.to_string()).cloned();
+        if found.is_none() {
+            let hint = crate::ctxt::suggestion(&name.to_string(), self.names.keys().map(String::as_str));
+            self.cx
+                .error_spanned_by(name, format!("`{name}` is not a stream or table declared above{hint}"));
+        }
+        found
+    }
+
+    /// Applies one method to a handle through [`OPERATORS`]; `None` after an error or a terminal
+    /// operation.
+    fn apply(&mut self, handle: Handle, method: Ident, args: Args) -> Option<Handle> {
+        let Some(receiver) = handle.kind.receiver() else {
+            self.cx.error_spanned_by(
+                &method,
+                "a global table has no operators: it is materialized on every instance for joins and lookups; declare it with `table` to transform it",
+            );
+            return None;
+        };
+        let m = method.to_string();
+        let Some(operator) = operators(receiver).find(|o| o.methods.contains(&m.as_str())) else {
+            return self.unknown(&method, receiver);
+        };
+        let call = Call {
+            method,
+            args,
+            node: handle.node,
+        };
+        match (operator.lower, handle.kind) {
+            (Lowering::Stream(lower), Kind::Stream(stream)) => lower(self, call, stream),
+            (Lowering::Table(lower), Kind::Table(table)) => lower(self, call, table),
+            (Lowering::GroupedStream(lower) | Lowering::GroupedTable(lower), Kind::Grouped(grouping)) => {
+                lower(self, call, *grouping)
+            }
+            _ => unreachable!("operators are looked up by their receiver"),
+        }
+    }
+
+    /// "No method" on the method's token, with the receiver's methods and the closest one.
+    fn unknown(&self, method: &Ident, receiver: Receiver) -> Option<Handle> {
+        let mut methods: Vec<&str> = Vec::new();
+        for m in operators(receiver).flat_map(|o| o.methods.iter().copied()) {
+            if !methods.contains(&m) {
+                methods.push(m);
+            }
+        }
+        let what = receiver.describe();
+        let hint = crate::ctxt::suggestion(&method.to_string(), methods.iter().copied());
+        self.cx.error_spanned_by(
+            method,
+            format!(
+                "no method `{method}` on a {what}{hint}; a {what} has: {}",
+                methods.join(", ")
+            ),
+        );
+        None
+    }
+
+    /// A closure argument; an error on the method token when it is missing or has the wrong
+    /// number of parameters (`params == 0` accepts any).
+    fn required_closure(
+        &self,
+        args: &mut Args,
+        index: usize,
+        what: &str,
+        params: usize,
+        example: &str,
+    ) -> Option<Expr> {
+        let Some(f) = args.closure(index, what) else {
+            self.cx
+                .error_spanned_by(&args.method, format!("`{}` needs a {what}: {example}", args.method));
+            return None;
+        };
+        if let Some(n) = arity(&f)
+            && params != 0
+            && n != params
+        {
+            self.cx.error_spanned_by(
+                &f,
+                format!("the {what} of `{}` takes {params} parameters: {example}", args.method),
+            );
+            return None;
+        }
+        Some(f)
+    }
+
+    /// A repartition topic `<base>-repartition`: a sink after `parent` and a source reading it
+    /// (the root of a new sub-topology). Returns the source.
+    fn repartition(&mut self, method: &Ident, parent: Ident, base: &str, serdes: Serdes, table: bool) -> Ident {
+        let topic = format!("{base}-repartition");
+        // Java spends three generated names (its null-key filter, the sink and the source) and
+        // uses them when the topic's name was generated too; here the sink does the filtering.
+        let _filter = self.next_name("KSTREAM-FILTER");
+        let (sink_name, source_name) = (self.next_name("KSTREAM-SINK"), self.next_name("KSTREAM-SOURCE"));
+        let generated = base.starts_with("KSTREAM") || base.starts_with("KTABLE");
+        let (sink_name, source_name) = if generated {
+            (sink_name, source_name)
+        } else {
+            (format!("{topic}-sink"), format!("{topic}-source"))
+        };
+        let source = self.add_named_op(
+            method,
+            Vec::new(),
+            Op::RepartitionSource {
+                topic: topic.clone(),
+                serdes: serdes.clone(),
+                table,
+            },
+            source_name,
+        );
+        self.add_named_op(
+            method,
+            vec![parent],
+            Op::RepartitionSink {
+                source: source.clone(),
+                topic: topic.clone(),
+                serdes,
+                table,
+            },
+            sink_name,
+        );
+        source
+    }
+}
