@@ -19,6 +19,7 @@ pub mod state;
 pub mod task;
 pub mod test_driver;
 pub mod topology;
+pub mod window;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -40,8 +41,9 @@ pub mod prelude {
         BytesSerde, DefaultSerde, DoubleSerde, FloatSerde, IntegerSerde, Json, LongSerde, OptionSerde, Serde, SerdeOf,
         ShortSerde, StringSerde, UnitSerde,
     };
-    pub use crate::state::{KeyValueStore, StoreKind};
+    pub use crate::state::{KeyValueStore, SessionStore, StoreKind, WindowStore};
     pub use crate::test_driver::{DriverConfig, TopologyTestDriver, test_driver, test_driver_with};
     pub use crate::topology::Topology;
+    pub use crate::window::{SessionWindowedSerde, TimeWindowedSerde, Window, Windowed};
     pub use crate::{Processor, topology};
 }

@@ -85,6 +85,32 @@ pub trait DefaultSerde: Sized {
 /// The default serde of `T`.
 pub type SerdeOf<T> = <T as DefaultSerde>::Serde;
 
+/// The default serde of whatever type it is asked to (de)serialize: `Serde<T>` for every
+/// `T: DefaultSerde`, delegating to [`SerdeOf<T>`]. It lets a serde wrap "the key's default serde"
+/// before the key's type is known (`TimeWindowedSerde<TypeDefault>`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TypeDefault;
+
+impl<T: DefaultSerde> Serde<T> for TypeDefault {
+    #[inline]
+    fn serialize(&self, value: &T, out: &mut Vec<u8>) -> Result<Encoded, SerdeError> {
+        SerdeOf::<T>::default().serialize(value, out)
+    }
+    #[inline]
+    fn deserialize(&self, data: Option<&[u8]>) -> Result<T, SerdeError> {
+        SerdeOf::<T>::default().deserialize(data)
+    }
+    #[inline]
+    fn is_null(&self, value: &T) -> bool {
+        SerdeOf::<T>::default().is_null(value)
+    }
+}
+
+impl<K: DefaultSerde> DefaultSerde for crate::window::Windowed<K> {
+    /// Time-windowed keys; the window end reads back as `i64::MAX` (the size is not on the wire).
+    type Serde = crate::window::TimeWindowedSerde<K::Serde>;
+}
+
 fn fixed<const N: usize>(data: Option<&[u8]>, type_name: &'static str) -> Result<[u8; N], SerdeError> {
     let data = data.ok_or(SerdeError::UnexpectedNull { type_name })?;
     data.try_into().map_err(|_| SerdeError::WrongSize {

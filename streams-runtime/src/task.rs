@@ -156,6 +156,9 @@ pub struct TaskContext {
     /// Partition counts of topics no sink names, for sinks that choose a topic per record.
     other_partitions: std::collections::HashMap<String, i32>,
     dropped_records: u64,
+    /// How often (ms of wall-clock time) aggregations emitting on window close look for closed
+    /// windows (Java's `__emit.interval.ms.kstreams.windowed.aggregation__`).
+    windowed_emit_interval_ms: i64,
 }
 
 impl TaskContext {
@@ -173,6 +176,10 @@ impl TaskContext {
 
     pub(crate) fn system_time_ms(&self) -> i64 {
         self.system_time_ms
+    }
+
+    pub(crate) fn windowed_emit_interval_ms(&self) -> i64 {
+        self.windowed_emit_interval_ms
     }
 
     pub(crate) fn record_metadata(&self) -> Option<RecordMetadata> {
@@ -336,6 +343,7 @@ pub fn create_task<T: Topology>(
             topic_partitions: Vec::new(),
             other_partitions: std::collections::HashMap::new(),
             dropped_records: 0,
+            windowed_emit_interval_ms: crate::dsl::DEFAULT_EMIT_INTERVAL_MS,
         },
     };
     let result = task.graph.init(&mut task.context);
@@ -407,6 +415,12 @@ impl<G: TaskGraph> Task<G> {
             });
         }
         collector.bytes.clear();
+    }
+
+    /// Sets how often (ms of wall-clock time) aggregations emitting on window close look for
+    /// closed windows (the test driver uses 0, as Java's does).
+    pub fn set_windowed_emit_interval(&mut self, interval_ms: i64) {
+        self.context.windowed_emit_interval_ms = interval_ms;
     }
 
     /// The task's stream time.

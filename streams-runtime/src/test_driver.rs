@@ -7,7 +7,7 @@ use crate::graph::{RawRecord, TaskGraph};
 use crate::processor::{PunctuationType, TaskId};
 use crate::record::{Headers, Record};
 use crate::serde::{DefaultSerde, Encoded, Serde, SerdeOf};
-use crate::state::{KeyValueStore, StoreContext, StoreHandle};
+use crate::state::{KeyValueStore, SessionStore, StoreContext, StoreHandle, WindowStore};
 use crate::task::{Destination, Task, create_task};
 use crate::topology::{NodeSpecKind, SinkRef, SourceRef, StoreRef, Topology};
 use std::cell::RefCell;
@@ -307,7 +307,7 @@ pub fn test_driver_with<T: Topology>(
         task_dir: dir.path().join(&config.application_id).join(task_id.to_string()),
         exactly_once: false,
     };
-    let task = create_task(
+    let mut task = create_task(
         topology,
         task_id,
         crate::topology::NodeSet::All,
@@ -315,6 +315,8 @@ pub fn test_driver_with<T: Topology>(
         &context,
         config.initial_wall_clock_ms,
     )?;
+    // Java's driver looks for closed windows after every record.
+    task.set_windowed_emit_interval(0);
     let mut state = DriverState {
         task,
         sources: T::SOURCES,
@@ -435,6 +437,24 @@ impl<G: TaskGraph> TopologyTestDriver<G> {
         &self,
         name: &str,
     ) -> Result<KeyValueStore<K, V>, StreamsError> {
+        self.state.borrow().task.stores().bind(name)
+    }
+
+    /// A window store of the task by name, with the default serdes of `K` and `V` (Java's
+    /// `getWindowStore`): the way to read the stores of windowed aggregations.
+    pub fn window_store<K: DefaultSerde, V: DefaultSerde>(
+        &self,
+        name: &str,
+    ) -> Result<WindowStore<K, V>, StreamsError> {
+        self.state.borrow().task.stores().bind(name)
+    }
+
+    /// A session store of the task by name, with the default serdes of `K` and `V` (Java's
+    /// `getSessionStore`): the way to read the stores of session aggregations.
+    pub fn session_store<K: DefaultSerde, V: DefaultSerde>(
+        &self,
+        name: &str,
+    ) -> Result<SessionStore<K, V>, StreamsError> {
         self.state.borrow().task.stores().bind(name)
     }
 

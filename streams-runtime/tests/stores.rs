@@ -16,6 +16,9 @@ fn open_with(persistent: bool, exactly_once: bool, dir: &tempfile::TempDir) -> S
             persistent: true,
             logging: true,
             timestamped: false,
+            retention_ms: 0,
+            window_size_ms: 0,
+            retain_duplicates: false,
         }]
     } else {
         &[StoreSpec {
@@ -24,6 +27,9 @@ fn open_with(persistent: bool, exactly_once: bool, dir: &tempfile::TempDir) -> S
             persistent: false,
             logging: true,
             timestamped: false,
+            retention_ms: 0,
+            window_size_ms: 0,
+            retain_duplicates: false,
         }]
     };
     StoreSet::open(

@@ -304,6 +304,9 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             persistent: #persistent,
             logging: #logging,
             timestamped: #timestamped,
+            retention_ms: 0,
+            window_size_ms: 0,
+            retain_duplicates: false,
         })
     });
 

@@ -7,8 +7,12 @@
 
 mod aggregate;
 mod repartition;
+mod session;
+mod sliding;
 mod stateless;
+mod suppress;
 mod table;
+mod windowed;
 #[doc(hidden)]
 pub mod witness;
 
@@ -17,11 +21,15 @@ pub use aggregate::{
     TableCount, TableReduce,
 };
 pub use repartition::{ChangeSerde, RepartitionSink};
+pub use session::{SessionAggregateFns, SessionMerger, SessionWindowAggregate};
+pub use sliding::SlidingWindowAggregate;
 pub use stateless::{
     Branch, BranchPredicates, Filter, FlatMap, FlatMapValues, Foreach, Map, MapValues, PassThrough, Peek, SelectKey,
     TopicSink,
 };
+pub use suppress::{BufferTime, RecordTime, Suppress, WindowEndTime};
 pub use table::{TableFilter, TableGroupBy, TableMapValues, TableSource, ToStream};
+pub use windowed::{DEFAULT_EMIT_INTERVAL_MS, TimeWindowAggregate};
 
 use crate::error::ProcessingError;
 use crate::graph::{Children, Node, NodeLifecycle};

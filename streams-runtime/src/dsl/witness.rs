@@ -15,6 +15,7 @@ use crate::graph::{RecordTimestamp, SinkNode, SourceNode, StreamPartitioner};
 use crate::processor::ProcessorSpec;
 use crate::serde::{DefaultSerde, Serde};
 use crate::state::{KeyValueStore, StoreSet};
+use crate::window::{BufferConfig, EmitStrategy, SessionWindows, WindowSpec, Windowed};
 use std::marker::PhantomData;
 
 /// The key and value types of the records leaving a node (zero-sized).
@@ -299,6 +300,137 @@ impl<K, V> Witness<K, V> {
             StreamAggregate::new(Aggregate::new(initializer, aggregator), store(stores, index)?),
             Witness::new(),
         ))
+    }
+}
+
+/// Windowed aggregations of grouped streams.
+impl<K, V> Witness<K, V> {
+    /// `count()` in windows, into the window or session store at `index`.
+    pub fn windowed_count<KP: PickSerde<K>, VP: PickSerde<i64>, NP: PickSerde<V>, W: WindowSpec>(
+        self,
+        windows: W,
+        emit: EmitStrategy,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<
+        (
+            W::Aggregate<Count, K, i64, KP::Serde, VP::Serde, NP::Serde>,
+            Witness<Windowed<K>, Change<i64>>,
+        ),
+        StreamsError,
+    > {
+        Ok((windows.aggregate(Count, emit, stores, index)?, Witness::new()))
+    }
+
+    /// `reduce` in windows.
+    pub fn windowed_reduce<KP: PickSerde<K>, VP: PickSerde<V>, NP: PickSerde<V>, W: WindowSpec, F: FnMut(V, V) -> V>(
+        self,
+        f: F,
+        windows: W,
+        emit: EmitStrategy,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<
+        (
+            W::Aggregate<Reduce<F>, K, V, KP::Serde, VP::Serde, NP::Serde>,
+            Witness<Windowed<K>, Change<V>>,
+        ),
+        StreamsError,
+    > {
+        Ok((windows.aggregate(Reduce(f), emit, stores, index)?, Witness::new()))
+    }
+
+    /// `aggregate` in tumbling, hopping or sliding windows.
+    pub fn windowed_aggregate<
+        KP: PickSerde<K>,
+        VP: PickSerde<VA>,
+        NP: PickSerde<V>,
+        W: WindowSpec,
+        VA: Clone,
+        I: FnMut() -> VA,
+        F: FnMut(&K, V, VA) -> VA,
+    >(
+        self,
+        initializer: I,
+        aggregator: F,
+        windows: W,
+        emit: EmitStrategy,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<
+        (
+            W::Aggregate<Aggregate<I, F>, K, VA, KP::Serde, VP::Serde, NP::Serde>,
+            Witness<Windowed<K>, Change<VA>>,
+        ),
+        StreamsError,
+    > {
+        let aggregate = Aggregate::new(initializer, aggregator);
+        Ok((windows.aggregate(aggregate, emit, stores, index)?, Witness::new()))
+    }
+
+    /// `aggregate` in session windows, with the merger of sessions that grow together.
+    #[allow(clippy::too_many_arguments)]
+    pub fn session_aggregate<
+        KP: PickSerde<K>,
+        VP: PickSerde<VA>,
+        NP: PickSerde<V>,
+        VA: Clone,
+        I: FnMut() -> VA,
+        F: FnMut(&K, V, VA) -> VA,
+        M: FnMut(&K, VA, VA) -> VA,
+    >(
+        self,
+        initializer: I,
+        aggregator: F,
+        merger: M,
+        windows: SessionWindows,
+        emit: EmitStrategy,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<
+        (
+            SessionWindowAggregate<SessionAggregateFns<I, F, M>, K, VA, KP::Serde, VP::Serde>,
+            Witness<Windowed<K>, Change<VA>>,
+        ),
+        StreamsError,
+    > {
+        let aggregate = SessionAggregateFns::new(initializer, aggregator, merger);
+        let node = <SessionWindows as WindowSpec>::aggregate::<_, K, VA, KP::Serde, VP::Serde, NP::Serde>(
+            windows, aggregate, emit, stores, index,
+        )?;
+        Ok((node, Witness::new()))
+    }
+}
+
+/// Suppression of windowed tables.
+impl<K, V> Witness<Windowed<K>, Change<V>> {
+    /// `suppress(until_window_closes(buffer))`: each window's final result once it has closed
+    /// (`grace_ms` after its end); the buffer lives in the store at `index`.
+    pub fn suppress_until_window_closes<KP: PickSerde<Windowed<K>>, VP: PickSerde<V>>(
+        self,
+        grace_ms: i64,
+        buffer: BufferConfig,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<(Suppress<Windowed<K>, V, KP::Serde, VP::Serde, WindowEndTime>, Self), StreamsError> {
+        let suppress = Suppress::new(WindowEndTime, grace_ms, buffer, true, store(stores, index)?);
+        Ok((suppress, self))
+    }
+}
+
+/// Suppression of any table.
+impl<K, V> Witness<K, Change<V>> {
+    /// `suppress(until_time_limit(limit, buffer))`: a key's updates are held until stream time is
+    /// `limit_ms` past the first one, then its latest is forwarded.
+    pub fn suppress_until_time_limit<KP: PickSerde<K>, VP: PickSerde<V>>(
+        self,
+        limit_ms: i64,
+        buffer: BufferConfig,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<(Suppress<K, V, KP::Serde, VP::Serde, RecordTime>, Self), StreamsError> {
+        let suppress = Suppress::new(RecordTime, limit_ms, buffer, false, store(stores, index)?);
+        Ok((suppress, self))
     }
 }
 

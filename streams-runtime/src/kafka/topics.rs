@@ -87,22 +87,22 @@ pub(crate) fn prepare<T: Topology>(config: &StreamsConfig) -> Result<(), Streams
             .copied()
             .unwrap_or(if topic.ends_with("-repartition") { widest } else { 0 })
     };
-    let mut missing: Vec<(String, bool, usize)> = Vec::new();
+    let mut missing: Vec<(String, Cleanup, usize)> = Vec::new();
     for (sources, changelogs) in &groups {
         for topic in sources
             .iter()
             .filter(|t| t.ends_with("-repartition") && !counts.contains_key(*t))
         {
-            missing.push((topic.clone(), false, widest));
+            missing.push((topic.clone(), Cleanup::Delete, widest));
         }
         let partitions = sources.iter().map(|t| planned(t)).max().unwrap_or(widest);
         for changelog in changelogs.iter().filter(|t| !counts.contains_key(*t)) {
-            missing.push((changelog.clone(), true, partitions));
+            missing.push((changelog.clone(), changelog_cleanup::<T>(app, changelog), partitions));
         }
     }
     let control = super::control::control_topic(app);
     if !counts.contains_key(&control) {
-        missing.push((control, false, 1));
+        missing.push((control, Cleanup::Delete, 1));
     }
     let counts = if missing.is_empty() {
         counts
@@ -160,23 +160,64 @@ fn copartition_groups<T: Topology>(app: &str) -> Vec<(Vec<String>, Vec<String>)>
         .collect()
 }
 
-/// Creates `(name, compacted, partitions)` topics with the `topic.` settings.
-fn create(config: &StreamsConfig, topics: &[(String, bool, usize)]) -> Result<(), StreamsError> {
+/// Java's default `windowstore.changelog.additional.retention.ms`: a windowed store's changelog
+/// keeps records this much longer than the store does (one day).
+const WINDOWED_CHANGELOG_ADDITIONAL_RETENTION_MS: i64 = 86_400_000;
+
+/// How an internal topic is cleaned up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cleanup {
+    /// The broker's default (repartition and control topics).
+    Delete,
+    /// Compacted (key-value changelogs).
+    Compact,
+    /// Compacted and deleted after `retention.ms` (window and session changelogs, as in Java).
+    CompactDelete { retention_ms: i64 },
+}
+
+/// The cleanup of the changelog `changelog` of one of `T`'s stores.
+fn changelog_cleanup<T: Topology>(app: &str, changelog: &str) -> Cleanup {
+    match T::STORES.iter().find(|s| s.changelog_topic(app) == changelog) {
+        Some(store) if store.kind != crate::state::StoreKind::KeyValue => Cleanup::CompactDelete {
+            retention_ms: store
+                .retention_ms
+                .saturating_add(WINDOWED_CHANGELOG_ADDITIONAL_RETENTION_MS),
+        },
+        _ => Cleanup::Compact,
+    }
+}
+
+/// Creates `(name, cleanup, partitions)` topics with the `topic.` settings.
+fn create(config: &StreamsConfig, topics: &[(String, Cleanup, usize)]) -> Result<(), StreamsError> {
     let admin: AdminClient<DefaultClientContext> = config
         .client_config(config.admin_settings())
         .create()
         .map_err(kafka_error("creating the admin client"))?;
     let topic_settings = config.topic_settings();
+    let retentions: Vec<String> = topics
+        .iter()
+        .map(|(_, cleanup, _)| match cleanup {
+            Cleanup::CompactDelete { retention_ms } => retention_ms.to_string(),
+            _ => String::new(),
+        })
+        .collect();
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
-        .map(|(name, compact, partitions)| {
+        .zip(&retentions)
+        .map(|((name, cleanup, partitions), retention)| {
             let mut topic = NewTopic::new(
                 name,
                 *partitions as i32,
                 TopicReplication::Fixed(i32::from(config.replication_factor)),
             );
-            if *compact {
-                topic = topic.set("cleanup.policy", "compact");
+            match cleanup {
+                Cleanup::Delete => {}
+                Cleanup::Compact => topic = topic.set("cleanup.policy", "compact"),
+                Cleanup::CompactDelete { .. } => {
+                    topic = topic
+                        .set("cleanup.policy", "compact,delete")
+                        .set("retention.ms", retention);
+                }
             }
             for (k, v) in &topic_settings {
                 topic = topic.set(k, v);

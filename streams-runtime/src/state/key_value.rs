@@ -33,13 +33,16 @@ pub struct KvStoreInner {
     uncommitted: Option<Uncommitted>,
     /// Values are stored behind their 8-byte timestamp (see [`StoreSpec::timestamped`]).
     timestamped: bool,
+    /// Counts aborts: state kept beside the store (a suppression buffer's index) is rebuilt
+    /// from the store when it changed.
+    aborts: u64,
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
 }
 
 /// Java's `RecordBatch.NO_TIMESTAMP`: a value written without a timestamp (a plain `put` into a
 /// timestamped store); its changelog record takes the current record's timestamp.
-const NO_TIMESTAMP: i64 = -1;
+pub(super) const NO_TIMESTAMP: i64 = -1;
 
 /// The length of the timestamp in front of a timestamped store's values.
 const TIMESTAMP_LEN: usize = 8;
@@ -47,15 +50,15 @@ const TIMESTAMP_LEN: usize = 8;
 /// How a store's values are laid out, for reading them: its name (for errors) and whether a
 /// timestamp comes first.
 #[derive(Debug, Clone, Copy)]
-struct Layout {
-    store: &'static str,
-    timestamped: bool,
+pub(super) struct Layout {
+    pub(super) store: &'static str,
+    pub(super) timestamped: bool,
 }
 
 impl Layout {
     /// Stored bytes as (timestamp, value bytes): Java's `ValueAndTimestampSerializer` layout (the
     /// big-endian timestamp, then the value) in a timestamped store, else `NO_TIMESTAMP` and all.
-    fn split(self, stored: &[u8]) -> Result<(i64, &[u8]), StoreError> {
+    pub(super) fn split(self, stored: &[u8]) -> Result<(i64, &[u8]), StoreError> {
         if !self.timestamped {
             return Ok((NO_TIMESTAMP, stored));
         }
@@ -75,7 +78,7 @@ impl Layout {
 
 /// Logs a write. A timestamped store's value goes to the changelog without its timestamp, which
 /// becomes the changelog record's timestamp, as in Java.
-fn log_write(log: &mut ChangelogBuffer, timestamped: bool, key: &[u8], value: Option<&[u8]>) {
+pub(super) fn log_write(log: &mut ChangelogBuffer, timestamped: bool, key: &[u8], value: Option<&[u8]>) {
     match value.and_then(|v| v.split_first_chunk::<TIMESTAMP_LEN>()) {
         Some((ts, value)) if timestamped => {
             let ts = i64::from_be_bytes(*ts);
@@ -98,6 +101,7 @@ impl KvStoreInner {
             changelog: super::changelog_buffer(spec),
             uncommitted: context.exactly_once.then(Uncommitted::default),
             timestamped: spec.timestamped,
+            aborts: 0,
             key_buf: Vec::new(),
             value_buf: Vec::new(),
         })
@@ -111,6 +115,7 @@ impl KvStoreInner {
             changelog: None,
             uncommitted: None,
             timestamped: spec.timestamped,
+            aborts: 0,
             key_buf: Vec::new(),
             value_buf: Vec::new(),
         }
@@ -212,6 +217,7 @@ impl KvStoreInner {
     pub(super) fn abort_writes(&mut self) {
         if let Some(uncommitted) = &mut self.uncommitted {
             uncommitted.clear();
+            self.aborts += 1;
         }
     }
 
@@ -377,6 +383,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> StoreHandle for KeyValueStore<K, V, KS, V
                 value_serde: VS::default(),
                 types: PhantomData,
             }),
+            _ => None,
         }
     }
 }
@@ -505,6 +512,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
             value_buf,
             uncommitted: None,
             timestamped,
+            ..
         } = inner
         else {
             return self.update_by_get_put(inner, f);
@@ -667,6 +675,12 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
     /// The number of entries (exact in memory, RocksDB's estimate on disk).
     pub fn approximate_num_entries(&self) -> Result<u64, StoreError> {
         self.inner.borrow().approximate_num_entries()
+    }
+
+    /// How many times the store's uncommitted writes were dropped (exactly-once aborts): state
+    /// kept beside the store must be rebuilt when this changes.
+    pub(crate) fn aborts(&self) -> u64 {
+        self.inner.borrow().aborts
     }
 
     /// Flushes buffered writes to the backend.

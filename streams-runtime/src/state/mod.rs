@@ -9,13 +9,19 @@ mod key_value;
 mod memory;
 #[cfg(feature = "rocksdb")]
 mod rocks;
+mod segmented;
+mod session;
 mod uncommitted;
+mod window;
 
 pub use key_value::{KeyValueIterator, KeyValueStore};
+pub use session::SessionStore;
+pub use window::{WindowStore, WindowStoreIterator, WindowedIterator};
 
 use crate::error::{StoreError, StreamsError};
 use changelog::ChangelogBuffer;
 use key_value::KvStoreInner;
+use segmented::{KeySchema, SegmentedStore};
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -25,6 +31,10 @@ use std::rc::Rc;
 pub enum StoreKind {
     /// A key-value store.
     KeyValue,
+    /// A window store: values per key and window start, kept for a retention period.
+    Window,
+    /// A session store: values per key and session window, kept for a retention period.
+    Session,
 }
 
 impl StoreKind {
@@ -32,6 +42,8 @@ impl StoreKind {
     pub const fn name(self) -> &'static str {
         match self {
             StoreKind::KeyValue => "key-value",
+            StoreKind::Window => "window",
+            StoreKind::Session => "session",
         }
     }
 }
@@ -52,6 +64,14 @@ pub struct StoreSpec {
     /// timestamp before the value; the changelog carries the plain value, with that timestamp
     /// as the record's. Typed handles read and write the plain value.
     pub timestamped: bool,
+    /// Window and session stores: how long (ms of the store's stream time) a window is kept;
+    /// 0 for key-value stores.
+    pub retention_ms: i64,
+    /// Window stores: the window size in ms, which gives fetched windows their end; 0 otherwise.
+    pub window_size_ms: i64,
+    /// Window stores: whether every put is kept, even of the same key and window start (the
+    /// buffers of stream-stream joins); `false` otherwise.
+    pub retain_duplicates: bool,
 }
 
 impl StoreSpec {
@@ -87,13 +107,42 @@ pub struct StoreInstance(Instance);
 #[derive(Debug, Clone)]
 enum Instance {
     KeyValue(Rc<RefCell<KvStoreInner>>),
+    Window(Rc<RefCell<SegmentedStore>>),
+    Session(Rc<RefCell<SegmentedStore>>),
 }
 
 impl StoreInstance {
     fn kind(&self) -> StoreKind {
         match self.0 {
             Instance::KeyValue(_) => StoreKind::KeyValue,
+            Instance::Window(_) => StoreKind::Window,
+            Instance::Session(_) => StoreKind::Session,
         }
+    }
+
+    /// Opens a store (`owned`) or makes the empty, unlogged in-memory stand-in of a store the
+    /// task does not own.
+    fn open(spec: &StoreSpec, context: &StoreContext, owned: bool) -> Result<Self, StreamsError> {
+        let segmented = |schema| -> Result<Rc<RefCell<SegmentedStore>>, StreamsError> {
+            let store = if owned {
+                SegmentedStore::open(spec, schema, context)?
+            } else {
+                SegmentedStore::unowned(spec, schema)
+            };
+            Ok(Rc::new(RefCell::new(store)))
+        };
+        Ok(StoreInstance(match spec.kind {
+            StoreKind::KeyValue => {
+                let inner = if owned {
+                    KvStoreInner::open(spec, context)?
+                } else {
+                    KvStoreInner::unowned(spec)
+                };
+                Instance::KeyValue(Rc::new(RefCell::new(inner)))
+            }
+            StoreKind::Window => Instance::Window(segmented(KeySchema::Window)?),
+            StoreKind::Session => Instance::Session(segmented(KeySchema::Session)?),
+        }))
     }
 }
 
@@ -120,14 +169,7 @@ impl StoreSet {
         let instances = specs
             .iter()
             .zip(&owned)
-            .map(|(spec, &owned)| {
-                let inner = if owned {
-                    KvStoreInner::open(spec, context)?
-                } else {
-                    KvStoreInner::unowned(spec)
-                };
-                Ok(StoreInstance(Instance::KeyValue(Rc::new(RefCell::new(inner)))))
-            })
+            .map(|(spec, &owned)| StoreInstance::open(spec, context, owned))
             .collect::<Result<_, StreamsError>>()?;
         Ok(StoreSet {
             specs,
@@ -168,11 +210,16 @@ impl StoreSet {
     /// timestamp if the write has its own).
     pub(crate) fn drain_changelogs(&self, mut sink: impl FnMut(usize, &[u8], Option<&[u8]>, Option<i64>)) {
         for (index, instance) in self.instances.iter().enumerate() {
+            let mut sink = |k: &[u8], v: Option<&[u8]>, ts| sink(index, k, v, ts);
             match &instance.0 {
                 Instance::KeyValue(inner) => {
-                    let mut inner = inner.borrow_mut();
-                    if let Some(log) = inner.changelog_mut().filter(|l| !l.is_empty()) {
-                        log.drain(|k, v, ts| sink(index, k, v, ts));
+                    if let Some(log) = inner.borrow_mut().changelog_mut().filter(|l| !l.is_empty()) {
+                        log.drain(&mut sink);
+                    }
+                }
+                Instance::Window(inner) | Instance::Session(inner) => {
+                    if let Some(log) = inner.borrow_mut().changelog_mut().filter(|l| !l.is_empty()) {
+                        log.drain(&mut sink);
                     }
                 }
             }
@@ -185,6 +232,7 @@ impl StoreSet {
     pub fn restore(&self, index: usize, key: &[u8], value: Option<&[u8]>, timestamp: i64) -> Result<(), StreamsError> {
         match &self.instances[index].0 {
             Instance::KeyValue(inner) => inner.borrow_mut().restore(key, value, timestamp)?,
+            Instance::Window(inner) | Instance::Session(inner) => inner.borrow_mut().restore(key, value, timestamp)?,
         }
         Ok(())
     }
@@ -194,6 +242,7 @@ impl StoreSet {
         for instance in &self.instances {
             match &instance.0 {
                 Instance::KeyValue(inner) => inner.borrow_mut().commit_writes()?,
+                Instance::Window(inner) | Instance::Session(inner) => inner.borrow_mut().commit_writes()?,
             }
         }
         Ok(())
@@ -204,6 +253,7 @@ impl StoreSet {
         for instance in &self.instances {
             match &instance.0 {
                 Instance::KeyValue(inner) => inner.borrow_mut().abort_writes(),
+                Instance::Window(inner) | Instance::Session(inner) => inner.borrow_mut().abort_writes(),
             }
         }
     }
@@ -213,6 +263,7 @@ impl StoreSet {
         for instance in &self.instances {
             match &instance.0 {
                 Instance::KeyValue(inner) => inner.borrow().flush()?,
+                Instance::Window(inner) | Instance::Session(inner) => inner.borrow().flush()?,
             }
         }
         Ok(())
@@ -223,7 +274,7 @@ impl StoreSet {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a state store handle",
     label = "a `#[store]` field must have a store handle type",
-    note = "use `KeyValueStore<K, V>` (optionally with serdes: `KeyValueStore<K, V, KS, VS>`)"
+    note = "use `KeyValueStore<K, V>`, `WindowStore<K, V>` or `SessionStore<K, V>` (optionally with serdes: `KeyValueStore<K, V, KS, VS>`)"
 )]
 pub trait StoreHandle: Sized {
     /// The kind of store this handle views.

@@ -1,0 +1,346 @@
+//! `suppress` (Java's `KTableSuppressProcessor` over an `InMemoryTimeOrderedKeyValueChangeBuffer`):
+//! table updates wait in a buffer, one entry per key (the latest update, with the value the key
+//! had before the first buffered one), ordered by buffer time and key; an entry is forwarded once
+//! the suppression's stream time has passed its buffer time by the suppression's wait.
+//!
+//! - `until_window_closes`: buffer time is the window's end and the wait is the windows' grace, so
+//!   each window's final result leaves exactly once, after the window closes; deletions are not
+//!   forwarded (there is nothing final to delete).
+//! - `until_time_limit(d)`: buffer time is the first buffered update's timestamp, the wait `d`.
+//!
+//! A bounded buffer that overflows emits its oldest entries early or fails the task, as
+//! configured. The buffer is kept in a logged key-value store (the changelog Java's buffer has
+//! too), so it survives restarts and exactly-once aborts; its record format is this library's
+//! own (time, timestamp, prior, old and new value), not Java's.
+
+use super::{Change, Operator};
+use crate::error::ProcessingError;
+use crate::graph::Children;
+use crate::record::{Headers, Record};
+use crate::serde::{BytesSerde, Encoded, Serde};
+use crate::state::KeyValueStore;
+use crate::task::{TaskContext, UNKNOWN_TIME};
+use crate::window::{BufferConfig, BufferFullStrategy, Windowed};
+use std::collections::{BTreeMap, HashMap};
+
+/// The time a key's entry is buffered under.
+pub trait BufferTime<K> {
+    /// The buffer time of an update of `key` carried by a record at `timestamp`.
+    fn time(&self, key: &K, timestamp: i64) -> i64;
+}
+
+/// Buffer time is the record's timestamp (`until_time_limit`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecordTime;
+
+impl<K> BufferTime<K> for RecordTime {
+    #[inline]
+    fn time(&self, _: &K, timestamp: i64) -> i64 {
+        timestamp
+    }
+}
+
+/// Buffer time is the window's end (`until_window_closes`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WindowEndTime;
+
+impl<K> BufferTime<Windowed<K>> for WindowEndTime {
+    #[inline]
+    fn time(&self, key: &Windowed<K>, _: i64) -> i64 {
+        key.window.end
+    }
+}
+
+/// A buffered update: serialized values, and the context of the latest record.
+#[derive(Debug, Clone)]
+struct Buffered {
+    /// The key's value before the first buffered update.
+    prior: Option<Vec<u8>>,
+    /// The old value of the latest update.
+    old: Option<Vec<u8>>,
+    /// The new value of the latest update.
+    new: Option<Vec<u8>>,
+    /// Whether `prior` is the latest update's old value (counted once in the size, as in Java).
+    prior_is_old: bool,
+    timestamp: i64,
+    headers: Headers,
+    /// Bytes of the record context (timestamp, offset, partition, topic, headers) in the size.
+    context_size: u64,
+}
+
+impl Buffered {
+    /// Java's estimate of the entry's memory: buffer time, key, values and record context.
+    fn size(&self, key: &[u8]) -> u64 {
+        let len = |b: &Option<Vec<u8>>| b.as_ref().map_or(0, |b| b.len() as u64);
+        let old = if self.prior_is_old { 0 } else { len(&self.old) };
+        8 + key.len() as u64 + len(&self.prior) + old + len(&self.new) + self.context_size
+    }
+
+    /// The store value: time, timestamp, then prior, old and new as (length or -1, bytes).
+    fn encode(&self, time: i64, out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(&time.to_be_bytes());
+        out.extend_from_slice(&self.timestamp.to_be_bytes());
+        out.push(u8::from(self.prior_is_old));
+        for part in [&self.prior, &self.old, &self.new] {
+            match part {
+                Some(bytes) => {
+                    out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
+                    out.extend_from_slice(bytes);
+                }
+                None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+            }
+        }
+    }
+
+    /// Reads a store value back (`None` if it is not one).
+    fn decode(bytes: &[u8]) -> Option<(i64, Buffered)> {
+        let (time, rest) = bytes.split_first_chunk::<8>()?;
+        let (timestamp, rest) = rest.split_first_chunk::<8>()?;
+        let (&prior_is_old, mut rest) = rest.split_first()?;
+        let mut part = || -> Option<Option<Vec<u8>>> {
+            let (len, tail) = rest.split_first_chunk::<4>()?;
+            let len = i32::from_be_bytes(*len);
+            if len < 0 {
+                rest = tail;
+                return Some(None);
+            }
+            let (bytes, tail) = tail.split_at_checked(len as usize)?;
+            rest = tail;
+            Some(Some(bytes.to_vec()))
+        };
+        let (prior, old, new) = (part()?, part()?, part()?);
+        let buffered = Buffered {
+            prior,
+            old,
+            new,
+            prior_is_old: prior_is_old == 1,
+            timestamp: i64::from_be_bytes(*timestamp),
+            headers: Headers::new(),
+            context_size: 20,
+        };
+        Some((i64::from_be_bytes(*time), buffered))
+    }
+}
+
+/// The suppression node of a table.
+pub struct Suppress<K, V, KS, VS, T> {
+    time: T,
+    wait_ms: i64,
+    config: BufferConfig,
+    /// Deletions are dropped (final results: a window that ends deleted has no final result).
+    drop_tombstones: bool,
+    store: KeyValueStore<Vec<u8>, Vec<u8>, BytesSerde, BytesSerde>,
+    /// The entries by (buffer time, serialized key).
+    entries: BTreeMap<(i64, Vec<u8>), Buffered>,
+    /// The buffer time of each key's entry.
+    times: HashMap<Vec<u8>, i64>,
+    bytes: u64,
+    observed: i64,
+    /// The store's abort count the buffer was last loaded at (`None`: not loaded yet).
+    loaded_at: Option<u64>,
+    key_serde: KS,
+    value_serde: VS,
+    scratch: Vec<u8>,
+    types: std::marker::PhantomData<fn(K) -> V>,
+}
+
+impl<K, V, KS: Default, VS: Default, T> Suppress<K, V, KS, VS, T> {
+    /// A suppression that forwards an entry `wait_ms` after its buffer time (by `time`), within
+    /// the bounds of `config`, buffering in `store`.
+    pub fn new(
+        time: T,
+        wait_ms: i64,
+        config: BufferConfig,
+        drop_tombstones: bool,
+        store: KeyValueStore<Vec<u8>, Vec<u8>, BytesSerde, BytesSerde>,
+    ) -> Self {
+        Suppress {
+            time,
+            wait_ms,
+            config,
+            drop_tombstones,
+            store,
+            entries: BTreeMap::new(),
+            times: HashMap::new(),
+            bytes: 0,
+            observed: UNKNOWN_TIME,
+            loaded_at: None,
+            key_serde: KS::default(),
+            value_serde: VS::default(),
+            scratch: Vec::new(),
+            types: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<K, V, KS: Serde<K>, VS: Serde<V>, T: BufferTime<K>> Suppress<K, V, KS, VS, T> {
+    /// Rebuilds the buffer from its store: at the first record, after a restore, and after an
+    /// exactly-once abort rolled the store back.
+    fn load(&mut self) -> Result<(), ProcessingError> {
+        let aborts = self.store.aborts();
+        if self.loaded_at == Some(aborts) {
+            return Ok(());
+        }
+        self.entries.clear();
+        self.times.clear();
+        self.bytes = 0;
+        for entry in self.store.all()? {
+            let (key, value) = entry?;
+            let Some((time, buffered)) = Buffered::decode(&value) else {
+                return Err(ProcessingError::msg(format!(
+                    "suppression buffer {}: unreadable entry",
+                    self.store.name()
+                )));
+            };
+            self.bytes += buffered.size(&key);
+            self.times.insert(key.clone(), time);
+            self.entries.insert((time, key), buffered);
+        }
+        self.loaded_at = Some(aborts);
+        Ok(())
+    }
+
+    fn serialize_value(&mut self, value: Option<&V>) -> Result<Option<Vec<u8>>, ProcessingError> {
+        let Some(value) = value else { return Ok(None) };
+        let mut out = Vec::new();
+        Ok((self.value_serde.serialize(value, &mut out)? == Encoded::Bytes).then_some(out))
+    }
+
+    /// Buffers an update, keeping the key's first buffer time and prior value.
+    fn buffer(
+        &mut self,
+        key: Vec<u8>,
+        change: Change<V>,
+        timestamp: i64,
+        headers: Headers,
+        time: i64,
+        task: &TaskContext,
+    ) -> Result<(), ProcessingError> {
+        let new = self.serialize_value(change.new.as_ref())?;
+        let old = self.serialize_value(change.old.as_ref())?;
+        let topic_len = task.record_metadata().map_or(0, |m| m.topic.len() as u64);
+        let header_len: u64 = headers
+            .iter()
+            .map(|h| (h.key.len() + h.value.as_ref().map_or(0, Vec::len)) as u64)
+            .sum();
+        let context_size = 8 + 8 + 4 + topic_len + header_len;
+        let existing_time = self.times.get(&key).copied();
+        let (time, prior, prior_is_old) = match existing_time {
+            Some(t) => {
+                let previous = self.entries.remove(&(t, key.clone())).expect("indexed entries exist");
+                self.bytes -= previous.size(&key);
+                (t, previous.prior, false)
+            }
+            None => (time, old.clone(), true),
+        };
+        let buffered = Buffered {
+            prior,
+            old,
+            new,
+            prior_is_old,
+            timestamp,
+            headers,
+            context_size,
+        };
+        self.bytes += buffered.size(&key);
+        buffered.encode(time, &mut self.scratch);
+        self.store.put(&key, &self.scratch)?;
+        self.times.insert(key.clone(), time);
+        self.entries.insert((time, key), buffered);
+        Ok(())
+    }
+
+    fn over_capacity(&self) -> bool {
+        self.config.max_records.is_some_and(|n| self.times.len() as u64 > n)
+            || self.config.max_bytes.is_some_and(|n| self.bytes > n)
+    }
+
+    /// Forwards and removes the oldest entry.
+    fn evict_first<Ch: Children<K, Change<V>>>(
+        &mut self,
+        children: &mut Ch,
+        task: &mut TaskContext,
+    ) -> Result<(), ProcessingError> {
+        let Some(((_, key), buffered)) = self.entries.pop_first() else {
+            return Ok(());
+        };
+        self.times.remove(&key);
+        self.bytes -= buffered.size(&key);
+        self.store.delete(&key)?;
+        if buffered.new.is_none() && self.drop_tombstones {
+            return Ok(());
+        }
+        let value = |bytes: &Option<Vec<u8>>| -> Result<Option<V>, ProcessingError> {
+            Ok(match bytes {
+                Some(b) => Some(self.value_serde.deserialize(Some(b))?),
+                None => None,
+            })
+        };
+        let change = Change::new(value(&buffered.new)?, value(&buffered.old)?);
+        let record = Record {
+            key: self.key_serde.deserialize(Some(&key))?,
+            value: change,
+            timestamp: buffered.timestamp,
+            headers: buffered.headers,
+        };
+        children.forward(record, task)
+    }
+}
+
+impl<K, V, KS, VS, T> Operator<K, Change<V>> for Suppress<K, V, KS, VS, T>
+where
+    KS: Serde<K>,
+    VS: Serde<V>,
+    T: BufferTime<K>,
+{
+    type KeyOut = K;
+    type ValueOut = Change<V>;
+
+    fn process<Ch: Children<K, Change<V>>>(
+        &mut self,
+        name: &'static str,
+        record: Record<K, Change<V>>,
+        children: &mut Ch,
+        task: &mut TaskContext,
+    ) -> Result<(), ProcessingError> {
+        self.load()?;
+        let Record {
+            key,
+            value,
+            timestamp,
+            headers,
+        } = record;
+        self.observed = self.observed.max(timestamp);
+        let time = self.time.time(&key, timestamp);
+        let mut key_bytes = Vec::new();
+        if self.key_serde.serialize(&key, &mut key_bytes)? == Encoded::Null {
+            task.skip_record(name, "null key in a suppression");
+            return Ok(());
+        }
+        self.buffer(key_bytes, value, timestamp, headers, time, task)?;
+        let expiry = self.observed - self.wait_ms;
+        while self.entries.first_key_value().is_some_and(|((t, _), _)| *t <= expiry) {
+            self.evict_first(children, task)?;
+        }
+        if self.over_capacity() {
+            match self.config.when_full {
+                BufferFullStrategy::EmitEarly => {
+                    while self.over_capacity() {
+                        self.evict_first(children, task)?;
+                    }
+                }
+                BufferFullStrategy::ShutDown => {
+                    return Err(ProcessingError::msg(format!(
+                        "{name} buffer exceeded its max capacity. Currently [{}/{}] records and [{}/{}] bytes.",
+                        self.times.len(),
+                        self.config.max_records.map_or(i64::MAX, |n| n as i64),
+                        self.bytes,
+                        self.config.max_bytes.map_or(i64::MAX, |n| n as i64),
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}

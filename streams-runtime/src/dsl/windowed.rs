@@ -1,0 +1,225 @@
+//! Aggregations in tumbling and hopping windows (Java's `KStreamWindowAggregate`), and what all
+//! windowed aggregations share: the grace check and the emit-on-window-close path (KIP-825).
+//!
+//! Each record updates every window it falls in whose end is after the close time (the
+//! aggregation's own stream time minus grace); a window already closed is skipped, counted as a
+//! dropped record and logged. With [`EmitStrategy::OnWindowUpdate`] every update is forwarded as
+//! a [`Change`] keyed by [`Windowed`] with the later of the record's and the window's timestamp;
+//! with [`EmitStrategy::OnWindowClose`] nothing is forwarded until a window closes, and then its
+//! final aggregate once, in window-start order.
+
+use super::aggregate::StreamAggregator;
+use super::{Change, Operator};
+use crate::error::ProcessingError;
+use crate::graph::Children;
+use crate::record::{Headers, Record};
+use crate::serde::Serde;
+use crate::state::WindowStore;
+use crate::task::{TaskContext, UNKNOWN_TIME};
+use crate::window::{EmitStrategy, TimeWindows, Window, Windowed};
+
+/// Java's default `emit.interval.ms.kstreams.windowed.aggregation`: emit-on-close checks for
+/// closed windows at most once per this much wall-clock time.
+pub const DEFAULT_EMIT_INTERVAL_MS: i64 = 1000;
+
+/// When an aggregation emitting on window close last emitted, and when it may look again
+/// (Java's `lastEmitWindowCloseTime` and `TimeTracker`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EmitFinal {
+    strategy: EmitStrategy,
+    /// The close time of the last emission (`UNKNOWN_TIME`: never emitted).
+    pub(crate) last_close_time: i64,
+    next_time_to_emit: i64,
+}
+
+impl EmitFinal {
+    pub(crate) fn new(strategy: EmitStrategy) -> Self {
+        EmitFinal {
+            strategy,
+            last_close_time: UNKNOWN_TIME,
+            next_time_to_emit: 0,
+        }
+    }
+
+    /// Whether updates are forwarded as they happen.
+    pub(crate) fn on_update(&self) -> bool {
+        self.strategy == EmitStrategy::OnWindowUpdate
+    }
+
+    /// Whether to look for closed windows now: only when emitting on close, at most once per
+    /// emit interval of wall-clock time, and only when the close time moved on.
+    pub(crate) fn should_emit(&mut self, now: i64, interval_ms: i64, close_time: i64) -> bool {
+        if self.on_update() || now < self.next_time_to_emit {
+            return false;
+        }
+        self.next_time_to_emit = now.saturating_add(interval_ms);
+        self.last_close_time == UNKNOWN_TIME || self.last_close_time < close_time
+    }
+}
+
+/// The windows of `windows` holding `timestamp`, as (first start, last start); `None` when there
+/// are none (a negative timestamp).
+fn window_starts(windows: &TimeWindows, timestamp: i64) -> Option<(i64, i64)> {
+    if timestamp < 0 {
+        return None;
+    }
+    let first = windows.first_start_for(timestamp);
+    let last = timestamp / windows.advance_ms() * windows.advance_ms();
+    Some((first, last))
+}
+
+/// A windowed update to forward.
+pub(crate) fn forward_update<K, VA, Ch: Children<Windowed<K>, Change<VA>>>(
+    children: &mut Ch,
+    task: &mut TaskContext,
+    key: Windowed<K>,
+    change: Change<VA>,
+    timestamp: i64,
+    headers: Headers,
+) -> Result<(), ProcessingError> {
+    children.forward(
+        Record {
+            key,
+            value: change,
+            timestamp,
+            headers,
+        },
+        task,
+    )
+}
+
+/// Counts and logs a record that arrived for a window that has already closed.
+pub(crate) fn skip_expired(
+    task: &mut TaskContext,
+    name: &'static str,
+    window: &str,
+    close_time: i64,
+    stream_time: i64,
+) {
+    task.skip_record(
+        name,
+        &format!("record for expired window {window} (expiration {close_time}, stream time {stream_time})"),
+    );
+}
+
+/// The aggregation node of a grouped stream in tumbling or hopping windows.
+pub struct TimeWindowAggregate<A, K, VA, KS, VS> {
+    aggregator: A,
+    windows: TimeWindows,
+    store: WindowStore<K, VA, KS, VS>,
+    observed: i64,
+    emit: EmitFinal,
+}
+
+impl<A, K, VA, KS, VS> TimeWindowAggregate<A, K, VA, KS, VS> {
+    /// Aggregates with `aggregator` into `store` (a timestamped window store) in `windows`.
+    pub fn new(aggregator: A, windows: TimeWindows, emit: EmitStrategy, store: WindowStore<K, VA, KS, VS>) -> Self {
+        TimeWindowAggregate {
+            aggregator,
+            windows,
+            store,
+            observed: UNKNOWN_TIME,
+            emit: EmitFinal::new(emit),
+        }
+    }
+}
+
+impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>> TimeWindowAggregate<A, K, VA, KS, VS> {
+    /// Emits the windows that closed since the last emission (emit on window close).
+    fn emit_closed<Ch: Children<Windowed<K>, Change<VA>>>(
+        &mut self,
+        children: &mut Ch,
+        task: &mut TaskContext,
+        headers: &Headers,
+        close_time: i64,
+    ) -> Result<(), ProcessingError> {
+        if !self
+            .emit
+            .should_emit(task.system_time_ms(), task.windowed_emit_interval_ms(), close_time)
+        {
+            return Ok(());
+        }
+        let size = self.windows.size_ms();
+        let upper = close_time - size;
+        if upper < 0 {
+            return Ok(());
+        }
+        let last = self.emit.last_close_time;
+        let lower = if last == UNKNOWN_TIME {
+            0
+        } else {
+            (last - size).max(0) + 1
+        };
+        // Nothing new has closed when the same windows hold both bounds.
+        if last != UNKNOWN_TIME && window_starts(&self.windows, upper) == window_starts(&self.windows, lower - 1) {
+            return Ok(());
+        }
+        for (key, aggregate, timestamp) in self.store.fetch_all_by_time(lower, upper)? {
+            let change = Change::new(Some(aggregate), None);
+            forward_update(children, task, key, change, timestamp, headers.clone())?;
+        }
+        self.emit.last_close_time = close_time;
+        Ok(())
+    }
+}
+
+impl<K, V, A, KS, VS> Operator<K, V> for TimeWindowAggregate<A, K, A::Agg, KS, VS>
+where
+    A: StreamAggregator<K, V>,
+    A::Agg: Clone,
+    K: Clone,
+    V: Clone,
+    KS: Serde<K>,
+    VS: Serde<A::Agg>,
+{
+    type KeyOut = Windowed<K>;
+    type ValueOut = Change<A::Agg>;
+
+    fn process<Ch: Children<Windowed<K>, Change<A::Agg>>>(
+        &mut self,
+        name: &'static str,
+        record: Record<K, V>,
+        children: &mut Ch,
+        task: &mut TaskContext,
+    ) -> Result<(), ProcessingError> {
+        let Record {
+            key,
+            value,
+            timestamp,
+            headers,
+        } = record;
+        if KS::default().is_null(&key) {
+            task.skip_record(name, "null key in a windowed aggregation");
+            return Ok(());
+        }
+        self.observed = self.observed.max(timestamp);
+        let close_time = self.observed - self.windows.grace_ms();
+        let (size, advance) = (self.windows.size_ms(), self.windows.advance_ms());
+        let mut value = Some(value);
+        let mut start = self.windows.first_start_for(timestamp);
+        while start <= timestamp {
+            let end = start + size;
+            let next = start + advance;
+            let value = if next <= timestamp { value.clone() } else { value.take() };
+            let Some(value) = value else { break };
+            if end > close_time {
+                let old = self.store.get_timestamped(&key, start)?;
+                let (old_aggregate, new_timestamp) = match old {
+                    Some((aggregate, ts)) => (Some(aggregate), ts.max(timestamp)),
+                    None => (None, timestamp),
+                };
+                let aggregate = self.aggregator.add(&key, value, old_aggregate.clone());
+                self.store.write(&key, Some(&aggregate), start, new_timestamp)?;
+                if self.emit.on_update() {
+                    let windowed = Windowed::new(key.clone(), Window::new(start, end));
+                    let change = Change::new(Some(aggregate), old_aggregate);
+                    forward_update(children, task, windowed, change, new_timestamp, headers.clone())?;
+                }
+            } else {
+                skip_expired(task, name, &format!("[{start},{end})"), close_time, self.observed);
+            }
+            start = next;
+        }
+        self.emit_closed(children, task, &headers, close_time)
+    }
+}

@@ -1,0 +1,502 @@
+//! The byte-level store under window and session stores: entries split into time segments
+//! (Java's `AbstractRocksDBSegmentedBytesStore` with `KeyValueSegments`), each an in-memory B-tree
+//! or a RocksDB database, so windows older than the retention period are dropped a segment at a
+//! time as stream time advances.
+//!
+//! Keys are laid out as Java's key schemas lay them out, which is also the changelog's key:
+//! a window store's `key ++ start ++ seqnum` (`WindowKeySchema.toStoreKeyBinary`: 8-byte and
+//! 4-byte big-endian), a session store's `key ++ end ++ start` (`SessionKeySchema`). A window's
+//! segment is chosen by its start, a session's by its end.
+//!
+//! Stream time here is the store's own: the largest timestamp put, as in Java. A record whose
+//! timestamp is at or before `stream time - retention` is expired: a put of it is dropped (and
+//! counted), and reads never return it.
+
+use super::changelog::ChangelogBuffer;
+use super::key_value::log_write;
+use super::memory::{Entry, InMemoryKvStore};
+#[cfg(feature = "rocksdb")]
+use super::rocks::RocksDbKvStore;
+use super::uncommitted::Uncommitted;
+use super::{StoreContext, StoreSpec};
+use crate::error::StoreError;
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::path::PathBuf;
+
+/// How a store key carries its timestamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeySchema {
+    /// `key ++ start (8) ++ seqnum (4)`.
+    Window,
+    /// `key ++ end (8) ++ start (8)`.
+    Session,
+}
+
+/// Bytes after the key in a window store key.
+pub(crate) const WINDOW_SUFFIX: usize = 12;
+/// Bytes after the key in a session store key.
+pub(crate) const SESSION_SUFFIX: usize = 16;
+
+fn be_i64(bytes: &[u8]) -> i64 {
+    i64::from_be_bytes(bytes[..8].try_into().expect("8 bytes"))
+}
+
+impl KeySchema {
+    /// The bytes after the user's key.
+    pub(crate) const fn suffix(self) -> usize {
+        match self {
+            KeySchema::Window => WINDOW_SUFFIX,
+            KeySchema::Session => SESSION_SUFFIX,
+        }
+    }
+
+    /// The user's key bytes of a store key (`None` when the key is too short to be one).
+    pub(crate) fn key(self, store_key: &[u8]) -> Option<&[u8]> {
+        store_key.len().checked_sub(self.suffix()).map(|n| &store_key[..n])
+    }
+
+    /// The timestamp that places a store key in its segment: a window's start, a session's end.
+    pub(crate) fn segment_time(self, store_key: &[u8]) -> Option<i64> {
+        let n = store_key.len().checked_sub(self.suffix())?;
+        Some(be_i64(&store_key[n..]))
+    }
+
+    /// A session key's start (the last 8 bytes).
+    pub(crate) fn session_start(store_key: &[u8]) -> i64 {
+        be_i64(&store_key[store_key.len() - 8..])
+    }
+}
+
+/// One time segment.
+#[derive(Debug)]
+enum Segment {
+    Memory(InMemoryKvStore),
+    #[cfg(feature = "rocksdb")]
+    RocksDb(RocksDbKvStore),
+}
+
+impl Segment {
+    fn get<R>(&self, key: &[u8], read: impl FnOnce(Option<&[u8]>) -> R) -> Result<R, StoreError> {
+        match self {
+            Segment::Memory(m) => Ok(read(m.get(key))),
+            #[cfg(feature = "rocksdb")]
+            Segment::RocksDb(db) => db.get(key, read),
+        }
+    }
+
+    fn write(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<(), StoreError> {
+        match (self, value) {
+            (Segment::Memory(m), Some(v)) => m.put(key, v),
+            (Segment::Memory(m), None) => {
+                m.delete(key);
+            }
+            #[cfg(feature = "rocksdb")]
+            (Segment::RocksDb(db), Some(v)) => db.put(key, v)?,
+            #[cfg(feature = "rocksdb")]
+            (Segment::RocksDb(db), None) => {
+                db.delete(key)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_all(&mut self, writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Result<(), StoreError> {
+        match self {
+            Segment::Memory(m) => {
+                for (key, value) in writes {
+                    match value {
+                        Some(v) => m.put(&key, &v),
+                        None => {
+                            m.delete(&key);
+                        }
+                    }
+                }
+                Ok(())
+            }
+            #[cfg(feature = "rocksdb")]
+            Segment::RocksDb(db) => db.write_batch(writes),
+        }
+    }
+
+    fn scan(&self, from: Bound<&[u8]>, to: Bound<&[u8]>, reverse: bool) -> Result<Vec<Entry>, StoreError> {
+        match self {
+            Segment::Memory(m) => Ok(m.scan(from, to, reverse)),
+            #[cfg(feature = "rocksdb")]
+            Segment::RocksDb(db) => db.scan(from, to, reverse),
+        }
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        match self {
+            Segment::Memory(_) => Ok(()),
+            #[cfg(feature = "rocksdb")]
+            Segment::RocksDb(db) => db.flush(),
+        }
+    }
+}
+
+/// Java's segment interval for a retention period: half of it, at least one minute.
+pub(crate) const fn segment_interval(retention_ms: i64) -> i64 {
+    let half = retention_ms / 2;
+    if half > 60_000 { half } else { 60_000 }
+}
+
+/// A window or session store's bytes, segmented by time.
+#[derive(Debug)]
+pub(crate) struct SegmentedStore {
+    pub(crate) name: &'static str,
+    pub(crate) schema: KeySchema,
+    retention_ms: i64,
+    interval_ms: i64,
+    /// Window stores: the window size, to give fetched windows their end.
+    pub(crate) window_size_ms: i64,
+    /// Window stores: every put gets its own sequence number (duplicates are kept).
+    retain_duplicates: bool,
+    seqnum: u32,
+    pub(crate) timestamped: bool,
+    segments: BTreeMap<i64, Segment>,
+    /// Where RocksDB segments live (`None`: in memory).
+    dir: Option<PathBuf>,
+    observed: i64,
+    /// Stream time at the last commit, to go back to on an abort (exactly-once).
+    committed_observed: i64,
+    /// Uncommitted writes per segment under exactly-once.
+    uncommitted: Option<BTreeMap<i64, Uncommitted>>,
+    changelog: Option<ChangelogBuffer>,
+    expired: u64,
+    pub(crate) key_buf: Vec<u8>,
+    pub(crate) value_buf: Vec<u8>,
+}
+
+impl SegmentedStore {
+    /// Opens the store for a task (RocksDB segments found on disk are opened again).
+    pub(crate) fn open(spec: &StoreSpec, schema: KeySchema, context: &StoreContext) -> Result<Self, StoreError> {
+        let mut store = Self::unowned(spec, schema);
+        store.changelog = super::changelog_buffer(spec);
+        store.uncommitted = context.exactly_once.then(BTreeMap::new);
+        if spec.persistent {
+            let dir = context.task_dir.join("rocksdb").join(spec.name);
+            store.open_existing(&dir)?;
+            store.dir = Some(dir);
+        }
+        Ok(store)
+    }
+
+    /// The store as a task that does not own it holds it: empty, in memory, unlogged.
+    pub(crate) fn unowned(spec: &StoreSpec, schema: KeySchema) -> Self {
+        SegmentedStore {
+            name: spec.name,
+            schema,
+            retention_ms: spec.retention_ms,
+            interval_ms: segment_interval(spec.retention_ms),
+            window_size_ms: spec.window_size_ms,
+            retain_duplicates: spec.retain_duplicates,
+            seqnum: 0,
+            timestamped: spec.timestamped,
+            segments: BTreeMap::new(),
+            dir: None,
+            observed: crate::task::UNKNOWN_TIME,
+            committed_observed: crate::task::UNKNOWN_TIME,
+            uncommitted: None,
+            changelog: None,
+            expired: 0,
+            key_buf: Vec::new(),
+            value_buf: Vec::new(),
+        }
+    }
+
+    #[cfg(feature = "rocksdb")]
+    fn open_existing(&mut self, dir: &std::path::Path) -> Result<(), StoreError> {
+        let io = |source| StoreError::Io {
+            store: self.name,
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let prefix = format!("{}.", self.name);
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            let file_name = entry.file_name();
+            let Some(start) = file_name
+                .to_str()
+                .and_then(|n| n.strip_prefix(&prefix))
+                .and_then(|s| s.parse::<i64>().ok())
+            else {
+                continue;
+            };
+            let db = RocksDbKvStore::open(self.name, &entry.path())?;
+            self.segments
+                .insert(start.div_euclid(self.interval_ms), Segment::RocksDb(db));
+        }
+        Ok(())
+    }
+
+    #[cfg(not(feature = "rocksdb"))]
+    fn open_existing(&mut self, _: &std::path::Path) -> Result<(), StoreError> {
+        Err(StoreError::Io {
+            store: self.name,
+            source: std::io::Error::other(
+                "persistent store needs streams-runtime's `rocksdb` feature; enable it or declare the store `persistent: false`",
+            ),
+        })
+    }
+
+    pub(crate) fn changelog_mut(&mut self) -> Option<&mut ChangelogBuffer> {
+        self.changelog.as_mut()
+    }
+
+    /// The store's stream time: the largest timestamp put or restored.
+    pub(crate) fn observed_stream_time(&self) -> i64 {
+        self.observed
+    }
+
+    /// Puts dropped because they were already expired.
+    pub(crate) fn expired_records(&self) -> u64 {
+        self.expired
+    }
+
+    /// The earliest timestamp still visible.
+    pub(crate) fn min_live_time(&self) -> i64 {
+        self.observed.saturating_sub(self.retention_ms).saturating_add(1)
+    }
+
+    fn segment_id(&self, timestamp: i64) -> i64 {
+        timestamp.div_euclid(self.interval_ms)
+    }
+
+    fn segment_start(&self, id: i64) -> i64 {
+        id.saturating_mul(self.interval_ms)
+    }
+
+    /// Appends the window store key of `start` to the serialized key in `key_buf`.
+    pub(crate) fn push_window_suffix(&mut self, start: i64) {
+        let seqnum = if self.retain_duplicates {
+            self.seqnum = self.seqnum.wrapping_add(1);
+            self.seqnum
+        } else {
+            0
+        };
+        self.key_buf.extend_from_slice(&start.to_be_bytes());
+        self.key_buf.extend_from_slice(&seqnum.to_be_bytes());
+    }
+
+    fn segment_or_create(&mut self, id: i64) -> Result<&mut Segment, StoreError> {
+        if !self.segments.contains_key(&id) {
+            let segment = match &self.dir {
+                None => Segment::Memory(InMemoryKvStore::default()),
+                #[cfg(feature = "rocksdb")]
+                Some(dir) => {
+                    let path = dir.join(format!("{}.{}", self.name, self.segment_start(id)));
+                    Segment::RocksDb(RocksDbKvStore::open(self.name, &path)?)
+                }
+                #[cfg(not(feature = "rocksdb"))]
+                Some(_) => unreachable!("persistent stores need the rocksdb feature to open"),
+            };
+            self.segments.insert(id, segment);
+        }
+        Ok(self.segments.get_mut(&id).expect("inserted above"))
+    }
+
+    /// Drops the segments wholly before the retention period (deferred to the commit under
+    /// exactly-once, so an abort finds them again).
+    fn drop_expired_segments(&mut self) -> Result<(), StoreError> {
+        let min_live = self.segment_id(self.min_live_time());
+        while let Some(entry) = self.segments.first_entry() {
+            if *entry.key() >= min_live {
+                break;
+            }
+            let id = *entry.key();
+            drop(entry.remove());
+            if let Some(dir) = &self.dir {
+                let path = dir.join(format!("{}.{}", self.name, self.segment_start(id)));
+                std::fs::remove_dir_all(&path).map_err(|source| StoreError::Io {
+                    store: self.name,
+                    source,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Advances stream time to `timestamp`; `false` if the record is already expired (then it is
+    /// counted and logged, and must not be written).
+    fn admit(&mut self, timestamp: i64) -> bool {
+        if timestamp > self.observed {
+            self.observed = timestamp;
+        }
+        if timestamp < self.min_live_time() {
+            self.expired += 1;
+            tracing::warn!(
+                store = self.name,
+                timestamp,
+                stream_time = self.observed,
+                "Skipping record for expired segment"
+            );
+            return false;
+        }
+        true
+    }
+
+    /// Writes `key_buf` → `value_buf` (`present`) or deletes `key_buf`, logging it. An expired
+    /// write is dropped.
+    pub(crate) fn write(&mut self, present: bool) -> Result<(), StoreError> {
+        let Some(time) = self.schema.segment_time(&self.key_buf) else {
+            return Ok(());
+        };
+        if !self.admit(time) {
+            return Ok(());
+        }
+        let id = self.segment_id(time);
+        let (key, value) = (std::mem::take(&mut self.key_buf), std::mem::take(&mut self.value_buf));
+        let result = self.write_bytes(id, &key, present.then_some(value.as_slice()));
+        if result.is_ok()
+            && let Some(log) = &mut self.changelog
+        {
+            log_write(log, self.timestamped, &key, present.then_some(value.as_slice()));
+        }
+        (self.key_buf, self.value_buf) = (key, value);
+        result
+    }
+
+    fn write_bytes(&mut self, id: i64, key: &[u8], value: Option<&[u8]>) -> Result<(), StoreError> {
+        match &mut self.uncommitted {
+            Some(writes) => {
+                writes.entry(id).or_default().put(key, value);
+                Ok(())
+            }
+            None => {
+                self.segment_or_create(id)?.write(key, value)?;
+                self.drop_expired_segments()
+            }
+        }
+    }
+
+    /// Applies a changelog record without logging it; a timestamped store keeps `timestamp` with
+    /// the value. Expired records are skipped, as in Java.
+    pub(crate) fn restore(&mut self, key: &[u8], value: Option<&[u8]>, timestamp: i64) -> Result<(), StoreError> {
+        let Some(time) = self.schema.segment_time(key) else {
+            return Ok(());
+        };
+        if time > self.observed {
+            self.observed = time;
+            self.committed_observed = time;
+        }
+        if time < self.min_live_time() {
+            return Ok(());
+        }
+        let id = self.segment_id(time);
+        let mut scratch = std::mem::take(&mut self.value_buf);
+        let value = match value {
+            Some(v) if self.timestamped => {
+                scratch.clear();
+                scratch.extend_from_slice(&timestamp.to_be_bytes());
+                scratch.extend_from_slice(v);
+                Some(scratch.as_slice())
+            }
+            value => value,
+        };
+        let result = self.segment_or_create(id).and_then(|segment| segment.write(key, value));
+        self.value_buf = scratch;
+        result?;
+        self.drop_expired_segments()
+    }
+
+    /// The stored bytes of `key_buf`, if live.
+    pub(crate) fn get<R>(&self, read: impl FnOnce(Option<&[u8]>) -> R) -> Result<R, StoreError> {
+        let key = self.key_buf.as_slice();
+        let Some(time) = self.schema.segment_time(key) else {
+            return Ok(read(None));
+        };
+        if time < self.min_live_time() {
+            return Ok(read(None));
+        }
+        let id = self.segment_id(time);
+        if let Some(written) = self
+            .uncommitted
+            .as_ref()
+            .and_then(|u| u.get(&id))
+            .and_then(|u| u.get(key))
+        {
+            return Ok(read(written));
+        }
+        match self.segments.get(&id) {
+            Some(segment) => segment.get(key, read),
+            None => Ok(read(None)),
+        }
+    }
+
+    /// Entries with store keys in `from..=to` in the segments holding times `time_from..=time_to`
+    /// (clamped to what is live), segment by segment in time order (reversed when `reverse`).
+    pub(crate) fn scan(
+        &self,
+        time_from: i64,
+        time_to: i64,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        reverse: bool,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let time_from = time_from.max(self.min_live_time());
+        if time_from > time_to {
+            return Ok(Vec::new());
+        }
+        let ids = self.segment_id(time_from)..=self.segment_id(time_to);
+        let mut segment_ids: Vec<i64> = self.segments.range(ids.clone()).map(|(id, _)| *id).collect();
+        if let Some(u) = &self.uncommitted {
+            segment_ids.extend(u.range(ids).map(|(id, _)| *id));
+            segment_ids.sort_unstable();
+            segment_ids.dedup();
+        }
+        if reverse {
+            segment_ids.reverse();
+        }
+        let mut out = Vec::new();
+        for id in segment_ids {
+            let committed = match self.segments.get(&id) {
+                Some(segment) => segment.scan(from, to, reverse)?,
+                None => Vec::new(),
+            };
+            let entries = match self.uncommitted.as_ref().and_then(|u| u.get(&id)) {
+                Some(u) => u.overlay_range(committed, from, to, reverse),
+                None => committed,
+            };
+            // A live segment may still hold expired windows at its start.
+            let schema = self.schema;
+            out.extend(
+                entries
+                    .into_iter()
+                    .filter(|(k, _)| schema.segment_time(k).is_some_and(|t| t >= time_from)),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Applies the transaction's writes (exactly-once commit), then drops expired segments.
+    pub(crate) fn commit_writes(&mut self) -> Result<(), StoreError> {
+        let Some(uncommitted) = &mut self.uncommitted else {
+            return Ok(());
+        };
+        let writes = std::mem::take(uncommitted);
+        for (id, mut segment_writes) in writes {
+            self.segment_or_create(id)?.write_all(segment_writes.take())?;
+        }
+        self.committed_observed = self.observed;
+        self.drop_expired_segments()
+    }
+
+    /// Drops the transaction's writes and goes back to the stream time of the last commit.
+    pub(crate) fn abort_writes(&mut self) {
+        if let Some(uncommitted) = &mut self.uncommitted {
+            uncommitted.clear();
+            self.observed = self.committed_observed;
+        }
+    }
+
+    pub(crate) fn flush(&self) -> Result<(), StoreError> {
+        self.segments.values().try_for_each(Segment::flush)
+    }
+
+    /// The number of live segments (for tests of retention).
+    pub(crate) fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+}
