@@ -81,10 +81,13 @@ impl Scope<'_> {
             table,
         } = grouping;
         let store_name = args.string("store");
-        let persistent = args.boolean("persistent").unwrap_or(true);
-        let logging = args.boolean("logging").unwrap_or(true);
+        let (persistent, logging) = (args.boolean("persistent"), args.boolean("logging"));
+        let explicit_value_serde = args.ty("value_serde");
+        // Options Java sets through `Materialized` (a store name, persistence, logging, serdes).
+        let materialized = persistent.is_some() || logging.is_some() || explicit_value_serde.is_some();
+        let (persistent, logging) = (persistent.unwrap_or(true), logging.unwrap_or(true));
         // A reduction's aggregate has the grouped values' type, so it inherits their serde.
-        let value_serde = args.ty("value_serde").or_else(|| match kind {
+        let value_serde = explicit_value_serde.or_else(|| match kind {
             AggKind::Reduce(_) | AggKind::TableReduce(..) => group_serdes.value.clone(),
             _ => None,
         });
@@ -92,20 +95,34 @@ impl Scope<'_> {
             self.cx,
             &format!("{method}(.., store: \"name\", persistent: bool, logging: bool, value_serde: ..)"),
         );
-        let prefix = if table { "KTABLE" } else { "KSTREAM" };
-        // Java's order of generated names: the aggregation, its store, the repartition nodes.
-        let display = self.next_name(kind.prefix());
-        let store_lit = store_name.unwrap_or_else(|| {
-            let verb = if matches!(kind, AggKind::Reduce(_) | AggKind::TableReduce(..)) {
-                "REDUCE"
-            } else {
-                "AGGREGATE"
-            };
-            LitStr::new(&self.next_name(&format!("{prefix}-{verb}-STATE-STORE")), method.span())
-        });
-        if repartition {
-            parent = self.repartition(&grouped_by, parent, &store_lit.value(), group_serdes.clone(), table);
-        }
+        // Java's order of generated names. A grouped stream (`KGroupedStreamImpl`): the store
+        // (after one burnt name for `count(Materialized)` without a store name), the
+        // aggregation, the repartition topic's nodes. A grouped table (`KGroupedTableImpl`): the
+        // store (`KTABLE-AGGREGATE-STATE-STORE` for reduce too), the repartition sink and source
+        // (always generated names), the aggregation.
+        let generated_store = |scope: &mut Self, prefix: &str| {
+            LitStr::new(&scope.next_name(&format!("{prefix}-STATE-STORE")), method.span())
+        };
+        let (store_lit, display) = if table {
+            let store_lit = store_name.unwrap_or_else(|| generated_store(self, "KTABLE-AGGREGATE"));
+            if repartition {
+                let topic = format!("{}-repartition", store_lit.value());
+                let sink = self.next_name("KSTREAM-SINK");
+                let source = self.next_name("KSTREAM-SOURCE");
+                parent = self.repartition_nodes(&grouped_by, parent, topic, group_serdes.clone(), true, sink, source);
+            }
+            (store_lit, self.next_name(kind.prefix()))
+        } else {
+            if matches!(kind, AggKind::Count) && store_name.is_none() && materialized {
+                self.next_name("KSTREAM-AGGREGATE-STATE-STORE");
+            }
+            let store_lit = store_name.unwrap_or_else(|| generated_store(self, kind.prefix()));
+            let display = self.next_name(kind.prefix());
+            if repartition {
+                parent = self.repartition(&grouped_by, parent, &store_lit.value(), group_serdes.clone(), false);
+            }
+            (store_lit, display)
+        };
         let store = self.add_store(StoreDef {
             ident: Ident::new(&format!("__dsl_store_{}", self.stores.len()), method.span()),
             name: store_lit,

@@ -401,20 +401,36 @@ impl<'a> Scope<'a> {
         Some(f)
     }
 
-    /// A repartition topic `<base>-repartition`: a sink after `parent` and a source reading it
-    /// (the root of a new sub-topology). Returns the source.
+    /// A stream's repartition topic `<base>-repartition` (Java's `createRepartitionedSource`): a
+    /// sink after `parent` and a source reading it (the root of a new sub-topology). Java spends
+    /// three generated names, the sink's, its null-key filter's and the source's, and uses them
+    /// when `base` is a generated name too; else the nodes are `<topic>-sink` and
+    /// `<topic>-source`. Here the sink does the filtering. Returns the source.
     fn repartition(&mut self, method: &Ident, parent: Ident, base: &str, serdes: Serdes, table: bool) -> Ident {
         let topic = format!("{base}-repartition");
-        // Java spends three generated names (its null-key filter, the sink and the source) and
-        // uses them when the topic's name was generated too; here the sink does the filtering.
+        let sink_name = self.next_name("KSTREAM-SINK");
         let _filter = self.next_name("KSTREAM-FILTER");
-        let (sink_name, source_name) = (self.next_name("KSTREAM-SINK"), self.next_name("KSTREAM-SOURCE"));
-        let generated = base.starts_with("KSTREAM") || base.starts_with("KTABLE");
-        let (sink_name, source_name) = if generated {
+        let source_name = self.next_name("KSTREAM-SOURCE");
+        let (sink_name, source_name) = if is_generated_name(base) {
             (sink_name, source_name)
         } else {
             (format!("{topic}-sink"), format!("{topic}-source"))
         };
+        self.repartition_nodes(method, parent, topic, serdes, table, sink_name, source_name)
+    }
+
+    /// The sink and source of repartition topic `topic`, with their names. Returns the source.
+    #[allow(clippy::too_many_arguments)]
+    fn repartition_nodes(
+        &mut self,
+        method: &Ident,
+        parent: Ident,
+        topic: String,
+        serdes: Serdes,
+        table: bool,
+        sink_name: String,
+        source_name: String,
+    ) -> Ident {
         let source = self.add_named_op(
             method,
             Vec::new(),
@@ -430,12 +446,32 @@ impl<'a> Scope<'a> {
             vec![parent],
             Op::RepartitionSink {
                 source: source.clone(),
-                topic: topic.clone(),
+                topic,
                 serdes,
                 table,
             },
             sink_name,
         );
         source
+    }
+}
+
+/// Whether `name` is one Java generated (`KSTREAM…-0000000007`, its `KSTREAM.*-[0-9]{10}`).
+fn is_generated_name(name: &str) -> bool {
+    name.starts_with("KSTREAM")
+        && name
+            .rsplit_once('-')
+            .is_some_and(|(_, n)| n.len() == 10 && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn generated_names_are_recognized_as_java_does() {
+        assert!(super::is_generated_name("KSTREAM-AGGREGATE-STATE-STORE-0000000003"));
+        assert!(super::is_generated_name("KSTREAM-REPARTITION-0000000001"));
+        assert!(!super::is_generated_name("KTABLE-AGGREGATE-STATE-STORE-0000000003"));
+        assert!(!super::is_generated_name("counts-store"));
+        assert!(!super::is_generated_name("KSTREAM-counts-1"));
     }
 }
