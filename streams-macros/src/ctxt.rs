@@ -16,6 +16,11 @@ impl Ctxt {
         self.errors.borrow_mut().push(syn::Error::new_spanned(tokens, message));
     }
 
+    /// Records an error at `span`.
+    pub fn error_at(&self, span: proc_macro2::Span, message: impl Display) {
+        self.errors.borrow_mut().push(syn::Error::new(span, message));
+    }
+
     /// Records an error.
     pub fn syn_error(&self, error: syn::Error) {
         self.errors.borrow_mut().push(error);
@@ -37,7 +42,7 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
         .into_iter()
         .map(|c| (edit_distance(name, c), c))
         .filter(|(d, _)| *d <= 1 + name.len() / 3)
-        .min_by_key(|(d, _)| *d)
+        .min() // the closest, ties by name: the same suggestion on every run
         .map(|(_, c)| c)
 }
 

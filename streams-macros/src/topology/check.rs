@@ -228,12 +228,6 @@ fn check_stores(cx: &Ctxt, def: &TopologyDef) {
                 ),
             );
         }
-        if !s.dsl && s.kind != "key_value" {
-            cx.error_spanned_by(
-                &s.kind,
-                format!("unknown store kind `{}`; expected `key_value`", s.kind),
-            );
-        }
     }
 }
 

@@ -5,7 +5,7 @@
 use super::check::Wiring;
 use super::dsl::{Op, OpDef};
 use super::expand_dsl;
-use super::model::{NodeDef, NodeKind, SinkDef, SourceDef, StoreDef, TopologyDef};
+use super::model::{NodeDef, NodeKind, SinkDef, SourceDef, StoreDef, StoreShape, TopologyDef};
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -106,15 +106,16 @@ impl Types {
         }
     }
 
-    /// The store handle type over these types and serdes.
-    fn store_handle(&self) -> TokenStream {
+    /// The handle type of a store of this shape over these types and serdes.
+    fn store_handle(&self, shape: &StoreShape) -> TokenStream {
         let Types {
             key,
             value,
             key_serde,
             value_serde,
         } = self;
-        quote!(::streams_runtime::state::KeyValueStore<#key, #value, #key_serde, #value_serde>)
+        let handle = shape.handle();
+        quote!(#handle<#key, #value, #key_serde, #value_serde>)
     }
 }
 
@@ -246,19 +247,28 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         checks.push(quote_spanned!(ident.span()=>
             const _: () = ::streams_runtime::__private::check_store_used(#name_str, #store_name, &[#(<#processors as ::streams_runtime::__private::ProcessorStores>::STORES),*]);
         ));
-        let handle = types.store_handle();
+        let handle = types.store_handle(&s.shape);
+        let kind = s.shape.kind();
         for p in &processors {
+            // The field of this store, if the processor has one of the same kind (a field of
+            // another kind is `check_processor_stores`'s error alone).
+            let field = quote! {{
+                let fields = <#p as ::streams_runtime::__private::ProcessorStores>::STORES;
+                let i = ::streams_runtime::__private::field_index(fields, #store_name);
+                if i < fields.len() && ::core::matches!(fields[i].kind, #kind) { i } else { usize::MAX }
+            }};
             checks.push(quote_spanned!(ident.span()=>
                 const _: () = ::streams_runtime::__private::assert_same_store::<
-                    <#p as ::streams_runtime::__private::StoreFieldType<{ ::streams_runtime::__private::field_index(<#p as ::streams_runtime::__private::ProcessorStores>::STORES, #store_name) }, #handle>>::Handle,
+                    <#p as ::streams_runtime::__private::StoreFieldType<#field, #handle>>::Handle,
                     #handle,
                 >();
             ));
         }
     }
+    checks.extend(def.const_checks.iter().cloned());
     let store_decls = def.stores.iter().map(|s| {
-        let n = &s.name;
-        quote!(#rt::StoreDecl { name: #n, kind: ::streams_runtime::state::StoreKind::KeyValue })
+        let (n, kind) = (&s.name, s.shape.kind());
+        quote!(#rt::StoreDecl { name: #n, kind: #kind })
     });
 
     // --- static metadata ---
@@ -297,16 +307,26 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         }
     });
     let store_specs = def.stores.iter().map(|s| {
-        let (n, persistent, logging, timestamped) = (&s.name, s.persistent, s.logging, s.dsl);
+        let (n, persistent, logging, timestamped) = (&s.name, s.persistent, s.logging, s.timestamped);
+        let kind = s.shape.kind();
+        let (retention_ms, window_size_ms, retain_duplicates) = match &s.shape {
+            StoreShape::KeyValue => (quote!(0), quote!(0), false),
+            StoreShape::Window {
+                retention_ms,
+                window_size_ms,
+                retain_duplicates,
+            } => (retention_ms.clone(), window_size_ms.clone(), *retain_duplicates),
+            StoreShape::Session { retention_ms } => (retention_ms.clone(), quote!(0), false),
+        };
         quote!(::streams_runtime::state::StoreSpec {
             name: #n,
-            kind: ::streams_runtime::state::StoreKind::KeyValue,
+            kind: #kind,
             persistent: #persistent,
             logging: #logging,
             timestamped: #timestamped,
-            retention_ms: 0,
-            window_size_ms: 0,
-            retain_duplicates: false,
+            retention_ms: #retention_ms,
+            window_size_ms: #window_size_ms,
+            retain_duplicates: #retain_duplicates,
         })
     });
 
@@ -352,7 +372,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         // An aggregation's store has inferred types: read it with `key_value_store::<K, V>(name)`.
         let Some(types) = Types::store(s) else { continue };
         let f = format_ident!("store_{}", snake(&s.ident));
-        let handle = types.store_handle();
+        let handle = types.store_handle(&s.shape);
         let doc = format!("The store \"{}\".", s.name.value());
         accessors.push(quote! {
             #[doc = #doc]
@@ -510,6 +530,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             #build_fn
         }
     };
+    let consts = &def.consts;
     let attrs = &def.attrs;
     let vis = &def.vis;
     let type_doc = if attrs.iter().any(|a| a.path().is_ident("doc")) {
@@ -530,6 +551,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         };
 
         impl #name {
+            #(#consts)*
             #(#accessors)*
         }
 

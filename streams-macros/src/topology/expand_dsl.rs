@@ -3,7 +3,7 @@
 //! construction, and the static metadata.
 
 use super::check::Wiring;
-use super::dsl::{AggKind, Op, OpDef, Serdes};
+use super::dsl::{AggKind, Op, OpDef, Serdes, WindowedAggKind};
 use super::model::{NodeKind, TopologyDef};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -183,18 +183,63 @@ pub fn forward(
                 }
             }
         }
+        Op::WindowedAggregate {
+            kind,
+            store,
+            serdes,
+            grouped_values,
+            windows,
+            on_window_close,
+        } => {
+            let (kp, vp) = picks(serdes, span);
+            let np = pick(grouped_values.as_ref(), span);
+            let emit = if *on_window_close {
+                quote_spanned!(span=> ::streams_runtime::window::EmitStrategy::OnWindowClose)
+            } else {
+                quote_spanned!(span=> ::streams_runtime::window::EmitStrategy::OnWindowUpdate)
+            };
+            match kind {
+                WindowedAggKind::Count => {
+                    quote_spanned!(span=> #wp.windowed_count::<#kp, #vp, #np, _>(#windows, #emit, #st, #store)?)
+                }
+                WindowedAggKind::Reduce(f) => {
+                    quote_spanned!(span=> #wp.windowed_reduce::<#kp, #vp, #np, _, _>(#f, #windows, #emit, #st, #store)?)
+                }
+                WindowedAggKind::Aggregate(init, f) => quote_spanned!(span=>
+                    #wp.windowed_aggregate::<#kp, #vp, #np, _, _, _, _>(#init, #f, #windows, #emit, #st, #store)?
+                ),
+                WindowedAggKind::SessionAggregate(init, f, merger) => quote_spanned!(span=>
+                    #wp.session_aggregate::<#kp, #vp, #np, _, _, _, _>(#init, #f, #merger, #windows, #emit, #st, #store)?
+                ),
+            }
+        }
+        Op::Suppress {
+            store,
+            window_closes,
+            wait_ms,
+            buffer,
+            serdes,
+        } => {
+            let (kp, vp) = picks(serdes, span);
+            if *window_closes {
+                quote_spanned!(span=> #wp.suppress_until_window_closes::<#kp, #vp>(#wait_ms, #buffer, #st, #store)?)
+            } else {
+                quote_spanned!(span=> #wp.suppress_until_time_limit::<#kp, #vp>(#wait_ms, #buffer, #st, #store)?)
+            }
+        }
     };
     quote_spanned!(span=> let (#o, #w) = #call;)
 }
 
 /// Whether a table `map_values` must compute old values: when a child needs them, as a table
-/// `group_by` (to subtract) and a table `filter` (to drop updates absent before and after) do,
-/// or a child `map_values` that must pass them on (Java enables `sendOldValues` upstream of
-/// both). Table sources and aggregations always send old values; a filter always passes them.
+/// `group_by` (to subtract), a table `filter` (to drop updates absent before and after) and
+/// `suppress` (a buffered key's value before its first update) do, or a child `map_values` that
+/// must pass them on (Java enables `sendOldValues` upstream of all three). Table sources and
+/// aggregations always send old values; a filter always passes them.
 fn sends_old_values(def: &TopologyDef, wiring: &Wiring, i: usize) -> bool {
     wiring.children[i].iter().any(|&c| match &def.nodes[c].kind {
         NodeKind::Op(OpDef {
-            op: Op::TableGroupBy(_) | Op::TableFilter { .. },
+            op: Op::TableGroupBy(_) | Op::TableFilter { .. } | Op::Suppress { .. },
             ..
         }) => true,
         NodeKind::Op(OpDef {
@@ -235,8 +280,9 @@ pub fn build(def: &TopologyDef, i: usize, children: TokenStream) -> TokenStream 
 pub fn spec_kind(def: &TopologyDef, op: &Op) -> TokenStream {
     let t = quote!(::streams_runtime::topology);
     let store_field = |index: usize| {
-        let name = def.stores[index].name.value();
-        quote!(::streams_runtime::state::StoreField { name: #name, kind: ::streams_runtime::state::StoreKind::KeyValue })
+        let store = &def.stores[index];
+        let (name, kind) = (store.name.value(), store.shape.kind());
+        quote!(::streams_runtime::state::StoreField { name: #name, kind: #kind })
     };
     match op {
         Op::To { topic, .. } => quote!(#t::NodeSpecKind::Sink { topic: #topic, internal: false }),
@@ -246,7 +292,10 @@ pub fn spec_kind(def: &TopologyDef, op: &Op) -> TokenStream {
         Op::Process(ty) => {
             quote!(#t::NodeSpecKind::Processor { stores: <#ty as ::streams_runtime::__private::ProcessorStores>::STORES })
         }
-        Op::TableSource { store, .. } | Op::Aggregate { store, .. } => {
+        Op::TableSource { store, .. }
+        | Op::Aggregate { store, .. }
+        | Op::WindowedAggregate { store, .. }
+        | Op::Suppress { store, .. } => {
             let field = store_field(*store);
             quote!(#t::NodeSpecKind::Processor { stores: &[#field] })
         }

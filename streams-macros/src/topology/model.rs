@@ -1,11 +1,12 @@
 //! Parsing: `topology!` input into a typed model. No semantic checks here beyond the syntax.
 
-use super::dsl::{OpDef, Scope};
+use super::dsl::{Dur, OpDef, Scope};
 use crate::ctxt::Ctxt;
 use proc_macro2::{Span, TokenStream};
+use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Attribute, Ident, LitBool, LitStr, Token, Type, Visibility, braced, bracketed};
+use syn::{Attribute, Expr, Ident, LitBool, LitStr, Token, Type, Visibility, braced, bracketed};
 
 /// The whole topology.
 pub struct TopologyDef {
@@ -14,6 +15,10 @@ pub struct TopologyDef {
     pub name: Ident,
     pub nodes: Vec<NodeDef>,
     pub stores: Vec<StoreDef>,
+    /// Associated consts of the topology type the DSL needs (its windows), as items.
+    pub consts: Vec<TokenStream>,
+    /// Compile-time checks over those consts (`const _: () = ..;` items).
+    pub const_checks: Vec<TokenStream>,
 }
 
 /// A source, processor, sink or DSL operator.
@@ -81,10 +86,12 @@ pub struct SinkDef {
 }
 
 /// `store ident { name: "n", kind: key_value, key: K, value: V, key_serde: .., value_serde: .., persistent: bool, logging: bool }`
+/// (`kind: window` adds `retention`, `window_size` and `retain_duplicates`; `kind: session` adds
+/// `retention`).
 pub struct StoreDef {
     pub ident: Ident,
     pub name: LitStr,
-    pub kind: Ident,
+    pub shape: StoreShape,
     /// Declared key type; `None` for a DSL aggregation's store (rustc infers it).
     pub key: Option<Type>,
     /// Declared value type; `None` for a DSL aggregation's store.
@@ -95,6 +102,42 @@ pub struct StoreDef {
     pub value_serde: Option<Type>,
     pub persistent: bool,
     pub logging: bool,
+    /// Whether each value is kept with its timestamp (the DSL's key-value and window stores).
+    pub timestamped: bool,
+}
+
+/// The kind of a store, with what a window or session store keeps; `retention_ms` and
+/// `window_size_ms` are `i64` const expressions.
+pub enum StoreShape {
+    KeyValue,
+    Window {
+        retention_ms: TokenStream,
+        window_size_ms: TokenStream,
+        retain_duplicates: bool,
+    },
+    Session {
+        retention_ms: TokenStream,
+    },
+}
+
+impl StoreShape {
+    /// The `StoreKind` variant.
+    pub fn kind(&self) -> TokenStream {
+        match self {
+            StoreShape::KeyValue => quote!(::streams_runtime::state::StoreKind::KeyValue),
+            StoreShape::Window { .. } => quote!(::streams_runtime::state::StoreKind::Window),
+            StoreShape::Session { .. } => quote!(::streams_runtime::state::StoreKind::Session),
+        }
+    }
+
+    /// The typed handle a processor holds for this kind of store.
+    pub fn handle(&self) -> TokenStream {
+        match self {
+            StoreShape::KeyValue => quote!(::streams_runtime::state::KeyValueStore),
+            StoreShape::Window { .. } => quote!(::streams_runtime::state::WindowStore),
+            StoreShape::Session { .. } => quote!(::streams_runtime::state::SessionStore),
+        }
+    }
 }
 
 /// `key: value` inside a clause, the value kept as tokens until its key says how to read it.
@@ -225,7 +268,7 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
     let name: Ident = input.parse()?;
     let body;
     braced!(body in input);
-    let mut scope = Scope::new(cx);
+    let mut scope = Scope::new(cx, &name);
     while !body.is_empty() {
         if body.peek(Token![let]) || body.peek2(Token![.]) {
             scope.statement(&body)?;
@@ -313,15 +356,23 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
                 let value_serde = f.optional(cx, "value_serde");
                 let persistent = f.optional::<LitBool>(cx, "persistent").is_none_or(|b| b.value);
                 let logging = f.optional::<LitBool>(cx, "logging").is_none_or(|b| b.value);
+                let shape = store_shape(cx, &mut f, &kind, &mut scope.const_checks);
+                let common = "name, kind, key, value, key_serde, value_serde, persistent, logging";
                 f.finish(
                     cx,
-                    "name, kind, key, value, key_serde, value_serde, persistent, logging",
+                    &match shape {
+                        Some(StoreShape::Window { .. }) => {
+                            format!("{common}, retention, window_size, retain_duplicates")
+                        }
+                        Some(StoreShape::Session { .. }) => format!("{common}, retention"),
+                        _ => common.to_owned(),
+                    },
                 );
-                if let (Some(key), Some(value)) = (key, value) {
+                if let (Some(key), Some(value), Some(shape)) = (key, value, shape) {
                     scope.stores.push(StoreDef {
                         ident,
                         name,
-                        kind,
+                        shape,
                         key: Some(key),
                         value: Some(value),
                         dsl: false,
@@ -329,6 +380,7 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
                         value_serde,
                         persistent,
                         logging,
+                        timestamped: false,
                     });
                 }
             }
@@ -351,7 +403,70 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
         name,
         nodes: scope.nodes,
         stores: scope.stores,
+        consts: scope.consts,
+        const_checks: scope.const_checks,
     })
+}
+
+/// The kind of a `store` clause (`kind: key_value | window | session`) and the fields a window
+/// or session store needs; literal durations are checked here, expressions by `checks` items.
+fn store_shape(cx: &Ctxt, f: &mut Fields, kind: &Ident, checks: &mut Vec<TokenStream>) -> Option<StoreShape> {
+    let duration = |f: &mut Fields, key: &str, example: &str| -> Option<Dur> {
+        let expr = f.required::<Expr>(cx, key, example)?;
+        Dur::parse(expr).map_err(|e| cx.syn_error(e)).ok()
+    };
+    match kind.to_string().as_str() {
+        "key_value" => Some(StoreShape::KeyValue),
+        "window" => {
+            let retention = duration(f, "retention", "retention: 1h");
+            let size = duration(f, "window_size", "window_size: 5min");
+            let retain_duplicates = f.optional::<LitBool>(cx, "retain_duplicates").is_some_and(|b| b.value);
+            let (retention, size) = (retention?, size?);
+            let message = "a window store's retention must be at least its window size (Java's `Stores.persistentWindowStore` rule)";
+            match (retention.millis(), size.millis()) {
+                (Some(r), Some(s)) if r < s => {
+                    cx.error_at(
+                        retention.span(),
+                        format!(
+                            "retention {} is shorter than the window size {}; {message}: use at least `retention: {}`",
+                            Dur::display(r),
+                            Dur::display(s),
+                            Dur::display(s)
+                        ),
+                    );
+                    return None;
+                }
+                (Some(_), Some(_)) => {}
+                _ => {
+                    let (r, s) = (retention.millis_expr(), size.millis_expr());
+                    checks.push(
+                        quote::quote_spanned!(retention.span()=> const _: () = ::core::assert!(#r >= #s, #message);),
+                    );
+                }
+            }
+            Some(StoreShape::Window {
+                retention_ms: retention.millis_expr(),
+                window_size_ms: size.millis_expr(),
+                retain_duplicates,
+            })
+        }
+        "session" => {
+            let retention = duration(f, "retention", "retention: 1h")?;
+            Some(StoreShape::Session {
+                retention_ms: retention.millis_expr(),
+            })
+        }
+        other => {
+            for key in ["retention", "window_size", "retain_duplicates"] {
+                f.take(cx, key);
+            }
+            cx.error_spanned_by(
+                kind,
+                format!("unknown store kind `{other}`; expected `key_value`, `window` or `session`"),
+            );
+            None
+        }
+    }
 }
 
 /// The fields of a `source`, `stream`, `table` or `global_table` clause.

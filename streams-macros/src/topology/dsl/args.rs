@@ -5,11 +5,16 @@ use crate::ctxt::Ctxt;
 use syn::parse::ParseStream;
 use syn::{Expr, Ident, LitBool, LitStr, Token, Type, parenthesized};
 
-/// One argument of a DSL method: `expr`, or `name: value`.
+/// One argument of a DSL method: `expr`, `name: value`, or a nested call whose arguments may be
+/// named too (`tumbling(5min, grace: 10s)`).
 enum Arg {
     Positional(Expr),
     Named(Ident, NamedValue),
+    Call(Args),
 }
+
+/// Methods whose positional arguments are nested calls with named arguments.
+const NESTED_CALLS: &[&str] = &["windowed_by"];
 
 /// The value of a `name: value` argument, parsed as the name says.
 pub(super) enum NamedValue {
@@ -26,6 +31,8 @@ pub(super) struct Args {
     /// Positional arguments; a taken one is `None`.
     pub(super) positional: Vec<Option<Expr>>,
     pub(super) named: Vec<(Ident, NamedValue)>,
+    /// Nested calls given by position (`windowed_by(tumbling(..))`); a taken one is `None`.
+    pub(super) calls: Vec<Option<Args>>,
 }
 
 impl Args {
@@ -34,6 +41,8 @@ impl Args {
         parenthesized!(content in input);
         let mut positional = Vec::new();
         let mut named = Vec::new();
+        let mut calls = Vec::new();
+        let nested = NESTED_CALLS.iter().any(|m| method == m);
         while !content.is_empty() {
             let arg = if content.peek(Ident) && content.peek2(Token![:]) && !content.peek2(Token![::]) {
                 let key: Ident = content.parse()?;
@@ -48,12 +57,16 @@ impl Args {
                     _ => NamedValue::Expr(content.parse()?),
                 };
                 Arg::Named(key, value)
+            } else if nested && content.peek(Ident) && content.peek2(syn::token::Paren) {
+                let name: Ident = content.parse()?;
+                Arg::Call(Args::parse(name, &content)?)
             } else {
                 Arg::Positional(content.parse()?)
             };
             match arg {
                 Arg::Positional(e) => positional.push(Some(e)),
                 Arg::Named(k, v) => named.push((k, v)),
+                Arg::Call(c) => calls.push(Some(c)),
             }
             if content.is_empty() {
                 break;
@@ -64,6 +77,7 @@ impl Args {
             method,
             positional,
             named,
+            calls,
         })
     }
 
@@ -98,8 +112,18 @@ impl Args {
         self.positional.first_mut().and_then(Option::take)
     }
 
+    /// The first nested call, if not taken yet.
+    pub(super) fn call(&mut self) -> Option<Args> {
+        self.calls.first_mut().and_then(Option::take)
+    }
+
     /// A closure given by position `index` or by name.
     pub(super) fn closure(&mut self, index: usize, key: &str) -> Option<Expr> {
+        self.value(index, key)
+    }
+
+    /// An expression given by position `index` or by name.
+    pub(super) fn value(&mut self, index: usize, key: &str) -> Option<Expr> {
         if let Some(NamedValue::Expr(e)) = self.take(key) {
             return Some(e);
         }
@@ -121,8 +145,14 @@ impl Args {
                 extra,
                 format!("too many arguments to `{}`; usage: {usage}", self.method),
             );
+        } else if let Some(extra) = self.calls.iter().flatten().next() {
+            cx.error_spanned_by(
+                &extra.method,
+                format!("too many arguments to `{}`; usage: {usage}", self.method),
+            );
         }
         self.positional.clear();
+        self.calls.clear();
         for (k, _) in std::mem::take(&mut self.named) {
             cx.error_spanned_by(&k, format!("`{}` takes no `{k}`; usage: {usage}", self.method));
         }

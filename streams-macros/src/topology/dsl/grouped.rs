@@ -1,8 +1,7 @@
 //! Aggregations of a grouped stream (Java's `KGroupedStream`) or a grouped table
 //! (`KGroupedTable`) into a table backed by a key-value store.
 
-use super::{AggKind, Call, Grouping, Handle, Lowering, Op, Operator, Scope, Serdes, StoreDef};
-use proc_macro2::Span;
+use super::{AggKind, Call, Grouping, Handle, Lowering, Op, Operator, Scope, Serdes, StoreDef, StoreShape, Table};
 use syn::{Ident, LitStr};
 
 pub(super) const OPERATORS: &[Operator] = &[
@@ -126,7 +125,7 @@ impl Scope<'_> {
         let store = self.add_store(StoreDef {
             ident: Ident::new(&format!("__dsl_store_{}", self.stores.len()), method.span()),
             name: store_lit,
-            kind: Ident::new("key_value", Span::call_site()),
+            shape: StoreShape::KeyValue,
             key: None,
             value: None,
             dsl: true,
@@ -134,6 +133,7 @@ impl Scope<'_> {
             value_serde: value_serde.clone(),
             persistent,
             logging,
+            timestamped: true,
         });
         let grouped_values = Box::new(group_serdes.value.clone());
         let serdes = Serdes {
@@ -151,6 +151,6 @@ impl Scope<'_> {
             },
             display,
         );
-        Handle::table(node, serdes)
+        Handle::table(node, Table { serdes, windowed: None })
     }
 }

@@ -2,7 +2,7 @@
 //! `let counts = lines.flat_map_values(..).group_by(..).count(store: "counts");` parsed and
 //! lowered into nodes of the same graph as the Processor API clauses.
 //!
-//! Lowering tracks what each name is (a stream, a table, a grouped stream or table) so an
+//! Lowering tracks what each name is (a stream, a table, a grouped or windowed stream) so an
 //! operator applied to the wrong kind is an error on the method's token, plans repartition
 //! topics where a key change precedes a grouping (as Java does), and names nodes, stores and
 //! internal topics the way Java's `InternalStreamsBuilder` does.
@@ -10,23 +10,29 @@
 //! Every operator is one entry of [`OPERATORS`]: the kind of receiver it applies to, the method
 //! names it answers to, and its lowering function, which reads its arguments ([`Args`]), checks
 //! what the macro can check, and adds nodes and stores to the [`Scope`]. The entries live with
-//! their receiver: `stream`, `table` and `grouped`. [`Scope::statement`] reads a chain and
-//! dispatches each method call through the table.
+//! their receiver: `stream`, `table`, `grouped`, `windowed` and `suppress`.
+//! [`Scope::statement`] reads a chain and dispatches each method call through the table.
 
 mod args;
+mod duration;
 mod grouped;
 mod op;
 mod stream;
+mod suppress;
 mod table;
+mod windowed;
 
-pub use op::{AggKind, Op, OpDef, Serdes};
+pub use duration::Dur;
+pub use op::{AggKind, Op, OpDef, Serdes, WindowedAggKind};
 
-use super::model::{NodeDef, NodeKind, SourceDef, StoreDef};
+use super::model::{NodeDef, NodeKind, SourceDef, StoreDef, StoreShape};
 use crate::ctxt::Ctxt;
 use args::{Args, arity};
+use proc_macro2::TokenStream;
 use std::collections::HashMap;
 use syn::parse::ParseStream;
 use syn::{Expr, Ident, Token};
+use windowed::{WindowedTable, Windowing};
 
 /// What a name in the topology stands for.
 #[derive(Clone)]
@@ -37,6 +43,8 @@ enum Kind {
     GlobalTable,
     /// A grouped stream or table, not yet aggregated.
     Grouped(Box<Grouping>),
+    /// A grouped stream with windows, not yet aggregated.
+    Windowed(Box<Windowing>),
 }
 
 /// A KStream.
@@ -47,6 +55,8 @@ struct Stream {
     /// The serdes it inherits (Java passes a stream's serdes on until an operator changes the
     /// type they apply to).
     serdes: Serdes,
+    /// Whether its keys are a windowed aggregation's `Windowed<K>`.
+    windowed_key: bool,
 }
 
 /// A KTable.
@@ -54,6 +64,8 @@ struct Stream {
 struct Table {
     /// The serdes it inherits.
     serdes: Serdes,
+    /// The windows of a windowed aggregation's result (its keys are `Windowed<K>`).
+    windowed: Option<WindowedTable>,
 }
 
 /// How a stream or table was grouped.
@@ -77,18 +89,30 @@ struct Handle {
 }
 
 impl Handle {
-    /// A stream: `repartition` when its key may have changed, with the serdes that still apply.
+    /// A stream of new keys (or none known to be windowed): `repartition` when its key may have
+    /// changed, with the serdes that still apply.
     fn stream(node: Ident, repartition: bool, serdes: Serdes) -> Option<Handle> {
+        Handle::stream_of(
+            node,
+            Stream {
+                repartition,
+                serdes,
+                windowed_key: false,
+            },
+        )
+    }
+
+    fn stream_of(node: Ident, stream: Stream) -> Option<Handle> {
         Some(Handle {
             node,
-            kind: Kind::Stream(Stream { repartition, serdes }),
+            kind: Kind::Stream(stream),
         })
     }
 
-    fn table(node: Ident, serdes: Serdes) -> Option<Handle> {
+    fn table(node: Ident, table: Table) -> Option<Handle> {
         Some(Handle {
             node,
-            kind: Kind::Table(Table { serdes }),
+            kind: Kind::Table(table),
         })
     }
 
@@ -107,16 +131,46 @@ enum Receiver {
     Table,
     GroupedStream,
     GroupedTable,
+    Windowed,
 }
 
 impl Receiver {
+    const ALL: [Receiver; 5] = [
+        Receiver::Stream,
+        Receiver::Table,
+        Receiver::GroupedStream,
+        Receiver::GroupedTable,
+        Receiver::Windowed,
+    ];
+
     /// How "no method" errors name it.
     fn describe(self) -> &'static str {
         match self {
             Receiver::Stream => "stream",
             Receiver::Table => "table",
-            Receiver::GroupedStream | Receiver::GroupedTable => "grouped stream or table",
+            Receiver::GroupedStream => "grouped stream",
+            Receiver::GroupedTable => "grouped table",
+            Receiver::Windowed => "windowed grouped stream",
         }
+    }
+
+    /// How to get from this receiver to one that has `method`, when it is a usual mistake.
+    fn hint(self, method: &str) -> Option<&'static str> {
+        Some(match (self, method) {
+            (Receiver::Stream, "suppress") => {
+                "`suppress` applies to a table (such as an aggregation's result), not a stream: call it before `to_stream()`, e.g. `.count(..).suppress(until_window_closes(unbounded())).to_stream()`"
+            }
+            (Receiver::Stream, "windowed_by") => {
+                "`windowed_by` applies to a grouped stream: group it first, e.g. `.group_by_key().windowed_by(tumbling(5min))`"
+            }
+            (Receiver::Table, "windowed_by") | (Receiver::GroupedTable, "windowed_by") => {
+                "a table cannot be windowed (as in Java): window the stream before it is aggregated, e.g. `stream.group_by_key().windowed_by(tumbling(5min)).count(..)`"
+            }
+            (Receiver::GroupedStream | Receiver::Windowed, "suppress") => {
+                "`suppress` applies to the table an aggregation returns: aggregate first, e.g. `.count(..).suppress(..)`"
+            }
+            _ => return None,
+        })
     }
 }
 
@@ -129,6 +183,7 @@ impl Kind {
             Kind::GlobalTable => None,
             Kind::Grouped(g) if g.table => Some(Receiver::GroupedTable),
             Kind::Grouped(_) => Some(Receiver::GroupedStream),
+            Kind::Windowed(_) => Some(Receiver::Windowed),
         }
     }
 }
@@ -155,6 +210,7 @@ enum Lowering {
     Table(fn(&mut Scope<'_>, Call, Table) -> Option<Handle>),
     GroupedStream(fn(&mut Scope<'_>, Call, Grouping) -> Option<Handle>),
     GroupedTable(fn(&mut Scope<'_>, Call, Grouping) -> Option<Handle>),
+    Windowed(fn(&mut Scope<'_>, Call, Windowing) -> Option<Handle>),
 }
 
 impl Lowering {
@@ -164,6 +220,7 @@ impl Lowering {
             Lowering::Table(_) => Receiver::Table,
             Lowering::GroupedStream(_) => Receiver::GroupedStream,
             Lowering::GroupedTable(_) => Receiver::GroupedTable,
+            Lowering::Windowed(_) => Receiver::Windowed,
         }
     }
 }
@@ -181,7 +238,13 @@ impl Operator {
 }
 
 /// Every operator, by receiver; "no method" errors list a receiver's methods in this order.
-const OPERATORS: &[&[Operator]] = &[stream::OPERATORS, table::OPERATORS, grouped::OPERATORS];
+const OPERATORS: &[&[Operator]] = &[
+    stream::OPERATORS,
+    table::OPERATORS,
+    suppress::OPERATORS,
+    grouped::OPERATORS,
+    windowed::OPERATORS,
+];
 
 fn operators(receiver: Receiver) -> impl Iterator<Item = &'static Operator> {
     OPERATORS
@@ -193,19 +256,28 @@ fn operators(receiver: Receiver) -> impl Iterator<Item = &'static Operator> {
 /// The nodes and stores of a topology as they are read, and what each name stands for.
 pub struct Scope<'a> {
     cx: &'a Ctxt,
+    /// The topology type, which generated consts belong to.
+    topology: Ident,
     pub nodes: Vec<NodeDef>,
     pub stores: Vec<StoreDef>,
+    /// Associated consts of the topology type (`const __WINDOWS_0: TimeWindows = ..;`).
+    pub consts: Vec<TokenStream>,
+    /// Compile-time checks over consts the macro cannot evaluate (`const _: () = ..;`).
+    pub const_checks: Vec<TokenStream>,
     names: HashMap<String, Handle>,
     /// Java's running index for generated names.
     counter: usize,
 }
 
 impl<'a> Scope<'a> {
-    pub fn new(cx: &'a Ctxt) -> Self {
+    pub fn new(cx: &'a Ctxt, topology: &Ident) -> Self {
         Scope {
             cx,
+            topology: topology.clone(),
             nodes: Vec::new(),
             stores: Vec::new(),
+            consts: Vec::new(),
+            const_checks: Vec::new(),
             names: HashMap::new(),
             counter: 0,
         }
@@ -228,11 +300,13 @@ impl<'a> Scope<'a> {
                     key: s.key_serde.clone(),
                     value: s.value_serde.clone(),
                 },
+                windowed_key: false,
             })),
             // A processor may change keys (Java marks `process` as key-changing).
             NodeKind::Processor(_) => Some(Kind::Stream(Stream {
                 repartition: true,
                 serdes: Serdes::default(),
+                windowed_key: false,
             })),
             NodeKind::Sink(_) | NodeKind::Op(_) => None,
         };
@@ -349,11 +423,13 @@ impl<'a> Scope<'a> {
             (Lowering::GroupedStream(lower) | Lowering::GroupedTable(lower), Kind::Grouped(grouping)) => {
                 lower(self, call, *grouping)
             }
+            (Lowering::Windowed(lower), Kind::Windowed(windowing)) => lower(self, call, *windowing),
             _ => unreachable!("operators are looked up by their receiver"),
         }
     }
 
-    /// "No method" on the method's token, with the receiver's methods and the closest one.
+    /// "No method" on the method's token, with the receiver's methods and a way on: the closest
+    /// method, the receivers that have it, or the usual fix.
     fn unknown(&self, method: &Ident, receiver: Receiver) -> Option<Handle> {
         let mut methods: Vec<&str> = Vec::new();
         for m in operators(receiver).flat_map(|o| o.methods.iter().copied()) {
@@ -362,7 +438,21 @@ impl<'a> Scope<'a> {
             }
         }
         let what = receiver.describe();
-        let hint = crate::ctxt::suggestion(&method.to_string(), methods.iter().copied());
+        let name = method.to_string();
+        let hint = if let Some(hint) = receiver.hint(&name) {
+            format!("; {hint}")
+        } else {
+            let elsewhere: Vec<&str> = Receiver::ALL
+                .into_iter()
+                .filter(|r| operators(*r).any(|o| o.methods.contains(&name.as_str())))
+                .map(Receiver::describe)
+                .collect();
+            if elsewhere.is_empty() {
+                crate::ctxt::suggestion(&name, methods.iter().copied())
+            } else {
+                format!("; `{method}` applies to a {}", elsewhere.join(" or a "))
+            }
+        };
         self.cx.error_spanned_by(
             method,
             format!(
@@ -465,7 +555,31 @@ fn is_generated_name(name: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
+    /// The messages of the errors `topology! { .. }` reports for `body` (a topology over a
+    /// `clicks` stream of `String` keys and values).
+    pub fn errors(body: &str) -> Vec<String> {
+        let src = format!("struct Topo {{ stream clicks {{ topic: \"clicks\", key: String, value: String }} {body} }}");
+        let out = crate::topology::expand(src.parse().expect("tokens"));
+        let mut messages = Vec::new();
+        let tokens: Vec<proc_macro2::TokenTree> = out.into_iter().collect();
+        for w in tokens.windows(3) {
+            if let [proc_macro2::TokenTree::Ident(i), _, proc_macro2::TokenTree::Group(g)] = w
+                && i == "compile_error"
+            {
+                let lit: syn::LitStr = syn::parse2(g.stream()).expect("a message");
+                messages.push(lit.value());
+            }
+        }
+        messages
+    }
+
+    /// The generated code of a topology without errors, as text.
+    pub fn expansion(body: &str) -> String {
+        let src = format!("struct Topo {{ stream clicks {{ topic: \"clicks\", key: String, value: String }} {body} }}");
+        crate::topology::expand(src.parse().expect("tokens")).to_string()
+    }
+
     #[test]
     fn generated_names_are_recognized_as_java_does() {
         assert!(super::is_generated_name("KSTREAM-AGGREGATE-STATE-STORE-0000000003"));

@@ -1,5 +1,6 @@
 //! What a DSL node does: the operators the lowering produces and code generation reads.
 
+use proc_macro2::TokenStream;
 use syn::{Expr, Ident, LitStr, Type};
 
 /// A DSL operator node.
@@ -100,6 +101,50 @@ pub enum Op {
         /// which values are null); `None`: the values' default serde.
         grouped_values: Box<Option<Type>>,
     },
+    /// A windowed aggregation into the window or session store at `store`.
+    WindowedAggregate {
+        kind: WindowedAggKind,
+        store: usize,
+        /// The grouped key's serde (the store's inner key serde) and the aggregate's.
+        serdes: Serdes,
+        /// The grouped values' serde, as for `Aggregate`.
+        grouped_values: Box<Option<Type>>,
+        /// The windows: a const expression (`Topology::__WINDOWS_0`).
+        windows: TokenStream,
+        /// Emit each window's final result when it closes, not every update.
+        on_window_close: bool,
+    },
+    /// `suppress` with its buffer in the key-value store at `store`.
+    Suppress {
+        store: usize,
+        /// `until_window_closes` (else `until_time_limit`).
+        window_closes: bool,
+        /// How long updates wait: the windows' grace or the time limit (an `i64` const expression).
+        wait_ms: TokenStream,
+        /// A `BufferConfig` expression.
+        buffer: TokenStream,
+        /// The table's inherited serdes.
+        serdes: Serdes,
+    },
+}
+
+/// The aggregation an `Op::WindowedAggregate` runs.
+pub enum WindowedAggKind {
+    Count,
+    Reduce(Expr),
+    Aggregate(Expr, Expr),
+    /// Initializer, aggregator and the merger of two sessions.
+    SessionAggregate(Expr, Expr, Expr),
+}
+
+impl WindowedAggKind {
+    /// Java's name prefix for the aggregation node (and, with `-STATE-STORE`, its store).
+    pub(super) fn prefix(&self) -> &'static str {
+        match self {
+            WindowedAggKind::Reduce(_) => "KSTREAM-REDUCE",
+            _ => "KSTREAM-AGGREGATE",
+        }
+    }
 }
 
 /// The aggregation an `Op::Aggregate` runs.
@@ -136,6 +181,8 @@ impl Op {
             Op::ToStream => "KTABLE-TOSTREAM",
             Op::TableGroupBy(_) => "KTABLE-SELECT",
             Op::Aggregate { kind, .. } => kind.prefix(),
+            Op::WindowedAggregate { kind, .. } => kind.prefix(),
+            Op::Suppress { .. } => "KTABLE-SUPPRESS",
         }
     }
 }

@@ -21,6 +21,29 @@ pub(super) const OPERATORS: &[Operator] = &[
     Operator::new(&["group_by"], Lowering::Stream(group_by)),
 ];
 
+/// Whether `serde` is one of the runtime's serdes of plain (not windowed) values.
+fn is_plain_serde(serde: &Type) -> bool {
+    const PLAIN: &[&str] = &[
+        "StringSerde",
+        "LongSerde",
+        "IntegerSerde",
+        "ShortSerde",
+        "FloatSerde",
+        "DoubleSerde",
+        "BytesSerde",
+        "UnitSerde",
+        "OptionSerde",
+    ];
+    match serde {
+        Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| PLAIN.iter().any(|plain| s.ident == plain)),
+        _ => false,
+    }
+}
+
 /// Keeps the key serde only (the value type may change).
 pub(super) fn key_only(s: &Serdes) -> Serdes {
     Serdes {
@@ -42,7 +65,7 @@ fn filter(scope: &mut Scope<'_>, mut call: Call, stream: Stream) -> Option<Handl
     call.args.finish(scope.cx, "filter(|key, value| bool)");
     let keep = call.method == "filter";
     let node = scope.add_op(&call.method, call.parents(), Op::Filter { f, keep });
-    Handle::stream(node, stream.repartition, stream.serdes)
+    Handle::stream_of(node, stream)
 }
 
 fn map(scope: &mut Scope<'_>, mut call: Call, _: Stream) -> Option<Handle> {
@@ -63,7 +86,8 @@ fn map_values(scope: &mut Scope<'_>, mut call: Call, stream: Stream) -> Option<H
     );
     let with_key = arity(&f) == Some(2);
     let node = scope.add_op(&call.method, call.parents(), Op::MapValues { f, with_key });
-    Handle::stream(node, stream.repartition, key_only(&stream.serdes))
+    let serdes = key_only(&stream.serdes);
+    Handle::stream_of(node, Stream { serdes, ..stream })
 }
 
 fn flat_map(scope: &mut Scope<'_>, mut call: Call, _: Stream) -> Option<Handle> {
@@ -83,7 +107,8 @@ fn flat_map_values(scope: &mut Scope<'_>, mut call: Call, stream: Stream) -> Opt
         .finish(scope.cx, "flat_map_values(|value| iterator of values)");
     let with_key = arity(&f) == Some(2);
     let node = scope.add_op(&call.method, call.parents(), Op::FlatMapValues { f, with_key });
-    Handle::stream(node, stream.repartition, key_only(&stream.serdes))
+    let serdes = key_only(&stream.serdes);
+    Handle::stream_of(node, Stream { serdes, ..stream })
 }
 
 fn select_key(scope: &mut Scope<'_>, mut call: Call, stream: Stream) -> Option<Handle> {
@@ -102,7 +127,7 @@ fn peek(scope: &mut Scope<'_>, mut call: Call, stream: Stream) -> Option<Handle>
     call.args.finish(scope.cx, "peek(|key, value| ..)");
     if call.method == "peek" {
         let node = scope.add_op(&call.method, call.parents(), Op::Peek(f));
-        Handle::stream(node, stream.repartition, stream.serdes)
+        Handle::stream_of(node, stream)
     } else {
         scope.add_op(&call.method, call.parents(), Op::Foreach(f));
         None
@@ -163,10 +188,7 @@ fn split(scope: &mut Scope<'_>, call: Call, stream: Stream) -> Option<Handle> {
             name.to_string(),
             Handle {
                 node: name,
-                kind: Kind::Stream(Stream {
-                    repartition: stream.repartition,
-                    serdes: stream.serdes.clone(),
-                }),
+                kind: Kind::Stream(stream.clone()),
             },
         );
     }
@@ -187,6 +209,7 @@ fn merge(scope: &mut Scope<'_>, mut call: Call, stream: Stream) -> Option<Handle
     let other_handle = scope.lookup(&other)?;
     let Kind::Stream(Stream {
         repartition: other_repartition,
+        windowed_key: other_windowed,
         ..
     }) = other_handle.kind
     else {
@@ -201,13 +224,33 @@ fn merge(scope: &mut Scope<'_>, mut call: Call, stream: Stream) -> Option<Handle
         n.parents[1] = syn::Ident::new(&n.parents[1].to_string(), other.span());
     }
     // Java's merged stream has no serdes of its own.
-    Handle::stream(node, stream.repartition || other_repartition, Serdes::default())
+    Handle::stream_of(
+        node,
+        Stream {
+            repartition: stream.repartition || other_repartition,
+            serdes: Serdes::default(),
+            windowed_key: stream.windowed_key && other_windowed,
+        },
+    )
 }
 
 /// `to("topic", ..)` or `to(|k, v| "topic", ..)`; ends the chain.
 fn to(scope: &mut Scope<'_>, mut call: Call, stream: Stream) -> Option<Handle> {
     let cx = scope.cx;
-    let serdes = call.args.serdes().or(&stream.serdes);
+    let explicit = call.args.serdes();
+    if stream.windowed_key
+        && let Some(serde) = explicit.key.as_ref().filter(|s| is_plain_serde(s))
+    {
+        cx.error_spanned_by(
+            serde,
+            format!(
+                "the keys of this stream are `Windowed<K>` (a windowed aggregation's result), which `{}` cannot write; leave `key_serde` out to write them with the aggregation's windowed serde (Java's `TimeWindowedSerde` / `SessionWindowedSerde` layout), name one such as `TimeWindowedSerde<StringSerde, SIZE_MS>`, or write the plain key with `.select_key(|k, _| k.key.clone())` first",
+                quote::ToTokens::to_token_stream(serde)
+            ),
+        );
+        return None;
+    }
+    let serdes = explicit.or(&stream.serdes);
     let partitioner = call.args.ty("partitioner");
     match call.args.first() {
         Some(Expr::Lit(syn::ExprLit {
@@ -269,7 +312,14 @@ fn repartition(scope: &mut Scope<'_>, mut call: Call, stream: Stream) -> Option<
         None => scope.next_name("KSTREAM-REPARTITION"),
     };
     let node = scope.repartition(&call.method, call.node, &base, serdes.clone(), false);
-    Handle::stream(node, false, serdes)
+    Handle::stream_of(
+        node,
+        Stream {
+            repartition: false,
+            serdes,
+            windowed_key: stream.windowed_key,
+        },
+    )
 }
 
 fn group_by_key(scope: &mut Scope<'_>, mut call: Call, stream: Stream) -> Option<Handle> {

@@ -4,9 +4,9 @@
 use super::args::arity;
 use super::stream::key_only;
 use super::{
-    Call, Grouping, Handle, Kind, Lowering, NodeDef, NodeKind, Op, Operator, Scope, Serdes, SourceDef, StoreDef, Table,
+    Call, Grouping, Handle, Kind, Lowering, NodeDef, NodeKind, Op, Operator, Scope, Serdes, SourceDef, StoreDef,
+    StoreShape, Stream, Table,
 };
-use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Ident, LitStr, Type};
 
@@ -50,7 +50,7 @@ impl Scope<'_> {
         let store = self.add_store(StoreDef {
             ident: ident.clone(),
             name: store_name,
-            kind: Ident::new("key_value", Span::call_site()),
+            shape: StoreShape::KeyValue,
             key: Some(key.clone()),
             value: Some(value.clone()),
             dsl: true,
@@ -59,6 +59,7 @@ impl Scope<'_> {
             persistent,
             // A global table's topic is its changelog.
             logging: !global,
+            timestamped: true,
         });
         let node = self.add_op(
             &ident,
@@ -73,7 +74,7 @@ impl Scope<'_> {
         let kind = if global {
             Kind::GlobalTable
         } else {
-            Kind::Table(Table { serdes })
+            Kind::Table(Table { serdes, windowed: None })
         };
         self.bind(&ident, Handle { node, kind });
     }
@@ -84,7 +85,7 @@ fn filter(scope: &mut Scope<'_>, mut call: Call, table: Table) -> Option<Handle>
     call.args.finish(scope.cx, "filter(|key, value| bool)");
     let keep = call.method == "filter";
     let node = scope.add_op(&call.method, call.parents(), Op::TableFilter { f, keep });
-    Handle::table(node, table.serdes)
+    Handle::table(node, table)
 }
 
 fn map_values(scope: &mut Scope<'_>, mut call: Call, table: Table) -> Option<Handle> {
@@ -92,7 +93,13 @@ fn map_values(scope: &mut Scope<'_>, mut call: Call, table: Table) -> Option<Han
     call.args.finish(scope.cx, "map_values(|value| new_value)");
     let with_key = arity(&f) == Some(2);
     let node = scope.add_op(&call.method, call.parents(), Op::TableMapValues { f, with_key });
-    Handle::table(node, key_only(&table.serdes))
+    Handle::table(
+        node,
+        Table {
+            serdes: key_only(&table.serdes),
+            ..table
+        },
+    )
 }
 
 fn to_stream(scope: &mut Scope<'_>, mut call: Call, table: Table) -> Option<Handle> {
@@ -106,7 +113,15 @@ fn to_stream(scope: &mut Scope<'_>, mut call: Call, table: Table) -> Option<Hand
             .as_ref()
             .map(|v| -> Type { syn::parse_quote_spanned!(v.span()=> ::streams_runtime::serde::OptionSerde<#v>) }),
     };
-    Handle::stream(scope.add_op(&call.method, vec![call.node], Op::ToStream), false, serdes)
+    let node = scope.add_op(&call.method, vec![call.node], Op::ToStream);
+    Handle::stream_of(
+        node,
+        Stream {
+            repartition: false,
+            serdes,
+            windowed_key: table.windowed.is_some(),
+        },
+    )
 }
 
 fn group_by(scope: &mut Scope<'_>, mut call: Call, _: Table) -> Option<Handle> {

@@ -1,0 +1,10 @@
+use streams_runtime::prelude::*;
+
+topology! {
+    struct Topo {
+        stream clicks { topic: "clicks", key: String, value: String }
+        clicks.group_by_key().windowed_by(tumbling(1min, grace: -5s)).count(store: "counts");
+    }
+}
+
+fn main() {}
