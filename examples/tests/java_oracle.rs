@@ -154,6 +154,116 @@ topology! {
     }
 }
 
+/// A windowed key as the Java side labels it: `key@start/end`.
+fn label(key: &Windowed<Option<String>>) -> Option<String> {
+    Some(format!(
+        "{}@{}/{}",
+        or_null(key.key.as_deref()),
+        key.window.start,
+        key.window.end
+    ))
+}
+
+/// Java's `a + "," + v` over nullable strings.
+fn joined(a: Option<String>, v: Option<String>) -> Option<String> {
+    Some(format!("{},{}", or_null(a.as_deref()), or_null(v.as_deref())))
+}
+
+topology! {
+    /// Tumbling windows with and without grace, hopping windows: count, reduce, aggregate.
+    struct Tumbling {
+        stream input { topic: "tumble-in", key: Option<String>, value: Option<String> }
+        let counts = input.group_by_key().windowed_by(tumbling(10ms, grace: 5ms)).count(store: "tumble-count-store");
+        counts.to_stream().select_key(|k, _| label(k)).to("tumble-count");
+        counts.to_stream().to("tumble-raw");
+        input
+            .group_by_key()
+            .windowed_by(tumbling(10ms))
+            .reduce(joined, store: "tumble-reduce-store")
+            .to_stream()
+            .select_key(|k, _| label(k))
+            .map_values(Option::flatten)
+            .to("tumble-reduce");
+        input
+            .group_by_key()
+            .windowed_by(hopping(10ms, 3ms, grace: 5ms))
+            .aggregate(String::new, |_, v, agg| format!("{agg}{}", or_null(v.as_deref())), store: "hop-agg-store")
+            .to_stream()
+            .select_key(|k, _| label(k))
+            .to("hop-agg");
+    }
+}
+
+topology! {
+    /// Sliding windows: count and aggregate.
+    struct Sliding {
+        stream input { topic: "slide-in", key: Option<String>, value: Option<String> }
+        let windowed = input.group_by_key().windowed_by(sliding(10ms, grace: 5ms));
+        windowed.count(store: "slide-count-store").to_stream().select_key(|k, _| label(k)).to("slide-count");
+        windowed
+            .aggregate(String::new, |_, v, agg| format!("{agg}{}", or_null(v.as_deref())), store: "slide-agg-store")
+            .to_stream()
+            .select_key(|k, _| label(k))
+            .to("slide-agg");
+    }
+}
+
+topology! {
+    /// Session windows: count, aggregate with a merger, reduce; merged sessions are deleted.
+    struct Session {
+        stream input { topic: "session-in", key: Option<String>, value: Option<String> }
+        let sessions = input.group_by_key().windowed_by(session(10ms, grace: 5ms));
+        let counts = sessions.count(store: "session-count-store");
+        counts.to_stream().select_key(|k, _| label(k)).to("session-count");
+        counts.to_stream().to("session-raw");
+        sessions
+            .aggregate(
+                String::new,
+                |_, v, agg| format!("{agg}{}", or_null(v.as_deref())),
+                |_, a, b| format!("{a}|{b}"),
+                store: "session-agg-store"
+            )
+            .to_stream()
+            .select_key(|k, _| label(k))
+            .to("session-agg");
+        sessions
+            .reduce(joined, store: "session-reduce-store")
+            .to_stream()
+            .select_key(|k, _| label(k))
+            .map_values(Option::flatten)
+            .to("session-reduce");
+    }
+}
+
+topology! {
+    /// Final results: suppress until a window closes, emit on window close, and a time-limited
+    /// suppression with a two-record buffer that emits early.
+    struct Suppression {
+        stream input { topic: "suppress-in", key: Option<String>, value: Option<String> }
+        input
+            .group_by_key()
+            .windowed_by(tumbling(10ms, grace: 5ms))
+            .count(store: "final-count-store")
+            .suppress(until_window_closes(unbounded()))
+            .to_stream()
+            .select_key(|k, _| label(k))
+            .to("final-count");
+        input
+            .group_by_key()
+            .windowed_by(tumbling(10ms, grace: 5ms))
+            .count(store: "emit-final-store", emit_strategy: on_window_close)
+            .to_stream()
+            .select_key(|k, _| label(k))
+            .to("emit-final");
+        input
+            .group_by_key()
+            .count(store: "limit-count-store")
+            .suppress(until_time_limit(10ms, max_records(2)))
+            .to_stream()
+            .to("limit-count");
+    }
+}
+
 /// Processor API: counts per key in a store; every 10 ms of stream time forwards all counts,
 /// every second of wall-clock time forwards ("wall", records seen).
 #[derive(Processor)]
@@ -388,6 +498,47 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
             &[("rp-counts", Longs), ("rp-out", Strings), ("rp-reduce", Strings)],
         ),
         "punctuation" => drive(&Punctuation, Punctuation::source_input(), steps, &[("ticks", Longs)]),
+        "tumbling" => drive(
+            &Tumbling,
+            Tumbling::source_input(),
+            steps,
+            &[
+                ("tumble-count", Longs),
+                ("tumble-raw", Raw),
+                ("tumble-reduce", Strings),
+                ("hop-agg", Strings),
+                ("oracle-tumble-count-store-changelog", Raw),
+            ],
+        ),
+        "sliding" => drive(
+            &Sliding,
+            Sliding::source_input(),
+            steps,
+            &[
+                ("slide-count", Longs),
+                ("slide-agg", Strings),
+                ("oracle-slide-count-store-changelog", Raw),
+            ],
+        ),
+        "session" => drive(
+            &Session,
+            Session::source_input(),
+            steps,
+            &[
+                ("session-count", Longs),
+                ("session-raw", Raw),
+                ("session-agg", Strings),
+                ("session-reduce", Strings),
+                ("oracle-session-count-store-changelog", Raw),
+            ],
+        ),
+        "suppress" => drive(
+            &Suppression,
+            Suppression::source_input(),
+            steps,
+            &[("final-count", Longs), ("emit-final", Longs), ("limit-count", Longs)],
+        ),
+
         other => panic!("no Rust twin for scenario topology {other}"),
     }
 }
@@ -588,6 +739,26 @@ fn processor_api_punctuation_matches_java() {
 }
 
 #[test]
+fn tumbling_and_hopping_windows_match_java() {
+    assert_same_as_java("tumbling");
+}
+
+#[test]
+fn sliding_windows_match_java() {
+    assert_same_as_java("sliding");
+}
+
+#[test]
+fn session_windows_with_merges_match_java() {
+    assert_same_as_java("session");
+}
+
+#[test]
+fn suppression_and_emit_on_window_close_match_java() {
+    assert_same_as_java("suppress");
+}
+
+#[test]
 fn every_scenario_file_has_a_test() {
     let tested = [
         "stateless",
@@ -597,6 +768,10 @@ fn every_scenario_file_has_a_test() {
         "stream_aggregate",
         "repartition",
         "punctuation",
+        "tumbling",
+        "sliding",
+        "session",
+        "suppress",
     ];
     for (name, path) in fixed_scenarios() {
         let topology = parse_scenario(&path).topology;

@@ -141,6 +141,14 @@ pub struct StreamsConfig {
     pub processing_handler: ProcessingHandler,
     /// `client.id` prefix (default: the application id).
     pub client_id: Option<String>,
+    /// `windowstore.changelog.additional.retention.ms` (default one day): how much longer than
+    /// its store a window or session store's changelog keeps records (`retention.ms` of the
+    /// changelog topic is the store's retention plus this).
+    pub windowstore_changelog_additional_retention: Duration,
+    /// `__emit.interval.ms.kstreams.windowed.aggregation__` (Java's internal setting, default
+    /// 1 000): how often, in wall-clock time, aggregations emitting on window close look for
+    /// closed windows.
+    pub windowed_emit_interval: Duration,
     /// Pass-through librdkafka settings, by client.
     pub client_settings: Vec<(ClientScope, String, String)>,
 }
@@ -163,6 +171,8 @@ const STREAMS_SETTINGS: &[&str] = &[
     "default.production.exception.handler",
     "processing.exception.handler",
     "client.id",
+    "windowstore.changelog.additional.retention.ms",
+    "__emit.interval.ms.kstreams.windowed.aggregation__",
 ];
 
 const PREFIXES: &[(&str, ClientScope)] = &[
@@ -199,6 +209,8 @@ impl StreamsConfig {
             production_handler: ProductionHandler::Fail,
             processing_handler: ProcessingHandler::LogAndFail,
             client_id: None,
+            windowstore_changelog_additional_retention: Duration::from_millis(86_400_000),
+            windowed_emit_interval: Duration::from_millis(1_000),
             client_settings: Vec::new(),
         }
     }
@@ -273,6 +285,12 @@ impl StreamsConfig {
             }
             "num.standby.replicas" => self.num_standby_replicas = number(0)? as u32,
             "max.task.idle.ms" => self.max_task_idle = Duration::from_millis(number(0)? as u64),
+            "windowstore.changelog.additional.retention.ms" => {
+                self.windowstore_changelog_additional_retention = Duration::from_millis(number(0)? as u64)
+            }
+            "__emit.interval.ms.kstreams.windowed.aggregation__" => {
+                self.windowed_emit_interval = Duration::from_millis(number(0)? as u64)
+            }
             "replication.factor" => {
                 let n = number(-1)?;
                 if n == 0 {

@@ -132,7 +132,12 @@ pub const fn check_store_used(topology: &str, store: &str, users: &[&[StoreField
 }
 
 const fn kind_eq(a: StoreKind, b: StoreKind) -> bool {
-    matches!((a, b), (StoreKind::KeyValue, StoreKind::KeyValue))
+    matches!(
+        (a, b),
+        (StoreKind::KeyValue, StoreKind::KeyValue)
+            | (StoreKind::Window, StoreKind::Window)
+            | (StoreKind::Session, StoreKind::Session)
+    )
 }
 
 const fn str_eq(a: &str, b: &str) -> bool {

@@ -28,6 +28,10 @@ use streams_runtime::topology::Topology;
 /// A record to send: key and value bytes (`None`: null).
 pub type RawRecord<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
 
+/// A record to produce with its timestamp: key, value, timestamp.
+#[allow(dead_code)] // not every test binary produces timed records
+pub type TimedRecord<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, i64);
+
 /// A Kafka cluster reached at `bootstrap`.
 pub struct Kafka {
     bootstrap: String,
@@ -187,21 +191,39 @@ impl Kafka {
     /// Produces `(key, value)` records to `topic` (partition by the default partitioner unless
     /// `partition` is given) and waits until they are written.
     pub fn send(&self, topic: &str, partition: Option<i32>, records: &[RawRecord<'_>]) {
+        self.produce(topic, partition, records.iter().map(|&(k, v)| (k, v, None)));
+    }
+
+    /// Like [`Kafka::send`], with each record's timestamp (event time).
+    #[allow(dead_code)] // not every test binary produces timed records
+    pub fn send_at(&self, topic: &str, partition: Option<i32>, records: &[TimedRecord<'_>]) {
+        self.produce(topic, partition, records.iter().map(|&(k, v, ts)| (k, v, Some(ts))));
+    }
+
+    fn produce<'a>(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        records: impl Iterator<Item = (Option<&'a [u8]>, Option<&'a [u8]>, Option<i64>)>,
+    ) {
         let producer: BaseProducer = ClientConfig::new()
             .set("bootstrap.servers", &self.bootstrap)
             .set("partitioner", "murmur2_random")
             .create()
             .unwrap();
-        for (key, value) in records {
+        for (key, value, timestamp) in records {
             let mut record = BaseRecord::<[u8], [u8]>::to(topic);
             if let Some(k) = key {
-                record = record.key(*k);
+                record = record.key(k);
             }
             if let Some(v) = value {
-                record = record.payload(*v);
+                record = record.payload(v);
             }
             if let Some(p) = partition {
                 record = record.partition(p);
+            }
+            if let Some(ts) = timestamp {
+                record = record.timestamp(ts);
             }
             producer.send(record).map_err(|(e, _)| e).unwrap();
         }

@@ -97,7 +97,8 @@ pub(crate) fn prepare<T: Topology>(config: &StreamsConfig) -> Result<(), Streams
         }
         let partitions = sources.iter().map(|t| planned(t)).max().unwrap_or(widest);
         for changelog in changelogs.iter().filter(|t| !counts.contains_key(*t)) {
-            missing.push((changelog.clone(), changelog_cleanup::<T>(app, changelog), partitions));
+            let cleanup = changelog_cleanup::<T>(config, changelog);
+            missing.push((changelog.clone(), cleanup, partitions));
         }
     }
     let control = super::control::control_topic(app);
@@ -160,10 +161,6 @@ fn copartition_groups<T: Topology>(app: &str) -> Vec<(Vec<String>, Vec<String>)>
         .collect()
 }
 
-/// Java's default `windowstore.changelog.additional.retention.ms`: a windowed store's changelog
-/// keeps records this much longer than the store does (one day).
-const WINDOWED_CHANGELOG_ADDITIONAL_RETENTION_MS: i64 = 86_400_000;
-
 /// How an internal topic is cleaned up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cleanup {
@@ -175,14 +172,19 @@ enum Cleanup {
     CompactDelete { retention_ms: i64 },
 }
 
-/// The cleanup of the changelog `changelog` of one of `T`'s stores.
-fn changelog_cleanup<T: Topology>(app: &str, changelog: &str) -> Cleanup {
+/// The cleanup of the changelog `changelog` of one of `T`'s stores: window and session
+/// changelogs also delete what is older than the store's retention plus
+/// `windowstore.changelog.additional.retention.ms`, as in Java.
+fn changelog_cleanup<T: Topology>(config: &StreamsConfig, changelog: &str) -> Cleanup {
+    let app = &config.application_id;
     match T::STORES.iter().find(|s| s.changelog_topic(app) == changelog) {
-        Some(store) if store.kind != crate::state::StoreKind::KeyValue => Cleanup::CompactDelete {
-            retention_ms: store
-                .retention_ms
-                .saturating_add(WINDOWED_CHANGELOG_ADDITIONAL_RETENTION_MS),
-        },
+        Some(store) if store.kind != crate::state::StoreKind::KeyValue => {
+            let additional =
+                i64::try_from(config.windowstore_changelog_additional_retention.as_millis()).unwrap_or(i64::MAX);
+            Cleanup::CompactDelete {
+                retention_ms: store.retention_ms.saturating_add(additional),
+            }
+        }
         _ => Cleanup::Compact,
     }
 }

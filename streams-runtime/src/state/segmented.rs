@@ -338,17 +338,20 @@ impl SegmentedStore {
     }
 
     /// Writes `key_buf` → `value_buf` (`present`) or deletes `key_buf`, logging it. An expired
-    /// write is dropped.
+    /// write is dropped (and still logged).
     pub(crate) fn write(&mut self, present: bool) -> Result<(), StoreError> {
         let Some(time) = self.schema.segment_time(&self.key_buf) else {
             return Ok(());
         };
-        if !self.admit(time) {
-            return Ok(());
-        }
         let id = self.segment_id(time);
         let (key, value) = (std::mem::take(&mut self.key_buf), std::mem::take(&mut self.value_buf));
-        let result = self.write_bytes(id, &key, present.then_some(value.as_slice()));
+        // An expired write is not applied, but it is logged all the same, as Java's changelogging
+        // layer (above the segmented store) does.
+        let result = if self.admit(time) {
+            self.write_bytes(id, &key, present.then_some(value.as_slice()))
+        } else {
+            Ok(())
+        };
         if result.is_ok()
             && let Some(log) = &mut self.changelog
         {

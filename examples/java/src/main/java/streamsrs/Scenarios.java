@@ -7,10 +7,12 @@ import java.util.Locale;
 import java.util.Map;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.Branched;
+import org.apache.kafka.streams.kstream.EmitStrategy;
 import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.KGroupedStream;
 import org.apache.kafka.streams.kstream.KStream;
@@ -19,6 +21,15 @@ import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.kstream.SessionWindowedKStream;
+import org.apache.kafka.streams.kstream.SessionWindows;
+import org.apache.kafka.streams.kstream.SlidingWindows;
+import org.apache.kafka.streams.kstream.Suppressed;
+import org.apache.kafka.streams.kstream.Suppressed.BufferConfig;
+import org.apache.kafka.streams.kstream.TimeWindowedKStream;
+import org.apache.kafka.streams.kstream.TimeWindows;
+import org.apache.kafka.streams.kstream.Windowed;
+import org.apache.kafka.streams.kstream.WindowedSerdes;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -26,6 +37,7 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
+import org.apache.kafka.streams.state.WindowStore;
 
 /**
  * The oracle's topologies, one per scenario name. Every input topic has String keys and values
@@ -63,8 +75,20 @@ final class Scenarios {
       case "stream_aggregate" -> streamAggregate();
       case "repartition" -> repartition();
       case "punctuation" -> punctuation();
+      case "tumbling" -> tumbling();
+      case "sliding" -> sliding();
+      case "session" -> session();
+      case "suppress" -> suppress();
       default -> throw new IllegalArgumentException("unknown scenario topology " + name);
     };
+  }
+
+  /**
+   * A store without Kafka Streams' record cache: the Rust side has none yet, so the oracle compares
+   * every update (with the cache, Java collapses updates of one key within an input record).
+   */
+  private static <V, S extends org.apache.kafka.streams.processor.StateStore> Materialized<String, V, S> uncached(String name) {
+    return Materialized.<String, V, S>as(name).withCachingDisabled();
   }
 
   private static String str(Object o) {
@@ -253,6 +277,112 @@ final class Scenarios {
         "ticker");
     t.addSink("output", "ticks", Serdes.String().serializer(), Serdes.Long().serializer(), "ticker");
     return new Scenario(t, List.of(Output.longs("ticks")));
+  }
+
+  private static Duration ms(long millis) {
+    return Duration.ofMillis(millis);
+  }
+
+  /** A windowed key as a String: key@start/end. */
+  static String label(Windowed<String> wk) {
+    return wk.key() + "@" + wk.window().start() + "/" + wk.window().end();
+  }
+
+  /** Tumbling (with and without grace) and hopping windows: count, reduce, aggregate. */
+  static Scenario tumbling() {
+    StreamsBuilder b = new StreamsBuilder();
+    KGroupedStream<String, String> byKey = b.<String, String>stream("tumble-in").groupByKey();
+    KTable<Windowed<String>, Long> counts =
+        byKey.windowedBy(TimeWindows.ofSizeAndGrace(ms(10), ms(5))).count(uncached("tumble-count-store"));
+    counts.toStream((wk, v) -> label(wk)).to("tumble-count", LONGS);
+    counts.toStream().to("tumble-raw", Produced.with(WindowedSerdes.timeWindowedSerdeFrom(String.class, 10), Serdes.Long()));
+    byKey.windowedBy(TimeWindows.ofSizeWithNoGrace(ms(10)))
+        .reduce((a, v) -> a + "," + v, uncached("tumble-reduce-store"))
+        .toStream((wk, v) -> label(wk))
+        .to("tumble-reduce");
+    byKey.windowedBy(TimeWindows.ofSizeAndGrace(ms(10), ms(5)).advanceBy(ms(3)))
+        .aggregate(() -> "", (k, v, agg) -> agg + v, uncached("hop-agg-store"))
+        .toStream((wk, v) -> label(wk))
+        .to("hop-agg");
+    return new Scenario(
+        b.build(),
+        List.of(
+            Output.longs("tumble-count"),
+            Output.raw("tumble-raw"),
+            Output.strings("tumble-reduce"),
+            Output.strings("hop-agg"),
+            Output.raw("oracle-tumble-count-store-changelog")));
+  }
+
+  /** Sliding windows: count and aggregate. */
+  static Scenario sliding() {
+    StreamsBuilder b = new StreamsBuilder();
+    TimeWindowedKStream<String, String> windowed = b.<String, String>stream("slide-in")
+        .groupByKey()
+        .windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(ms(10), ms(5)));
+    windowed.count(uncached("slide-count-store")).toStream((wk, v) -> label(wk)).to("slide-count", LONGS);
+    windowed.aggregate(() -> "", (k, v, agg) -> agg + v, uncached("slide-agg-store"))
+        .toStream((wk, v) -> label(wk))
+        .to("slide-agg");
+    return new Scenario(
+        b.build(),
+        List.of(
+            Output.longs("slide-count"),
+            Output.strings("slide-agg"),
+            Output.raw("oracle-slide-count-store-changelog")));
+  }
+
+  /** Session windows: count, aggregate with a merger, reduce; merged sessions are deleted (null values). */
+  static Scenario session() {
+    StreamsBuilder b = new StreamsBuilder();
+    SessionWindowedKStream<String, String> sessions = b.<String, String>stream("session-in")
+        .groupByKey()
+        .windowedBy(SessionWindows.ofInactivityGapAndGrace(ms(10), ms(5)));
+    KTable<Windowed<String>, Long> counts = sessions.count(uncached("session-count-store"));
+    counts.toStream((wk, v) -> label(wk)).to("session-count", LONGS);
+    counts.toStream().to("session-raw", Produced.with(WindowedSerdes.sessionWindowedSerdeFrom(String.class), Serdes.Long()));
+    sessions.aggregate(() -> "", (k, v, agg) -> agg + v, (k, a, c) -> a + "|" + c, uncached("session-agg-store"))
+        .toStream((wk, v) -> label(wk))
+        .to("session-agg");
+    sessions.reduce((a, v) -> a + "," + v, uncached("session-reduce-store"))
+        .toStream((wk, v) -> label(wk))
+        .to("session-reduce");
+    return new Scenario(
+        b.build(),
+        List.of(
+            Output.longs("session-count"),
+            Output.raw("session-raw"),
+            Output.strings("session-agg"),
+            Output.strings("session-reduce"),
+            Output.raw("oracle-session-count-store-changelog")));
+  }
+
+  /**
+   * Final results: suppress until a window closes, the on-window-close emit strategy (throttled by
+   * the wall clock) and a time-limited suppression with a two-record buffer that emits early.
+   */
+  static Scenario suppress() {
+    StreamsBuilder b = new StreamsBuilder();
+    KGroupedStream<String, String> byKey = b.<String, String>stream("suppress-in").groupByKey();
+    byKey.windowedBy(TimeWindows.ofSizeAndGrace(ms(10), ms(5)))
+        // The key serde must be given: suppress's buffer serializes the windowed key, and without it
+        // falls back to the default (String) serde and fails with a ClassCastException.
+        .count(Materialized.<String, Long, WindowStore<Bytes, byte[]>>as("final-count-store").withKeySerde(Serdes.String()).withCachingDisabled())
+        .suppress(Suppressed.untilWindowCloses(BufferConfig.unbounded()))
+        .toStream((wk, v) -> label(wk))
+        .to("final-count", LONGS);
+    byKey.windowedBy(TimeWindows.ofSizeAndGrace(ms(10), ms(5)))
+        .emitStrategy(EmitStrategy.onWindowClose())
+        .count(uncached("emit-final-store"))
+        .toStream((wk, v) -> label(wk))
+        .to("emit-final", LONGS);
+    byKey.count(uncached("limit-count-store"))
+        .suppress(Suppressed.untilTimeLimit(Duration.ofMillis(10), BufferConfig.maxRecords(2)))
+        .toStream()
+        .to("limit-count", LONGS);
+    return new Scenario(
+        b.build(),
+        List.of(Output.longs("final-count"), Output.longs("emit-final"), Output.longs("limit-count")));
   }
 
   private Scenarios() {}
