@@ -69,11 +69,21 @@ fn subtree_size(nodes: &[NodeSpec], i: usize) -> usize {
     count
 }
 
+/// Java's `NodeComparator`: larger sub-tree first, then name. It orders the nodes of a
+/// sub-topology and each node's successor and predecessor lists.
+fn node_order(nodes: &[NodeSpec], a: usize, b: usize) -> std::cmp::Ordering {
+    subtree_size(nodes, b)
+        .cmp(&subtree_size(nodes, a))
+        .then_with(|| nodes[a].name.cmp(nodes[b].name))
+}
+
 fn names(nodes: &[NodeSpec], indices: &[usize]) -> String {
     if indices.is_empty() {
         return "none".to_owned();
     }
-    indices.iter().map(|&i| nodes[i].name).collect::<Vec<_>>().join(", ")
+    let mut sorted = indices.to_vec();
+    sorted.sort_by(|&a, &b| node_order(nodes, a, b));
+    sorted.iter().map(|&i| nodes[i].name).collect::<Vec<_>>().join(", ")
 }
 
 fn mermaid_id(prefix: &str, name: &str) -> String {
@@ -95,11 +105,7 @@ pub(crate) fn describe(nodes: &[NodeSpec]) -> TopologyDescription {
         let _ = writeln!(text, "   Sub-topology: {id}");
         let _ = writeln!(mermaid, "    subgraph sub_{id} [\"Sub-topology: {id}\"]");
         let mut ordered = members.clone();
-        ordered.sort_by(|&a, &b| {
-            subtree_size(nodes, b)
-                .cmp(&subtree_size(nodes, a))
-                .then_with(|| nodes[a].name.cmp(nodes[b].name))
-        });
+        ordered.sort_by(|&a, &b| node_order(nodes, a, b));
         for &i in &ordered {
             let n = &nodes[i];
             let kids = children(nodes, i);
