@@ -182,7 +182,6 @@ topology! {
             .reduce(joined, store: "tumble-reduce-store")
             .to_stream()
             .select_key(|k, _| label(k))
-            .map_values(Option::flatten)
             .to("tumble-reduce");
         input
             .group_by_key()
@@ -230,7 +229,6 @@ topology! {
             .reduce(joined, store: "session-reduce-store")
             .to_stream()
             .select_key(|k, _| label(k))
-            .map_values(Option::flatten)
             .to("session-reduce");
     }
 }
@@ -756,6 +754,52 @@ fn session_windows_with_merges_match_java() {
 #[test]
 fn suppression_and_emit_on_window_close_match_java() {
     assert_same_as_java("suppress");
+}
+
+/// Java's `describe()` of the oracle topologies `names` (`streamsrs.Describe`), each with its
+/// source named as ours is (`input`).
+fn java_descriptions(names: &[&str]) -> BTreeMap<String, String> {
+    let output = Command::new("bash")
+        .arg(support::repo_root().join("scripts/java.sh"))
+        .args(["run", "streamsrs.Describe"])
+        .args(names)
+        .output()
+        .expect("running scripts/java.sh");
+    assert!(output.status.success(), "streamsrs.Describe failed: {output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    text.split("=== ")
+        .filter(|section| !section.is_empty())
+        .map(|section| {
+            let (name, description) = section.split_once('\n').unwrap();
+            let description = description.trim_end().replace("KSTREAM-SOURCE-0000000000", "input");
+            (name.to_owned(), description)
+        })
+        .collect()
+}
+
+#[test]
+fn windowed_topologies_are_described_as_java_describes_them() {
+    let java = java_descriptions(&["tumbling", "sliding", "session", "suppress"]);
+    let ours = [
+        ("tumbling", Tumbling.describe()),
+        ("sliding", Sliding.describe()),
+        ("session", Session.describe()),
+        ("suppress", Suppression.describe()),
+    ];
+    for (name, description) in ours {
+        assert_eq!(description.text().trim_end(), java[name], "{name}: ours, then Java's");
+    }
+    // Windowed stores are persistent, logged and (time windows) timestamped unless the
+    // aggregation says otherwise; retention is size + grace.
+    let store = <Tumbling as Topology>::STORES
+        .iter()
+        .find(|s| s.name == "hop-agg-store")
+        .unwrap();
+    assert!(store.persistent && store.logging && store.timestamped);
+    assert_eq!(
+        (store.kind, store.retention_ms, store.window_size_ms),
+        (StoreKind::Window, 15, 10)
+    );
 }
 
 #[test]

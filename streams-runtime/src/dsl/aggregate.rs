@@ -18,6 +18,10 @@ pub trait StreamAggregator<K, V> {
     type Agg;
     /// The new aggregate from the current one (`None` for a new group) and a value.
     fn add(&mut self, key: &K, value: V, aggregate: Option<Self::Agg>) -> Self::Agg;
+    /// A new group's aggregate before its first value (Java's initializer; `None` for a
+    /// reduction, whose first value starts the aggregate). Windowed aggregations forward it as
+    /// a new window's old value, as Java does.
+    fn initial(&mut self) -> Option<Self::Agg>;
 }
 
 /// `count()`: the number of records per group.
@@ -29,6 +33,10 @@ impl<K, V> StreamAggregator<K, V> for Count {
     #[inline]
     fn add(&mut self, _: &K, _: V, aggregate: Option<i64>) -> i64 {
         aggregate.unwrap_or(0) + 1
+    }
+    #[inline]
+    fn initial(&mut self) -> Option<i64> {
+        Some(0)
     }
 }
 
@@ -43,6 +51,10 @@ impl<K, V, F: FnMut(V, V) -> V> StreamAggregator<K, V> for Reduce<F> {
             Some(a) => (self.0)(a, value),
             None => value,
         }
+    }
+    #[inline]
+    fn initial(&mut self) -> Option<V> {
+        None
     }
 }
 
@@ -68,6 +80,10 @@ impl<K, V, A, I: FnMut() -> A, F: FnMut(&K, V, A) -> A> StreamAggregator<K, V> f
     fn add(&mut self, key: &K, value: V, aggregate: Option<A>) -> A {
         let aggregate = aggregate.unwrap_or_else(&mut self.initializer);
         (self.aggregator)(key, value, aggregate)
+    }
+    #[inline]
+    fn initial(&mut self) -> Option<A> {
+        Some((self.initializer)())
     }
 }
 

@@ -69,6 +69,10 @@ where
         let aggregate = aggregate.unwrap_or_else(&mut self.initializer);
         (self.aggregator)(key, value, aggregate)
     }
+    #[inline]
+    fn initial(&mut self) -> Option<A> {
+        Some((self.initializer)())
+    }
 }
 
 impl<K, V, A, I, F, M> SessionMerger<K, V> for SessionAggregateFns<I, F, M>
@@ -115,25 +119,25 @@ impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>> SessionWindowAggregate<A, K, VA, KS,
         headers: &Headers,
         close_time: i64,
     ) -> Result<(), ProcessingError> {
-        if !self
-            .emit
-            .should_emit(task.system_time_ms(), task.windowed_emit_interval_ms(), close_time)
-        {
+        if !self.emit.should_emit(task, close_time) {
             return Ok(());
         }
-        let upper = close_time - 1;
+        let upper = close_time.saturating_sub(1);
         let lower = self.emit.last_close_time.max(0);
         if upper < 0 || upper < lower {
             return Ok(());
         }
-        for entry in self.store.sessions_ending_between(lower, upper)? {
-            let (key, aggregate) = entry?;
-            let end = key.window.end;
-            let change = Change::new(Some(aggregate), None);
-            forward_update(children, task, key, change, end, headers.clone())?;
-        }
-        self.emit.last_close_time = close_time;
-        Ok(())
+        let finals = self
+            .store
+            .sessions_ending_between(lower, upper)?
+            .map(|entry| {
+                entry.map(|(key, aggregate)| {
+                    let end = key.window.end;
+                    (key, aggregate, end)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.emit.forward_finals(children, task, headers, close_time, finals)
     }
 }
 
@@ -167,11 +171,17 @@ where
         }
         self.observed = self.observed.max(timestamp);
         let gap = self.windows.inactivity_gap_ms();
-        let close_time = self.observed - self.windows.grace_ms() - gap;
+        let close_time = self
+            .observed
+            .saturating_sub(self.windows.grace_ms())
+            .saturating_sub(gap);
         let mut merged_sessions = Vec::new();
         let mut window = Window::new(timestamp, timestamp);
         let mut aggregate = None;
-        for session in self.store.find_sessions(&key, timestamp - gap, timestamp + gap)? {
+        for session in self
+            .store
+            .find_sessions(&key, timestamp.saturating_sub(gap), timestamp.saturating_add(gap))?
+        {
             let (session, session_aggregate) = session?;
             aggregate = Some(self.aggregator.merge(&key, aggregate, session_aggregate.clone()));
             window = Window::new(

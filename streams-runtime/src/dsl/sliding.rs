@@ -92,7 +92,7 @@ where
         }
         let (old, new_timestamp) = match existing {
             Some((aggregate, ts)) => (Some(aggregate), ts.max(step.timestamp)),
-            None => (None, step.timestamp),
+            None => (self.aggregator.initial(), step.timestamp),
         };
         let aggregate = self.aggregator.add(step.key, step.value.clone(), old.clone());
         self.store.write(step.key, Some(&aggregate), start, new_timestamp)?;
@@ -240,31 +240,18 @@ where
         headers: &Headers,
         close_time: i64,
     ) -> Result<(), ProcessingError> {
-        if !self
-            .emit
-            .should_emit(task.system_time_ms(), task.windowed_emit_interval_ms(), close_time)
-        {
+        if !self.emit.should_emit(task, close_time) {
             return Ok(());
         }
         let d = self.difference();
-        let upper = close_time - d - 1;
+        let upper = close_time.saturating_sub(d).saturating_sub(1);
         if upper < 0 {
             return Ok(());
         }
         let last = self.emit.last_close_time;
         let lower = if last == UNKNOWN_TIME { 0 } else { (last - d).max(0) };
-        for (key, aggregate, timestamp) in self.store.fetch_all_by_time(lower, upper)? {
-            forward_update(
-                children,
-                task,
-                key,
-                Change::new(Some(aggregate), None),
-                timestamp,
-                headers.clone(),
-            )?;
-        }
-        self.emit.last_close_time = close_time;
-        Ok(())
+        let finals = self.store.fetch_all_by_time(lower, upper)?;
+        self.emit.forward_finals(children, task, headers, close_time, finals)
     }
 }
 
@@ -299,8 +286,13 @@ where
             return Ok(());
         }
         self.observed = self.observed.max(timestamp);
-        let close_time = self.observed - self.windows.grace_ms();
-        let end = timestamp + self.difference();
+        if timestamp.checked_add(2 * self.difference() + 1).is_none() {
+            return Err(ProcessingError::msg(format!(
+                "the sliding windows of the record at {timestamp} would end after the largest timestamp"
+            )));
+        }
+        let close_time = self.observed.saturating_sub(self.windows.grace_ms());
+        let end = timestamp.saturating_add(self.difference());
         if end < close_time {
             skip_expired(task, name, &format!("[{timestamp},{end}]"), close_time, self.observed);
             return Ok(());
@@ -316,10 +308,10 @@ where
             task,
         };
         if timestamp < self.difference() {
-            self.process_early(&mut step)?;
-        } else {
-            self.process_late(&mut step)?;
+            // Java looks for closed windows after late records only.
+            return self.process_early(&mut step);
         }
+        self.process_late(&mut step)?;
         let Step { children, task, .. } = step;
         self.emit_closed(children, task, &headers, close_time)
     }

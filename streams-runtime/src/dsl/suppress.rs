@@ -226,14 +226,16 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>, T: BufferTime<K>> Suppress<K, V, KS, VS, 
             .sum();
         let context_size = 8 + 8 + 4 + topic_len + header_len;
         let existing_time = self.times.get(&key).copied();
-        let (time, prior, prior_is_old) = match existing_time {
+        let (time, prior) = match existing_time {
             Some(t) => {
                 let previous = self.entries.remove(&(t, key.clone())).expect("indexed entries exist");
                 self.bytes -= previous.size(&key);
-                (t, previous.prior, false)
+                (t, previous.prior)
             }
-            None => (time, old.clone(), true),
+            None => (time, old.clone()),
         };
+        // Java's `BufferValue` keeps one copy when the old value equals the prior one.
+        let prior_is_old = prior == old;
         let buffered = Buffered {
             prior,
             old,

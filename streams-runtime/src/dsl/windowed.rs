@@ -47,13 +47,32 @@ impl EmitFinal {
     }
 
     /// Whether to look for closed windows now: only when emitting on close, at most once per
-    /// emit interval of wall-clock time, and only when the close time moved on.
-    pub(crate) fn should_emit(&mut self, now: i64, interval_ms: i64, close_time: i64) -> bool {
+    /// emit interval of the task's wall-clock time, and only when the close time moved on.
+    pub(crate) fn should_emit(&mut self, task: &TaskContext, close_time: i64) -> bool {
+        let now = task.system_time_ms();
         if self.on_update() || now < self.next_time_to_emit {
             return false;
         }
-        self.next_time_to_emit = now.saturating_add(interval_ms);
+        self.next_time_to_emit = now.saturating_add(task.windowed_emit_interval_ms());
         self.last_close_time == UNKNOWN_TIME || self.last_close_time < close_time
+    }
+
+    /// Forwards the final results of the windows that closed (each with its timestamp and the
+    /// current record's headers) and remembers `close_time` as emitted.
+    pub(crate) fn forward_finals<K, VA, Ch: Children<Windowed<K>, Change<VA>>>(
+        &mut self,
+        children: &mut Ch,
+        task: &mut TaskContext,
+        headers: &Headers,
+        close_time: i64,
+        finals: impl IntoIterator<Item = (Windowed<K>, VA, i64)>,
+    ) -> Result<(), ProcessingError> {
+        for (key, aggregate, timestamp) in finals {
+            let change = Change::new(Some(aggregate), None);
+            forward_update(children, task, key, change, timestamp, headers.clone())?;
+        }
+        self.last_close_time = close_time;
+        Ok(())
     }
 }
 
@@ -133,14 +152,11 @@ impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>> TimeWindowAggregate<A, K, VA, KS, VS
         headers: &Headers,
         close_time: i64,
     ) -> Result<(), ProcessingError> {
-        if !self
-            .emit
-            .should_emit(task.system_time_ms(), task.windowed_emit_interval_ms(), close_time)
-        {
+        if !self.emit.should_emit(task, close_time) {
             return Ok(());
         }
         let size = self.windows.size_ms();
-        let upper = close_time - size;
+        let upper = close_time.saturating_sub(size);
         if upper < 0 {
             return Ok(());
         }
@@ -154,12 +170,8 @@ impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>> TimeWindowAggregate<A, K, VA, KS, VS
         if last != UNKNOWN_TIME && window_starts(&self.windows, upper) == window_starts(&self.windows, lower - 1) {
             return Ok(());
         }
-        for (key, aggregate, timestamp) in self.store.fetch_all_by_time(lower, upper)? {
-            let change = Change::new(Some(aggregate), None);
-            forward_update(children, task, key, change, timestamp, headers.clone())?;
-        }
-        self.emit.last_close_time = close_time;
-        Ok(())
+        let finals = self.store.fetch_all_by_time(lower, upper)?;
+        self.emit.forward_finals(children, task, headers, close_time, finals)
     }
 }
 
@@ -193,20 +205,25 @@ where
             return Ok(());
         }
         self.observed = self.observed.max(timestamp);
-        let close_time = self.observed - self.windows.grace_ms();
+        let close_time = self.observed.saturating_sub(self.windows.grace_ms());
         let (size, advance) = (self.windows.size_ms(), self.windows.advance_ms());
         let mut value = Some(value);
         let mut start = self.windows.first_start_for(timestamp);
         while start <= timestamp {
-            let end = start + size;
-            let next = start + advance;
-            let value = if next <= timestamp { value.clone() } else { value.take() };
+            let Some(end) = start.checked_add(size) else {
+                // Java's `TimeWindow` refuses such a window with an exception, too.
+                return Err(ProcessingError::msg(format!(
+                    "the window starting at {start} of the record at {timestamp} would end after the largest timestamp"
+                )));
+            };
+            let next = start.checked_add(advance).filter(|&next| next <= timestamp);
+            let value = if next.is_some() { value.clone() } else { value.take() };
             let Some(value) = value else { break };
             if end > close_time {
                 let old = self.store.get_timestamped(&key, start)?;
                 let (old_aggregate, new_timestamp) = match old {
                     Some((aggregate, ts)) => (Some(aggregate), ts.max(timestamp)),
-                    None => (None, timestamp),
+                    None => (self.aggregator.initial(), timestamp),
                 };
                 let aggregate = self.aggregator.add(&key, value, old_aggregate.clone());
                 self.store.write(&key, Some(&aggregate), start, new_timestamp)?;
@@ -218,7 +235,10 @@ where
             } else {
                 skip_expired(task, name, &format!("[{start},{end})"), close_time, self.observed);
             }
-            start = next;
+            match next {
+                Some(next) => start = next,
+                None => break,
+            }
         }
         self.emit_closed(children, task, &headers, close_time)
     }

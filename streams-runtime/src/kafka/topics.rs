@@ -221,7 +221,13 @@ fn create(config: &StreamsConfig, topics: &[(String, Cleanup, usize)]) -> Result
                         .set("retention.ms", retention);
                 }
             }
-            for (k, v) in &topic_settings {
+            // A windowed changelog's retention follows its store, whatever `topic.retention.ms`
+            // says (Java's `WindowedChangelogTopicConfig`).
+            let windowed = matches!(cleanup, Cleanup::CompactDelete { .. });
+            for (k, v) in topic_settings
+                .iter()
+                .filter(|(k, _)| !(windowed && k == "retention.ms"))
+            {
                 topic = topic.set(k, v);
             }
             topic

@@ -62,9 +62,9 @@ impl KeySchema {
         Some(be_i64(&store_key[n..]))
     }
 
-    /// A session key's start (the last 8 bytes).
+    /// A session key's start (the last 8 bytes; 0 for a key too short to be a session key).
     pub(crate) fn session_start(store_key: &[u8]) -> i64 {
-        be_i64(&store_key[store_key.len() - 8..])
+        store_key.len().checked_sub(8).map_or(0, |n| be_i64(&store_key[n..]))
     }
 }
 
@@ -271,7 +271,7 @@ impl SegmentedStore {
     /// Appends the window store key of `start` to the serialized key in `key_buf`.
     pub(crate) fn push_window_suffix(&mut self, start: i64) {
         let seqnum = if self.retain_duplicates {
-            self.seqnum = self.seqnum.wrapping_add(1);
+            self.seqnum = self.seqnum.wrapping_add(1) & 0x7fff_ffff;
             self.seqnum
         } else {
             0
@@ -300,7 +300,8 @@ impl SegmentedStore {
     /// Drops the segments wholly before the retention period (deferred to the commit under
     /// exactly-once, so an abort finds them again).
     fn drop_expired_segments(&mut self) -> Result<(), StoreError> {
-        let min_live = self.segment_id(self.min_live_time());
+        // The segment of `stream time - retention` stays: emit-on-close reads back to it.
+        let min_live = self.segment_id(self.min_live_time() - 1);
         while let Some(entry) = self.segments.first_entry() {
             if *entry.key() >= min_live {
                 break;
@@ -438,7 +439,23 @@ impl SegmentedStore {
         to: Bound<&[u8]>,
         reverse: bool,
     ) -> Result<Vec<Entry>, StoreError> {
-        let time_from = time_from.max(self.min_live_time());
+        self.scan_from(self.min_live_time(), time_from, time_to, from, to, reverse)
+    }
+
+    /// Like [`scan`](Self::scan), seeing back to `floor` instead of the live period. The
+    /// aggregations emitting on window close read their closed windows this way, as Java's
+    /// time-ordered stores let them: a window at exactly `stream time - retention` (and any
+    /// session whose segment is still there) is still emitted.
+    pub(crate) fn scan_from(
+        &self,
+        floor: i64,
+        time_from: i64,
+        time_to: i64,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        reverse: bool,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let time_from = time_from.max(floor);
         if time_from > time_to {
             return Ok(Vec::new());
         }

@@ -221,16 +221,24 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> SessionStore<K, V, KS, VS> {
         }
     }
 
-    /// Every session ending in `earliest_end..=latest_end`, ordered by end, then serialized key,
-    /// then start (what Java's time-ordered session store gives an aggregation emitting on window
-    /// close).
+    /// Every session ending in `earliest_end..=latest_end` that the store still holds (not
+    /// clamped to the retention period, as Java's time-ordered session store), ordered by end,
+    /// then start, then serialized key (that store's `end ++ start ++ key` order): what an
+    /// aggregation emitting on window close reads.
     pub(crate) fn sessions_ending_between(
         &self,
         earliest_end: i64,
         latest_end: i64,
     ) -> Result<WindowedIterator<K, V, KS, VS>, StoreError> {
         let inner = self.inner.borrow();
-        let mut entries = inner.scan(earliest_end, latest_end, Bound::Unbounded, Bound::Unbounded, false)?;
+        let mut entries = inner.scan_from(
+            i64::MIN,
+            earliest_end,
+            latest_end,
+            Bound::Unbounded,
+            Bound::Unbounded,
+            false,
+        )?;
         entries.retain(|(k, _)| {
             KeySchema::Session
                 .segment_time(k)
@@ -238,11 +246,11 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> SessionStore<K, V, KS, VS> {
         });
         entries.sort_by(|(a, _), (b, _)| {
             let end = |k: &[u8]| KeySchema::Session.segment_time(k);
-            let key = |k: &[u8]| KeySchema::Session.key(k).map(<[u8]>::to_vec);
+            let start = |k: &[u8]| KeySchema::session_start(k);
             end(a)
                 .cmp(&end(b))
-                .then_with(|| key(a).cmp(&key(b)))
-                .then_with(|| KeySchema::session_start(a).cmp(&KeySchema::session_start(b)))
+                .then_with(|| start(a).cmp(&start(b)))
+                .then_with(|| KeySchema::Session.key(a).cmp(&KeySchema::Session.key(b)))
         });
         Ok(self.iter(&inner, entries))
     }

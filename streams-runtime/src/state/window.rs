@@ -266,10 +266,12 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> WindowStore<K, V, KS, VS> {
         };
         let from_key = key_from.map(encode).transpose()?;
         let to_key = key_to.map(encode).transpose()?;
-        let lower = from_key.as_ref().map(|k| window_bound(k, time_from, 0));
+        // A key sharing `from_key` as a prefix sorts after `from_key ++ time`: start the scan at
+        // the key's first possible entry (Java's `WindowKeySchema.lowerRange`).
+        let lower = from_key.as_ref().map(|k| window_bound(k, 0, 0));
         let upper = to_key.as_ref().map(|k| window_bound(k, time_to, u32::MAX));
-        let mut entries = match (&lower, &upper) {
-            (Some(l), Some(u)) if l > u => Vec::new(),
+        let mut entries = match (&from_key, &to_key) {
+            (Some(f), Some(t)) if f > t => Vec::new(),
             _ => inner.scan(
                 time_from,
                 time_to,
@@ -286,15 +288,19 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> WindowStore<K, V, KS, VS> {
                 && from_key.as_deref().is_none_or(|f| key >= f)
                 && to_key.as_deref().is_none_or(|u| key <= u)
         });
-        Ok(WindowedIterator {
+        Ok(self.iter(&inner, entries))
+    }
+
+    fn iter(&self, inner: &SegmentedStore, entries: Vec<Entry>) -> WindowedIterator<K, V, KS, VS> {
+        WindowedIterator {
             schema: KeySchema::Window,
             window_size_ms: inner.window_size_ms,
-            layout: layout(&inner),
+            layout: layout(inner),
             entries: entries.into_iter(),
             key_serde: self.key_serde.clone(),
             value_serde: self.value_serde.clone(),
             types: PhantomData,
-        })
+        }
     }
 
     /// The windows of `key` starting in `time_from..=time_to`, earliest first, as (start, value,
@@ -324,8 +330,15 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> WindowStore<K, V, KS, VS> {
         time_from: i64,
         time_to: i64,
     ) -> Result<Vec<(Windowed<K>, V, i64)>, StoreError> {
-        let iter = self.scan_keys(None, None, time_from, time_to, false)?;
-        let mut entries: Vec<Entry> = iter.entries.as_slice().to_vec();
+        let inner = self.inner.borrow();
+        let floor = inner.min_live_time() - 1;
+        let mut entries = inner.scan_from(floor, time_from, time_to, Bound::Unbounded, Bound::Unbounded, false)?;
+        entries.retain(|(k, _)| {
+            KeySchema::Window
+                .segment_time(k)
+                .is_some_and(|t| (time_from..=time_to).contains(&t))
+        });
+        let iter = self.iter(&inner, Vec::new());
         entries.sort_by(|(a, _), (b, _)| {
             let time = |k: &[u8]| KeySchema::Window.segment_time(k);
             time(a).cmp(&time(b)).then_with(|| a.cmp(b))
