@@ -119,11 +119,12 @@ impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>> SessionWindowAggregate<A, K, VA, KS,
         headers: &Headers,
         close_time: i64,
     ) -> Result<(), ProcessingError> {
-        if !self.emit.should_emit(task, close_time) {
+        let last = self.store.emitted_close_time();
+        if !self.emit.should_emit(task, close_time, last) {
             return Ok(());
         }
         let upper = close_time.saturating_sub(1);
-        let lower = self.emit.last_close_time.max(0);
+        let lower = last.max(0);
         if upper < 0 || upper < lower {
             return Ok(());
         }
@@ -137,7 +138,9 @@ impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>> SessionWindowAggregate<A, K, VA, KS,
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        self.emit.forward_finals(children, task, headers, close_time, finals)
+        self.emit.forward_finals(children, task, headers, finals)?;
+        self.store.set_emitted_close_time(close_time);
+        Ok(())
     }
 }
 

@@ -240,7 +240,8 @@ where
         headers: &Headers,
         close_time: i64,
     ) -> Result<(), ProcessingError> {
-        if !self.emit.should_emit(task, close_time) {
+        let last = self.store.emitted_close_time();
+        if !self.emit.should_emit(task, close_time, last) {
             return Ok(());
         }
         let d = self.difference();
@@ -248,10 +249,11 @@ where
         if upper < 0 {
             return Ok(());
         }
-        let last = self.emit.last_close_time;
         let lower = if last == UNKNOWN_TIME { 0 } else { (last - d).max(0) };
         let finals = self.store.fetch_all_by_time(lower, upper)?;
-        self.emit.forward_finals(children, task, headers, close_time, finals)
+        self.emit.forward_finals(children, task, headers, finals)?;
+        self.store.set_emitted_close_time(close_time);
+        Ok(())
     }
 }
 

@@ -22,13 +22,12 @@ use crate::window::{EmitStrategy, TimeWindows, Window, Windowed};
 /// closed windows at most once per this much wall-clock time.
 pub const DEFAULT_EMIT_INTERVAL_MS: i64 = 1000;
 
-/// When an aggregation emitting on window close last emitted, and when it may look again
-/// (Java's `lastEmitWindowCloseTime` and `TimeTracker`).
+/// How an aggregation emits, and when it may look for closed windows again (Java's
+/// `TimeTracker`). The close time of the last emission (Java's `lastEmitWindowCloseTime`) is
+/// kept by the aggregation's store, so an exactly-once abort rolls it back with the windows.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EmitFinal {
     strategy: EmitStrategy,
-    /// The close time of the last emission (`UNKNOWN_TIME`: never emitted).
-    pub(crate) last_close_time: i64,
     next_time_to_emit: i64,
 }
 
@@ -36,7 +35,6 @@ impl EmitFinal {
     pub(crate) fn new(strategy: EmitStrategy) -> Self {
         EmitFinal {
             strategy,
-            last_close_time: UNKNOWN_TIME,
             next_time_to_emit: 0,
         }
     }
@@ -47,31 +45,30 @@ impl EmitFinal {
     }
 
     /// Whether to look for closed windows now: only when emitting on close, at most once per
-    /// emit interval of the task's wall-clock time, and only when the close time moved on.
-    pub(crate) fn should_emit(&mut self, task: &TaskContext, close_time: i64) -> bool {
+    /// emit interval of the task's wall-clock time, and only when the close time moved on from
+    /// the `last` emission's.
+    pub(crate) fn should_emit(&mut self, task: &TaskContext, close_time: i64, last: i64) -> bool {
         let now = task.system_time_ms();
         if self.on_update() || now < self.next_time_to_emit {
             return false;
         }
         self.next_time_to_emit = now.saturating_add(task.windowed_emit_interval_ms());
-        self.last_close_time == UNKNOWN_TIME || self.last_close_time < close_time
+        last == UNKNOWN_TIME || last < close_time
     }
 
     /// Forwards the final results of the windows that closed (each with its timestamp and the
-    /// current record's headers) and remembers `close_time` as emitted.
+    /// current record's headers).
     pub(crate) fn forward_finals<K, VA, Ch: Children<Windowed<K>, Change<VA>>>(
-        &mut self,
+        &self,
         children: &mut Ch,
         task: &mut TaskContext,
         headers: &Headers,
-        close_time: i64,
         finals: impl IntoIterator<Item = (Windowed<K>, VA, i64)>,
     ) -> Result<(), ProcessingError> {
         for (key, aggregate, timestamp) in finals {
             let change = Change::new(Some(aggregate), None);
             forward_update(children, task, key, change, timestamp, headers.clone())?;
         }
-        self.last_close_time = close_time;
         Ok(())
     }
 }
@@ -152,7 +149,8 @@ impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>> TimeWindowAggregate<A, K, VA, KS, VS
         headers: &Headers,
         close_time: i64,
     ) -> Result<(), ProcessingError> {
-        if !self.emit.should_emit(task, close_time) {
+        let last = self.store.emitted_close_time();
+        if !self.emit.should_emit(task, close_time, last) {
             return Ok(());
         }
         let size = self.windows.size_ms();
@@ -160,7 +158,6 @@ impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>> TimeWindowAggregate<A, K, VA, KS, VS
         if upper < 0 {
             return Ok(());
         }
-        let last = self.emit.last_close_time;
         let lower = if last == UNKNOWN_TIME {
             0
         } else {
@@ -171,7 +168,9 @@ impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>> TimeWindowAggregate<A, K, VA, KS, VS
             return Ok(());
         }
         let finals = self.store.fetch_all_by_time(lower, upper)?;
-        self.emit.forward_finals(children, task, headers, close_time, finals)
+        self.emit.forward_finals(children, task, headers, finals)?;
+        self.store.set_emitted_close_time(close_time);
+        Ok(())
     }
 }
 

@@ -165,6 +165,10 @@ pub(crate) struct SegmentedStore {
     uncommitted: Option<BTreeMap<i64, Uncommitted>>,
     changelog: Option<ChangelogBuffer>,
     expired: u64,
+    /// The close time an aggregation emitting on window close last emitted at, and its value at
+    /// the last commit (an exactly-once abort goes back to it with the windows).
+    emitted_close_time: i64,
+    committed_emitted_close_time: i64,
     pub(crate) key_buf: Vec<u8>,
     pub(crate) value_buf: Vec<u8>,
 }
@@ -201,6 +205,8 @@ impl SegmentedStore {
             uncommitted: None,
             changelog: None,
             expired: 0,
+            emitted_close_time: crate::task::UNKNOWN_TIME,
+            committed_emitted_close_time: crate::task::UNKNOWN_TIME,
             key_buf: Vec::new(),
             value_buf: Vec::new(),
         }
@@ -500,6 +506,7 @@ impl SegmentedStore {
             self.segment_or_create(id)?.write_all(segment_writes.take())?;
         }
         self.committed_observed = self.observed;
+        self.committed_emitted_close_time = self.emitted_close_time;
         self.drop_expired_segments()
     }
 
@@ -508,7 +515,18 @@ impl SegmentedStore {
         if let Some(uncommitted) = &mut self.uncommitted {
             uncommitted.clear();
             self.observed = self.committed_observed;
+            self.emitted_close_time = self.committed_emitted_close_time;
         }
+    }
+
+    /// The close time an aggregation emitting on window close last emitted at.
+    pub(crate) fn emitted_close_time(&self) -> i64 {
+        self.emitted_close_time
+    }
+
+    /// Records an emission on window close.
+    pub(crate) fn set_emitted_close_time(&mut self, close_time: i64) {
+        self.emitted_close_time = close_time;
     }
 
     pub(crate) fn flush(&self) -> Result<(), StoreError> {
@@ -518,5 +536,38 @@ impl SegmentedStore {
     /// The number of live segments (for tests of retention).
     pub(crate) fn segment_count(&self) -> usize {
         self.segments.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::StoreKind;
+
+    #[test]
+    fn an_abort_rolls_back_the_last_emission_with_the_windows() {
+        let spec = StoreSpec {
+            name: "w",
+            kind: StoreKind::Window,
+            persistent: false,
+            logging: false,
+            timestamped: true,
+            retention_ms: 100,
+            window_size_ms: 10,
+            retain_duplicates: false,
+        };
+        let context = StoreContext {
+            task_dir: std::env::temp_dir(),
+            exactly_once: true,
+        };
+        let mut store = SegmentedStore::open(&spec, KeySchema::Window, &context).unwrap();
+        store.set_emitted_close_time(10);
+        store.commit_writes().unwrap();
+        store.set_emitted_close_time(20);
+        store.abort_writes();
+        assert_eq!(store.emitted_close_time(), 10);
+        store.set_emitted_close_time(30);
+        store.commit_writes().unwrap();
+        assert_eq!(store.emitted_close_time(), 30);
     }
 }

@@ -353,6 +353,17 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> WindowStore<K, V, KS, VS> {
             .collect()
     }
 
+    /// The close time the aggregation over this store last emitted final results at
+    /// (`UNKNOWN_TIME`: never); rolled back with the store on an exactly-once abort.
+    pub(crate) fn emitted_close_time(&self) -> i64 {
+        self.inner.borrow().emitted_close_time()
+    }
+
+    /// Records the close time of an emission of final results.
+    pub(crate) fn set_emitted_close_time(&self, close_time: i64) {
+        self.inner.borrow_mut().set_emitted_close_time(close_time);
+    }
+
     /// The store's stream time (the largest window start put).
     pub fn observed_stream_time(&self) -> i64 {
         self.inner.borrow().observed_stream_time()
