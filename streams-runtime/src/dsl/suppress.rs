@@ -11,7 +11,8 @@
 //! A bounded buffer that overflows emits its oldest entries early or fails the task, as
 //! configured. The buffer is kept in a logged key-value store (the changelog Java's buffer has
 //! too), so it survives restarts and exactly-once aborts; its record format is this library's
-//! own (time, timestamp, prior, old and new value), not Java's.
+//! own (time, timestamp, prior, old and new value, the record context's size and headers), not
+//! Java's.
 
 use super::{Change, Operator};
 use crate::error::ProcessingError;
@@ -76,14 +77,12 @@ impl Buffered {
         8 + key.len() as u64 + len(&self.prior) + old + len(&self.new) + self.context_size
     }
 
-    /// The store value: time, timestamp, then prior, old and new as (length or -1, bytes).
+    /// The store value: time, timestamp, whether prior is old, prior, old and new as (length or
+    /// -1, bytes), the record context's size, then the headers (count, then key and value each as
+    /// (length or -1, bytes)).
     fn encode(&self, time: i64, out: &mut Vec<u8>) {
-        out.clear();
-        out.extend_from_slice(&time.to_be_bytes());
-        out.extend_from_slice(&self.timestamp.to_be_bytes());
-        out.push(u8::from(self.prior_is_old));
-        for part in [&self.prior, &self.old, &self.new] {
-            match part {
+        fn part(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
+            match bytes {
                 Some(bytes) => {
                     out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
                     out.extend_from_slice(bytes);
@@ -91,35 +90,58 @@ impl Buffered {
                 None => out.extend_from_slice(&(-1i32).to_be_bytes()),
             }
         }
+        out.clear();
+        out.extend_from_slice(&time.to_be_bytes());
+        out.extend_from_slice(&self.timestamp.to_be_bytes());
+        out.push(u8::from(self.prior_is_old));
+        for value in [&self.prior, &self.old, &self.new] {
+            part(out, value.as_deref());
+        }
+        out.extend_from_slice(&self.context_size.to_be_bytes());
+        out.extend_from_slice(&(self.headers.len() as u32).to_be_bytes());
+        for header in &self.headers {
+            part(out, Some(header.key.as_bytes()));
+            part(out, header.value.as_deref());
+        }
     }
 
     /// Reads a store value back (`None` if it is not one).
-    fn decode(bytes: &[u8]) -> Option<(i64, Buffered)> {
-        let (time, rest) = bytes.split_first_chunk::<8>()?;
-        let (timestamp, rest) = rest.split_first_chunk::<8>()?;
-        let (&prior_is_old, mut rest) = rest.split_first()?;
-        let mut part = || -> Option<Option<Vec<u8>>> {
-            let (len, tail) = rest.split_first_chunk::<4>()?;
-            let len = i32::from_be_bytes(*len);
+    fn decode(mut bytes: &[u8]) -> Option<(i64, Buffered)> {
+        fn chunk<const N: usize>(bytes: &mut &[u8]) -> Option<[u8; N]> {
+            let (head, tail) = bytes.split_first_chunk::<N>()?;
+            *bytes = tail;
+            Some(*head)
+        }
+        fn part(bytes: &mut &[u8]) -> Option<Option<Vec<u8>>> {
+            let len = i32::from_be_bytes(chunk::<4>(bytes)?);
             if len < 0 {
-                rest = tail;
                 return Some(None);
             }
-            let (bytes, tail) = tail.split_at_checked(len as usize)?;
-            rest = tail;
-            Some(Some(bytes.to_vec()))
-        };
-        let (prior, old, new) = (part()?, part()?, part()?);
+            let (head, tail) = bytes.split_at_checked(len as usize)?;
+            *bytes = tail;
+            Some(Some(head.to_vec()))
+        }
+        let time = i64::from_be_bytes(chunk::<8>(&mut bytes)?);
+        let timestamp = i64::from_be_bytes(chunk::<8>(&mut bytes)?);
+        let [prior_is_old] = chunk::<1>(&mut bytes)?;
+        let (prior, old, new) = (part(&mut bytes)?, part(&mut bytes)?, part(&mut bytes)?);
+        let context_size = u64::from_be_bytes(chunk::<8>(&mut bytes)?);
+        let mut headers = Headers::new();
+        for _ in 0..u32::from_be_bytes(chunk::<4>(&mut bytes)?) {
+            let key = String::from_utf8(part(&mut bytes)??).ok()?;
+            let value = part(&mut bytes)?;
+            headers.add(key, value.as_deref());
+        }
         let buffered = Buffered {
             prior,
             old,
             new,
             prior_is_old: prior_is_old == 1,
-            timestamp: i64::from_be_bytes(*timestamp),
-            headers: Headers::new(),
-            context_size: 20,
+            timestamp,
+            headers,
+            context_size,
         };
-        Some((i64::from_be_bytes(*time), buffered))
+        Some((time, buffered))
     }
 }
 
@@ -344,5 +366,37 @@ where
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_buffered_update_reads_back_from_its_store_value() {
+        let mut headers = Headers::new();
+        headers.add("trace", Some(b"t1")).add("empty", None);
+        let buffered = Buffered {
+            prior: None,
+            old: Some(b"1".to_vec()),
+            new: Some(b"22".to_vec()),
+            prior_is_old: false,
+            timestamp: 42,
+            headers,
+            context_size: 33,
+        };
+        let mut bytes = Vec::new();
+        buffered.encode(50, &mut bytes);
+        let (time, back) = Buffered::decode(&bytes).unwrap();
+        assert_eq!(time, 50);
+        assert_eq!(back.size(b"k"), buffered.size(b"k"));
+        assert_eq!(
+            (&back.prior, &back.old, &back.new),
+            (&None, &Some(b"1".to_vec()), &Some(b"22".to_vec()))
+        );
+        assert_eq!((back.timestamp, back.context_size, back.prior_is_old), (42, 33, false));
+        assert_eq!(back.headers, buffered.headers);
+        assert!(Buffered::decode(&bytes[..bytes.len() - 1]).is_none());
     }
 }
