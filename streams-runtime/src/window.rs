@@ -222,65 +222,30 @@ pub trait WindowSpec: Copy {
     ) -> Result<Self::Aggregate<A, K, VA, KS, VS, NS>, StreamsError>;
 }
 
-#[allow(clippy::type_complexity)]
-impl WindowSpec for TimeWindows {
-    type Aggregate<A, K, VA, KS, VS, NS> = TimeWindowAggregate<A, K, VA, KS, VS>;
+/// Implements [`WindowSpec`] for windows `$windows` with the aggregation node `$node` (whose
+/// `new(aggregator, windows, emit, store)` binds the store).
+macro_rules! window_spec {
+    ($windows:ident => $node:ident<A, K, VA, KS, VS $(, $ns:ident)?>) => {
+        #[allow(clippy::type_complexity)]
+        impl WindowSpec for $windows {
+            type Aggregate<A, K, VA, KS, VS, NS> = $node<A, K, VA, KS, VS $(, $ns)?>;
 
-    fn aggregate<A, K, VA, KS: Serde<K>, VS: Serde<VA>, NS: Default>(
-        self,
-        aggregator: A,
-        emit: EmitStrategy,
-        stores: &StoreSet,
-        index: usize,
-    ) -> Result<Self::Aggregate<A, K, VA, KS, VS, NS>, StreamsError> {
-        Ok(TimeWindowAggregate::new(
-            aggregator,
-            self,
-            emit,
-            stores.bind_index(index)?,
-        ))
-    }
+            fn aggregate<A, K, VA, KS: Serde<K>, VS: Serde<VA>, NS: Default>(
+                self,
+                aggregator: A,
+                emit: EmitStrategy,
+                stores: &StoreSet,
+                index: usize,
+            ) -> Result<Self::Aggregate<A, K, VA, KS, VS, NS>, StreamsError> {
+                Ok($node::new(aggregator, self, emit, stores.bind_index(index)?))
+            }
+        }
+    };
 }
 
-#[allow(clippy::type_complexity)]
-impl WindowSpec for SlidingWindows {
-    type Aggregate<A, K, VA, KS, VS, NS> = SlidingWindowAggregate<A, K, VA, KS, VS, NS>;
-
-    fn aggregate<A, K, VA, KS: Serde<K>, VS: Serde<VA>, NS: Default>(
-        self,
-        aggregator: A,
-        emit: EmitStrategy,
-        stores: &StoreSet,
-        index: usize,
-    ) -> Result<Self::Aggregate<A, K, VA, KS, VS, NS>, StreamsError> {
-        Ok(SlidingWindowAggregate::new(
-            aggregator,
-            self,
-            emit,
-            stores.bind_index(index)?,
-        ))
-    }
-}
-
-#[allow(clippy::type_complexity)]
-impl WindowSpec for SessionWindows {
-    type Aggregate<A, K, VA, KS, VS, NS> = SessionWindowAggregate<A, K, VA, KS, VS>;
-
-    fn aggregate<A, K, VA, KS: Serde<K>, VS: Serde<VA>, NS: Default>(
-        self,
-        aggregator: A,
-        emit: EmitStrategy,
-        stores: &StoreSet,
-        index: usize,
-    ) -> Result<Self::Aggregate<A, K, VA, KS, VS, NS>, StreamsError> {
-        Ok(SessionWindowAggregate::new(
-            aggregator,
-            self,
-            emit,
-            stores.bind_index(index)?,
-        ))
-    }
-}
+window_spec!(TimeWindows => TimeWindowAggregate<A, K, VA, KS, VS>);
+window_spec!(SlidingWindows => SlidingWindowAggregate<A, K, VA, KS, VS, NS>);
+window_spec!(SessionWindows => SessionWindowAggregate<A, K, VA, KS, VS>);
 
 /// What a suppression buffer does when a bound is exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -247,31 +247,36 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>, T: BufferTime<K>> Suppress<K, V, KS, VS, 
             .map(|h| (h.key.len() + h.value.as_ref().map_or(0, Vec::len)) as u64)
             .sum();
         let context_size = 8 + 8 + 4 + topic_len + header_len;
-        let existing_time = self.times.get(&key).copied();
-        let (time, prior) = match existing_time {
-            Some(t) => {
-                let previous = self.entries.remove(&(t, key.clone())).expect("indexed entries exist");
-                self.bytes -= previous.size(&key);
-                (t, previous.prior)
-            }
-            None => (time, old.clone()),
-        };
-        // Java's `BufferValue` keeps one copy when the old value equals the prior one.
-        let prior_is_old = prior == old;
-        let buffered = Buffered {
+        let buffered = |prior: Option<Vec<u8>>, old: Option<Vec<u8>>| Buffered {
+            // Java's `BufferValue` keeps one copy when the old value equals the prior one.
+            prior_is_old: prior == old,
             prior,
             old,
             new,
-            prior_is_old,
             timestamp,
             headers,
             context_size,
         };
-        self.bytes += buffered.size(&key);
-        buffered.encode(time, &mut self.scratch);
-        self.store.put(&key, &self.scratch)?;
-        self.times.insert(key.clone(), time);
-        self.entries.insert((time, key), buffered);
+        match self.times.get(&key).copied() {
+            // A buffered key keeps its buffer time and prior value; the entry is replaced in place.
+            Some(time) => {
+                let slot = (time, key);
+                let entry = self.entries.get_mut(&slot).expect("indexed entries exist");
+                self.bytes -= entry.size(&slot.1);
+                *entry = buffered(entry.prior.take(), old);
+                self.bytes += entry.size(&slot.1);
+                entry.encode(time, &mut self.scratch);
+                self.store.put(&slot.1, &self.scratch)?;
+            }
+            None => {
+                let entry = buffered(old.clone(), old);
+                self.bytes += entry.size(&key);
+                entry.encode(time, &mut self.scratch);
+                self.store.put(&key, &self.scratch)?;
+                self.times.insert(key.clone(), time);
+                self.entries.insert((time, key), entry);
+            }
+        }
         Ok(())
     }
 

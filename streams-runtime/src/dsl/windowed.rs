@@ -206,7 +206,8 @@ where
         self.observed = self.observed.max(timestamp);
         let close_time = self.observed.saturating_sub(self.windows.grace_ms());
         let (size, advance) = (self.windows.size_ms(), self.windows.advance_ms());
-        let mut value = Some(value);
+        // The last window takes the key and value; the ones before get copies.
+        let (mut key, mut value) = (Some(key), Some(value));
         let mut start = self.windows.first_start_for(timestamp);
         while start <= timestamp {
             let Some(end) = start.checked_add(size) else {
@@ -217,17 +218,24 @@ where
             };
             let next = start.checked_add(advance).filter(|&next| next <= timestamp);
             let value = if next.is_some() { value.clone() } else { value.take() };
-            let Some(value) = value else { break };
+            let (Some(value), Some(k)) = (value, key.as_ref()) else {
+                break;
+            };
             if end > close_time {
-                let old = self.store.get_timestamped(&key, start)?;
+                let old = self.store.get_timestamped(k, start)?;
                 let (old_aggregate, new_timestamp) = match old {
                     Some((aggregate, ts)) => (Some(aggregate), ts.max(timestamp)),
                     None => (self.aggregator.initial(), timestamp),
                 };
-                let aggregate = self.aggregator.add(&key, value, old_aggregate.clone());
-                self.store.write(&key, Some(&aggregate), start, new_timestamp)?;
+                let aggregate = self.aggregator.add(k, value, old_aggregate.clone());
+                self.store.write(k, Some(&aggregate), start, new_timestamp)?;
                 if self.emit.on_update() {
-                    let windowed = Windowed::new(key.clone(), Window::new(start, end));
+                    let owned = if next.is_some() {
+                        k.clone()
+                    } else {
+                        key.take().expect("present until the last window")
+                    };
+                    let windowed = Windowed::new(owned, Window::new(start, end));
                     let change = Change::new(Some(aggregate), old_aggregate);
                     forward_update(children, task, windowed, change, new_timestamp, headers.clone())?;
                 }
