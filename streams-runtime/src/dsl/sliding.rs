@@ -240,6 +240,9 @@ where
         headers: &Headers,
         close_time: i64,
     ) -> Result<(), ProcessingError> {
+        if self.emit.on_update() {
+            return Ok(());
+        }
         let last = self.store.emitted_close_time();
         if !self.emit.should_emit(task, close_time, last) {
             return Ok(());

@@ -149,6 +149,9 @@ impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>> TimeWindowAggregate<A, K, VA, KS, VS
         headers: &Headers,
         close_time: i64,
     ) -> Result<(), ProcessingError> {
+        if self.emit.on_update() {
+            return Ok(());
+        }
         let last = self.store.emitted_close_time();
         if !self.emit.should_emit(task, close_time, last) {
             return Ok(());
