@@ -353,7 +353,40 @@ pub struct KeyValueStore<K, V, KS = SerdeOf<K>, VS = SerdeOf<V>> {
     types: PhantomData<fn(K) -> V>,
 }
 
-typed_handle!(KeyValueStore, KeyValue);
+impl<K, V, KS: Clone, VS: Clone> Clone for KeyValueStore<K, V, KS, VS> {
+    fn clone(&self) -> Self {
+        KeyValueStore {
+            inner: Rc::clone(&self.inner),
+            key_serde: self.key_serde.clone(),
+            value_serde: self.value_serde.clone(),
+            types: PhantomData,
+        }
+    }
+}
+
+impl<K, V, KS, VS> std::fmt::Debug for KeyValueStore<K, V, KS, VS> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyValueStore")
+            .field("name", &self.inner.borrow().name)
+            .finish()
+    }
+}
+
+impl<K, V, KS: Serde<K>, VS: Serde<V>> StoreHandle for KeyValueStore<K, V, KS, VS> {
+    const KIND: StoreKind = StoreKind::KeyValue;
+
+    fn bind(instance: &StoreInstance) -> Option<Self> {
+        match &instance.0 {
+            Instance::KeyValue(inner) => Some(KeyValueStore {
+                inner: Rc::clone(inner),
+                key_serde: KS::default(),
+                value_serde: VS::default(),
+                types: PhantomData,
+            }),
+            _ => None,
+        }
+    }
+}
 
 fn bound<'a, T>(b: Option<&T>, buf: &'a [u8]) -> Bound<&'a [u8]> {
     match b {

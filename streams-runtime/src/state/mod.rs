@@ -4,47 +4,6 @@
 //! as [`KeyValueStore<K, V>`] is the typed view a processor holds; the runtime binds handles to
 //! a task's stores when it creates the task, so user code never looks a store up by name.
 
-/// `Clone`, `Debug` and [`StoreHandle`] for the typed handle `$handle<K, V, KS, VS>` over the store
-/// instances of kind `$kind` (a handle holds `inner`, `key_serde`, `value_serde` and `types`).
-macro_rules! typed_handle {
-    ($handle:ident, $kind:ident) => {
-        impl<K, V, KS: Clone, VS: Clone> Clone for $handle<K, V, KS, VS> {
-            fn clone(&self) -> Self {
-                $handle {
-                    inner: Rc::clone(&self.inner),
-                    key_serde: self.key_serde.clone(),
-                    value_serde: self.value_serde.clone(),
-                    types: PhantomData,
-                }
-            }
-        }
-
-        impl<K, V, KS, VS> std::fmt::Debug for $handle<K, V, KS, VS> {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(stringify!($handle))
-                    .field("name", &self.inner.borrow().name)
-                    .finish()
-            }
-        }
-
-        impl<K, V, KS: Serde<K>, VS: Serde<V>> StoreHandle for $handle<K, V, KS, VS> {
-            const KIND: StoreKind = StoreKind::$kind;
-
-            fn bind(instance: &StoreInstance) -> Option<Self> {
-                match &instance.0 {
-                    Instance::$kind(inner) => Some($handle {
-                        inner: Rc::clone(inner),
-                        key_serde: KS::default(),
-                        value_serde: VS::default(),
-                        types: PhantomData,
-                    }),
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
 mod changelog;
 mod key_value;
 mod memory;

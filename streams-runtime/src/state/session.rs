@@ -26,7 +26,40 @@ pub struct SessionStore<K, V, KS = SerdeOf<K>, VS = SerdeOf<V>> {
     types: PhantomData<fn(K) -> V>,
 }
 
-typed_handle!(SessionStore, Session);
+impl<K, V, KS: Clone, VS: Clone> Clone for SessionStore<K, V, KS, VS> {
+    fn clone(&self) -> Self {
+        SessionStore {
+            inner: Rc::clone(&self.inner),
+            key_serde: self.key_serde.clone(),
+            value_serde: self.value_serde.clone(),
+            types: PhantomData,
+        }
+    }
+}
+
+impl<K, V, KS, VS> std::fmt::Debug for SessionStore<K, V, KS, VS> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionStore")
+            .field("name", &self.inner.borrow().name)
+            .finish()
+    }
+}
+
+impl<K, V, KS: Serde<K>, VS: Serde<V>> StoreHandle for SessionStore<K, V, KS, VS> {
+    const KIND: StoreKind = StoreKind::Session;
+
+    fn bind(instance: &StoreInstance) -> Option<Self> {
+        match &instance.0 {
+            Instance::Session(inner) => Some(SessionStore {
+                inner: Rc::clone(inner),
+                key_serde: KS::default(),
+                value_serde: VS::default(),
+                types: PhantomData,
+            }),
+            _ => None,
+        }
+    }
+}
 
 impl<K, V, KS: Serde<K>, VS: Serde<V>> SessionStore<K, V, KS, VS> {
     /// The store's name.

@@ -26,7 +26,40 @@ pub struct WindowStore<K, V, KS = SerdeOf<K>, VS = SerdeOf<V>> {
     types: PhantomData<fn(K) -> V>,
 }
 
-typed_handle!(WindowStore, Window);
+impl<K, V, KS: Clone, VS: Clone> Clone for WindowStore<K, V, KS, VS> {
+    fn clone(&self) -> Self {
+        WindowStore {
+            inner: Rc::clone(&self.inner),
+            key_serde: self.key_serde.clone(),
+            value_serde: self.value_serde.clone(),
+            types: PhantomData,
+        }
+    }
+}
+
+impl<K, V, KS, VS> std::fmt::Debug for WindowStore<K, V, KS, VS> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WindowStore")
+            .field("name", &self.inner.borrow().name)
+            .finish()
+    }
+}
+
+impl<K, V, KS: Serde<K>, VS: Serde<V>> StoreHandle for WindowStore<K, V, KS, VS> {
+    const KIND: StoreKind = StoreKind::Window;
+
+    fn bind(instance: &StoreInstance) -> Option<Self> {
+        match &instance.0 {
+            Instance::Window(inner) => Some(WindowStore {
+                inner: Rc::clone(inner),
+                key_serde: KS::default(),
+                value_serde: VS::default(),
+                types: PhantomData,
+            }),
+            _ => None,
+        }
+    }
+}
 
 /// Serializes `key` into the store's key buffer; `false` when it is null.
 fn encode_key<K, KS: Serde<K>>(serde: &KS, inner: &mut SegmentedStore, key: &K) -> Result<bool, StoreError> {
