@@ -40,11 +40,24 @@ fn final_count(r: &Read) -> (String, i64, i64) {
     )
 }
 
-fn views(views: &[(&'static str, i64)]) -> Vec<TimedRecord<'static>> {
+/// The views at `base` plus each offset. Timestamps are recent, not near the epoch: the window
+/// store's changelog is `compact,delete` with a time retention, and the broker deletes segments
+/// whose records are older than that retention (a 1970 record is gone at the next retention check).
+fn views(base: i64, views: &[(&'static str, i64)]) -> Vec<TimedRecord<'static>> {
     views
         .iter()
-        .map(|&(user, ts)| (Some(user.as_bytes()), Some(&b"/home"[..]), ts))
+        .map(|&(user, offset)| (Some(user.as_bytes()), Some(&b"/home"[..]), base + offset))
         .collect()
+}
+
+/// A minute boundary ten minutes ago: windows are aligned to the epoch, so the test's windows
+/// start at `base` and `base + MINUTE`.
+fn recent_minute() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    (now / MINUTE - 10) * MINUTE
 }
 
 /// Runs the application on `state_dir` until `expected` final counts are in the output; returns
@@ -70,16 +83,20 @@ fn final_counts_survive_a_restore_of_the_window_store_and_the_suppression_buffer
     let app = app_id("pv-restore");
     kafka().create_topics(&["pv-restore-in", "pv-restore-out"], 1);
     let first_state = tempfile::tempdir().unwrap();
+    let base = recent_minute();
     kafka().send_at(
         "pv-restore-in",
         None,
-        &views(&[
-            ("alice", 5 * SECOND),
-            ("bob", 20 * SECOND),
-            ("alice", 59 * SECOND),
-            ("alice", MINUTE + SECOND),
-            ("carol", MINUTE + 15 * SECOND),
-        ]),
+        &views(
+            base,
+            &[
+                ("alice", 5 * SECOND),
+                ("bob", 20 * SECOND),
+                ("alice", 59 * SECOND),
+                ("alice", MINUTE + SECOND),
+                ("carol", MINUTE + 15 * SECOND),
+            ],
+        ),
     );
     // Stream time 75 s closes the first minute (60 s + 10 s of grace): alice 2, bob 1.
     let restored = run(&app, first_state.path(), 2);
@@ -96,7 +113,10 @@ fn final_counts_survive_a_restore_of_the_window_store_and_the_suppression_buffer
     kafka().send_at(
         "pv-restore-in",
         None,
-        &views(&[("alice", MINUTE + 20 * SECOND), ("bob", 2 * MINUTE + 10 * SECOND)]),
+        &views(
+            base,
+            &[("alice", MINUTE + 20 * SECOND), ("bob", 2 * MINUTE + 10 * SECOND)],
+        ),
     );
     let second_state = tempfile::tempdir().unwrap();
     let restored = run(&app, second_state.path(), 4);
@@ -118,10 +138,10 @@ fn final_counts_survive_a_restore_of_the_window_store_and_the_suppression_buffer
     assert_eq!(
         finals,
         [
-            ("alice".to_owned(), 0, 2),
-            ("bob".to_owned(), 0, 1),
-            ("alice".to_owned(), MINUTE, 2),
-            ("carol".to_owned(), MINUTE, 1),
+            ("alice".to_owned(), base, 2),
+            ("bob".to_owned(), base, 1),
+            ("alice".to_owned(), base + MINUTE, 2),
+            ("carol".to_owned(), base + MINUTE, 1),
         ]
     );
 }

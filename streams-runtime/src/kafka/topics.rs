@@ -93,7 +93,7 @@ pub(crate) fn prepare<T: Topology>(config: &StreamsConfig) -> Result<(), Streams
             .iter()
             .filter(|t| t.ends_with("-repartition") && !counts.contains_key(*t))
         {
-            missing.push((topic.clone(), Cleanup::Delete, widest));
+            missing.push((topic.clone(), Cleanup::Repartition, widest));
         }
         let partitions = sources.iter().map(|t| planned(t)).max().unwrap_or(widest);
         for changelog in changelogs.iter().filter(|t| !counts.contains_key(*t)) {
@@ -164,8 +164,11 @@ fn copartition_groups<T: Topology>(app: &str) -> Vec<(Vec<String>, Vec<String>)>
 /// How an internal topic is cleaned up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cleanup {
-    /// The broker's default (repartition and control topics).
+    /// The broker's default (the control topic).
     Delete,
+    /// Deleted, but never by time (`retention.ms = -1`, 50 MB segments), as Java's
+    /// `RepartitionTopicConfig`: a record with an old timestamp waits for its consumer.
+    Repartition,
     /// Compacted (key-value changelogs).
     Compact,
     /// Compacted and deleted after `retention.ms` (window and session changelogs, as in Java).
@@ -189,6 +192,33 @@ fn changelog_cleanup<T: Topology>(config: &StreamsConfig, changelog: &str) -> Cl
     }
 }
 
+/// The configuration of an internal topic cleaned up by `cleanup`: the internal defaults, each
+/// overridden by the user's `topic.` setting of the same name, except the retention of a windowed
+/// changelog, which follows its store (Java's `InternalTopicConfig` subclasses).
+fn topic_config(cleanup: Cleanup, user: &[(String, String)]) -> Vec<(String, String)> {
+    let defaults: &[(&str, &str)] = match cleanup {
+        Cleanup::Delete => &[],
+        Cleanup::Repartition => &[
+            ("cleanup.policy", "delete"),
+            ("segment.bytes", "52428800"),
+            ("retention.ms", "-1"),
+        ],
+        Cleanup::Compact => &[("cleanup.policy", "compact")],
+        Cleanup::CompactDelete { .. } => &[("cleanup.policy", "compact,delete")],
+    };
+    let mut settings: Vec<(String, String)> = defaults
+        .iter()
+        .filter(|(k, _)| !user.iter().any(|(u, _)| u == k))
+        .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    settings.extend(user.iter().cloned());
+    if let Cleanup::CompactDelete { retention_ms } = cleanup {
+        settings.retain(|(k, _)| k != "retention.ms");
+        settings.push(("retention.ms".to_owned(), retention_ms.to_string()));
+    }
+    settings
+}
+
 /// Creates `(name, cleanup, partitions)` topics with the `topic.` settings.
 fn create(config: &StreamsConfig, topics: &[(String, Cleanup, usize)]) -> Result<(), StreamsError> {
     let admin: AdminClient<DefaultClientContext> = config
@@ -196,41 +226,22 @@ fn create(config: &StreamsConfig, topics: &[(String, Cleanup, usize)]) -> Result
         .create()
         .map_err(kafka_error("creating the admin client"))?;
     let topic_settings = config.topic_settings();
-    let retentions: Vec<String> = topics
+    let settings: Vec<Vec<(String, String)>> = topics
         .iter()
-        .map(|(_, cleanup, _)| match cleanup {
-            Cleanup::CompactDelete { retention_ms } => retention_ms.to_string(),
-            _ => String::new(),
-        })
+        .map(|(_, cleanup, _)| topic_config(*cleanup, &topic_settings))
         .collect();
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
-        .zip(&retentions)
-        .map(|((name, cleanup, partitions), retention)| {
-            let mut topic = NewTopic::new(
-                name,
-                *partitions as i32,
-                TopicReplication::Fixed(i32::from(config.replication_factor)),
-            );
-            match cleanup {
-                Cleanup::Delete => {}
-                Cleanup::Compact => topic = topic.set("cleanup.policy", "compact"),
-                Cleanup::CompactDelete { .. } => {
-                    topic = topic
-                        .set("cleanup.policy", "compact,delete")
-                        .set("retention.ms", retention);
-                }
-            }
-            // A windowed changelog's retention follows its store, whatever `topic.retention.ms`
-            // says (Java's `WindowedChangelogTopicConfig`).
-            let windowed = matches!(cleanup, Cleanup::CompactDelete { .. });
-            for (k, v) in topic_settings
-                .iter()
-                .filter(|(k, _)| !(windowed && k == "retention.ms"))
-            {
-                topic = topic.set(k, v);
-            }
-            topic
+        .zip(&settings)
+        .map(|((name, _, partitions), settings)| {
+            settings.iter().fold(
+                NewTopic::new(
+                    name,
+                    *partitions as i32,
+                    TopicReplication::Fixed(i32::from(config.replication_factor)),
+                ),
+                |topic, (k, v)| topic.set(k, v),
+            )
         })
         .collect();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -272,4 +283,52 @@ fn create(config: &StreamsConfig, topics: &[(String, Cleanup, usize)]) -> Result
         Err(e) => tracing::warn!(error = %e, "the cluster did not create internal topics; create them yourself"),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cleanup, topic_config};
+
+    fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|&(k, v)| (k.to_owned(), v.to_owned())).collect()
+    }
+
+    #[test]
+    fn repartition_topics_never_expire_by_time_unless_the_user_says_so() {
+        assert_eq!(
+            topic_config(Cleanup::Repartition, &[]),
+            owned(&[
+                ("cleanup.policy", "delete"),
+                ("segment.bytes", "52428800"),
+                ("retention.ms", "-1")
+            ])
+        );
+        assert_eq!(
+            topic_config(Cleanup::Repartition, &owned(&[("segment.bytes", "1048576")])),
+            owned(&[
+                ("cleanup.policy", "delete"),
+                ("retention.ms", "-1"),
+                ("segment.bytes", "1048576")
+            ])
+        );
+    }
+
+    #[test]
+    fn a_windowed_changelog_keeps_its_store_retention_over_the_users() {
+        assert_eq!(
+            topic_config(
+                Cleanup::CompactDelete { retention_ms: 5 },
+                &owned(&[("retention.ms", "1"), ("min.insync.replicas", "1")])
+            ),
+            owned(&[
+                ("cleanup.policy", "compact,delete"),
+                ("min.insync.replicas", "1"),
+                ("retention.ms", "5")
+            ])
+        );
+        assert_eq!(
+            topic_config(Cleanup::Compact, &owned(&[("cleanup.policy", "compact,delete")])),
+            owned(&[("cleanup.policy", "compact,delete")])
+        );
+    }
 }
