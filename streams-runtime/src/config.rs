@@ -149,6 +149,10 @@ pub struct StreamsConfig {
     /// 1 000): how often, in wall-clock time, aggregations emitting on window close look for
     /// closed windows.
     pub windowed_emit_interval: Duration,
+    /// `__emit.interval.ms.kstreams.outer.join.spurious.results.fix__` (Java's internal setting,
+    /// default 1 000): how often, in wall-clock time, left and outer stream-stream joins look
+    /// for records whose join window has closed.
+    pub outer_join_emit_interval: Duration,
     /// Pass-through librdkafka settings, by client.
     pub client_settings: Vec<(ClientScope, String, String)>,
 }
@@ -173,6 +177,7 @@ const STREAMS_SETTINGS: &[&str] = &[
     "client.id",
     "windowstore.changelog.additional.retention.ms",
     "__emit.interval.ms.kstreams.windowed.aggregation__",
+    "__emit.interval.ms.kstreams.outer.join.spurious.results.fix__",
 ];
 
 const PREFIXES: &[(&str, ClientScope)] = &[
@@ -211,6 +216,7 @@ impl StreamsConfig {
             client_id: None,
             windowstore_changelog_additional_retention: Duration::from_millis(86_400_000),
             windowed_emit_interval: Duration::from_millis(1_000),
+            outer_join_emit_interval: Duration::from_millis(1_000),
             client_settings: Vec::new(),
         }
     }
@@ -290,6 +296,9 @@ impl StreamsConfig {
             }
             "__emit.interval.ms.kstreams.windowed.aggregation__" => {
                 self.windowed_emit_interval = Duration::from_millis(number(0)? as u64)
+            }
+            "__emit.interval.ms.kstreams.outer.join.spurious.results.fix__" => {
+                self.outer_join_emit_interval = Duration::from_millis(number(0)? as u64)
             }
             "replication.factor" => {
                 let n = number(-1)?;

@@ -159,6 +159,7 @@ pub struct TaskContext {
     /// How often (ms of wall-clock time) aggregations emitting on window close look for closed
     /// windows (Java's `__emit.interval.ms.kstreams.windowed.aggregation__`).
     windowed_emit_interval_ms: i64,
+    outer_join_emit_interval_ms: i64,
 }
 
 impl TaskContext {
@@ -180,6 +181,12 @@ impl TaskContext {
 
     pub(crate) fn windowed_emit_interval_ms(&self) -> i64 {
         self.windowed_emit_interval_ms
+    }
+
+    /// How often (wall clock, ms) a left or outer stream-stream join looks for records whose
+    /// window has closed (Java's `__emit.interval.ms.kstreams.outer.join.spurious.results.fix__`).
+    pub(crate) fn outer_join_emit_interval_ms(&self) -> i64 {
+        self.outer_join_emit_interval_ms
     }
 
     pub(crate) fn record_metadata(&self) -> Option<RecordMetadata> {
@@ -344,6 +351,7 @@ pub fn create_task<T: Topology>(
             other_partitions: std::collections::HashMap::new(),
             dropped_records: 0,
             windowed_emit_interval_ms: crate::dsl::DEFAULT_EMIT_INTERVAL_MS,
+            outer_join_emit_interval_ms: crate::dsl::DEFAULT_EMIT_INTERVAL_MS,
         },
     };
     let result = task.graph.init(&mut task.context);
@@ -421,6 +429,12 @@ impl<G: TaskGraph> Task<G> {
     /// closed windows (the test driver uses 0, as Java's does).
     pub fn set_windowed_emit_interval(&mut self, interval_ms: i64) {
         self.context.windowed_emit_interval_ms = interval_ms;
+    }
+
+    /// Sets how often a left or outer stream-stream join emits records whose window closed
+    /// (ms of wall clock; the test driver uses 0, as Java's).
+    pub fn set_outer_join_emit_interval(&mut self, interval_ms: i64) {
+        self.context.outer_join_emit_interval_ms = interval_ms;
     }
 
     /// The task's stream time.

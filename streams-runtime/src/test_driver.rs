@@ -317,6 +317,7 @@ pub fn test_driver_with<T: Topology>(
     )?;
     // Java's driver looks for closed windows after every record.
     task.set_windowed_emit_interval(0);
+    task.set_outer_join_emit_interval(0);
     let mut state = DriverState {
         task,
         sources: T::SOURCES,

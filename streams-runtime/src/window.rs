@@ -166,6 +166,75 @@ impl SlidingWindows {
     }
 }
 
+/// The windows of a stream-stream join (Java's `JoinWindows`): a record of the left stream
+/// joins the right stream's records of the same key from `before` earlier to `after` later
+/// (the right stream's records look the other way); records are accepted until `grace` after
+/// their window closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JoinWindows {
+    before_ms: i64,
+    after_ms: i64,
+    grace_ms: i64,
+}
+
+impl JoinWindows {
+    /// Symmetric windows of `time_difference` either way, with `grace`.
+    pub const fn of_time_difference_and_grace(time_difference: Duration, grace: Duration) -> Self {
+        let difference = millis(time_difference);
+        JoinWindows {
+            before_ms: difference,
+            after_ms: difference,
+            grace_ms: millis(grace),
+        }
+    }
+
+    /// Symmetric windows of `time_difference` either way, without grace.
+    pub const fn of_time_difference_without_grace(time_difference: Duration) -> Self {
+        Self::of_time_difference_and_grace(time_difference, Duration::ZERO)
+    }
+
+    /// These windows reaching `before` into the past of a left record.
+    pub const fn before(self, before: Duration) -> Self {
+        JoinWindows {
+            before_ms: millis(before),
+            ..self
+        }
+    }
+
+    /// These windows reaching `after` into the future of a left record.
+    pub const fn after(self, after: Duration) -> Self {
+        JoinWindows {
+            after_ms: millis(after),
+            ..self
+        }
+    }
+
+    /// How far back from a left record the windows reach, in ms.
+    pub const fn before_ms(&self) -> i64 {
+        self.before_ms
+    }
+
+    /// How far forward from a left record the windows reach, in ms.
+    pub const fn after_ms(&self) -> i64 {
+        self.after_ms
+    }
+
+    /// The grace period in ms.
+    pub const fn grace_ms(&self) -> i64 {
+        self.grace_ms
+    }
+
+    /// The windows' size, `before + after` in ms.
+    pub const fn size_ms(&self) -> i64 {
+        self.before_ms.saturating_add(self.after_ms)
+    }
+
+    /// How long the join's window stores keep a record: size plus grace, as in Java.
+    pub const fn retention_ms(&self) -> i64 {
+        self.size_ms().saturating_add(self.grace_ms)
+    }
+}
+
 /// Sessions: a key's records closer than the inactivity gap belong to one session (Java's
 /// `SessionWindows`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

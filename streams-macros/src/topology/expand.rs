@@ -596,6 +596,13 @@ fn forward_order(def: &TopologyDef, wiring: &Wiring) -> Vec<usize> {
         for &p in &wiring.parents[i] {
             visit(p, def, wiring, done, out);
         }
+        // A join's witness needs the other side's (typed by a node that is not its parent).
+        if let NodeKind::Op(OpDef { op, .. }) = &def.nodes[i].kind
+            && let Some(read) = op.reads_node()
+            && let Some(t) = def.nodes.iter().position(|n| n.name == *read)
+        {
+            visit(t, def, wiring, done, out);
+        }
         if let NodeKind::Op(OpDef {
             op: Op::RepartitionSource { .. },
             ..

@@ -3,6 +3,7 @@
 //! construction, and the static metadata.
 
 use super::check::Wiring;
+use super::dsl::join::{JoinKind, StreamJoinDef, TableJoinDef};
 use super::dsl::{AggKind, Op, OpDef, Serdes, WindowedAggKind};
 use super::model::{NodeKind, TopologyDef};
 use proc_macro2::{Span, TokenStream};
@@ -227,8 +228,158 @@ pub fn forward(
                 quote_spanned!(span=> #wp.suppress_until_time_limit::<#kp, #vp>(#wait_ms, #buffer, #st, #store)?)
             }
         }
+        Op::StreamTableJoin {
+            table,
+            mapper: Some(mapper),
+            store,
+            left,
+            with_key,
+            f,
+            store_serdes,
+            values,
+        } => {
+            let wt = witness(node_index(def, table));
+            let (kp, vp) = picks(store_serdes, span);
+            let np = pick(values.as_ref(), span);
+            let method = match (left, with_key) {
+                (false, false) => quote_spanned!(span=> global_join),
+                (false, true) => quote_spanned!(span=> global_join_with_key),
+                (true, false) => quote_spanned!(span=> global_left_join),
+                (true, true) => quote_spanned!(span=> global_left_join_with_key),
+            };
+            quote_spanned!(span=> #wp.#method::<_, _, #kp, #vp, #np, _, _, _>(#wt, #mapper, #f, #st, #store)?)
+        }
+        Op::StreamTableJoin {
+            table,
+            mapper: None,
+            store,
+            left,
+            with_key,
+            f,
+            store_serdes,
+            values,
+        } => {
+            let wt = witness(node_index(def, table));
+            let (kp, vp) = picks(store_serdes, span);
+            let np = pick(values.as_ref(), span);
+            let method = match (left, with_key) {
+                (false, false) => quote_spanned!(span=> stream_table_join),
+                (false, true) => quote_spanned!(span=> stream_table_join_with_key),
+                (true, false) => quote_spanned!(span=> stream_table_left_join),
+                (true, true) => quote_spanned!(span=> stream_table_left_join_with_key),
+            };
+            quote_spanned!(span=> #wp.#method::<_, _, #kp, #vp, #np, _, _>(#wt, #f, #st, #store)?)
+        }
+        Op::JoinWindow { store, serdes } => {
+            let (kp, vp) = picks(serdes, span);
+            quote_spanned!(span=> #wp.join_window::<#kp, #vp>(#st, #store)?)
+        }
+        Op::StreamJoin(join) => {
+            let method = left_join_method(join, span);
+            let wr = witness(node_index(def, &join.right_window));
+            let (kp, vp1) = picks(&join.serdes, span);
+            let vp2 = pick(&join.right_values, span);
+            let (f, windows, right_store) = (&join.f, &join.windows, join.right_store);
+            let outer = join.kind != JoinKind::Inner;
+            let unjoined = option_tokens(join.outer_store);
+            quote_spanned!(span=>
+                #wp.#method::<_, _, #kp, #vp1, #vp2, _, _>(#wr, #f, #outer, #windows, #st, #right_store, #unjoined)?
+            )
+        }
+        Op::StreamJoinRight { left_join } => {
+            let left = node_index(def, left_join);
+            let NodeKind::Op(OpDef {
+                op: Op::StreamJoin(join),
+                ..
+            }) = &def.nodes[left].kind
+            else {
+                unreachable!("a right side is made from its left side")
+            };
+            let ol = op_var(left);
+            let outer = join.kind == JoinKind::Outer;
+            let (windows, left_store) = (&join.windows, join.left_store);
+            let unjoined = option_tokens(join.outer_store);
+            quote_spanned!(span=> #wp.stream_join_right(&#ol, #outer, #windows, #st, #left_store, #unjoined)?)
+        }
+        Op::TableJoin(join) => {
+            let method = table_join_method(join, span);
+            let wr = witness(node_index(def, &join.right_table));
+            let (kp, vp) = picks(&join.right_serdes, span);
+            let (f, right_store) = (&join.f, join.right_store);
+            let needs = join_needs(join.kind);
+            let send_old = sends_old_values(def, wiring, i);
+            quote_spanned!(span=>
+                #wp.#method::<_, _, #kp, #vp, _, _>(#wr, #f, #needs, #send_old, #st, #right_store)?
+            )
+        }
+        Op::TableJoinRight { left_join } => {
+            let left = node_index(def, left_join);
+            let NodeKind::Op(OpDef {
+                op: Op::TableJoin(join),
+                ..
+            }) = &def.nodes[left].kind
+            else {
+                unreachable!("a right side is made from its left side")
+            };
+            let ol = op_var(left);
+            let (kp, vp) = picks(&join.left_serdes, span);
+            let needs = join_needs(join.kind);
+            let send_old = sends_old_values(def, wiring, i);
+            let left_store = join.left_store;
+            quote_spanned!(span=> #wp.table_join_right::<_, _, #kp, #vp, _, _>(&#ol, #needs, #send_old, #st, #left_store)?)
+        }
     };
     quote_spanned!(span=> let (#o, #w) = #call;)
+}
+
+/// The witness method of a stream-stream join's left side.
+fn left_join_method(join: &StreamJoinDef, span: Span) -> TokenStream {
+    match (join.kind, join.with_key) {
+        (JoinKind::Inner, false) => quote_spanned!(span=> stream_join),
+        (JoinKind::Inner, true) => quote_spanned!(span=> stream_join_with_key),
+        (JoinKind::Left, false) => quote_spanned!(span=> stream_left_join),
+        (JoinKind::Left, true) => quote_spanned!(span=> stream_left_join_with_key),
+        (JoinKind::Outer, false) => quote_spanned!(span=> stream_outer_join),
+        (JoinKind::Outer, true) => quote_spanned!(span=> stream_outer_join_with_key),
+    }
+}
+
+/// The witness method of a table-table join's left side.
+fn table_join_method(join: &TableJoinDef, span: Span) -> TokenStream {
+    match (join.kind, join.with_key) {
+        (JoinKind::Inner, false) => quote_spanned!(span=> table_join),
+        (JoinKind::Inner, true) => quote_spanned!(span=> table_join_with_key),
+        (JoinKind::Left, false) => quote_spanned!(span=> table_left_join),
+        (JoinKind::Left, true) => quote_spanned!(span=> table_left_join_with_key),
+        (JoinKind::Outer, false) => quote_spanned!(span=> table_outer_join),
+        (JoinKind::Outer, true) => quote_spanned!(span=> table_outer_join_with_key),
+    }
+}
+
+/// Which rows a table join's results need.
+fn join_needs(kind: JoinKind) -> TokenStream {
+    let (left, right) = match kind {
+        JoinKind::Inner => (true, true),
+        JoinKind::Left => (true, false),
+        JoinKind::Outer => (false, false),
+    };
+    quote!(::streams_runtime::__private::dsl::JoinNeeds { left: #left, right: #right })
+}
+
+/// `Some(i)` / `None` as tokens.
+fn option_tokens(index: Option<usize>) -> TokenStream {
+    match index {
+        Some(i) => quote!(::core::option::Option::Some(#i)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// The index of the node named `name`.
+fn node_index(def: &TopologyDef, name: &syn::Ident) -> usize {
+    def.nodes
+        .iter()
+        .position(|n| n.name == *name)
+        .expect("DSL operators refer to nodes the lowering made")
 }
 
 /// Whether a table `map_values` must compute old values: when a child needs them, as a table
@@ -242,10 +393,27 @@ fn sends_old_values(def: &TopologyDef, wiring: &Wiring, i: usize) -> bool {
             op: Op::TableGroupBy(_) | Op::TableFilter { .. } | Op::Suppress { .. },
             ..
         }) => true,
+        // A table join's merge passes its sides' changes on as they are.
         NodeKind::Op(OpDef {
-            op: Op::TableMapValues { .. },
+            op: Op::TableMapValues { .. } | Op::PassThrough,
             ..
         }) => sends_old_values(def, wiring, c),
+        // A left or outer join has its left input send old values, an outer join both (Java's
+        // `KTableImpl.doJoin`), and any join passes the need on from downstream.
+        NodeKind::Op(OpDef {
+            op: Op::TableJoin(join),
+            ..
+        }) => join.kind != JoinKind::Inner || sends_old_values(def, wiring, c),
+        NodeKind::Op(OpDef {
+            op: Op::TableJoinRight { left_join },
+            ..
+        }) => match &def.nodes[node_index(def, left_join)].kind {
+            NodeKind::Op(OpDef {
+                op: Op::TableJoin(join),
+                ..
+            }) => join.kind == JoinKind::Outer || sends_old_values(def, wiring, c),
+            _ => false,
+        },
         _ => false,
     })
 }
@@ -295,9 +463,49 @@ pub fn spec_kind(def: &TopologyDef, op: &Op) -> TokenStream {
         Op::TableSource { store, .. }
         | Op::Aggregate { store, .. }
         | Op::WindowedAggregate { store, .. }
-        | Op::Suppress { store, .. } => {
+        | Op::Suppress { store, .. }
+        | Op::StreamTableJoin {
+            store, mapper: None, ..
+        }
+        | Op::JoinWindow { store, .. } => {
             let field = store_field(*store);
             quote!(#t::NodeSpecKind::Processor { stores: &[#field] })
+        }
+        Op::StreamJoin(join) => {
+            let fields = std::iter::once(join.right_store)
+                .chain(join.outer_store)
+                .map(store_field);
+            quote!(#t::NodeSpecKind::Processor { stores: &[#(#fields),*] })
+        }
+        Op::TableJoin(join) => {
+            let field = store_field(join.right_store);
+            quote!(#t::NodeSpecKind::Processor { stores: &[#field] })
+        }
+        Op::TableJoinRight { left_join } => {
+            let left = def.nodes.iter().position(|n| n.name == *left_join);
+            let Some(NodeKind::Op(OpDef {
+                op: Op::TableJoin(join),
+                ..
+            })) = left.map(|i| &def.nodes[i].kind)
+            else {
+                unreachable!("a right side is made from its left side")
+            };
+            let field = store_field(join.left_store);
+            quote!(#t::NodeSpecKind::Processor { stores: &[#field] })
+        }
+        Op::StreamJoinRight { left_join } => {
+            let left = def.nodes.iter().position(|n| n.name == *left_join);
+            let Some(NodeKind::Op(OpDef {
+                op: Op::StreamJoin(join),
+                ..
+            })) = left.map(|i| &def.nodes[i].kind)
+            else {
+                unreachable!("a right side is made from its left side")
+            };
+            let fields = std::iter::once(join.left_store)
+                .chain(join.outer_store)
+                .map(store_field);
+            quote!(#t::NodeSpecKind::Processor { stores: &[#(#fields),*] })
         }
         _ => quote!(#t::NodeSpecKind::Processor { stores: &[] }),
     }

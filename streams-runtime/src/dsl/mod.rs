@@ -10,8 +10,11 @@ mod repartition;
 mod session;
 mod sliding;
 mod stateless;
+mod stream_join;
+mod stream_table_join;
 mod suppress;
 mod table;
+mod table_join;
 mod windowed;
 #[doc(hidden)]
 pub mod witness;
@@ -27,8 +30,14 @@ pub use stateless::{
     Branch, BranchPredicates, Filter, FlatMap, FlatMapValues, Foreach, Map, MapValues, PassThrough, Peek, SelectKey,
     TopicSink,
 };
+pub use stream_join::{
+    InnerStreamJoiner, JoinSideKey, JoinSideKeySerde, JoinSideParts, JoinTime, JoinWindow, LeftStreamJoiner,
+    OuterJoinStore, OuterStreamJoiner, StreamJoin, StreamJoiner, Unjoined, UnjoinedSerde,
+};
+pub use stream_table_join::{InnerJoiner, LeftJoiner, MappedKey, RecordKey, StreamTableJoin, TableJoiner, TableKey};
 pub use suppress::{BufferTime, RecordTime, Suppress, WindowEndTime};
 pub use table::{TableFilter, TableGroupBy, TableMapValues, TableSource, ToStream};
+pub use table_join::{JoinNeeds, TableJoin};
 pub use windowed::{DEFAULT_EMIT_INTERVAL_MS, TimeWindowAggregate};
 
 use crate::error::ProcessingError;

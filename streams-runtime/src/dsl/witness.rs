@@ -9,13 +9,15 @@
 //! The signatures spell out operator types in full on purpose: they are what rustc infers.
 #![allow(clippy::type_complexity)]
 
+/// Which rows a table join needs (named by generated code).
+pub use super::JoinNeeds;
 use super::*;
 use crate::error::StreamsError;
 use crate::graph::{RecordTimestamp, SinkNode, SourceNode, StreamPartitioner};
 use crate::processor::ProcessorSpec;
 use crate::serde::{DefaultSerde, Serde};
 use crate::state::{KeyValueStore, StoreSet};
-use crate::window::{BufferConfig, EmitStrategy, SessionWindows, WindowSpec, Windowed};
+use crate::window::{BufferConfig, EmitStrategy, JoinWindows, SessionWindows, WindowSpec, Windowed};
 use std::marker::PhantomData;
 
 /// The key and value types of the records leaving a node (zero-sized).
@@ -572,3 +574,479 @@ impl<K, V> Witness<K, Change<V>> {
         ))
     }
 }
+
+/// Holds when a stream or table keyed by `Self` may be joined with one keyed by `T`.
+#[diagnostic::on_unimplemented(
+    message = "cannot join records keyed by `{T}` with a table or stream keyed by `{Self}`",
+    label = "this is keyed by `{Self}`",
+    note = "both sides of a join must have the same key type; change one side's key first (`select_key`, `map`), which repartitions it"
+)]
+pub trait SameKey<T> {}
+impl<T> SameKey<T> for T {}
+
+/// Stream-table joins: the table's witness gives the row type, its store the rows.
+impl<K, V> Witness<K, V> {
+    /// `join(table, |v, row| ..)`.
+    pub fn stream_table_join<KT, VT, KP: PickSerde<K>, VP: PickSerde<VT>, NP: PickSerde<V>, VR, F>(
+        self,
+        _table: Witness<KT, Change<VT>>,
+        mut f: F,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<
+        (
+            StreamTableJoin<
+                InnerJoiner<impl FnMut(&K, &V, &VT) -> VR + use<K, V, KT, VT, KP, VP, NP, VR, F>>,
+                RecordKey,
+                K,
+                VT,
+                KP::Serde,
+                VP::Serde,
+                NP::Serde,
+            >,
+            Witness<K, VR>,
+        ),
+        StreamsError,
+    >
+    where
+        KT: SameKey<K>,
+        F: FnMut(&V, &VT) -> VR,
+    {
+        let joiner = InnerJoiner(move |_: &K, v: &V, row: &VT| f(v, row));
+        Ok((
+            StreamTableJoin::new(joiner, RecordKey, store(stores, index)?),
+            Witness::new(),
+        ))
+    }
+
+    /// `join(table, |k, v, row| ..)`.
+    pub fn stream_table_join_with_key<KT, VT, KP: PickSerde<K>, VP: PickSerde<VT>, NP: PickSerde<V>, VR, F>(
+        self,
+        _table: Witness<KT, Change<VT>>,
+        f: F,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<
+        (
+            StreamTableJoin<InnerJoiner<F>, RecordKey, K, VT, KP::Serde, VP::Serde, NP::Serde>,
+            Witness<K, VR>,
+        ),
+        StreamsError,
+    >
+    where
+        KT: SameKey<K>,
+        F: FnMut(&K, &V, &VT) -> VR,
+    {
+        Ok((
+            StreamTableJoin::new(InnerJoiner(f), RecordKey, store(stores, index)?),
+            Witness::new(),
+        ))
+    }
+
+    /// `left_join(table, |v, row: Option<&_>| ..)`.
+    pub fn stream_table_left_join<KT, VT, KP: PickSerde<K>, VP: PickSerde<VT>, NP: PickSerde<V>, VR, F>(
+        self,
+        _table: Witness<KT, Change<VT>>,
+        mut f: F,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<
+        (
+            StreamTableJoin<
+                LeftJoiner<impl FnMut(&K, &V, Option<&VT>) -> VR + use<K, V, KT, VT, KP, VP, NP, VR, F>>,
+                RecordKey,
+                K,
+                VT,
+                KP::Serde,
+                VP::Serde,
+                NP::Serde,
+            >,
+            Witness<K, VR>,
+        ),
+        StreamsError,
+    >
+    where
+        KT: SameKey<K>,
+        F: FnMut(&V, Option<&VT>) -> VR,
+    {
+        let joiner = LeftJoiner(move |_: &K, v: &V, row: Option<&VT>| f(v, row));
+        Ok((
+            StreamTableJoin::new(joiner, RecordKey, store(stores, index)?),
+            Witness::new(),
+        ))
+    }
+
+    /// `left_join(table, |k, v, row: Option<&_>| ..)`.
+    pub fn stream_table_left_join_with_key<KT, VT, KP: PickSerde<K>, VP: PickSerde<VT>, NP: PickSerde<V>, VR, F>(
+        self,
+        _table: Witness<KT, Change<VT>>,
+        f: F,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<
+        (
+            StreamTableJoin<LeftJoiner<F>, RecordKey, K, VT, KP::Serde, VP::Serde, NP::Serde>,
+            Witness<K, VR>,
+        ),
+        StreamsError,
+    >
+    where
+        KT: SameKey<K>,
+        F: FnMut(&K, &V, Option<&VT>) -> VR,
+    {
+        Ok((
+            StreamTableJoin::new(LeftJoiner(f), RecordKey, store(stores, index)?),
+            Witness::new(),
+        ))
+    }
+}
+
+fn window_store<K, V, KS: Serde<K>, VS: Serde<V>>(
+    stores: &StoreSet,
+    index: usize,
+) -> Result<crate::state::WindowStore<K, V, KS, VS>, StreamsError> {
+    stores.bind_index(index)
+}
+
+/// The parts of a stream-stream join's side: the outer-join store at `unjoined` (left and outer
+/// joins), the windows, and whether the side emits records without a partner.
+fn join_parts<K, V1, V2, KS: Serde<K>, VS1: Serde<V1>, VS2: Serde<V2>>(
+    windows: JoinWindows,
+    outer: bool,
+    unjoined: Option<usize>,
+    time: std::rc::Rc<JoinTime>,
+    stores: &StoreSet,
+) -> Result<JoinSideParts<K, V1, V2, KS, VS1, VS2>, StreamsError> {
+    Ok(JoinSideParts {
+        windows,
+        outer,
+        unjoined: unjoined.map(|i| stores.bind_index(i)).transpose()?,
+        time,
+    })
+}
+
+/// Stream-stream joins: each side's window node, then the left side's join (which takes the
+/// joiner), then the right side's (made from the left's).
+impl<K, V> Witness<K, V> {
+    /// The node buffering one side's records in its join window store at `index`.
+    pub fn join_window<KP: PickSerde<K>, VP: PickSerde<V>>(
+        self,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<(JoinWindow<K, V, KP::Serde, VP::Serde>, Self), StreamsError> {
+        Ok((JoinWindow::new(window_store(stores, index)?), self))
+    }
+
+    /// The right side of a stream-stream join whose left side is `left`: it joins with the
+    /// left side's window store at `other` and shares the left side's joiner and time.
+    #[allow(clippy::type_complexity)]
+    pub fn stream_join_right<J, V1, KS, VS1, VS2>(
+        self,
+        left: &StreamJoin<J, K, V1, V, KS, VS1, VS2, true>,
+        outer: bool,
+        windows: JoinWindows,
+        stores: &StoreSet,
+        other: usize,
+        unjoined: Option<usize>,
+    ) -> Result<(StreamJoin<J, K, V1, V, KS, VS1, VS2, false>, Witness<K, J::Out>), StreamsError>
+    where
+        J: StreamJoiner<K, V1, V> + Clone,
+        KS: Serde<K>,
+        VS1: Serde<V1>,
+        VS2: Serde<V>,
+    {
+        let (joiner, time) = left.shared();
+        let parts = join_parts(windows, outer, unjoined, time, stores)?;
+        Ok((
+            StreamJoin::right(joiner, window_store(stores, other)?, parts),
+            Witness::new(),
+        ))
+    }
+}
+
+/// The left side of a stream-stream join, one method per joiner form: the user's closure takes
+/// the left and right values as `$l` and `$r`; `$joiner` gives it the key argument the join
+/// calls it with.
+macro_rules! stream_join_left {
+    ($(#[$doc:meta])* $method:ident, $joiner:ident, $l:ty, $r:ty) => {
+        impl<K, V> Witness<K, V> {
+            $(#[$doc])*
+            #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+            pub fn $method<K2, V2, KP: PickSerde<K>, VP1: PickSerde<V>, VP2: PickSerde<V2>, VR, F>(
+                self,
+                _right: Witness<K2, V2>,
+                f: F,
+                outer: bool,
+                windows: JoinWindows,
+                stores: &StoreSet,
+                other: usize,
+                unjoined: Option<usize>,
+            ) -> Result<
+                (
+                    StreamJoin<
+                        $joiner<impl FnMut(&K, $l, $r) -> VR + Clone + use<K, V, K2, V2, KP, VP1, VP2, VR, F>>,
+                        K,
+                        V,
+                        V2,
+                        KP::Serde,
+                        VP1::Serde,
+                        VP2::Serde,
+                        true,
+                    >,
+                    Witness<K, VR>,
+                ),
+                StreamsError,
+            >
+            where
+                K2: SameKey<K>,
+                F: FnMut($l, $r) -> VR + Clone,
+            {
+                let mut f = f;
+                let joiner = $joiner(move |_: &K, l: $l, r: $r| f(l, r));
+                let parts = join_parts(windows, outer, unjoined, std::rc::Rc::default(), stores)?;
+                Ok((StreamJoin::left(joiner, window_store(stores, other)?, parts), Witness::new()))
+            }
+        }
+    };
+}
+
+stream_join_left!(
+    /// `join(right, |left, right| .., join_windows(..))`.
+    stream_join, InnerStreamJoiner, &V, &V2
+);
+stream_join_left!(
+    /// `left_join(right, |left, right: Option<&_>| .., join_windows(..))`.
+    stream_left_join, LeftStreamJoiner, &V, Option<&V2>
+);
+stream_join_left!(
+    /// `outer_join(right, |left: Option<&_>, right: Option<&_>| .., join_windows(..))`.
+    stream_outer_join, OuterStreamJoiner, Option<&V>, Option<&V2>
+);
+
+/// The left side of a stream-stream join whose joiner takes the key too (`|key, left, right|`).
+macro_rules! stream_join_left_with_key {
+    ($(#[$doc:meta])* $method:ident, $joiner:ident, $l:ty, $r:ty) => {
+        impl<K, V> Witness<K, V> {
+            $(#[$doc])*
+            #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+            pub fn $method<K2, V2, KP: PickSerde<K>, VP1: PickSerde<V>, VP2: PickSerde<V2>, VR, F>(
+                self,
+                _right: Witness<K2, V2>,
+                f: F,
+                outer: bool,
+                windows: JoinWindows,
+                stores: &StoreSet,
+                other: usize,
+                unjoined: Option<usize>,
+            ) -> Result<
+                (
+                    StreamJoin<$joiner<F>, K, V, V2, KP::Serde, VP1::Serde, VP2::Serde, true>,
+                    Witness<K, VR>,
+                ),
+                StreamsError,
+            >
+            where
+                K2: SameKey<K>,
+                F: FnMut(&K, $l, $r) -> VR + Clone,
+            {
+                let parts = join_parts(windows, outer, unjoined, std::rc::Rc::default(), stores)?;
+                Ok((StreamJoin::left($joiner(f), window_store(stores, other)?, parts), Witness::new()))
+            }
+        }
+    };
+}
+
+stream_join_left_with_key!(
+    /// `join(right, |key, left, right| .., join_windows(..))`.
+    stream_join_with_key, InnerStreamJoiner, &V, &V2
+);
+stream_join_left_with_key!(
+    /// `left_join(right, |key, left, right: Option<&_>| .., join_windows(..))`.
+    stream_left_join_with_key, LeftStreamJoiner, &V, Option<&V2>
+);
+stream_join_left_with_key!(
+    /// `outer_join(right, |key, left: Option<&_>, right: Option<&_>| .., join_windows(..))`.
+    stream_outer_join_with_key, OuterStreamJoiner, Option<&V>, Option<&V2>
+);
+
+/// Table-table joins: the left side takes the joiner, the right side is made from the left.
+impl<K, V> Witness<K, Change<V>> {
+    /// The right side of the table join whose left side is `left`, joining with the left
+    /// table's store at `other`.
+    #[allow(clippy::type_complexity)]
+    pub fn table_join_right<J, V1, KP: PickSerde<K>, VP: PickSerde<V1>, KS2, VS2>(
+        self,
+        left: &TableJoin<J, K, V1, V, V, KS2, VS2, true>,
+        needs: JoinNeeds,
+        send_old_values: bool,
+        stores: &StoreSet,
+        other: usize,
+    ) -> Result<
+        (
+            TableJoin<J, K, V1, V, V1, KP::Serde, VP::Serde, false>,
+            Witness<K, Change<J::Out>>,
+        ),
+        StreamsError,
+    >
+    where
+        J: StreamJoiner<K, V1, V> + Clone,
+    {
+        let joiner = left.joiner().clone();
+        Ok((
+            TableJoin::new(joiner, store(stores, other)?, needs, send_old_values),
+            Witness::new(),
+        ))
+    }
+}
+
+/// The left side of a table-table join, one method per joiner form (`$l`, `$r`: what the user's
+/// closure takes); `_with_key` methods take closures of the key too.
+macro_rules! table_join_left {
+    ($(#[$doc:meta])* $method:ident, $with_key:ident, $joiner:ident, $l:ty, $r:ty) => {
+        impl<K, V> Witness<K, Change<V>> {
+            $(#[$doc])*
+            #[allow(clippy::type_complexity)]
+            pub fn $method<K2, V2, KP: PickSerde<K>, VP: PickSerde<V2>, VR, F>(
+                self,
+                _right: Witness<K2, Change<V2>>,
+                f: F,
+                needs: JoinNeeds,
+                send_old_values: bool,
+                stores: &StoreSet,
+                other: usize,
+            ) -> Result<
+                (
+                    TableJoin<
+                        $joiner<impl FnMut(&K, $l, $r) -> VR + Clone + use<K, V, K2, V2, KP, VP, VR, F>>,
+                        K,
+                        V,
+                        V2,
+                        V2,
+                        KP::Serde,
+                        VP::Serde,
+                        true,
+                    >,
+                    Witness<K, Change<VR>>,
+                ),
+                StreamsError,
+            >
+            where
+                K2: SameKey<K>,
+                F: FnMut($l, $r) -> VR + Clone,
+            {
+                let mut f = f;
+                let joiner = $joiner(move |_: &K, l: $l, r: $r| f(l, r));
+                Ok((TableJoin::new(joiner, store(stores, other)?, needs, send_old_values), Witness::new()))
+            }
+
+            $(#[$doc])*
+            #[allow(clippy::type_complexity)]
+            pub fn $with_key<K2, V2, KP: PickSerde<K>, VP: PickSerde<V2>, VR, F>(
+                self,
+                _right: Witness<K2, Change<V2>>,
+                f: F,
+                needs: JoinNeeds,
+                send_old_values: bool,
+                stores: &StoreSet,
+                other: usize,
+            ) -> Result<
+                (
+                    TableJoin<$joiner<F>, K, V, V2, V2, KP::Serde, VP::Serde, true>,
+                    Witness<K, Change<VR>>,
+                ),
+                StreamsError,
+            >
+            where
+                K2: SameKey<K>,
+                F: FnMut(&K, $l, $r) -> VR + Clone,
+            {
+                Ok((TableJoin::new($joiner(f), store(stores, other)?, needs, send_old_values), Witness::new()))
+            }
+        }
+    };
+}
+
+table_join_left!(
+    /// `table.join(other, |left, right| ..)`.
+    table_join, table_join_with_key, InnerStreamJoiner, &V, &V2
+);
+table_join_left!(
+    /// `table.left_join(other, |left, right: Option<&_>| ..)`.
+    table_left_join, table_left_join_with_key, LeftStreamJoiner, &V, Option<&V2>
+);
+table_join_left!(
+    /// `table.outer_join(other, |left: Option<&_>, right: Option<&_>| ..)`.
+    table_outer_join, table_outer_join_with_key, OuterStreamJoiner, Option<&V>, Option<&V2>
+);
+
+/// Stream-global table joins: the key mapper picks the global table's key from each record.
+macro_rules! global_join {
+    ($(#[$doc:meta])* $method:ident, $with_key:ident, $joiner:ident, $row:ty) => {
+        impl<K, V> Witness<K, V> {
+            $(#[$doc])*
+            #[allow(clippy::type_complexity)]
+            pub fn $method<GK, VT, KP: PickSerde<GK>, VP: PickSerde<VT>, NP: PickSerde<V>, VR, M, F>(
+                self,
+                _table: Witness<GK, Change<VT>>,
+                mapper: M,
+                f: F,
+                stores: &StoreSet,
+                index: usize,
+            ) -> Result<
+                (
+                    StreamTableJoin<
+                        $joiner<impl FnMut(&K, &V, $row) -> VR + use<K, V, GK, VT, KP, VP, NP, VR, M, F>>,
+                        MappedKey<M>,
+                        GK,
+                        VT,
+                        KP::Serde,
+                        VP::Serde,
+                        NP::Serde,
+                    >,
+                    Witness<K, VR>,
+                ),
+                StreamsError,
+            >
+            where
+                M: FnMut(&K, &V) -> GK,
+                F: FnMut(&V, $row) -> VR,
+            {
+                let mut f = f;
+                let joiner = $joiner(move |_: &K, v: &V, row: $row| f(v, row));
+                Ok((StreamTableJoin::new(joiner, MappedKey(mapper), store(stores, index)?), Witness::new()))
+            }
+
+            $(#[$doc])*
+            #[allow(clippy::type_complexity)]
+            pub fn $with_key<GK, VT, KP: PickSerde<GK>, VP: PickSerde<VT>, NP: PickSerde<V>, VR, M, F>(
+                self,
+                _table: Witness<GK, Change<VT>>,
+                mapper: M,
+                f: F,
+                stores: &StoreSet,
+                index: usize,
+            ) -> Result<
+                (
+                    StreamTableJoin<$joiner<F>, MappedKey<M>, GK, VT, KP::Serde, VP::Serde, NP::Serde>,
+                    Witness<K, VR>,
+                ),
+                StreamsError,
+            >
+            where
+                M: FnMut(&K, &V) -> GK,
+                F: FnMut(&K, &V, $row) -> VR,
+            {
+                Ok((StreamTableJoin::new($joiner(f), MappedKey(mapper), store(stores, index)?), Witness::new()))
+            }
+        }
+    };
+}
+
+global_join!(
+    /// `join(global_table, |key, value| table_key, |value, row| ..)`.
+    global_join, global_join_with_key, InnerJoiner, &VT
+);
+global_join!(
+    /// `left_join(global_table, |key, value| table_key, |value, row: Option<&_>| ..)`.
+    global_left_join, global_left_join_with_key, LeftJoiner, Option<&VT>
+);

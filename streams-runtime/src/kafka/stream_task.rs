@@ -57,6 +57,7 @@ pub(crate) fn create<T: Topology>(
     let nodes = NodeSet::Only(&routes.subtopologies[id.subtopology as usize]);
     let mut task = create_task(topology, id, nodes, &config.application_id, &stores, now_ms())?;
     task.set_windowed_emit_interval(i64::try_from(config.windowed_emit_interval.as_millis()).unwrap_or(i64::MAX));
+    task.set_outer_join_emit_interval(i64::try_from(config.outer_join_emit_interval.as_millis()).unwrap_or(i64::MAX));
     for (sink, topic) in routes.sinks_of::<T>(id.subtopology, &config.application_id) {
         if let Some(&n) = partitions.get(&topic) {
             task.set_partition_count(sink, n as i32);

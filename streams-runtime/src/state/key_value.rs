@@ -446,6 +446,15 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         inner.get(&inner.key_buf, |bytes| self.decode_value(layout, bytes))?
     }
 
+    /// The value for `key` with the timestamp kept with it (Java's `ValueAndTimestamp`; in a store
+    /// without timestamps, or for a value written without one, the timestamp is -1).
+    pub fn get_with_timestamp(&self, key: &K) -> Result<Option<(V, i64)>, StoreError> {
+        let mut inner = self.inner.borrow_mut();
+        self.encode_key(&mut inner, key)?;
+        let layout = inner.layout();
+        inner.get(&inner.key_buf, |bytes| self.decode_stored(layout, bytes))?
+    }
+
     /// Writes `value` for `key` (deletes the key if the value serializes to null).
     pub fn put(&self, key: &K, value: &V) -> Result<(), StoreError> {
         let mut inner = self.inner.borrow_mut();

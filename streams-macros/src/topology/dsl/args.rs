@@ -14,7 +14,7 @@ enum Arg {
 }
 
 /// Methods whose positional arguments are nested calls with named arguments.
-const NESTED_CALLS: &[&str] = &["windowed_by"];
+const NESTED_CALLS: &[&str] = &["windowed_by", "join", "left_join", "outer_join"];
 
 /// The value of a `name: value` argument, parsed as the name says.
 pub(super) enum NamedValue {

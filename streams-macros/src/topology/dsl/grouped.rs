@@ -151,6 +151,13 @@ impl Scope<'_> {
             },
             display,
         );
-        Handle::table(node, Table { serdes, windowed: None })
+        Handle::table(
+            node,
+            Table {
+                serdes,
+                windowed: None,
+                store: Some(store),
+            },
+        )
     }
 }

@@ -16,6 +16,7 @@
 mod args;
 mod duration;
 mod grouped;
+pub mod join;
 mod op;
 mod stream;
 mod suppress;
@@ -40,7 +41,7 @@ enum Kind {
     Stream(Stream),
     Table(Table),
     /// A global table: materialized everywhere, read by joins; no operators of its own.
-    GlobalTable,
+    GlobalTable(Table),
     /// A grouped stream or table, not yet aggregated.
     Grouped(Box<Grouping>),
     /// A grouped stream with windows, not yet aggregated.
@@ -66,6 +67,9 @@ struct Table {
     serdes: Serdes,
     /// The windows of a windowed aggregation's result (its keys are `Windowed<K>`).
     windowed: Option<WindowedTable>,
+    /// The key-value store holding the table's current rows, where one does (a `table` clause,
+    /// an aggregation): what joins read.
+    store: Option<usize>,
 }
 
 /// How a stream or table was grouped.
@@ -180,7 +184,7 @@ impl Kind {
         match self {
             Kind::Stream(_) => Some(Receiver::Stream),
             Kind::Table(_) => Some(Receiver::Table),
-            Kind::GlobalTable => None,
+            Kind::GlobalTable(_) => None,
             Kind::Grouped(g) if g.table => Some(Receiver::GroupedTable),
             Kind::Grouped(_) => Some(Receiver::GroupedStream),
             Kind::Windowed(_) => Some(Receiver::Windowed),
@@ -240,6 +244,7 @@ impl Operator {
 /// Every operator, by receiver; "no method" errors list a receiver's methods in this order.
 const OPERATORS: &[&[Operator]] = &[
     stream::OPERATORS,
+    join::OPERATORS,
     table::OPERATORS,
     suppress::OPERATORS,
     grouped::OPERATORS,

@@ -114,6 +114,38 @@ pub enum Op {
         /// Emit each window's final result when it closes, not every update.
         on_window_close: bool,
     },
+    /// A stream-table join reading the table of node `table` from the store at `store`; with a
+    /// key mapper, a join with a global table.
+    StreamTableJoin {
+        table: Ident,
+        mapper: Option<Expr>,
+        store: usize,
+        left: bool,
+        /// The joiner takes the key first.
+        with_key: bool,
+        f: Expr,
+        /// The serdes the table's store was declared with.
+        store_serdes: Serdes,
+        /// The stream values' serde, if inherited or named (it tells which values are null).
+        values: Box<Option<Type>>,
+    },
+    /// Buffers one side of a stream-stream join in its window store.
+    JoinWindow {
+        store: usize,
+        serdes: Serdes,
+    },
+    /// The left side of a stream-stream join (which holds the join's definition).
+    StreamJoin(Box<super::join::StreamJoinDef>),
+    /// The right side of the stream-stream join whose left side is the node `left_join`.
+    StreamJoinRight {
+        left_join: Ident,
+    },
+    /// The left side of a table-table join (which holds the join's definition).
+    TableJoin(Box<super::join::TableJoinDef>),
+    /// The right side of the table-table join whose left side is the node `left_join`.
+    TableJoinRight {
+        left_join: Ident,
+    },
     /// `suppress` with its buffer in the key-value store at `store`.
     Suppress {
         store: usize,
@@ -183,6 +215,28 @@ impl Op {
             Op::Aggregate { kind, .. } => kind.prefix(),
             Op::WindowedAggregate { kind, .. } => kind.prefix(),
             Op::Suppress { .. } => "KTABLE-SUPPRESS",
+            // Java names a global table join `LEFTJOIN` whatever its kind.
+            Op::StreamTableJoin { left: true, .. } | Op::StreamTableJoin { mapper: Some(_), .. } => "KSTREAM-LEFTJOIN",
+            Op::JoinWindow { .. } => "KSTREAM-WINDOWED",
+            Op::StreamJoin(_) => "KSTREAM-JOINTHIS",
+            Op::StreamJoinRight { .. } => "KSTREAM-JOINOTHER",
+            Op::TableJoin(_) => "KTABLE-JOINTHIS",
+            Op::TableJoinRight { .. } => "KTABLE-JOINOTHER",
+            Op::StreamTableJoin { left: false, .. } => "KSTREAM-JOIN",
+        }
+    }
+}
+
+impl Op {
+    /// The node (not a parent) whose witness this operator's forward pass reads: the table a
+    /// stream joins, the right side of a stream-stream join, the left side it is made from.
+    pub fn reads_node(&self) -> Option<&Ident> {
+        match self {
+            Op::StreamTableJoin { table, .. } => Some(table),
+            Op::StreamJoin(def) => Some(&def.right_window),
+            Op::StreamJoinRight { left_join } | Op::TableJoinRight { left_join } => Some(left_join),
+            Op::TableJoin(def) => Some(&def.right_table),
+            _ => None,
         }
     }
 }

@@ -107,7 +107,8 @@ fn suppress(scope: &mut Scope<'_>, mut call: Call, table: Table) -> Option<Handl
         },
         display,
     );
-    Handle::table(node, table)
+    // The buffer holds pending updates, not the table's rows.
+    Handle::table(node, Table { store: None, ..table })
 }
 
 /// A suppression buffer as written: `unbounded()`, `max_records(n)`, `max_bytes(n)`, chained

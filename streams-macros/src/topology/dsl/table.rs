@@ -71,10 +71,15 @@ impl Scope<'_> {
                 serdes: serdes.clone(),
             },
         );
+        let table = Table {
+            serdes,
+            windowed: None,
+            store: Some(store),
+        };
         let kind = if global {
-            Kind::GlobalTable
+            Kind::GlobalTable(table)
         } else {
-            Kind::Table(Table { serdes, windowed: None })
+            Kind::Table(table)
         };
         self.bind(&ident, Handle { node, kind });
     }
@@ -85,7 +90,7 @@ fn filter(scope: &mut Scope<'_>, mut call: Call, table: Table) -> Option<Handle>
     call.args.finish(scope.cx, "filter(|key, value| bool)");
     let keep = call.method == "filter";
     let node = scope.add_op(&call.method, call.parents(), Op::TableFilter { f, keep });
-    Handle::table(node, table)
+    Handle::table(node, Table { store: None, ..table })
 }
 
 fn map_values(scope: &mut Scope<'_>, mut call: Call, table: Table) -> Option<Handle> {
@@ -97,6 +102,7 @@ fn map_values(scope: &mut Scope<'_>, mut call: Call, table: Table) -> Option<Han
         node,
         Table {
             serdes: key_only(&table.serdes),
+            store: None,
             ..table
         },
     )

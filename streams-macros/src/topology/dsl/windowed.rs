@@ -456,6 +456,8 @@ impl Scope<'_> {
                     windows: w,
                     kind: windows.kind,
                 }),
+                // A window store: joins read key-value stores only.
+                store: None,
             },
         )
     }

@@ -1,0 +1,150 @@
+//! KStream-KTable and KStream-GlobalKTable joins (Java's `KStreamKTableJoin`,
+//! `KStreamGlobalKTableJoin`): each stream record looks its key (or, for a global table, the key
+//! its key mapper picks) up in the table's store and joins what is there at that moment; table
+//! updates trigger nothing.
+
+use super::Operator;
+use crate::error::ProcessingError;
+use crate::graph::Children;
+use crate::record::Record;
+use crate::serde::Serde;
+use crate::state::KeyValueStore;
+use crate::task::TaskContext;
+
+/// How a stream-table join combines a stream value with the table's value at the record's key.
+pub trait TableJoiner<K, V, VT> {
+    /// The joined value type.
+    type Out;
+    /// Whether a record without a row is joined too (a left join).
+    const LEFT: bool;
+    /// The result for `value` and the table's row (`None`: no row), or `None` when the join
+    /// emits nothing (an inner join without a row).
+    fn join(&mut self, key: &K, value: &V, row: Option<&VT>) -> Option<Self::Out>;
+}
+
+/// The table key a stream record looks up.
+pub trait TableKey<K, V> {
+    /// The table's key type.
+    type Key;
+    /// Calls `f` with the key to look up for the record (`key`, `value`).
+    fn with_key<R>(&mut self, key: &K, value: &V, f: impl FnOnce(&Self::Key) -> R) -> R;
+}
+
+/// A table keyed like the stream: the record's own key.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecordKey;
+
+impl<K, V> TableKey<K, V> for RecordKey {
+    type Key = K;
+    #[inline]
+    fn with_key<R>(&mut self, key: &K, _: &V, f: impl FnOnce(&K) -> R) -> R {
+        f(key)
+    }
+}
+
+/// A global table's key, picked from the record by a key mapper `|key, value| table_key`.
+pub struct MappedKey<F>(pub F);
+
+impl<K, V, GK, F: FnMut(&K, &V) -> GK> TableKey<K, V> for MappedKey<F> {
+    type Key = GK;
+    #[inline]
+    fn with_key<R>(&mut self, key: &K, value: &V, f: impl FnOnce(&GK) -> R) -> R {
+        f(&(self.0)(key, value))
+    }
+}
+
+/// An inner join's joiner: records without a table row produce nothing.
+pub struct InnerJoiner<F>(pub F);
+
+impl<K, V, VT, VR, F: FnMut(&K, &V, &VT) -> VR> TableJoiner<K, V, VT> for InnerJoiner<F> {
+    type Out = VR;
+    const LEFT: bool = false;
+    #[inline]
+    fn join(&mut self, key: &K, value: &V, row: Option<&VT>) -> Option<VR> {
+        row.map(|row| (self.0)(key, value, row))
+    }
+}
+
+/// A left join's joiner: a record without a table row joins `None`.
+pub struct LeftJoiner<F>(pub F);
+
+impl<K, V, VT, VR, F: FnMut(&K, &V, Option<&VT>) -> VR> TableJoiner<K, V, VT> for LeftJoiner<F> {
+    type Out = VR;
+    const LEFT: bool = true;
+    #[inline]
+    fn join(&mut self, key: &K, value: &V, row: Option<&VT>) -> Option<VR> {
+        Some((self.0)(key, value, row))
+    }
+}
+
+/// `stream.join(table, ..)` / `left_join` (and the same with a global table and a key mapper
+/// `M`): the table is read from its store (Java's `KTableValueGetter`); the result keeps the
+/// stream record's key, timestamp and headers. A record whose value is null (as the stream's
+/// value serde `NS` reports it) is skipped and counted, as Java drops it; so is a record whose
+/// table key is null (as the table's key serde reports it), except that a left join joins it
+/// with no row (KIP-962).
+pub struct StreamTableJoin<J, M, TK, VT, KS, VS, NS> {
+    joiner: J,
+    mapper: M,
+    table: KeyValueStore<TK, VT, KS, VS>,
+    key_serde: KS,
+    values: NS,
+}
+
+impl<J, M, TK, VT, KS: Default, VS, NS: Default> StreamTableJoin<J, M, TK, VT, KS, VS, NS> {
+    /// A join reading the table from `table`, looking up the keys `mapper` picks.
+    pub fn new(joiner: J, mapper: M, table: KeyValueStore<TK, VT, KS, VS>) -> Self {
+        StreamTableJoin {
+            joiner,
+            mapper,
+            table,
+            key_serde: KS::default(),
+            values: NS::default(),
+        }
+    }
+}
+
+impl<K, V, VT, J, M, KS, VS, NS> Operator<K, V> for StreamTableJoin<J, M, M::Key, VT, KS, VS, NS>
+where
+    J: TableJoiner<K, V, VT>,
+    M: TableKey<K, V>,
+    KS: Serde<M::Key>,
+    VS: Serde<VT>,
+    NS: Serde<V>,
+{
+    type KeyOut = K;
+    type ValueOut = J::Out;
+    #[inline]
+    fn process<Ch: Children<K, J::Out>>(
+        &mut self,
+        name: &'static str,
+        record: Record<K, V>,
+        children: &mut Ch,
+        task: &mut TaskContext,
+    ) -> Result<(), ProcessingError> {
+        if self.values.is_null(&record.value) {
+            task.skip_record(name, "null value in a stream-table join");
+            return Ok(());
+        }
+        let StreamTableJoin {
+            mapper,
+            table,
+            key_serde,
+            ..
+        } = self;
+        let (null_key, row) = mapper.with_key(&record.key, &record.value, |key| {
+            if key_serde.is_null(key) {
+                return Ok((true, None));
+            }
+            table.get(key).map(|row| (false, row))
+        })?;
+        if null_key && !J::LEFT {
+            task.skip_record(name, "null join key in a stream-table join");
+            return Ok(());
+        }
+        let Some(joined) = self.joiner.join(&record.key, &record.value, row.as_ref()) else {
+            return Ok(());
+        };
+        children.forward(record.map_value(|_, _| joined), task)
+    }
+}

@@ -1,0 +1,262 @@
+//! Joins of the DSL through the test driver, with expected results from Java's behaviour
+//! (`KStreamKTableJoinTest`, `KStreamKTableLeftJoinTest`).
+
+use streams_runtime::prelude::*;
+
+fn kv(k: &str, v: &str) -> (String, String) {
+    (k.to_owned(), v.to_owned())
+}
+
+topology! {
+    struct Orders {
+        stream orders { topic: "orders", key: String, value: String }
+        table customers { topic: "customers", key: String, value: String, store: "customers-store" }
+        orders.join(customers, |order, customer| format!("{order}/{customer}")).to("joined");
+        orders
+            .left_join(customers, |k, order, customer| format!("{k}:{order}/{}", customer.map_or("null", String::as_str)))
+            .to("left-joined");
+        orders
+            .select_key(|_, order| order.split(':').next().unwrap_or_default().to_owned())
+            .join(customers, |order, customer| format!("{order}@{customer}"))
+            .to("rekeyed");
+    }
+}
+
+#[test]
+fn a_stream_record_joins_the_table_row_current_at_its_arrival_and_table_updates_emit_nothing() {
+    let driver = test_driver(&Orders).unwrap();
+    let mut orders = driver.input_topic(Orders::source_orders());
+    let mut customers = driver.input_topic(Orders::source_customers());
+    orders.pipe_input("c1".to_owned(), "o1".to_owned()).unwrap();
+    customers
+        .pipe_input(Some("c1".to_owned()), Some("alice".to_owned()))
+        .unwrap();
+    orders.pipe_input("c1".to_owned(), "o2".to_owned()).unwrap();
+    customers
+        .pipe_input(Some("c1".to_owned()), Some("alice2".to_owned()))
+        .unwrap();
+    orders.pipe_input("c1".to_owned(), "o3".to_owned()).unwrap();
+    customers.pipe_input(Some("c1".to_owned()), None).unwrap();
+    orders.pipe_input("c1".to_owned(), "o4".to_owned()).unwrap();
+    orders.pipe_input("c2".to_owned(), "o5".to_owned()).unwrap();
+    let mut joined = driver.output_topic_as::<String, String>("joined");
+    assert_eq!(
+        joined.read_key_values_to_list().unwrap(),
+        [kv("c1", "o2/alice"), kv("c1", "o3/alice2")]
+    );
+    let mut left = driver.output_topic_as::<String, String>("left-joined");
+    assert_eq!(
+        left.read_key_values_to_list().unwrap(),
+        [
+            kv("c1", "c1:o1/null"),
+            kv("c1", "c1:o2/alice"),
+            kv("c1", "c1:o3/alice2"),
+            kv("c1", "c1:o4/null"),
+            kv("c2", "c2:o5/null"),
+        ]
+    );
+}
+
+#[test]
+fn a_rekeyed_stream_is_repartitioned_before_it_joins() {
+    let driver = test_driver(&Orders).unwrap();
+    let mut orders = driver.input_topic(Orders::source_orders());
+    let mut customers = driver.input_topic(Orders::source_customers());
+    customers
+        .pipe_input(Some("c9".to_owned()), Some("zoe".to_owned()))
+        .unwrap();
+    orders.pipe_input("x".to_owned(), "c9:o1".to_owned()).unwrap();
+    orders.pipe_input("y".to_owned(), "c8:o2".to_owned()).unwrap();
+    let mut rekeyed = driver.output_topic_as::<String, String>("rekeyed");
+    assert_eq!(rekeyed.read_key_values_to_list().unwrap(), [kv("c9", "c9:o1@zoe")]);
+    let description = Orders.describe();
+    assert!(
+        description.text().contains("KSTREAM-KEY-SELECT-0000000007-repartition"),
+        "{description}"
+    );
+}
+
+topology! {
+    struct Clicks {
+        stream views { topic: "views", key: String, value: String }
+        stream clicks { topic: "clicks", key: String, value: String }
+        views.join(clicks, |v, c| format!("{v}+{c}"), join_windows(10ms, grace: 5ms)).to("inner");
+        views.left_join(clicks, |v, c| format!("{v}+{}", c.map_or("null", String::as_str)), join_windows(10ms, grace: 5ms)).to("left");
+        views
+            .outer_join(
+                clicks,
+                |v, c| format!("{}+{}", v.map_or("null", String::as_str), c.map_or("null", String::as_str)),
+                join_windows(10ms, grace: 5ms),
+            )
+            .to("outer");
+    }
+}
+
+fn read(
+    driver: &TopologyTestDriver<impl streams_runtime::graph::TaskGraph>,
+    topic: &str,
+) -> Vec<(String, String, i64)> {
+    let mut out = driver.output_topic_as::<String, String>(topic);
+    out.read_records_to_list()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.key, r.value, r.timestamp))
+        .collect()
+}
+
+fn kvt(k: &str, v: &str, t: i64) -> (String, String, i64) {
+    (k.to_owned(), v.to_owned(), t)
+}
+
+#[test]
+fn stream_stream_joins_match_within_the_window_and_emit_unmatched_records_after_it_closes() {
+    let driver = test_driver(&Clicks).unwrap();
+    let mut views = driver.input_topic(Clicks::source_views());
+    let mut clicks = driver.input_topic(Clicks::source_clicks());
+    views.pipe_input_at("a".to_owned(), "v1".to_owned(), 100).unwrap();
+    clicks.pipe_input_at("a".to_owned(), "c1".to_owned(), 105).unwrap();
+    views.pipe_input_at("b".to_owned(), "v2".to_owned(), 106).unwrap();
+    clicks.pipe_input_at("a".to_owned(), "c2".to_owned(), 120).unwrap();
+    // Stream time 131 closes b's window (106 + 10 + 5 < 131) and c2's (120 + 10 + 5 < 131... not yet).
+    views.pipe_input_at("z".to_owned(), "v3".to_owned(), 131).unwrap();
+    assert_eq!(read(&driver, "inner"), [kvt("a", "v1+c1", 105)]);
+    assert_eq!(
+        read(&driver, "left"),
+        [kvt("a", "v1+c1", 105), kvt("b", "v2+null", 106)]
+    );
+    assert_eq!(
+        read(&driver, "outer"),
+        [kvt("a", "v1+c1", 105), kvt("b", "v2+null", 106)]
+    );
+}
+
+topology! {
+    struct Tables {
+        table left { topic: "tl", key: String, value: String, store: "tl-store" }
+        table right { topic: "tr", key: String, value: String, store: "tr-store" }
+        left.join(right, |l, r| format!("{l}+{r}")).to_stream().to("tt-inner");
+        left.left_join(right, |l, r| format!("{l}+{}", r.map_or("null", String::as_str))).to_stream().to("tt-left");
+        left.outer_join(right, |l, r| format!("{}+{}", l.map_or("null", String::as_str), r.map_or("null", String::as_str)))
+            .to_stream()
+            .to("tt-outer");
+        left.join(right, |l, r| format!("{l}+{r}"))
+            .group_by(|_, v| (v[..1].to_owned(), v))
+            .count(store: "tt-count")
+            .to_stream()
+            .to("tt-counts");
+    }
+}
+
+fn changes(
+    driver: &TopologyTestDriver<impl streams_runtime::graph::TaskGraph>,
+    topic: &str,
+) -> Vec<(String, Option<String>, i64)> {
+    let mut out = driver.output_topic_as::<String, Option<String>>(topic);
+    out.read_records_to_list()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.key, r.value, r.timestamp))
+        .collect()
+}
+
+fn change(k: &str, v: Option<&str>, t: i64) -> (String, Option<String>, i64) {
+    (k.to_owned(), v.map(str::to_owned), t)
+}
+
+#[test]
+fn table_joins_follow_both_sides_with_tombstones_and_the_later_timestamp() {
+    let driver = test_driver(&Tables).unwrap();
+    let mut left = driver.input_topic(Tables::source_left());
+    let mut right = driver.input_topic(Tables::source_right());
+    let s = |v: &str| Some(v.to_owned());
+    left.pipe_input_at(s("a"), s("l1"), 10).unwrap();
+    right.pipe_input_at(s("a"), s("r1"), 5).unwrap();
+    right.pipe_input_at(s("b"), s("r2"), 6).unwrap();
+    left.pipe_input_at(s("a"), s("l2"), 7).unwrap();
+    right.pipe_input_at(s("a"), None, 20).unwrap();
+    left.pipe_input_at(s("a"), None, 21).unwrap();
+    assert_eq!(
+        changes(&driver, "tt-inner"),
+        [
+            change("a", Some("l1+r1"), 10),
+            change("a", Some("l2+r1"), 7),
+            change("a", None, 20),
+        ]
+    );
+    assert_eq!(
+        changes(&driver, "tt-left"),
+        [
+            change("a", Some("l1+null"), 10),
+            change("a", Some("l1+r1"), 10),
+            change("a", Some("l2+r1"), 7),
+            change("a", Some("l2+null"), 20),
+            change("a", None, 21),
+        ]
+    );
+    assert_eq!(
+        changes(&driver, "tt-outer"),
+        [
+            change("a", Some("l1+null"), 10),
+            change("a", Some("l1+r1"), 10),
+            change("b", Some("null+r2"), 6),
+            change("a", Some("l2+r1"), 7),
+            change("a", Some("l2+null"), 20),
+            change("a", None, 21),
+        ]
+    );
+    let mut counts = driver.output_topic_as::<String, Option<i64>>("tt-counts");
+    assert_eq!(
+        counts.read_key_values_to_list().unwrap(),
+        [
+            ("l".to_owned(), Some(1)),
+            // The row changed within its group: one update, the old value subtracted.
+            ("l".to_owned(), Some(1)),
+            ("l".to_owned(), Some(0)),
+        ]
+    );
+}
+
+topology! {
+    struct Enrich {
+        stream orders { topic: "g-orders", key: String, value: String }
+        global_table products { topic: "g-products", key: String, value: String, store: "products" }
+        orders
+            .join(products, |_, order| order.split(':').next().unwrap_or_default().to_owned(), |order, product| format!("{order}/{product}"))
+            .to("g-inner");
+        orders
+            .left_join(products, |_, order| order.split(':').next().unwrap_or_default().to_owned(), |k, order, product| {
+                format!("{k}:{order}/{}", product.map_or("null", String::as_str))
+            })
+            .to("g-left");
+    }
+}
+
+#[test]
+fn a_stream_joins_a_global_table_by_the_key_its_mapper_picks() {
+    let driver = test_driver(&Enrich).unwrap();
+    let mut orders = driver.input_topic(Enrich::source_orders());
+    let mut products = driver.input_topic(Enrich::source_products());
+    products
+        .pipe_input(Some("p1".to_owned()), Some("apple".to_owned()))
+        .unwrap();
+    orders.pipe_input("c1".to_owned(), "p1:o1".to_owned()).unwrap();
+    orders.pipe_input("c2".to_owned(), "p2:o2".to_owned()).unwrap();
+    products.pipe_input(Some("p1".to_owned()), None).unwrap();
+    orders.pipe_input("c1".to_owned(), "p1:o3".to_owned()).unwrap();
+    let mut inner = driver.output_topic_as::<String, String>("g-inner");
+    assert_eq!(inner.read_key_values_to_list().unwrap(), [kv("c1", "p1:o1/apple")]);
+    let mut left = driver.output_topic_as::<String, String>("g-left");
+    assert_eq!(
+        left.read_key_values_to_list().unwrap(),
+        [
+            kv("c1", "c1:p1:o1/apple"),
+            kv("c2", "c2:p2:o2/null"),
+            kv("c1", "c1:p1:o3/null")
+        ]
+    );
+    assert!(
+        Enrich.describe().text().contains("KSTREAM-LEFTJOIN-0000000003"),
+        "{}",
+        Enrich.describe()
+    );
+}
