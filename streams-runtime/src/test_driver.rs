@@ -306,6 +306,7 @@ pub fn test_driver_with<T: Topology>(
     let context = StoreContext {
         task_dir: dir.path().join(&config.application_id).join(task_id.to_string()),
         exactly_once: false,
+        globals: Default::default(),
     };
     let mut task = create_task(
         topology,

@@ -98,6 +98,7 @@ fn a_revived_task_is_back_at_the_last_commit_with_its_processors_initialized_aga
     let stores = StoreContext {
         task_dir: dir.path().to_owned(),
         exactly_once: true,
+        globals: Default::default(),
     };
     let id = TaskId {
         subtopology: 0,

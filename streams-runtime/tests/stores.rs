@@ -37,6 +37,7 @@ fn open_with(persistent: bool, exactly_once: bool, dir: &tempfile::TempDir) -> S
         &StoreContext {
             task_dir: dir.path().to_owned(),
             exactly_once,
+            globals: Default::default(),
         },
         |_| true,
     )

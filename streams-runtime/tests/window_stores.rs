@@ -33,6 +33,7 @@ fn open(persistent: bool, exactly_once: bool, dir: &tempfile::TempDir) -> StoreS
     let context = StoreContext {
         task_dir: dir.path().to_owned(),
         exactly_once,
+        globals: Default::default(),
     };
     StoreSet::open(specs, &context, |_| true).unwrap()
 }

@@ -34,7 +34,9 @@ pub use stream_join::{
     InnerStreamJoiner, JoinSideKey, JoinSideKeySerde, JoinSideParts, JoinTime, JoinWindow, LeftStreamJoiner,
     OuterJoinStore, OuterStreamJoiner, StreamJoin, StreamJoiner, Unjoined, UnjoinedSerde,
 };
-pub use stream_table_join::{InnerJoiner, LeftJoiner, MappedKey, RecordKey, StreamTableJoin, TableJoiner, TableKey};
+pub use stream_table_join::{
+    InnerJoiner, LeftJoiner, MappedKey, RecordKey, StreamTableJoin, TableJoiner, TableKey, TableRows,
+};
 pub use suppress::{BufferTime, RecordTime, Suppress, WindowEndTime};
 pub use table::{TableFilter, TableGroupBy, TableMapValues, TableSource, ToStream};
 pub use table_join::{JoinNeeds, TableJoin};

@@ -5,10 +5,11 @@
 
 use super::Operator;
 use crate::error::ProcessingError;
+use crate::error::StoreError;
 use crate::graph::Children;
 use crate::record::Record;
 use crate::serde::Serde;
-use crate::state::KeyValueStore;
+use crate::state::{GlobalKeyValueStore, KeyValueStore};
 use crate::task::TaskContext;
 
 /// How a stream-table join combines a stream value with the table's value at the record's key.
@@ -20,6 +21,34 @@ pub trait TableJoiner<K, V, VT> {
     /// The result for `value` and the table's row (`None`: no row), or `None` when the join
     /// emits nothing (an inner join without a row).
     fn join(&mut self, key: &K, value: &V, row: Option<&VT>) -> Option<Self::Out>;
+}
+
+/// Where a stream-table join reads the table's rows: its store, or a global table's.
+pub trait TableRows {
+    /// The table's key type.
+    type Key;
+    /// The table's value type.
+    type Value;
+    /// The row of `key`, if any.
+    fn row(&self, key: &Self::Key) -> Result<Option<Self::Value>, StoreError>;
+}
+
+impl<K, V, KS: Serde<K>, VS: Serde<V>> TableRows for KeyValueStore<K, V, KS, VS> {
+    type Key = K;
+    type Value = V;
+    #[inline]
+    fn row(&self, key: &K) -> Result<Option<V>, StoreError> {
+        self.get(key)
+    }
+}
+
+impl<K, V, KS: Serde<K>, VS: Serde<V>> TableRows for GlobalKeyValueStore<K, V, KS, VS> {
+    type Key = K;
+    type Value = V;
+    #[inline]
+    fn row(&self, key: &K) -> Result<Option<V>, StoreError> {
+        self.get(key)
+    }
 }
 
 /// The table key a stream record looks up.
@@ -83,17 +112,18 @@ impl<K, V, VT, VR, F: FnMut(&K, &V, Option<&VT>) -> VR> TableJoiner<K, V, VT> fo
 /// value serde `NS` reports it) is skipped and counted, as Java drops it; so is a record whose
 /// table key is null (as the table's key serde reports it), except that a left join joins it
 /// with no row (KIP-962).
-pub struct StreamTableJoin<J, M, TK, VT, KS, VS, NS> {
+pub struct StreamTableJoin<J, M, T, KS, NS> {
     joiner: J,
     mapper: M,
-    table: KeyValueStore<TK, VT, KS, VS>,
+    table: T,
     key_serde: KS,
     values: NS,
 }
 
-impl<J, M, TK, VT, KS: Default, VS, NS: Default> StreamTableJoin<J, M, TK, VT, KS, VS, NS> {
-    /// A join reading the table from `table`, looking up the keys `mapper` picks.
-    pub fn new(joiner: J, mapper: M, table: KeyValueStore<TK, VT, KS, VS>) -> Self {
+impl<J, M, T, KS: Default, NS: Default> StreamTableJoin<J, M, T, KS, NS> {
+    /// A join reading the table from `table`, looking up the keys `mapper` picks; `KS` is the
+    /// table keys' serde (it tells which keys are null).
+    pub fn new(joiner: J, mapper: M, table: T) -> Self {
         StreamTableJoin {
             joiner,
             mapper,
@@ -104,12 +134,12 @@ impl<J, M, TK, VT, KS: Default, VS, NS: Default> StreamTableJoin<J, M, TK, VT, K
     }
 }
 
-impl<K, V, VT, J, M, KS, VS, NS> Operator<K, V> for StreamTableJoin<J, M, M::Key, VT, KS, VS, NS>
+impl<K, V, J, M, T, KS, NS> Operator<K, V> for StreamTableJoin<J, M, T, KS, NS>
 where
-    J: TableJoiner<K, V, VT>,
+    J: TableJoiner<K, V, T::Value>,
     M: TableKey<K, V>,
+    T: TableRows<Key = M::Key>,
     KS: Serde<M::Key>,
-    VS: Serde<VT>,
     NS: Serde<V>,
 {
     type KeyOut = K;
@@ -136,7 +166,7 @@ where
             if key_serde.is_null(key) {
                 return Ok((true, None));
             }
-            table.get(key).map(|row| (false, row))
+            table.row(key).map(|row| (false, row))
         })?;
         if null_key && !J::LEFT {
             task.skip_record(name, "null join key in a stream-table join");

@@ -16,7 +16,7 @@ use crate::error::StreamsError;
 use crate::graph::{RecordTimestamp, SinkNode, SourceNode, StreamPartitioner};
 use crate::processor::ProcessorSpec;
 use crate::serde::{DefaultSerde, Serde};
-use crate::state::{KeyValueStore, StoreSet};
+use crate::state::{GlobalKeyValueStore, KeyValueStore, StoreSet};
 use crate::window::{BufferConfig, EmitStrategy, JoinWindows, SessionWindows, WindowSpec, Windowed};
 use std::marker::PhantomData;
 
@@ -598,10 +598,8 @@ impl<K, V> Witness<K, V> {
             StreamTableJoin<
                 InnerJoiner<impl FnMut(&K, &V, &VT) -> VR + use<K, V, KT, VT, KP, VP, NP, VR, F>>,
                 RecordKey,
-                K,
-                VT,
+                KeyValueStore<K, VT, KP::Serde, VP::Serde>,
                 KP::Serde,
-                VP::Serde,
                 NP::Serde,
             >,
             Witness<K, VR>,
@@ -628,7 +626,13 @@ impl<K, V> Witness<K, V> {
         index: usize,
     ) -> Result<
         (
-            StreamTableJoin<InnerJoiner<F>, RecordKey, K, VT, KP::Serde, VP::Serde, NP::Serde>,
+            StreamTableJoin<
+                InnerJoiner<F>,
+                RecordKey,
+                KeyValueStore<K, VT, KP::Serde, VP::Serde>,
+                KP::Serde,
+                NP::Serde,
+            >,
             Witness<K, VR>,
         ),
         StreamsError,
@@ -655,10 +659,8 @@ impl<K, V> Witness<K, V> {
             StreamTableJoin<
                 LeftJoiner<impl FnMut(&K, &V, Option<&VT>) -> VR + use<K, V, KT, VT, KP, VP, NP, VR, F>>,
                 RecordKey,
-                K,
-                VT,
+                KeyValueStore<K, VT, KP::Serde, VP::Serde>,
                 KP::Serde,
-                VP::Serde,
                 NP::Serde,
             >,
             Witness<K, VR>,
@@ -685,7 +687,7 @@ impl<K, V> Witness<K, V> {
         index: usize,
     ) -> Result<
         (
-            StreamTableJoin<LeftJoiner<F>, RecordKey, K, VT, KP::Serde, VP::Serde, NP::Serde>,
+            StreamTableJoin<LeftJoiner<F>, RecordKey, KeyValueStore<K, VT, KP::Serde, VP::Serde>, KP::Serde, NP::Serde>,
             Witness<K, VR>,
         ),
         StreamsError,
@@ -997,10 +999,8 @@ macro_rules! global_join {
                     StreamTableJoin<
                         $joiner<impl FnMut(&K, &V, $row) -> VR + use<K, V, GK, VT, KP, VP, NP, VR, M, F>>,
                         MappedKey<M>,
-                        GK,
-                        VT,
+                        GlobalKeyValueStore<GK, VT, KP::Serde, VP::Serde>,
                         KP::Serde,
-                        VP::Serde,
                         NP::Serde,
                     >,
                     Witness<K, VR>,
@@ -1013,7 +1013,7 @@ macro_rules! global_join {
             {
                 let mut f = f;
                 let joiner = $joiner(move |_: &K, v: &V, row: $row| f(v, row));
-                Ok((StreamTableJoin::new(joiner, MappedKey(mapper), store(stores, index)?), Witness::new()))
+                Ok((StreamTableJoin::new(joiner, MappedKey(mapper), stores.bind_global(index)?), Witness::new()))
             }
 
             $(#[$doc])*
@@ -1027,7 +1027,7 @@ macro_rules! global_join {
                 index: usize,
             ) -> Result<
                 (
-                    StreamTableJoin<$joiner<F>, MappedKey<M>, GK, VT, KP::Serde, VP::Serde, NP::Serde>,
+                    StreamTableJoin<$joiner<F>, MappedKey<M>, GlobalKeyValueStore<GK, VT, KP::Serde, VP::Serde>, KP::Serde, NP::Serde>,
                     Witness<K, VR>,
                 ),
                 StreamsError,
@@ -1036,7 +1036,7 @@ macro_rules! global_join {
                 M: FnMut(&K, &V) -> GK,
                 F: FnMut(&K, &V, $row) -> VR,
             {
-                Ok((StreamTableJoin::new($joiner(f), MappedKey(mapper), store(stores, index)?), Witness::new()))
+                Ok((StreamTableJoin::new($joiner(f), MappedKey(mapper), stores.bind_global(index)?), Witness::new()))
             }
         }
     };

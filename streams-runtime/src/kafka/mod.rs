@@ -9,6 +9,7 @@ mod checkpoint;
 mod control;
 mod embedded;
 mod exactly_once;
+mod global_thread;
 mod partition_group;
 mod rebalance;
 mod record_collector;
@@ -57,7 +58,8 @@ pub type StateListener = Box<dyn Fn(State, State) + Send + Sync>;
 pub struct Restored {
     /// The store.
     pub store: &'static str,
-    /// The changelog partition (the task's partition).
+    /// The changelog partition (the task's partition); -1 for a global table's store, which is
+    /// restored from every partition of the table's topic.
     pub partition: i32,
     /// Changelog records applied (0 when the store was up to date).
     pub records: u64,
@@ -325,19 +327,36 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         self.shared.transition(State::Rebalancing);
         self.threads.extend(control::watch(&self.config, &self.shared));
         let routes = Arc::new(routes::Routes::new::<T>(&self.config.application_id));
+        // Global tables are bootstrapped before any stream thread processes (as in Java).
+        let globals =
+            match global_thread::bootstrap::<T>(&self.config, &self.shared)? {
+                Some(state) => {
+                    let stores = state.stores();
+                    let thread = global_thread::spawn(state, Arc::clone(&self.config), Arc::clone(&self.shared))
+                        .map_err(|e| StreamsError::Kafka {
+                            context: "spawning the global stream thread".to_owned(),
+                            message: e.to_string(),
+                        })?;
+                    self.threads.push(thread);
+                    stores
+                }
+                None => crate::state::GlobalStores::default(),
+            };
         for index in 0..self.config.num_stream_threads {
-            let (topology, config, shared, routes) = (
+            let (topology, config, shared, routes, globals) = (
                 self.topology.clone(),
                 Arc::clone(&self.config),
                 Arc::clone(&self.shared),
                 Arc::clone(&routes),
+                globals.clone(),
             );
             let name = thread_name(&config.application_id, index);
             let handle = std::thread::Builder::new()
                 .name(name.clone())
                 .spawn(move || {
                     // A replaced thread runs again under the same name, with new clients and tasks.
-                    while let Err(e) = stream_thread::run(topology.clone(), &config, &routes, index, &shared) {
+                    while let Err(e) = stream_thread::run(topology.clone(), &config, &routes, &globals, index, &shared)
+                    {
                         if let StreamsError::TaskMigrated(reason) = &e
                             && !shared.stopping()
                         {

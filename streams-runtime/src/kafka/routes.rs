@@ -48,8 +48,11 @@ impl Routes {
                 sources.insert(full.to_owned(), (index, full));
                 source_topics.push(full.to_owned());
             } else {
-                for topic in spec.topics {
-                    sources.insert((*topic).to_owned(), (index, *topic));
+                // A global table's topic is read by the global thread, not through the group.
+                if !spec.global {
+                    for topic in spec.topics {
+                        sources.insert((*topic).to_owned(), (index, *topic));
+                    }
                 }
                 source_topics.push(spec.topics[0].to_owned());
             }

@@ -14,7 +14,7 @@ use crate::error::StreamsError;
 use crate::graph::{RawRecord, TaskGraph};
 use crate::processor::{PunctuationType, TaskId};
 use crate::record::Headers;
-use crate::state::StoreContext;
+use crate::state::{GlobalStores, StoreContext};
 use crate::task::{Task, create_task};
 use crate::topology::{NodeSet, Topology};
 use rdkafka::consumer::Consumer as _;
@@ -45,6 +45,7 @@ pub(crate) fn create<T: Topology>(
     topology: &T,
     config: &StreamsConfig,
     routes: &Routes,
+    globals: &GlobalStores,
     partitions: &BTreeMap<String, usize>,
     id: TaskId,
     shared: &Shared,
@@ -53,6 +54,7 @@ pub(crate) fn create<T: Topology>(
     let stores = StoreContext {
         task_dir: dir.path().to_owned(),
         exactly_once: config.exactly_once(),
+        globals: globals.clone(),
     };
     let nodes = NodeSet::Only(&routes.subtopologies[id.subtopology as usize]);
     let mut task = create_task(topology, id, nodes, &config.application_id, &stores, now_ms())?;

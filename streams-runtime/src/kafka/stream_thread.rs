@@ -11,6 +11,7 @@ use super::task_manager::TaskManager;
 use super::{Shared, kafka_error, stream_task, topics};
 use crate::config::{ConsumerKind, StreamsConfig};
 use crate::error::StreamsError;
+use crate::state::GlobalStores;
 use crate::topology::Topology;
 use rdkafka::consumer::Consumer;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub(crate) fn run<T: Topology>(
     topology: T,
     config: &StreamsConfig,
     routes: &Routes,
+    globals: &GlobalStores,
     index: usize,
     shared: &Shared,
 ) -> Result<(), StreamsError> {
@@ -33,7 +35,7 @@ pub(crate) fn run<T: Topology>(
     consumer.subscribe(&topics).map_err(kafka_error("subscribing"))?;
     // The sinks' partition counts, as the cluster has them now.
     let partitions = topics::partition_counts(config)?;
-    let create = |id| stream_task::create(&topology, config, routes, &partitions, id, shared);
+    let create = |id| stream_task::create(&topology, config, routes, globals, &partitions, id, shared);
     let mut tasks = TaskManager::new(config, routes, shared, index, create);
 
     let mut last_commit = Instant::now();

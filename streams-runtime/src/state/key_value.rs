@@ -36,7 +36,7 @@ pub struct KvStoreInner {
     /// Counts aborts: state kept beside the store (a suppression buffer's index) is rebuilt
     /// from the store when it changed.
     aborts: u64,
-    key_buf: Vec<u8>,
+    pub(super) key_buf: Vec<u8>,
     value_buf: Vec<u8>,
 }
 
@@ -137,7 +137,7 @@ impl KvStoreInner {
         })
     }
 
-    fn layout(&self) -> Layout {
+    pub(super) fn layout(&self) -> Layout {
         Layout {
             store: self.name,
             timestamped: self.timestamped,
@@ -219,6 +219,16 @@ impl KvStoreInner {
             uncommitted.clear();
             self.aborts += 1;
         }
+    }
+
+    /// The store's name.
+    pub(super) fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Reads the value of the key in the scratch key buffer.
+    pub(super) fn get_at_key_buf<R>(&self, read: impl FnOnce(Option<&[u8]>) -> R) -> Result<R, StoreError> {
+        self.get(&self.key_buf, read)
     }
 
     fn get<R>(&self, key: &[u8], read: impl FnOnce(Option<&[u8]>) -> R) -> Result<R, StoreError> {

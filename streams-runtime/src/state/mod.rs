@@ -5,6 +5,7 @@
 //! a task's stores when it creates the task, so user code never looks a store up by name.
 
 mod changelog;
+mod global;
 mod key_value;
 mod memory;
 #[cfg(feature = "rocksdb")]
@@ -14,6 +15,8 @@ mod session;
 mod uncommitted;
 mod window;
 
+pub(crate) use global::GlobalStore;
+pub use global::{GlobalKeyValueStore, GlobalStores};
 pub use key_value::{KeyValueIterator, KeyValueStore};
 pub use session::SessionStore;
 pub use window::{WindowStore, WindowStoreIterator, WindowedIterator};
@@ -97,6 +100,9 @@ pub struct StoreContext {
     pub task_dir: PathBuf,
     /// Under exactly-once, writes are kept apart until the task commits (or aborts).
     pub exactly_once: bool,
+    /// The instance's global stores, which global table joins read (none under the test
+    /// driver: there a global table's store is the task's own).
+    pub globals: GlobalStores,
 }
 
 /// A store instance of one task (opaque; handles are bound to it).
@@ -151,6 +157,7 @@ impl StoreInstance {
 pub struct StoreSet {
     specs: &'static [StoreSpec],
     instances: Vec<StoreInstance>,
+    globals: GlobalStores,
     /// Whether the task owns each store (its sub-topology uses it).
     owned: Vec<bool>,
 }
@@ -174,6 +181,7 @@ impl StoreSet {
         Ok(StoreSet {
             specs,
             instances,
+            globals: context.globals.clone(),
             owned,
         })
     }
@@ -203,6 +211,21 @@ impl StoreSet {
             store: self.specs[index].name.to_owned(),
             expected: H::KIND.name(),
             actual: instance.kind().name(),
+        })
+    }
+
+    /// Binds a read-only view of the global table store at `index`: the instance's global store
+    /// under the Kafka runtime, the task's own store under the test driver.
+    pub fn bind_global<K, V, KS: Default, VS: Default>(
+        &self,
+        index: usize,
+    ) -> Result<GlobalKeyValueStore<K, V, KS, VS>, StreamsError> {
+        GlobalKeyValueStore::bind(&self.globals, index, &self.instances[index].0).ok_or_else(|| {
+            StreamsError::StoreKind {
+                store: self.specs[index].name.to_owned(),
+                expected: StoreKind::KeyValue.name(),
+                actual: self.instances[index].kind().name(),
+            }
         })
     }
 

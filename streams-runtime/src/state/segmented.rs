@@ -559,6 +559,7 @@ mod tests {
         let context = StoreContext {
             task_dir: std::env::temp_dir(),
             exactly_once: true,
+            globals: Default::default(),
         };
         let mut store = SegmentedStore::open(&spec, KeySchema::Window, &context).unwrap();
         store.set_emitted_close_time(10);
