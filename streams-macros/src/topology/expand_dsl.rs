@@ -87,6 +87,7 @@ pub fn forward(
             });
             quote_spanned!(span=> { #(#checks)* #wp.pass_through() })
         }
+        Op::JoinMerge => quote_spanned!(span=> #wp.pass_through()),
         Op::To {
             topic,
             serdes,
@@ -231,6 +232,7 @@ pub fn forward(
         Op::StreamTableJoin {
             table,
             mapper: Some(mapper),
+            other: _,
             store,
             left,
             with_key,
@@ -252,6 +254,7 @@ pub fn forward(
         Op::StreamTableJoin {
             table,
             mapper: None,
+            other,
             store,
             left,
             with_key,
@@ -260,6 +263,7 @@ pub fn forward(
             values,
         } => {
             let wt = witness(node_index(def, table));
+            let check = same_keys(&wp, &wt, other);
             let (kp, vp) = picks(store_serdes, span);
             let np = pick(values.as_ref(), span);
             let method = match (left, with_key) {
@@ -268,7 +272,7 @@ pub fn forward(
                 (true, false) => quote_spanned!(span=> stream_table_left_join),
                 (true, true) => quote_spanned!(span=> stream_table_left_join_with_key),
             };
-            quote_spanned!(span=> #wp.#method::<_, _, #kp, #vp, #np, _, _>(#wt, #f, #st, #store)?)
+            quote_spanned!(span=> { #check #wp.#method::<_, _, #kp, #vp, #np, _, _>(#wt, #f, #st, #store)? })
         }
         Op::JoinWindow { store, serdes } => {
             let (kp, vp) = picks(serdes, span);
@@ -282,9 +286,11 @@ pub fn forward(
             let (f, windows, right_store) = (&join.f, &join.windows, join.right_store);
             let outer = join.kind != JoinKind::Inner;
             let unjoined = option_tokens(join.outer_store);
-            quote_spanned!(span=>
+            let check = same_keys(&wp, &wr, &join.other);
+            quote_spanned!(span=> {
+                #check
                 #wp.#method::<_, _, #kp, #vp1, #vp2, _, _>(#wr, #f, #outer, #windows, #st, #right_store, #unjoined)?
-            )
+            })
         }
         Op::StreamJoinRight { left_join } => {
             let left = node_index(def, left_join);
@@ -308,9 +314,11 @@ pub fn forward(
             let (f, right_store) = (&join.f, join.right_store);
             let needs = join_needs(join.kind);
             let send_old = sends_old_values(def, wiring, i);
-            quote_spanned!(span=>
+            let check = same_keys(&wp, &wr, &join.other);
+            quote_spanned!(span=> {
+                #check
                 #wp.#method::<_, _, #kp, #vp, _, _>(#wr, #f, #needs, #send_old, #st, #right_store)?
-            )
+            })
         }
         Op::TableJoinRight { left_join } => {
             let left = node_index(def, left_join);
@@ -342,6 +350,12 @@ fn left_join_method(join: &StreamJoinDef, span: Span) -> TokenStream {
         (JoinKind::Outer, false) => quote_spanned!(span=> stream_outer_join),
         (JoinKind::Outer, true) => quote_spanned!(span=> stream_outer_join_with_key),
     }
+}
+
+/// The check that a join's other side (witness `other`, named by the user as `name`) is keyed
+/// like this side (witness `this`), spanned on the name.
+fn same_keys(this: &Option<syn::Ident>, other: &syn::Ident, name: &syn::Ident) -> TokenStream {
+    quote_spanned!(name.span()=> ::streams_runtime::__private::dsl::JoinKeys(#this, #other).check();)
 }
 
 /// The witness method of a table-table join's left side.
@@ -395,7 +409,7 @@ fn sends_old_values(def: &TopologyDef, wiring: &Wiring, i: usize) -> bool {
         }) => true,
         // A table join's merge passes its sides' changes on as they are.
         NodeKind::Op(OpDef {
-            op: Op::TableMapValues { .. } | Op::PassThrough,
+            op: Op::TableMapValues { .. } | Op::PassThrough | Op::JoinMerge,
             ..
         }) => sends_old_values(def, wiring, c),
         // A left or outer join has its left input send old values, an outer join both (Java's

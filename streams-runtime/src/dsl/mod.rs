@@ -31,11 +31,13 @@ pub use stateless::{
     TopicSink,
 };
 pub use stream_join::{
-    InnerStreamJoiner, JoinSideKey, JoinSideKeySerde, JoinSideParts, JoinTime, JoinWindow, LeftStreamJoiner,
-    OuterJoinStore, OuterStreamJoiner, StreamJoin, StreamJoiner, Unjoined, UnjoinedSerde,
+    InnerStreamJoiner, InnerValueStreamJoiner, JoinSideKey, JoinSideKeySerde, JoinSideParts, JoinTime, JoinWindow,
+    LeftStreamJoiner, LeftValueStreamJoiner, OuterJoinStore, OuterStreamJoiner, OuterValueStreamJoiner, StreamJoin,
+    StreamJoiner, Unjoined, UnjoinedSerde,
 };
 pub use stream_table_join::{
-    InnerJoiner, LeftJoiner, MappedKey, RecordKey, StreamTableJoin, TableJoiner, TableKey, TableRows,
+    InnerJoiner, InnerValueJoiner, LeftJoiner, LeftValueJoiner, MappedKey, RecordKey, StreamTableJoin, TableJoiner,
+    TableKey, TableRows,
 };
 pub use suppress::{BufferTime, RecordTime, Suppress, WindowEndTime};
 pub use table::{TableFilter, TableGroupBy, TableMapValues, TableSource, ToStream};

@@ -25,41 +25,49 @@ pub trait StreamJoiner<K, V1, V2> {
     fn join(&mut self, key: &K, left: Option<&V1>, right: Option<&V2>) -> Option<Self::Out>;
 }
 
-/// An inner join's joiner `|key, left, right|`.
-#[derive(Clone)]
-pub struct InnerStreamJoiner<F>(pub F);
+/// Defines a joiner type: `$name<F>` calls `F` with `$args`, built from the key and the
+/// (left, right) values, when the values `$needs` are present.
+macro_rules! stream_joiner {
+    ($(#[$doc:meta])* $name:ident, |$k:ident, $l:ident, $r:ident| ($($arg:expr),*): ($($ty:ty),*)) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name<F>(pub F);
 
-impl<K, V1, V2, VR, F: FnMut(&K, &V1, &V2) -> VR> StreamJoiner<K, V1, V2> for InnerStreamJoiner<F> {
-    type Out = VR;
-    #[inline]
-    fn join(&mut self, key: &K, left: Option<&V1>, right: Option<&V2>) -> Option<VR> {
-        Some((self.0)(key, left?, right?))
-    }
+        impl<K, V1, V2, VR, F: FnMut($($ty),*) -> VR> StreamJoiner<K, V1, V2> for $name<F> {
+            type Out = VR;
+            #[inline]
+            #[allow(unused_variables)]
+            fn join(&mut self, $k: &K, $l: Option<&V1>, $r: Option<&V2>) -> Option<VR> {
+                Some((self.0)($($arg),*))
+            }
+        }
+    };
 }
 
-/// A left join's joiner `|key, left, right: Option<&_>|`.
-#[derive(Clone)]
-pub struct LeftStreamJoiner<F>(pub F);
-
-impl<K, V1, V2, VR, F: FnMut(&K, &V1, Option<&V2>) -> VR> StreamJoiner<K, V1, V2> for LeftStreamJoiner<F> {
-    type Out = VR;
-    #[inline]
-    fn join(&mut self, key: &K, left: Option<&V1>, right: Option<&V2>) -> Option<VR> {
-        Some((self.0)(key, left?, right))
-    }
-}
-
-/// An outer join's joiner `|key, left: Option<&_>, right: Option<&_>|`.
-#[derive(Clone)]
-pub struct OuterStreamJoiner<F>(pub F);
-
-impl<K, V1, V2, VR, F: FnMut(&K, Option<&V1>, Option<&V2>) -> VR> StreamJoiner<K, V1, V2> for OuterStreamJoiner<F> {
-    type Out = VR;
-    #[inline]
-    fn join(&mut self, key: &K, left: Option<&V1>, right: Option<&V2>) -> Option<VR> {
-        Some((self.0)(key, left, right))
-    }
-}
+stream_joiner!(
+    /// An inner join's joiner `|key, left, right|`.
+    InnerStreamJoiner, |key, left, right| (key, left?, right?): (&K, &V1, &V2)
+);
+stream_joiner!(
+    /// An inner join's joiner of values only, `|left, right|`.
+    InnerValueStreamJoiner, |key, left, right| (left?, right?): (&V1, &V2)
+);
+stream_joiner!(
+    /// A left join's joiner `|key, left, right: Option<&_>|`.
+    LeftStreamJoiner, |key, left, right| (key, left?, right): (&K, &V1, Option<&V2>)
+);
+stream_joiner!(
+    /// A left join's joiner of values only, `|left, right: Option<&_>|`.
+    LeftValueStreamJoiner, |key, left, right| (left?, right): (&V1, Option<&V2>)
+);
+stream_joiner!(
+    /// An outer join's joiner `|key, left: Option<&_>, right: Option<&_>|`.
+    OuterStreamJoiner, |key, left, right| (key, left, right): (&K, Option<&V1>, Option<&V2>)
+);
+stream_joiner!(
+    /// An outer join's joiner of values only, `|left: Option<&_>, right: Option<&_>|`.
+    OuterValueStreamJoiner, |key, left, right| (left, right): (Option<&V1>, Option<&V2>)
+);
 
 /// The time both sides of one join share (Java's `TimeTracker`): the largest timestamp either
 /// side has seen, the earliest record waiting in the outer-join store (`i64::MAX` if none is

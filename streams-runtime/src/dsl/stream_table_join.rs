@@ -82,7 +82,7 @@ impl<K, V, GK, F: FnMut(&K, &V) -> GK> TableKey<K, V> for MappedKey<F> {
     }
 }
 
-/// An inner join's joiner: records without a table row produce nothing.
+/// An inner join's joiner `|key, value, row|`: records without a table row produce nothing.
 pub struct InnerJoiner<F>(pub F);
 
 impl<K, V, VT, VR, F: FnMut(&K, &V, &VT) -> VR> TableJoiner<K, V, VT> for InnerJoiner<F> {
@@ -94,7 +94,19 @@ impl<K, V, VT, VR, F: FnMut(&K, &V, &VT) -> VR> TableJoiner<K, V, VT> for InnerJ
     }
 }
 
-/// A left join's joiner: a record without a table row joins `None`.
+/// An inner join's joiner of values only, `|value, row|`.
+pub struct InnerValueJoiner<F>(pub F);
+
+impl<K, V, VT, VR, F: FnMut(&V, &VT) -> VR> TableJoiner<K, V, VT> for InnerValueJoiner<F> {
+    type Out = VR;
+    const LEFT: bool = false;
+    #[inline]
+    fn join(&mut self, _: &K, value: &V, row: Option<&VT>) -> Option<VR> {
+        row.map(|row| (self.0)(value, row))
+    }
+}
+
+/// A left join's joiner `|key, value, row: Option<&_>|`: a record without a row joins `None`.
 pub struct LeftJoiner<F>(pub F);
 
 impl<K, V, VT, VR, F: FnMut(&K, &V, Option<&VT>) -> VR> TableJoiner<K, V, VT> for LeftJoiner<F> {
@@ -103,6 +115,18 @@ impl<K, V, VT, VR, F: FnMut(&K, &V, Option<&VT>) -> VR> TableJoiner<K, V, VT> fo
     #[inline]
     fn join(&mut self, key: &K, value: &V, row: Option<&VT>) -> Option<VR> {
         Some((self.0)(key, value, row))
+    }
+}
+
+/// A left join's joiner of values only, `|value, row: Option<&_>|`.
+pub struct LeftValueJoiner<F>(pub F);
+
+impl<K, V, VT, VR, F: FnMut(&V, Option<&VT>) -> VR> TableJoiner<K, V, VT> for LeftValueJoiner<F> {
+    type Out = VR;
+    const LEFT: bool = true;
+    #[inline]
+    fn join(&mut self, _: &K, value: &V, row: Option<&VT>) -> Option<VR> {
+        Some((self.0)(value, row))
     }
 }
 

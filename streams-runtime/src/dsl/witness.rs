@@ -584,124 +584,118 @@ impl<K, V> Witness<K, Change<V>> {
 pub trait SameKey<T> {}
 impl<T> SameKey<T> for T {}
 
-/// Stream-table joins: the table's witness gives the row type, its store the rows.
-impl<K, V> Witness<K, V> {
-    /// `join(table, |v, row| ..)`.
-    pub fn stream_table_join<KT, VT, KP: PickSerde<K>, VP: PickSerde<VT>, NP: PickSerde<V>, VR, F>(
-        self,
-        _table: Witness<KT, Change<VT>>,
-        mut f: F,
-        stores: &StoreSet,
-        index: usize,
-    ) -> Result<
-        (
-            StreamTableJoin<
-                InnerJoiner<impl FnMut(&K, &V, &VT) -> VR + use<K, V, KT, VT, KP, VP, NP, VR, F>>,
-                RecordKey,
-                KeyValueStore<K, VT, KP::Serde, VP::Serde>,
-                KP::Serde,
-                NP::Serde,
-            >,
-            Witness<K, VR>,
-        ),
-        StreamsError,
-    >
-    where
-        KT: SameKey<K>,
-        F: FnMut(&V, &VT) -> VR,
-    {
-        let joiner = InnerJoiner(move |_: &K, v: &V, row: &VT| f(v, row));
-        Ok((
-            StreamTableJoin::new(joiner, RecordKey, store(stores, index)?),
-            Witness::new(),
-        ))
-    }
+/// The two sides of a join; built first so both key types are known when [`JoinKeys::check`]
+/// compares them (the generated call is spanned on the other side's name).
+pub struct JoinKeys<A, B>(pub A, pub B);
 
-    /// `join(table, |k, v, row| ..)`.
-    pub fn stream_table_join_with_key<KT, VT, KP: PickSerde<K>, VP: PickSerde<VT>, NP: PickSerde<V>, VR, F>(
-        self,
-        _table: Witness<KT, Change<VT>>,
-        f: F,
-        stores: &StoreSet,
-        index: usize,
-    ) -> Result<
-        (
-            StreamTableJoin<
-                InnerJoiner<F>,
-                RecordKey,
-                KeyValueStore<K, VT, KP::Serde, VP::Serde>,
-                KP::Serde,
-                NP::Serde,
-            >,
-            Witness<K, VR>,
-        ),
-        StreamsError,
-    >
+impl<K, V, K2, V2> JoinKeys<Witness<K, V>, Witness<K2, V2>> {
+    /// Checks that the other side is keyed like this one.
+    pub fn check(self)
     where
-        KT: SameKey<K>,
-        F: FnMut(&K, &V, &VT) -> VR,
+        K2: SameKey<K>,
     {
-        Ok((
-            StreamTableJoin::new(InnerJoiner(f), RecordKey, store(stores, index)?),
-            Witness::new(),
-        ))
-    }
-
-    /// `left_join(table, |v, row: Option<&_>| ..)`.
-    pub fn stream_table_left_join<KT, VT, KP: PickSerde<K>, VP: PickSerde<VT>, NP: PickSerde<V>, VR, F>(
-        self,
-        _table: Witness<KT, Change<VT>>,
-        mut f: F,
-        stores: &StoreSet,
-        index: usize,
-    ) -> Result<
-        (
-            StreamTableJoin<
-                LeftJoiner<impl FnMut(&K, &V, Option<&VT>) -> VR + use<K, V, KT, VT, KP, VP, NP, VR, F>>,
-                RecordKey,
-                KeyValueStore<K, VT, KP::Serde, VP::Serde>,
-                KP::Serde,
-                NP::Serde,
-            >,
-            Witness<K, VR>,
-        ),
-        StreamsError,
-    >
-    where
-        KT: SameKey<K>,
-        F: FnMut(&V, Option<&VT>) -> VR,
-    {
-        let joiner = LeftJoiner(move |_: &K, v: &V, row: Option<&VT>| f(v, row));
-        Ok((
-            StreamTableJoin::new(joiner, RecordKey, store(stores, index)?),
-            Witness::new(),
-        ))
-    }
-
-    /// `left_join(table, |k, v, row: Option<&_>| ..)`.
-    pub fn stream_table_left_join_with_key<KT, VT, KP: PickSerde<K>, VP: PickSerde<VT>, NP: PickSerde<V>, VR, F>(
-        self,
-        _table: Witness<KT, Change<VT>>,
-        f: F,
-        stores: &StoreSet,
-        index: usize,
-    ) -> Result<
-        (
-            StreamTableJoin<LeftJoiner<F>, RecordKey, KeyValueStore<K, VT, KP::Serde, VP::Serde>, KP::Serde, NP::Serde>,
-            Witness<K, VR>,
-        ),
-        StreamsError,
-    >
-    where
-        KT: SameKey<K>,
-        F: FnMut(&K, &V, Option<&VT>) -> VR,
-    {
-        Ok((
-            StreamTableJoin::new(LeftJoiner(f), RecordKey, store(stores, index)?),
-            Witness::new(),
-        ))
     }
 }
+
+/// Stream-table joins, one method per joiner form: the table's witness gives the row type, its
+/// store the rows.
+macro_rules! stream_table_join {
+    ($(#[$doc:meta])* $method:ident, $joiner:ident, ($($arg:ty),*)) => {
+        impl<K, V> Witness<K, V> {
+            $(#[$doc])*
+            #[allow(clippy::type_complexity)]
+            pub fn $method<KT, VT, KP: PickSerde<K>, VP: PickSerde<VT>, NP: PickSerde<V>, VR, F>(
+                self,
+                _table: Witness<KT, Change<VT>>,
+                f: F,
+                stores: &StoreSet,
+                index: usize,
+            ) -> Result<
+                (
+                    StreamTableJoin<$joiner<F>, RecordKey, KeyValueStore<K, VT, KP::Serde, VP::Serde>, KP::Serde, NP::Serde>,
+                    Witness<K, VR>,
+                ),
+                StreamsError,
+            >
+            where
+                F: FnMut($($arg),*) -> VR,
+            {
+                Ok((StreamTableJoin::new($joiner(f), RecordKey, store(stores, index)?), Witness::new()))
+            }
+        }
+    };
+}
+
+stream_table_join!(
+    /// `join(table, |value, row| ..)`.
+    stream_table_join, InnerValueJoiner, (&V, &VT)
+);
+stream_table_join!(
+    /// `join(table, |key, value, row| ..)`.
+    stream_table_join_with_key, InnerJoiner, (&K, &V, &VT)
+);
+stream_table_join!(
+    /// `left_join(table, |value, row: Option<&_>| ..)`.
+    stream_table_left_join, LeftValueJoiner, (&V, Option<&VT>)
+);
+stream_table_join!(
+    /// `left_join(table, |key, value, row: Option<&_>| ..)`.
+    stream_table_left_join_with_key, LeftJoiner, (&K, &V, Option<&VT>)
+);
+
+/// Stream-global table joins, one method per joiner form: the key mapper picks the global
+/// table's key from each record.
+macro_rules! global_join {
+    ($(#[$doc:meta])* $method:ident, $joiner:ident, ($($arg:ty),*)) => {
+        impl<K, V> Witness<K, V> {
+            $(#[$doc])*
+            #[allow(clippy::type_complexity)]
+            pub fn $method<GK, VT, KP: PickSerde<GK>, VP: PickSerde<VT>, NP: PickSerde<V>, VR, M, F>(
+                self,
+                _table: Witness<GK, Change<VT>>,
+                mapper: M,
+                f: F,
+                stores: &StoreSet,
+                index: usize,
+            ) -> Result<
+                (
+                    StreamTableJoin<
+                        $joiner<F>,
+                        MappedKey<M>,
+                        GlobalKeyValueStore<GK, VT, KP::Serde, VP::Serde>,
+                        KP::Serde,
+                        NP::Serde,
+                    >,
+                    Witness<K, VR>,
+                ),
+                StreamsError,
+            >
+            where
+                M: FnMut(&K, &V) -> GK,
+                F: FnMut($($arg),*) -> VR,
+            {
+                Ok((StreamTableJoin::new($joiner(f), MappedKey(mapper), stores.bind_global(index)?), Witness::new()))
+            }
+        }
+    };
+}
+
+global_join!(
+    /// `join(global_table, |key, value| table_key, |value, row| ..)`.
+    global_join, InnerValueJoiner, (&V, &VT)
+);
+global_join!(
+    /// `join(global_table, |key, value| table_key, |key, value, row| ..)`.
+    global_join_with_key, InnerJoiner, (&K, &V, &VT)
+);
+global_join!(
+    /// `left_join(global_table, |key, value| table_key, |value, row: Option<&_>| ..)`.
+    global_left_join, LeftValueJoiner, (&V, Option<&VT>)
+);
+global_join!(
+    /// `left_join(global_table, |key, value| table_key, |key, value, row: Option<&_>| ..)`.
+    global_left_join_with_key, LeftJoiner, (&K, &V, Option<&VT>)
+);
 
 fn window_store<K, V, KS: Serde<K>, VS: Serde<V>>(
     stores: &StoreSet,
@@ -766,68 +760,10 @@ impl<K, V> Witness<K, V> {
     }
 }
 
-/// The left side of a stream-stream join, one method per joiner form: the user's closure takes
-/// the left and right values as `$l` and `$r`; `$joiner` gives it the key argument the join
-/// calls it with.
+/// The left side of a stream-stream join, one method per joiner form (the right side is made
+/// from it and shares its joiner).
 macro_rules! stream_join_left {
-    ($(#[$doc:meta])* $method:ident, $joiner:ident, $l:ty, $r:ty) => {
-        impl<K, V> Witness<K, V> {
-            $(#[$doc])*
-            #[allow(clippy::too_many_arguments, clippy::type_complexity)]
-            pub fn $method<K2, V2, KP: PickSerde<K>, VP1: PickSerde<V>, VP2: PickSerde<V2>, VR, F>(
-                self,
-                _right: Witness<K2, V2>,
-                f: F,
-                outer: bool,
-                windows: JoinWindows,
-                stores: &StoreSet,
-                other: usize,
-                unjoined: Option<usize>,
-            ) -> Result<
-                (
-                    StreamJoin<
-                        $joiner<impl FnMut(&K, $l, $r) -> VR + Clone + use<K, V, K2, V2, KP, VP1, VP2, VR, F>>,
-                        K,
-                        V,
-                        V2,
-                        KP::Serde,
-                        VP1::Serde,
-                        VP2::Serde,
-                        true,
-                    >,
-                    Witness<K, VR>,
-                ),
-                StreamsError,
-            >
-            where
-                K2: SameKey<K>,
-                F: FnMut($l, $r) -> VR + Clone,
-            {
-                let mut f = f;
-                let joiner = $joiner(move |_: &K, l: $l, r: $r| f(l, r));
-                let parts = join_parts(windows, outer, unjoined, std::rc::Rc::default(), stores)?;
-                Ok((StreamJoin::left(joiner, window_store(stores, other)?, parts), Witness::new()))
-            }
-        }
-    };
-}
-
-stream_join_left!(
-    /// `join(right, |left, right| .., join_windows(..))`.
-    stream_join, InnerStreamJoiner, &V, &V2
-);
-stream_join_left!(
-    /// `left_join(right, |left, right: Option<&_>| .., join_windows(..))`.
-    stream_left_join, LeftStreamJoiner, &V, Option<&V2>
-);
-stream_join_left!(
-    /// `outer_join(right, |left: Option<&_>, right: Option<&_>| .., join_windows(..))`.
-    stream_outer_join, OuterStreamJoiner, Option<&V>, Option<&V2>
-);
-
-/// The left side of a stream-stream join whose joiner takes the key too (`|key, left, right|`).
-macro_rules! stream_join_left_with_key {
-    ($(#[$doc:meta])* $method:ident, $joiner:ident, $l:ty, $r:ty) => {
+    ($(#[$doc:meta])* $method:ident, $joiner:ident, ($($arg:ty),*)) => {
         impl<K, V> Witness<K, V> {
             $(#[$doc])*
             #[allow(clippy::too_many_arguments, clippy::type_complexity)]
@@ -848,8 +784,7 @@ macro_rules! stream_join_left_with_key {
                 StreamsError,
             >
             where
-                K2: SameKey<K>,
-                F: FnMut(&K, $l, $r) -> VR + Clone,
+                F: FnMut($($arg),*) -> VR + Clone,
             {
                 let parts = join_parts(windows, outer, unjoined, std::rc::Rc::default(), stores)?;
                 Ok((StreamJoin::left($joiner(f), window_store(stores, other)?, parts), Witness::new()))
@@ -858,17 +793,29 @@ macro_rules! stream_join_left_with_key {
     };
 }
 
-stream_join_left_with_key!(
+stream_join_left!(
+    /// `join(right, |left, right| .., join_windows(..))`.
+    stream_join, InnerValueStreamJoiner, (&V, &V2)
+);
+stream_join_left!(
     /// `join(right, |key, left, right| .., join_windows(..))`.
-    stream_join_with_key, InnerStreamJoiner, &V, &V2
+    stream_join_with_key, InnerStreamJoiner, (&K, &V, &V2)
 );
-stream_join_left_with_key!(
+stream_join_left!(
+    /// `left_join(right, |left, right: Option<&_>| .., join_windows(..))`.
+    stream_left_join, LeftValueStreamJoiner, (&V, Option<&V2>)
+);
+stream_join_left!(
     /// `left_join(right, |key, left, right: Option<&_>| .., join_windows(..))`.
-    stream_left_join_with_key, LeftStreamJoiner, &V, Option<&V2>
+    stream_left_join_with_key, LeftStreamJoiner, (&K, &V, Option<&V2>)
 );
-stream_join_left_with_key!(
+stream_join_left!(
+    /// `outer_join(right, |left: Option<&_>, right: Option<&_>| .., join_windows(..))`.
+    stream_outer_join, OuterValueStreamJoiner, (Option<&V>, Option<&V2>)
+);
+stream_join_left!(
     /// `outer_join(right, |key, left: Option<&_>, right: Option<&_>| .., join_windows(..))`.
-    stream_outer_join_with_key, OuterStreamJoiner, Option<&V>, Option<&V2>
+    stream_outer_join_with_key, OuterStreamJoiner, (&K, Option<&V>, Option<&V2>)
 );
 
 /// Table-table joins: the left side takes the joiner, the right side is made from the left.
@@ -901,49 +848,14 @@ impl<K, V> Witness<K, Change<V>> {
     }
 }
 
-/// The left side of a table-table join, one method per joiner form (`$l`, `$r`: what the user's
-/// closure takes); `_with_key` methods take closures of the key too.
+/// The left side of a table-table join, one method per joiner form (the right side is made
+/// from it and shares its joiner).
 macro_rules! table_join_left {
-    ($(#[$doc:meta])* $method:ident, $with_key:ident, $joiner:ident, $l:ty, $r:ty) => {
+    ($(#[$doc:meta])* $method:ident, $joiner:ident, ($($arg:ty),*)) => {
         impl<K, V> Witness<K, Change<V>> {
             $(#[$doc])*
             #[allow(clippy::type_complexity)]
             pub fn $method<K2, V2, KP: PickSerde<K>, VP: PickSerde<V2>, VR, F>(
-                self,
-                _right: Witness<K2, Change<V2>>,
-                f: F,
-                needs: JoinNeeds,
-                send_old_values: bool,
-                stores: &StoreSet,
-                other: usize,
-            ) -> Result<
-                (
-                    TableJoin<
-                        $joiner<impl FnMut(&K, $l, $r) -> VR + Clone + use<K, V, K2, V2, KP, VP, VR, F>>,
-                        K,
-                        V,
-                        V2,
-                        V2,
-                        KP::Serde,
-                        VP::Serde,
-                        true,
-                    >,
-                    Witness<K, Change<VR>>,
-                ),
-                StreamsError,
-            >
-            where
-                K2: SameKey<K>,
-                F: FnMut($l, $r) -> VR + Clone,
-            {
-                let mut f = f;
-                let joiner = $joiner(move |_: &K, l: $l, r: $r| f(l, r));
-                Ok((TableJoin::new(joiner, store(stores, other)?, needs, send_old_values), Witness::new()))
-            }
-
-            $(#[$doc])*
-            #[allow(clippy::type_complexity)]
-            pub fn $with_key<K2, V2, KP: PickSerde<K>, VP: PickSerde<V2>, VR, F>(
                 self,
                 _right: Witness<K2, Change<V2>>,
                 f: F,
@@ -959,8 +871,7 @@ macro_rules! table_join_left {
                 StreamsError,
             >
             where
-                K2: SameKey<K>,
-                F: FnMut(&K, $l, $r) -> VR + Clone,
+                F: FnMut($($arg),*) -> VR + Clone,
             {
                 Ok((TableJoin::new($joiner(f), store(stores, other)?, needs, send_old_values), Witness::new()))
             }
@@ -970,83 +881,25 @@ macro_rules! table_join_left {
 
 table_join_left!(
     /// `table.join(other, |left, right| ..)`.
-    table_join, table_join_with_key, InnerStreamJoiner, &V, &V2
+    table_join, InnerValueStreamJoiner, (&V, &V2)
+);
+table_join_left!(
+    /// `table.join(other, |key, left, right| ..)`.
+    table_join_with_key, InnerStreamJoiner, (&K, &V, &V2)
 );
 table_join_left!(
     /// `table.left_join(other, |left, right: Option<&_>| ..)`.
-    table_left_join, table_left_join_with_key, LeftStreamJoiner, &V, Option<&V2>
+    table_left_join, LeftValueStreamJoiner, (&V, Option<&V2>)
+);
+table_join_left!(
+    /// `table.left_join(other, |key, left, right: Option<&_>| ..)`.
+    table_left_join_with_key, LeftStreamJoiner, (&K, &V, Option<&V2>)
 );
 table_join_left!(
     /// `table.outer_join(other, |left: Option<&_>, right: Option<&_>| ..)`.
-    table_outer_join, table_outer_join_with_key, OuterStreamJoiner, Option<&V>, Option<&V2>
+    table_outer_join, OuterValueStreamJoiner, (Option<&V>, Option<&V2>)
 );
-
-/// Stream-global table joins: the key mapper picks the global table's key from each record.
-macro_rules! global_join {
-    ($(#[$doc:meta])* $method:ident, $with_key:ident, $joiner:ident, $row:ty) => {
-        impl<K, V> Witness<K, V> {
-            $(#[$doc])*
-            #[allow(clippy::type_complexity)]
-            pub fn $method<GK, VT, KP: PickSerde<GK>, VP: PickSerde<VT>, NP: PickSerde<V>, VR, M, F>(
-                self,
-                _table: Witness<GK, Change<VT>>,
-                mapper: M,
-                f: F,
-                stores: &StoreSet,
-                index: usize,
-            ) -> Result<
-                (
-                    StreamTableJoin<
-                        $joiner<impl FnMut(&K, &V, $row) -> VR + use<K, V, GK, VT, KP, VP, NP, VR, M, F>>,
-                        MappedKey<M>,
-                        GlobalKeyValueStore<GK, VT, KP::Serde, VP::Serde>,
-                        KP::Serde,
-                        NP::Serde,
-                    >,
-                    Witness<K, VR>,
-                ),
-                StreamsError,
-            >
-            where
-                M: FnMut(&K, &V) -> GK,
-                F: FnMut(&V, $row) -> VR,
-            {
-                let mut f = f;
-                let joiner = $joiner(move |_: &K, v: &V, row: $row| f(v, row));
-                Ok((StreamTableJoin::new(joiner, MappedKey(mapper), stores.bind_global(index)?), Witness::new()))
-            }
-
-            $(#[$doc])*
-            #[allow(clippy::type_complexity)]
-            pub fn $with_key<GK, VT, KP: PickSerde<GK>, VP: PickSerde<VT>, NP: PickSerde<V>, VR, M, F>(
-                self,
-                _table: Witness<GK, Change<VT>>,
-                mapper: M,
-                f: F,
-                stores: &StoreSet,
-                index: usize,
-            ) -> Result<
-                (
-                    StreamTableJoin<$joiner<F>, MappedKey<M>, GlobalKeyValueStore<GK, VT, KP::Serde, VP::Serde>, KP::Serde, NP::Serde>,
-                    Witness<K, VR>,
-                ),
-                StreamsError,
-            >
-            where
-                M: FnMut(&K, &V) -> GK,
-                F: FnMut(&K, &V, $row) -> VR,
-            {
-                Ok((StreamTableJoin::new($joiner(f), MappedKey(mapper), stores.bind_global(index)?), Witness::new()))
-            }
-        }
-    };
-}
-
-global_join!(
-    /// `join(global_table, |key, value| table_key, |value, row| ..)`.
-    global_join, global_join_with_key, InnerJoiner, &VT
-);
-global_join!(
-    /// `left_join(global_table, |key, value| table_key, |value, row: Option<&_>| ..)`.
-    global_left_join, global_left_join_with_key, LeftJoiner, Option<&VT>
+table_join_left!(
+    /// `table.outer_join(other, |key, left: Option<&_>, right: Option<&_>| ..)`.
+    table_outer_join_with_key, OuterStreamJoiner, (&K, Option<&V>, Option<&V2>)
 );

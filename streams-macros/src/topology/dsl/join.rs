@@ -133,6 +133,7 @@ fn stream_table_join(
         vec![parent],
         Op::StreamTableJoin {
             table: table_node,
+            other,
             mapper: None,
             store,
             left: kind == JoinKind::Left,
@@ -211,6 +212,7 @@ fn global_table_join(
         vec![call.node],
         Op::StreamTableJoin {
             table: table_node,
+            other,
             mapper: Some(mapper),
             store,
             left: kind == JoinKind::Left,
@@ -345,6 +347,8 @@ pub struct StreamJoinDef {
     pub right_values: Option<syn::Type>,
     /// The node buffering the right side (its witness types the right values).
     pub right_window: Ident,
+    /// The right stream's name as the user wrote it (key mismatches are reported there).
+    pub other: Ident,
 }
 
 /// `left.join(right, |l, r| .., join_windows(..))`, `left_join`, `outer_join` (Java's
@@ -525,6 +529,7 @@ fn stream_stream_join(
         serdes: left.serdes.clone(),
         right_values: right.serdes.value.clone(),
         right_window: right_window.clone(),
+        other: other.clone(),
     };
     let this = scope.add_named_op(&method, vec![left_window], Op::StreamJoin(Box::new(def)), this_name);
     let other_side = scope.add_named_op(
@@ -535,7 +540,7 @@ fn stream_stream_join(
         },
         other_name,
     );
-    let node = scope.add_named_op(&method, vec![this, other_side], Op::PassThrough, merge_name);
+    let node = scope.add_named_op(&method, vec![this, other_side], Op::JoinMerge, merge_name);
     Handle::stream_of(
         node,
         Stream {
@@ -561,6 +566,8 @@ pub struct TableJoinDef {
     pub right_serdes: Serdes,
     /// The right table's node (its witness types the right rows).
     pub right_table: Ident,
+    /// The right table's name as the user wrote it (key mismatches are reported there).
+    pub other: Ident,
 }
 
 /// `left.join(right, |l, r| ..)`, `left_join`, `outer_join` of two tables (Java's
@@ -623,6 +630,7 @@ fn table_join(scope: &mut Scope<'_>, mut call: Call, left: Table) -> Option<Hand
         left_serdes: scope.store_serdes(left_store),
         right_serdes: scope.store_serdes(right_store),
         right_table: handle.node.clone(),
+        other: other.clone(),
     };
     let method = call.method.clone();
     let this = scope.add_named_op(&method, vec![call.node], Op::TableJoin(Box::new(def)), this_name);
@@ -634,7 +642,7 @@ fn table_join(scope: &mut Scope<'_>, mut call: Call, left: Table) -> Option<Hand
         },
         other_name,
     );
-    let node = scope.add_named_op(&method, vec![this, other_side], Op::PassThrough, merge_name);
+    let node = scope.add_named_op(&method, vec![this, other_side], Op::JoinMerge, merge_name);
     Handle::table(
         node,
         Table {

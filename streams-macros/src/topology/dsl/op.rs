@@ -53,6 +53,9 @@ pub enum Op {
     },
     /// A merge point or a named branch.
     PassThrough,
+    /// The merge of a join's two sides (their types agree by construction; a key mismatch is
+    /// reported at the join).
+    JoinMerge,
     To {
         topic: LitStr,
         serdes: Serdes,
@@ -118,6 +121,8 @@ pub enum Op {
     /// key mapper, a join with a global table.
     StreamTableJoin {
         table: Ident,
+        /// The table's name as the user wrote it (key mismatches are reported there).
+        other: Ident,
         mapper: Option<Expr>,
         store: usize,
         left: bool,
@@ -202,7 +207,7 @@ impl Op {
             Op::Peek(_) => "KSTREAM-PEEK",
             Op::Foreach(_) => "KSTREAM-FOREACH",
             Op::Branch { .. } => "KSTREAM-BRANCH",
-            Op::PassThrough => "KSTREAM-MERGE",
+            Op::PassThrough | Op::JoinMerge => "KSTREAM-MERGE",
             Op::To { .. } | Op::ToExtractor { .. } => "KSTREAM-SINK",
             Op::Process(_) => "KSTREAM-PROCESSOR",
             Op::RepartitionSink { .. } => "KSTREAM-SINK",

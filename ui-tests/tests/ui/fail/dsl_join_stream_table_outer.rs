@@ -1,0 +1,13 @@
+use streams_runtime::prelude::*;
+
+topology! {
+    struct Topo {
+        stream orders { topic: "orders", key: String, value: String }
+        table customers { topic: "customers", key: String, value: String, store: "customers-store" }
+        orders
+            .outer_join(customers, |order, customer| format!("{order:?}/{customer:?}"))
+            .to("out");
+    }
+}
+
+fn main() {}
