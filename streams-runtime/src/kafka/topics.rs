@@ -173,6 +173,9 @@ enum Cleanup {
     Compact,
     /// Compacted and deleted after `retention.ms` (window and session changelogs, as in Java).
     CompactDelete { retention_ms: i64 },
+    /// Compacted, but not before `min.compaction.lag.ms` (versioned changelogs: history
+    /// retention plus a day, as Java's `VersionedChangelogTopicConfig`).
+    CompactAfter { min_lag_ms: i64 },
 }
 
 /// The cleanup of the changelog `changelog` of one of `T`'s stores: window and session
@@ -181,6 +184,9 @@ enum Cleanup {
 fn changelog_cleanup<T: Topology>(config: &StreamsConfig, changelog: &str) -> Cleanup {
     let app = &config.application_id;
     match T::STORES.iter().find(|s| s.changelog_topic(app) == changelog) {
+        Some(store) if store.kind == crate::state::StoreKind::Versioned => Cleanup::CompactAfter {
+            min_lag_ms: store.retention_ms.saturating_add(86_400_000),
+        },
         Some(store) if store.kind != crate::state::StoreKind::KeyValue => {
             let additional =
                 i64::try_from(config.windowstore_changelog_additional_retention.as_millis()).unwrap_or(i64::MAX);
@@ -203,7 +209,7 @@ fn topic_config(cleanup: Cleanup, user: &[(String, String)]) -> Vec<(String, Str
             ("segment.bytes", "52428800"),
             ("retention.ms", "-1"),
         ],
-        Cleanup::Compact => &[("cleanup.policy", "compact")],
+        Cleanup::Compact | Cleanup::CompactAfter { .. } => &[("cleanup.policy", "compact")],
         Cleanup::CompactDelete { .. } => &[("cleanup.policy", "compact,delete")],
     };
     let mut settings: Vec<(String, String)> = defaults
@@ -212,9 +218,15 @@ fn topic_config(cleanup: Cleanup, user: &[(String, String)]) -> Vec<(String, Str
         .map(|&(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
     settings.extend(user.iter().cloned());
-    if let Cleanup::CompactDelete { retention_ms } = cleanup {
-        settings.retain(|(k, _)| k != "retention.ms");
-        settings.push(("retention.ms".to_owned(), retention_ms.to_string()));
+    match cleanup {
+        Cleanup::CompactDelete { retention_ms } => {
+            settings.retain(|(k, _)| k != "retention.ms");
+            settings.push(("retention.ms".to_owned(), retention_ms.to_string()));
+        }
+        Cleanup::CompactAfter { min_lag_ms } if !settings.iter().any(|(k, _)| k == "min.compaction.lag.ms") => {
+            settings.push(("min.compaction.lag.ms".to_owned(), min_lag_ms.to_string()));
+        }
+        _ => {}
     }
     settings
 }

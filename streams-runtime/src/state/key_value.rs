@@ -226,6 +226,34 @@ impl KvStoreInner {
         self.name
     }
 
+    /// The stored bytes of `key` (the versioned store's access to its backend).
+    pub(super) fn get_bytes(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(key, |v| v.map(<[u8]>::to_vec))
+    }
+
+    /// Writes (or with `None` deletes) `key`'s bytes as they are, logging the write if the store
+    /// is logged.
+    pub(super) fn put_bytes(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<(), StoreError> {
+        self.key_buf.clear();
+        self.key_buf.extend_from_slice(key);
+        self.value_buf.clear();
+        if let Some(v) = value {
+            self.value_buf.extend_from_slice(v);
+        }
+        self.write(value.is_some())?;
+        Ok(())
+    }
+
+    /// The entries with keys in `from..to`, in key order (or reversed).
+    pub(super) fn scan_bytes(
+        &self,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        reverse: bool,
+    ) -> Result<Vec<Entry>, StoreError> {
+        self.scan(from, to, reverse)
+    }
+
     /// Reads the value of the key in the scratch key buffer.
     pub(super) fn get_at_key_buf<R>(&self, read: impl FnOnce(Option<&[u8]>) -> R) -> Result<R, StoreError> {
         self.get(&self.key_buf, read)

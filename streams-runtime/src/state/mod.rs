@@ -13,12 +13,14 @@ mod rocks;
 mod segmented;
 mod session;
 mod uncommitted;
+mod versioned;
 mod window;
 
 pub(crate) use global::GlobalStore;
 pub use global::{GlobalKeyValueStore, GlobalStores};
 pub use key_value::{KeyValueIterator, KeyValueStore};
 pub use session::SessionStore;
+pub use versioned::{NOT_PUT, PUT_LATEST, VersionedKeyValueStore, VersionedRecord};
 pub use window::{WindowStore, WindowStoreIterator, WindowedIterator};
 
 use crate::error::{StoreError, StreamsError};
@@ -28,6 +30,7 @@ use segmented::{KeySchema, SegmentedStore};
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
+use versioned::VersionedStoreInner;
 
 /// The kinds of state store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +41,9 @@ pub enum StoreKind {
     Window,
     /// A session store: values per key and session window, kept for a retention period.
     Session,
+    /// A versioned key-value store: each key's values with the time they became valid, kept
+    /// for a history retention.
+    Versioned,
 }
 
 impl StoreKind {
@@ -47,6 +53,7 @@ impl StoreKind {
             StoreKind::KeyValue => "key-value",
             StoreKind::Window => "window",
             StoreKind::Session => "session",
+            StoreKind::Versioned => "versioned key-value",
         }
     }
 }
@@ -68,7 +75,7 @@ pub struct StoreSpec {
     /// as the record's. Typed handles read and write the plain value.
     pub timestamped: bool,
     /// Window and session stores: how long (ms of the store's stream time) a window is kept;
-    /// 0 for key-value stores.
+    /// versioned stores: the history retention; 0 for key-value stores.
     pub retention_ms: i64,
     /// Window stores: the window size in ms, which gives fetched windows their end; 0 otherwise.
     pub window_size_ms: i64,
@@ -115,6 +122,7 @@ enum Instance {
     KeyValue(Rc<RefCell<KvStoreInner>>),
     Window(Rc<RefCell<SegmentedStore>>),
     Session(Rc<RefCell<SegmentedStore>>),
+    Versioned(Rc<RefCell<VersionedStoreInner>>),
 }
 
 impl StoreInstance {
@@ -123,6 +131,7 @@ impl StoreInstance {
             Instance::KeyValue(_) => StoreKind::KeyValue,
             Instance::Window(_) => StoreKind::Window,
             Instance::Session(_) => StoreKind::Session,
+            Instance::Versioned(_) => StoreKind::Versioned,
         }
     }
 
@@ -148,6 +157,14 @@ impl StoreInstance {
             }
             StoreKind::Window => Instance::Window(segmented(KeySchema::Window)?),
             StoreKind::Session => Instance::Session(segmented(KeySchema::Session)?),
+            StoreKind::Versioned => {
+                let inner = if owned {
+                    VersionedStoreInner::open(spec, context)?
+                } else {
+                    VersionedStoreInner::unowned(spec)
+                };
+                Instance::Versioned(Rc::new(RefCell::new(inner)))
+            }
         }))
     }
 }
@@ -245,6 +262,11 @@ impl StoreSet {
                         log.drain(&mut sink);
                     }
                 }
+                Instance::Versioned(inner) => {
+                    if let Some(log) = inner.borrow_mut().changelog_mut().filter(|l| !l.is_empty()) {
+                        log.drain(&mut sink);
+                    }
+                }
             }
         }
     }
@@ -256,6 +278,7 @@ impl StoreSet {
         match &self.instances[index].0 {
             Instance::KeyValue(inner) => inner.borrow_mut().restore(key, value, timestamp)?,
             Instance::Window(inner) | Instance::Session(inner) => inner.borrow_mut().restore(key, value, timestamp)?,
+            Instance::Versioned(inner) => inner.borrow_mut().restore(key, value, timestamp)?,
         }
         Ok(())
     }
@@ -266,6 +289,7 @@ impl StoreSet {
             match &instance.0 {
                 Instance::KeyValue(inner) => inner.borrow_mut().commit_writes()?,
                 Instance::Window(inner) | Instance::Session(inner) => inner.borrow_mut().commit_writes()?,
+                Instance::Versioned(inner) => inner.borrow_mut().commit_writes()?,
             }
         }
         Ok(())
@@ -277,6 +301,7 @@ impl StoreSet {
             match &instance.0 {
                 Instance::KeyValue(inner) => inner.borrow_mut().abort_writes(),
                 Instance::Window(inner) | Instance::Session(inner) => inner.borrow_mut().abort_writes(),
+                Instance::Versioned(inner) => inner.borrow_mut().abort_writes(),
             }
         }
     }
@@ -287,6 +312,7 @@ impl StoreSet {
             match &instance.0 {
                 Instance::KeyValue(inner) => inner.borrow().flush()?,
                 Instance::Window(inner) | Instance::Session(inner) => inner.borrow().flush()?,
+                Instance::Versioned(inner) => inner.borrow().flush()?,
             }
         }
         Ok(())
