@@ -90,6 +90,10 @@ fn expiry_key(to: i64, key: &[u8], from: i64) -> Vec<u8> {
     k
 }
 
+/// A version as read: its value bytes, when it became valid, and when it stopped being valid
+/// (`None`: it is the latest).
+pub(super) type RawVersion = (Vec<u8>, i64, Option<i64>);
+
 /// The byte-level versioned store of one task.
 #[derive(Debug)]
 pub struct VersionedStoreInner {
@@ -290,8 +294,8 @@ impl VersionedStoreInner {
         Ok(())
     }
 
-    /// The version of `key` valid at `as_of`: (value, valid from, valid to if not the latest).
-    pub(super) fn get_as_of(&self, key: &[u8], as_of: i64) -> Result<Option<(Vec<u8>, i64, Option<i64>)>, StoreError> {
+    /// The version of `key` valid at `as_of`.
+    pub(super) fn get_as_of(&self, key: &[u8], as_of: i64) -> Result<Option<RawVersion>, StoreError> {
         let latest = self.latest(key)?;
         if let Some(latest) = &latest
             && latest.from <= as_of
@@ -515,7 +519,8 @@ mod tests {
         for persistent in [false, true] {
             let (dir, restored_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
             let mut original = store(persistent, &dir);
-            let puts: [(&[u8], Option<&[u8]>, i64); 6] = [
+            type Put<'a> = (&'a [u8], Option<&'a [u8]>, i64);
+            let puts: [Put<'_>; 6] = [
                 (b"k", Some(b"a"), 10),
                 (b"k", Some(b"c"), 30),
                 (b"k", Some(b"b"), 20),

@@ -13,7 +13,9 @@ import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.EmitStrategy;
+import org.apache.kafka.streams.kstream.GlobalKTable;
 import org.apache.kafka.streams.kstream.Grouped;
+import org.apache.kafka.streams.kstream.JoinWindows;
 import org.apache.kafka.streams.kstream.KGroupedStream;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.KTable;
@@ -79,6 +81,10 @@ final class Scenarios {
       case "sliding" -> sliding();
       case "session" -> session();
       case "suppress" -> suppress();
+      case "stream_table_join" -> streamTableJoin();
+      case "stream_stream_join" -> streamStreamJoin();
+      case "table_table_join" -> tableTableJoin();
+      case "global_join" -> globalJoin();
       default -> throw new IllegalArgumentException("unknown scenario topology " + name);
     };
   }
@@ -383,6 +389,101 @@ final class Scenarios {
     return new Scenario(
         b.build(),
         List.of(Output.longs("final-count"), Output.longs("emit-final"), Output.longs("limit-count")));
+  }
+
+  /**
+   * The prefix of a value before its first ':' (the order's customer or product id), null for a
+   * null value. The null check is needed: Java calls key selectors and GlobalKTable key mappers on
+   * null values too, and {@code v.split(":")} would throw a NullPointerException there.
+   */
+  static String prefix(String v) {
+    return v == null ? null : v.split(":")[0];
+  }
+
+  /**
+   * Stream-table inner and left joins on the stream's key, and an inner join after a key change
+   * (selectKey), which Java repartitions through oracle-KSTREAM-KEY-SELECT-0000000007-repartition.
+   * Table updates never emit; a stream record joins the table row as of its arrival.
+   */
+  static Scenario streamTableJoin() {
+    StreamsBuilder b = new StreamsBuilder();
+    KStream<String, String> orders = b.stream("stj-orders");
+    KTable<String, String> customers = b.table("stj-customers", uncached("stj-customers-store"));
+    orders.join(customers, (o, c) -> o + "/" + c).to("stj-inner");
+    orders.leftJoin(customers, (o, c) -> o + "/" + c).to("stj-left");
+    orders.selectKey((k, v) -> prefix(v)).join(customers, (o, c) -> o + "@" + c).to("stj-rekeyed");
+    return new Scenario(
+        b.build(),
+        List.of(
+            Output.strings("stj-inner"),
+            Output.strings("stj-left"),
+            Output.strings("stj-rekeyed"),
+            // The rekeyed orders on the wire (null keys are filtered out before it).
+            Output.raw("oracle-KSTREAM-KEY-SELECT-0000000007-repartition")));
+  }
+
+  /**
+   * Stream-stream inner, left and outer joins over a symmetric 10 ms window with 5 ms grace (left and
+   * outer results wait in the shared outer store until the window closes), and an inner join over an
+   * asymmetric window (3 ms before, 6 ms after, no grace). Default StreamJoined: unnamed, logged stores.
+   * The left join writes to ssj-left-join, not ssj-left: that is the left input topic, and the driver
+   * would feed the join's output back into it forever.
+   */
+  static Scenario streamStreamJoin() {
+    StreamsBuilder b = new StreamsBuilder();
+    KStream<String, String> left = b.stream("ssj-left");
+    KStream<String, String> right = b.stream("ssj-right");
+    JoinWindows w = JoinWindows.ofTimeDifferenceAndGrace(ms(10), ms(5));
+    left.join(right, (a, c) -> a + "+" + c, w).to("ssj-inner");
+    left.leftJoin(right, (a, c) -> a + "+" + c, w).to("ssj-left-join");
+    left.outerJoin(right, (a, c) -> a + "+" + c, w).to("ssj-outer");
+    left.join(right, (a, c) -> a + "&" + c, JoinWindows.ofTimeDifferenceWithNoGrace(ms(3)).after(ms(6))).to("ssj-asym");
+    return new Scenario(
+        b.build(),
+        List.of(
+            Output.strings("ssj-inner"),
+            Output.strings("ssj-left-join"),
+            Output.strings("ssj-outer"),
+            Output.strings("ssj-asym")));
+  }
+
+  /**
+   * Table-table inner, left and outer joins, and a re-grouping count downstream of an inner join
+   * (which makes the join send old values, to subtract them from the count). The left join writes to
+   * ttj-left-join: ttj-left is the left table's topic.
+   */
+  static Scenario tableTableJoin() {
+    StreamsBuilder b = new StreamsBuilder();
+    KTable<String, String> l = b.table("ttj-left", uncached("ttj-left-store"));
+    KTable<String, String> r = b.table("ttj-right", uncached("ttj-right-store"));
+    l.join(r, (a, c) -> a + "+" + c).toStream().to("ttj-inner");
+    l.leftJoin(r, (a, c) -> a + "+" + c).toStream().to("ttj-left-join");
+    l.outerJoin(r, (a, c) -> a + "+" + c).toStream().to("ttj-outer");
+    l.join(r, (a, c) -> a + "+" + c)
+        .groupBy((k, v) -> KeyValue.pair(v.substring(0, 1), v), Grouped.with(Serdes.String(), Serdes.String()))
+        .count(uncached("ttj-count-store"))
+        .toStream()
+        .to("ttj-counts", LONGS);
+    return new Scenario(
+        b.build(),
+        List.of(
+            Output.strings("ttj-inner"),
+            Output.strings("ttj-left-join"),
+            Output.strings("ttj-outer"),
+            Output.longs("ttj-counts")));
+  }
+
+  /**
+   * Stream-GlobalKTable inner and left joins on a key taken from the order's value (its prefix before
+   * ':'). The global store is updated as soon as a product record is piped.
+   */
+  static Scenario globalJoin() {
+    StreamsBuilder b = new StreamsBuilder();
+    KStream<String, String> orders = b.stream("gj-orders");
+    GlobalKTable<String, String> products = b.globalTable("gj-products", uncached("gj-products-store"));
+    orders.join(products, (k, v) -> prefix(v), (o, p) -> o + "/" + p).to("gj-inner");
+    orders.leftJoin(products, (k, v) -> prefix(v), (o, p) -> o + "/" + p).to("gj-left");
+    return new Scenario(b.build(), List.of(Output.strings("gj-inner"), Output.strings("gj-left")));
   }
 
   private Scenarios() {}
