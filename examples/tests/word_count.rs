@@ -74,12 +74,15 @@ Topologies:
       --> KSTREAM-KEY-SELECT-0000000002
       <-- lines
     Processor: KSTREAM-KEY-SELECT-0000000002 (stores: [])
-      --> counts-store-repartition-sink
+      --> counts-store-repartition-filter
       <-- KSTREAM-FLATMAPVALUES-0000000001
-    Sink: counts-store-repartition-sink (topic: counts-store-repartition)
+    Processor: counts-store-repartition-filter (stores: [])
+      --> counts-store-repartition-sink
       <-- KSTREAM-KEY-SELECT-0000000002
+    Sink: counts-store-repartition-sink (topic: counts-store-repartition)
+      <-- counts-store-repartition-filter
 
-   Sub-topology: 1
+  Sub-topology: 1
     Source: counts-store-repartition-source (topics: [counts-store-repartition])
       --> KSTREAM-AGGREGATE-0000000003
     Processor: KSTREAM-AGGREGATE-0000000003 (stores: [counts-store])

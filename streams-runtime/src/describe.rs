@@ -94,15 +94,26 @@ fn mermaid_id(prefix: &str, name: &str) -> String {
     format!("{prefix}_{clean}")
 }
 
-/// Describes a topology from its node specs.
-pub(crate) fn describe(nodes: &[NodeSpec]) -> TopologyDescription {
+/// Describes a topology from its node specs; a sub-topology holding a source of `sources` marked
+/// global is a global store's (Java's "for global store" section).
+pub(crate) fn describe(nodes: &[NodeSpec], sources: &[crate::topology::SourceSpec]) -> TopologyDescription {
     let subs = subtopologies(nodes);
     let mut text = String::from("Topologies:\n");
     let mut mermaid = String::from("flowchart TD\n");
     let mut edges = String::new();
     let mut stores_seen: Vec<&str> = Vec::new();
     for (id, members) in subs.iter().enumerate() {
-        let _ = writeln!(text, "   Sub-topology: {id}");
+        // Java's layout: "Topologies:\n " then two spaces before each sub-topology.
+        let indent = if id == 0 { "   " } else { "  " };
+        let global = members
+            .iter()
+            .any(|&i| sources.iter().any(|s| s.global && s.name == nodes[i].name));
+        let suffix = if global {
+            " for global store (will not generate tasks)"
+        } else {
+            ""
+        };
+        let _ = writeln!(text, "{indent}Sub-topology: {id}{suffix}");
         let _ = writeln!(mermaid, "    subgraph sub_{id} [\"Sub-topology: {id}\"]");
         let mut ordered = members.clone();
         ordered.sort_by(|&a, &b| node_order(nodes, a, b));

@@ -465,6 +465,32 @@ impl<G: TaskGraph> TopologyTestDriver<G> {
         self.state.borrow().task.dropped_records()
     }
 
+    /// Pipes a record of raw bytes into `topic` (any topic a source of the topology reads), as
+    /// a producer that knows nothing of the topology's types would.
+    pub fn pipe_raw(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        timestamp: i64,
+    ) -> Result<(), StreamsError> {
+        let mut state = self.state.borrow_mut();
+        let source = state
+            .sources
+            .iter()
+            .position(|s| !s.internal && s.topics.contains(&topic))
+            .ok_or_else(|| StreamsError::UnknownTopic(topic.to_owned()))?;
+        state.pipe(
+            source,
+            PipedRecord {
+                key,
+                value,
+                timestamp,
+                headers: Headers::new(),
+            },
+        )
+    }
+
     /// Advances the mock wall clock and fires due wall-clock punctuations.
     pub fn advance_wall_clock_time(&self, by: Duration) -> Result<(), StreamsError> {
         let mut state = self.state.borrow_mut();

@@ -113,7 +113,7 @@ pub trait Topology {
 
     /// The description, printed like Java's `Topology.describe()`, with a Mermaid diagram.
     fn describe(&self) -> TopologyDescription {
-        crate::describe::describe(Self::NODES)
+        crate::describe::describe(Self::NODES, Self::SOURCES)
     }
 }
 

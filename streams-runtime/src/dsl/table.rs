@@ -12,8 +12,9 @@ use crate::task::TaskContext;
 
 /// Turns a topic's records into table updates: a null key is skipped, a null value deletes the
 /// row; each update is written to the table's store (with the record's timestamp) and forwarded
-/// with the value it replaced. A tombstone for an absent row changes nothing and is not
-/// forwarded, as in Java.
+/// with the value it replaced. A tombstone for an absent row is forwarded too (as Java's
+/// uncached table source does; Java's record cache would drop it, and so will ours when there
+/// is one): a table join emits the tombstone of a row that never joined, a filter drops it.
 pub struct TableSource<K, V, KS, VS> {
     store: KeyValueStore<K, V, KS, VS>,
 }
@@ -47,9 +48,6 @@ impl<K, V: Clone, KS: Serde<K>, VS: Serde<V>> Operator<Option<K>, Option<V>> for
             task.skip_record(name, "key serializes to null");
             return Ok(());
         };
-        if change.new.is_none() && change.old.is_none() {
-            return Ok(());
-        }
         children.forward(
             Record {
                 key,

@@ -323,7 +323,7 @@ impl StoreSet {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a state store handle",
     label = "a `#[store]` field must have a store handle type",
-    note = "use `KeyValueStore<K, V>`, `WindowStore<K, V>` or `SessionStore<K, V>` (optionally with serdes: `KeyValueStore<K, V, KS, VS>`)"
+    note = "use `KeyValueStore<K, V>`, `WindowStore<K, V>`, `SessionStore<K, V>` or `VersionedKeyValueStore<K, V>` (optionally with serdes: `KeyValueStore<K, V, KS, VS>`)"
 )]
 pub trait StoreHandle: Sized {
     /// The kind of store this handle views.

@@ -500,18 +500,25 @@ impl<'a> Scope<'a> {
     /// sink after `parent` and a source reading it (the root of a new sub-topology). Java spends
     /// three generated names, the sink's, its null-key filter's and the source's, and uses them
     /// when `base` is a generated name too; else the nodes are `<topic>-sink` and
-    /// `<topic>-source`. Here the sink does the filtering. Returns the source.
+    /// `<topic>-source`, and the filter `<topic>-filter`. Returns the source.
     fn repartition(&mut self, method: &Ident, parent: Ident, base: &str, serdes: Serdes, table: bool) -> Ident {
         let topic = format!("{base}-repartition");
         let sink_name = self.next_name("KSTREAM-SINK");
-        let _filter = self.next_name("KSTREAM-FILTER");
+        let filter_name = self.next_name("KSTREAM-FILTER");
         let source_name = self.next_name("KSTREAM-SOURCE");
-        let (sink_name, source_name) = if is_generated_name(base) {
-            (sink_name, source_name)
+        let (sink_name, filter_name, source_name) = if is_generated_name(base) {
+            (sink_name, filter_name, source_name)
         } else {
-            (format!("{topic}-sink"), format!("{topic}-source"))
+            (
+                format!("{topic}-sink"),
+                format!("{topic}-filter"),
+                format!("{topic}-source"),
+            )
         };
-        self.repartition_nodes(method, parent, topic, serdes, table, sink_name, source_name)
+        // Java's null-key filter before the sink; the sink itself skips null keys, so the node
+        // only passes records on.
+        let filter = self.add_named_op(method, vec![parent], Op::PassThrough, filter_name);
+        self.repartition_nodes(method, filter, topic, serdes, table, sink_name, source_name)
     }
 
     /// The sink and source of repartition topic `topic`, with their names. Returns the source.

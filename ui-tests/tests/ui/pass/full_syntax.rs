@@ -131,6 +131,6 @@ fn main() {
         vec!["test-app-order-totals-changelog", "totals", "upper", "urgent"]
     );
     let description = Everything.describe().to_string();
-    assert!(description.contains("   Sub-topology: 1\n    Source: orders (topics: [orders])\n"), "{description}");
+    assert!(description.contains("\n  Sub-topology: 1\n    Source: orders (topics: [orders])\n"), "{description}");
     driver.close().unwrap();
 }

@@ -160,7 +160,7 @@ final class Scenarios {
   /** A source table through filter, filterNot and mapValues, tombstones included. */
   static Scenario tableOps() {
     StreamsBuilder b = new StreamsBuilder();
-    KTable<String, String> t = b.table("table-in", Materialized.as("table-in-store"));
+    KTable<String, String> t = b.table("table-in", uncached("table-in-store"));
     t.toStream().to("table-changes");
     t.filter((k, v) -> v.length() > 2).mapValues(v -> v.toUpperCase(Locale.ROOT)).toStream().to("table-filtered");
     t.filterNot((k, v) -> v.startsWith("x")).toStream().to("table-filtered-not");
@@ -179,7 +179,7 @@ final class Scenarios {
   /** Table re-grouping: count, reduce and aggregate with subtractors, rows moving between groups. */
   static Scenario tableAggregate() {
     StreamsBuilder b = new StreamsBuilder();
-    KTable<String, String> users = b.table("users-in", Materialized.as("users-store"));
+    KTable<String, String> users = b.table("users-in", uncached("users-store"));
     users.groupBy((u, region) -> KeyValue.pair(region, u))
         .count(Materialized.as("region-counts-store"))
         .toStream()
