@@ -18,8 +18,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 use streams_runtime::graph::TaskGraph;
 use streams_runtime::prelude::*;
-use streams_runtime::serde::Serde;
-use streams_runtime::topology::{SourceRef, Topology};
+use streams_runtime::topology::Topology;
 
 /// The mock wall clock's start on both sides (`Oracle.INITIAL_WALL_CLOCK_MS`).
 const INITIAL_WALL_CLOCK_MS: i64 = 1_000_000;
