@@ -41,7 +41,7 @@ pub mod prelude {
         BytesSerde, DefaultSerde, DoubleSerde, FloatSerde, IntegerSerde, Json, LongSerde, OptionSerde, Serde, SerdeOf,
         ShortSerde, StringSerde, UnitSerde,
     };
-    pub use crate::state::{KeyValueStore, SessionStore, StoreKind, WindowStore};
+    pub use crate::state::{KeyValueStore, SessionStore, StoreKind, VersionedKeyValueStore, WindowStore};
     pub use crate::test_driver::{DriverConfig, TopologyTestDriver, test_driver, test_driver_with};
     pub use crate::topology::Topology;
     pub use crate::window::{SessionWindowedSerde, TimeWindowedSerde, Window, Windowed};

@@ -137,6 +137,7 @@ const fn kind_eq(a: StoreKind, b: StoreKind) -> bool {
         (StoreKind::KeyValue, StoreKind::KeyValue)
             | (StoreKind::Window, StoreKind::Window)
             | (StoreKind::Session, StoreKind::Session)
+            | (StoreKind::Versioned, StoreKind::Versioned)
     )
 }
 

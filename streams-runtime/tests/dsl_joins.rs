@@ -260,3 +260,49 @@ fn a_stream_joins_a_global_table_by_the_key_its_mapper_picks() {
         Enrich.describe()
     );
 }
+
+topology! {
+    struct Prices {
+        stream trades { topic: "trades", key: String, value: i64 }
+        table prices { topic: "prices", key: String, value: i64, store: "prices-store", versioned: 1h }
+        trades.join(prices, |quantity, price| quantity * price).to("amounts");
+        trades.left_join(prices, |quantity, price| price.map(|p| quantity * p).unwrap_or(-1)).to("amounts-or-none");
+        prices.to_stream().to("price-changes");
+    }
+}
+
+#[test]
+fn a_versioned_table_joins_each_stream_record_with_the_row_valid_at_its_time() {
+    let driver = test_driver(&Prices).unwrap();
+    let mut trades = driver.input_topic(Prices::source_trades());
+    let mut prices = driver.input_topic(Prices::source_prices());
+    let p = || Some("p".to_owned());
+    prices.pipe_input_at(p(), Some(5), 10).unwrap();
+    prices.pipe_input_at(p(), Some(7), 20).unwrap();
+    trades.pipe_input_at("p".to_owned(), 1, 15).unwrap();
+    trades.pipe_input_at("p".to_owned(), 2, 25).unwrap();
+    // Out of order: joins the price valid at 12, not the latest.
+    trades.pipe_input_at("p".to_owned(), 3, 12).unwrap();
+    // Before the first price: no row then.
+    trades.pipe_input_at("p".to_owned(), 4, 5).unwrap();
+    // An out-of-order price update is kept as the version valid from 15 to 20, but is not the
+    // table's latest change, so it is not forwarded.
+    prices.pipe_input_at(p(), Some(6), 15).unwrap();
+    trades.pipe_input_at("p".to_owned(), 10, 17).unwrap();
+    prices.pipe_input_at(p(), None, 30).unwrap();
+    trades.pipe_input_at("p".to_owned(), 100, 31).unwrap();
+    trades.pipe_input_at("p".to_owned(), 100, 29).unwrap();
+    let mut amounts = driver.output_topic_as::<String, i64>("amounts");
+    assert_eq!(
+        amounts.read_values_to_list().unwrap(),
+        [5, 14, 15, 60, 700],
+        "1×5 at 15, 2×7 at 25, 3×5 at 12, none at 5, 10×6 at 17, none after the delete at 30, 100×7 at 29"
+    );
+    let mut or_none = driver.output_topic_as::<String, i64>("amounts-or-none");
+    assert_eq!(or_none.read_values_to_list().unwrap(), [5, 14, 15, -1, 60, -1, 700]);
+    let mut changes = driver.output_topic_as::<String, Option<i64>>("price-changes");
+    assert_eq!(changes.read_values_to_list().unwrap(), [Some(5), Some(7), None]);
+    let store = driver.store(Prices::store_prices());
+    assert_eq!(store.get_as_of(&"p".to_owned(), 16).unwrap().map(|r| r.value), Some(6));
+    assert_eq!(store.get(&"p".to_owned()).unwrap(), None);
+}

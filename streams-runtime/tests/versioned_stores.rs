@@ -113,3 +113,73 @@ fn versions_answer_as_of_a_time_under_exactly_once() {
     contract(false, true);
     contract(true, true);
 }
+
+mod processor_api {
+    use streams_runtime::prelude::*;
+
+    /// Records each price as a version and answers each query `key@time` with the price then.
+    #[derive(Processor)]
+    #[processor(input = (String, String), output = (String, String))]
+    struct PriceHistory {
+        #[store("prices")]
+        prices: VersionedKeyValueStore<String, i64>,
+    }
+
+    impl Processor for PriceHistory {
+        fn process(
+            &mut self,
+            record: Record<String, String>,
+            ctx: &mut impl ProcessorContext<String, String>,
+        ) -> Result<(), ProcessingError> {
+            if let Some(at) = record.value.strip_prefix('@') {
+                let at: i64 = at.parse().unwrap_or_default();
+                let price = self.prices.get_as_of(&record.key, at)?;
+                let answer = price.map_or("none".to_owned(), |p| format!("{}@{}", p.value, p.timestamp));
+                return ctx.forward(Record::new(record.key, answer, record.timestamp));
+            }
+            let price: i64 = record.value.parse().unwrap_or_default();
+            self.prices.put(&record.key, &price, record.timestamp)?;
+            Ok(())
+        }
+    }
+
+    topology! {
+        struct Prices {
+            source input { topic: "prices-in", key: String, value: String }
+            processor history: PriceHistory { parents: [input] }
+            store prices { kind: versioned, key: String, value: i64, history_retention: 1h }
+            sink output { topic: "prices-out", parents: [history] }
+        }
+    }
+
+    #[test]
+    fn a_processor_reads_its_versioned_store_as_of_a_time() {
+        let driver = test_driver(&Prices).unwrap();
+        let mut input = driver.input_topic(Prices::source_input());
+        for (value, ts) in [
+            ("10", 100),
+            ("12", 200),
+            ("11", 150),
+            ("@120", 300),
+            ("@99", 301),
+            ("@500", 302),
+        ] {
+            input.pipe_input_at("k".to_owned(), value.to_owned(), ts).unwrap();
+        }
+        let mut output = driver.output_topic_as::<String, String>("prices-out");
+        assert_eq!(output.read_values_to_list().unwrap(), ["10@100", "none", "12@200"]);
+        let store = driver.store(Prices::store_prices());
+        assert_eq!(
+            store.get_as_of(&"k".to_owned(), 160).unwrap().map(|r| r.value),
+            Some(11)
+        );
+        let mut changelog = driver.output_topic_as::<String, Option<i64>>("test-app-prices-changelog");
+        let versions: Vec<(Option<i64>, i64)> = changelog
+            .read_records_to_list()
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.value, r.timestamp))
+            .collect();
+        assert_eq!(versions, [(Some(10), 100), (Some(12), 200), (Some(11), 150)]);
+    }
+}

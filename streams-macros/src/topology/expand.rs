@@ -317,6 +317,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                 retain_duplicates,
             } => (retention_ms.clone(), window_size_ms.clone(), *retain_duplicates),
             StoreShape::Session { retention_ms } => (retention_ms.clone(), quote!(0), false),
+            StoreShape::Versioned { history_retention_ms } => (history_retention_ms.clone(), quote!(0), false),
         };
         quote!(::streams_runtime::state::StoreSpec {
             name: #n,

@@ -136,6 +136,7 @@ pub fn forward(
             key,
             value,
             serdes,
+            versioned,
         } => {
             let ks = serdes.key.as_ref().map_or_else(
                 || quote_spanned!(key.span()=> ::streams_runtime::serde::SerdeOf<#key>),
@@ -145,7 +146,11 @@ pub fn forward(
                 || quote_spanned!(value.span()=> ::streams_runtime::serde::SerdeOf<#value>),
                 |s| quote!(#s),
             );
-            quote_spanned!(span=> #wp.table_source::<#ks, #vs>(#st, #store)?)
+            if *versioned {
+                quote_spanned!(span=> #wp.versioned_table_source::<#ks, #vs>(#st, #store)?)
+            } else {
+                quote_spanned!(span=> #wp.table_source::<#ks, #vs>(#st, #store)?)
+            }
         }
         Op::TableFilter { f, keep } => quote_spanned!(span=> #wp.table_filter(#f, #keep)),
         Op::TableMapValues { f, with_key } => {
@@ -233,6 +238,7 @@ pub fn forward(
             table,
             mapper: Some(mapper),
             other: _,
+            versioned: _,
             store,
             left,
             with_key,
@@ -256,6 +262,7 @@ pub fn forward(
             mapper: None,
             other,
             store,
+            versioned,
             left,
             with_key,
             f,
@@ -272,7 +279,8 @@ pub fn forward(
                 (true, false) => quote_spanned!(span=> stream_table_left_join),
                 (true, true) => quote_spanned!(span=> stream_table_left_join_with_key),
             };
-            quote_spanned!(span=> { #check #wp.#method::<_, _, #kp, #vp, #np, _, _>(#wt, #f, #st, #store)? })
+            let flavor = table_flavor(*versioned, span);
+            quote_spanned!(span=> { #check #wp.#method::<#flavor, _, _, #kp, #vp, #np, _, _>(#wt, #f, #st, #store)? })
         }
         Op::JoinWindow { store, serdes } => {
             let (kp, vp) = picks(serdes, span);
@@ -315,9 +323,10 @@ pub fn forward(
             let needs = join_needs(join.kind);
             let send_old = sends_old_values(def, wiring, i);
             let check = same_keys(&wp, &wr, &join.other);
+            let flavor = table_flavor(join.right_versioned, span);
             quote_spanned!(span=> {
                 #check
-                #wp.#method::<_, _, #kp, #vp, _, _>(#wr, #f, #needs, #send_old, #st, #right_store)?
+                #wp.#method::<#flavor, _, _, #kp, #vp, _, _>(#wr, #f, #needs, #send_old, #st, #right_store)?
             })
         }
         Op::TableJoinRight { left_join } => {
@@ -334,7 +343,8 @@ pub fn forward(
             let needs = join_needs(join.kind);
             let send_old = sends_old_values(def, wiring, i);
             let left_store = join.left_store;
-            quote_spanned!(span=> #wp.table_join_right::<_, _, #kp, #vp, _, _>(&#ol, #needs, #send_old, #st, #left_store)?)
+            let flavor = table_flavor(join.left_versioned, span);
+            quote_spanned!(span=> #wp.table_join_right::<#flavor, _, _, #kp, #vp, _>(&#ol, #needs, #send_old, #st, #left_store)?)
         }
     };
     quote_spanned!(span=> let (#o, #w) = #call;)
@@ -367,6 +377,15 @@ fn table_join_method(join: &TableJoinDef, span: Span) -> TokenStream {
         (JoinKind::Left, true) => quote_spanned!(span=> table_left_join_with_key),
         (JoinKind::Outer, false) => quote_spanned!(span=> table_outer_join),
         (JoinKind::Outer, true) => quote_spanned!(span=> table_outer_join_with_key),
+    }
+}
+
+/// How joins read a table: from a key-value store or a versioned one.
+fn table_flavor(versioned: bool, span: Span) -> TokenStream {
+    if versioned {
+        quote_spanned!(span=> ::streams_runtime::__private::dsl::Versioned)
+    } else {
+        quote_spanned!(span=> ::streams_runtime::__private::dsl::Plain)
     }
 }
 

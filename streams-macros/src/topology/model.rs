@@ -118,6 +118,10 @@ pub enum StoreShape {
     Session {
         retention_ms: TokenStream,
     },
+    /// A versioned key-value store keeping history for `history_retention_ms`.
+    Versioned {
+        history_retention_ms: TokenStream,
+    },
 }
 
 impl StoreShape {
@@ -127,6 +131,7 @@ impl StoreShape {
             StoreShape::KeyValue => quote!(::streams_runtime::state::StoreKind::KeyValue),
             StoreShape::Window { .. } => quote!(::streams_runtime::state::StoreKind::Window),
             StoreShape::Session { .. } => quote!(::streams_runtime::state::StoreKind::Session),
+            StoreShape::Versioned { .. } => quote!(::streams_runtime::state::StoreKind::Versioned),
         }
     }
 
@@ -136,6 +141,7 @@ impl StoreShape {
             StoreShape::KeyValue => quote!(::streams_runtime::state::KeyValueStore),
             StoreShape::Window { .. } => quote!(::streams_runtime::state::WindowStore),
             StoreShape::Session { .. } => quote!(::streams_runtime::state::SessionStore),
+            StoreShape::Versioned { .. } => quote!(::streams_runtime::state::VersionedKeyValueStore),
         }
     }
 }
@@ -299,12 +305,23 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
                 let source = source_fields(cx, &mut f, &ident, global);
                 let store = f.optional::<LitStr>(cx, "store");
                 let persistent = f.optional::<LitBool>(cx, "persistent").is_none_or(|b| b.value);
+                let versioned = f.take(cx, "versioned").and_then(|field| {
+                    let expr = syn::parse2::<Expr>(field.value).map_err(|e| cx.syn_error(e)).ok()?;
+                    if global {
+                        cx.error_spanned_by(
+                            &expr,
+                            "a global table cannot be versioned (as in Java); declare it with `table`",
+                        );
+                        return None;
+                    }
+                    Dur::parse(expr).map_err(|e| cx.syn_error(e)).ok()
+                });
                 f.finish(
                     cx,
-                    "topic, key, value, key_serde, value_serde, timestamp_extractor, store, persistent",
+                    "topic, key, value, key_serde, value_serde, timestamp_extractor, store, persistent, versioned",
                 );
                 if let Some(source) = source {
-                    scope.add_table(ident, source, store, persistent);
+                    scope.add_table(ident, source, store, persistent, versioned);
                 }
             }
             "processor" => {
@@ -365,6 +382,7 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
                             format!("{common}, retention, window_size, retain_duplicates")
                         }
                         Some(StoreShape::Session { .. }) => format!("{common}, retention"),
+                        Some(StoreShape::Versioned { .. }) => format!("{common}, history_retention"),
                         _ => common.to_owned(),
                     },
                 );
@@ -456,13 +474,19 @@ fn store_shape(cx: &Ctxt, f: &mut Fields, kind: &Ident, checks: &mut Vec<TokenSt
                 retention_ms: retention.millis_expr(),
             })
         }
+        "versioned" => {
+            let history = duration(f, "history_retention", "history_retention: 1h")?;
+            Some(StoreShape::Versioned {
+                history_retention_ms: history.millis_expr(),
+            })
+        }
         other => {
-            for key in ["retention", "window_size", "retain_duplicates"] {
+            for key in ["retention", "window_size", "retain_duplicates", "history_retention"] {
                 f.take(cx, key);
             }
             cx.error_spanned_by(
                 kind,
-                format!("unknown store kind `{other}`; expected `key_value`, `window` or `session`"),
+                format!("unknown store kind `{other}`; expected `key_value`, `window`, `session` or `versioned`"),
             );
             None
         }

@@ -40,7 +40,7 @@ pub use stream_table_join::{
     TableKey, TableRows,
 };
 pub use suppress::{BufferTime, RecordTime, Suppress, WindowEndTime};
-pub use table::{TableFilter, TableGroupBy, TableMapValues, TableSource, ToStream};
+pub use table::{TableFilter, TableGroupBy, TableMapValues, TableSource, ToStream, VersionedTableSource};
 pub use table_join::{JoinNeeds, TableJoin};
 pub use windowed::{DEFAULT_EMIT_INTERVAL_MS, TimeWindowAggregate};
 

@@ -9,7 +9,7 @@ use crate::error::StoreError;
 use crate::graph::Children;
 use crate::record::Record;
 use crate::serde::Serde;
-use crate::state::{GlobalKeyValueStore, KeyValueStore};
+use crate::state::{GlobalKeyValueStore, KeyValueStore, VersionedKeyValueStore};
 use crate::task::TaskContext;
 
 /// How a stream-table join combines a stream value with the table's value at the record's key.
@@ -23,21 +23,31 @@ pub trait TableJoiner<K, V, VT> {
     fn join(&mut self, key: &K, value: &V, row: Option<&VT>) -> Option<Self::Out>;
 }
 
-/// Where a stream-table join reads the table's rows: its store, or a global table's.
+/// Where a join reads a table's rows: its store (plain or versioned), or a global table's.
 pub trait TableRows {
     /// The table's key type.
     type Key;
     /// The table's value type.
     type Value;
-    /// The row of `key`, if any.
-    fn row(&self, key: &Self::Key) -> Result<Option<Self::Value>, StoreError>;
+    /// The current row of `key` and its timestamp, if any.
+    fn latest(&self, key: &Self::Key) -> Result<Option<(Self::Value, i64)>, StoreError>;
+    /// The row of `key` as of `timestamp`: a versioned table's version valid then (KIP-914),
+    /// any other table's current row.
+    fn as_of(&self, key: &Self::Key, timestamp: i64) -> Result<Option<Self::Value>, StoreError> {
+        let _ = timestamp;
+        Ok(self.latest(key)?.map(|(v, _)| v))
+    }
 }
 
 impl<K, V, KS: Serde<K>, VS: Serde<V>> TableRows for KeyValueStore<K, V, KS, VS> {
     type Key = K;
     type Value = V;
     #[inline]
-    fn row(&self, key: &K) -> Result<Option<V>, StoreError> {
+    fn latest(&self, key: &K) -> Result<Option<(V, i64)>, StoreError> {
+        self.get_with_timestamp(key)
+    }
+    #[inline]
+    fn as_of(&self, key: &K, _: i64) -> Result<Option<V>, StoreError> {
         self.get(key)
     }
 }
@@ -46,8 +56,25 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> TableRows for GlobalKeyValueStore<K, V, K
     type Key = K;
     type Value = V;
     #[inline]
-    fn row(&self, key: &K) -> Result<Option<V>, StoreError> {
+    fn latest(&self, key: &K) -> Result<Option<(V, i64)>, StoreError> {
+        self.get_with_timestamp(key)
+    }
+    #[inline]
+    fn as_of(&self, key: &K, _: i64) -> Result<Option<V>, StoreError> {
         self.get(key)
+    }
+}
+
+impl<K, V, KS: Serde<K>, VS: Serde<V>> TableRows for VersionedKeyValueStore<K, V, KS, VS> {
+    type Key = K;
+    type Value = V;
+    #[inline]
+    fn latest(&self, key: &K) -> Result<Option<(V, i64)>, StoreError> {
+        Ok(self.get(key)?.map(|r| (r.value, r.timestamp)))
+    }
+    #[inline]
+    fn as_of(&self, key: &K, timestamp: i64) -> Result<Option<V>, StoreError> {
+        Ok(self.get_as_of(key, timestamp)?.map(|r| r.value))
     }
 }
 
@@ -180,6 +207,7 @@ where
             task.skip_record(name, "null value in a stream-table join");
             return Ok(());
         }
+        let timestamp = record.timestamp;
         let StreamTableJoin {
             mapper,
             table,
@@ -190,7 +218,7 @@ where
             if key_serde.is_null(key) {
                 return Ok((true, None));
             }
-            table.row(key).map(|row| (false, row))
+            table.as_of(key, timestamp).map(|row| (false, row))
         })?;
         if null_key && !J::LEFT {
             task.skip_record(name, "null join key in a stream-table join");

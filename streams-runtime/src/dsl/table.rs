@@ -7,7 +7,7 @@ use crate::error::ProcessingError;
 use crate::graph::Children;
 use crate::record::Record;
 use crate::serde::Serde;
-use crate::state::KeyValueStore;
+use crate::state::{KeyValueStore, NOT_PUT, PUT_LATEST, VersionedKeyValueStore};
 use crate::task::TaskContext;
 
 /// Turns a topic's records into table updates: a null key is skipped, a null value deletes the
@@ -57,6 +57,57 @@ impl<K, V: Clone, KS: Serde<K>, VS: Serde<V>> Operator<Option<K>, Option<V>> for
             },
             task,
         )
+    }
+}
+
+/// The source of a versioned table (KIP-914): every update is kept as a version at its
+/// timestamp, so joins can read the row as of a stream record's time. An update newer than the
+/// key's latest version is forwarded with the value it replaces; one older than the history
+/// retention is dropped (and counted by the store). An out-of-order update within the history
+/// retention is stored but not forwarded: Java forwards it flagged as not the latest, which
+/// its joins and `group_by` drop and only `to_stream`, `filter` and `map_values` pass on.
+pub struct VersionedTableSource<K, V, KS, VS> {
+    store: VersionedKeyValueStore<K, V, KS, VS>,
+}
+
+impl<K, V, KS, VS> VersionedTableSource<K, V, KS, VS> {
+    /// A table source materialized in `store`.
+    pub fn new(store: VersionedKeyValueStore<K, V, KS, VS>) -> Self {
+        VersionedTableSource { store }
+    }
+}
+
+impl<K, V: Clone, KS: Serde<K>, VS: Serde<V>> Operator<Option<K>, Option<V>> for VersionedTableSource<K, V, KS, VS> {
+    type KeyOut = K;
+    type ValueOut = Change<V>;
+    #[inline]
+    fn process<Ch: Children<K, Change<V>>>(
+        &mut self,
+        name: &'static str,
+        record: Record<Option<K>, Option<V>>,
+        children: &mut Ch,
+        task: &mut TaskContext,
+    ) -> Result<(), ProcessingError> {
+        let Some(key) = record.key else {
+            task.skip_record(name, "null key in a table's topic");
+            return Ok(());
+        };
+        let old = self.store.get(&key)?.map(|r| r.value);
+        let code = self.store.write(&key, record.value.as_ref(), record.timestamp)?;
+        match code {
+            NOT_PUT => task.skip_record(name, "update older than the versioned table's history retention"),
+            PUT_LATEST => children.forward(
+                Record {
+                    key,
+                    value: Change::new(record.value, old),
+                    timestamp: record.timestamp,
+                    headers: record.headers,
+                },
+                task,
+            )?,
+            _ => {}
+        }
+        Ok(())
     }
 }
 

@@ -3,12 +3,10 @@
 //! (read from its store) and is forwarded as a change of the joined table, with the old value
 //! joined too when downstream needs it (an aggregation subtracting it, a filter).
 
-use super::{Change, Operator, StreamJoiner};
+use super::{Change, Operator, StreamJoiner, TableRows};
 use crate::error::ProcessingError;
 use crate::graph::Children;
 use crate::record::Record;
-use crate::serde::Serde;
-use crate::state::KeyValueStore;
 use crate::task::TaskContext;
 use std::marker::PhantomData;
 
@@ -23,19 +21,20 @@ pub struct JoinNeeds {
 }
 
 /// One side of a table-table join: updates of this table (`LEFT`: the left one) join the other
-/// table's row, read from `other`. `V1`/`V2` are the left and right tables' value types.
-pub struct TableJoin<J, K, V1, V2, VO, KS, VOS, const LEFT: bool> {
+/// table's current row, read from `other` (its store). `V1`/`V2` are the left and right tables'
+/// value types.
+pub struct TableJoin<J, T, V1, V2, const LEFT: bool> {
     joiner: J,
-    other: KeyValueStore<K, VO, KS, VOS>,
+    other: T,
     needs: JoinNeeds,
     send_old_values: bool,
     types: PhantomData<fn(V1, V2)>,
 }
 
-impl<J, K, V1, V2, VO, KS, VOS, const LEFT: bool> TableJoin<J, K, V1, V2, VO, KS, VOS, LEFT> {
-    /// A side joining with the other table's store `other`; old values are joined when
+impl<J, T, V1, V2, const LEFT: bool> TableJoin<J, T, V1, V2, LEFT> {
+    /// A side joining with the other table's rows `other`; old values are joined when
     /// `send_old_values`.
-    pub fn new(joiner: J, other: KeyValueStore<K, VO, KS, VOS>, needs: JoinNeeds, send_old_values: bool) -> Self {
+    pub fn new(joiner: J, other: T, needs: JoinNeeds, send_old_values: bool) -> Self {
         TableJoin {
             joiner,
             other,
@@ -69,11 +68,10 @@ fn joined<K, V1, V2, J: StreamJoiner<K, V1, V2>>(
 /// The per-update work of one side; `$this` is its value type, `$pair` orders (this, other).
 macro_rules! table_join_side {
     ($left:literal, $this:ident, $other:ident, $pair:ident) => {
-        impl<J, K, V1, V2, KS, VOS> Operator<K, Change<$this>> for TableJoin<J, K, V1, V2, $other, KS, VOS, $left>
+        impl<J, K, V1, V2, T> Operator<K, Change<$this>> for TableJoin<J, T, V1, V2, $left>
         where
             J: StreamJoiner<K, V1, V2>,
-            KS: Serde<K>,
-            VOS: Serde<$other>,
+            T: TableRows<Key = K, Value = $other>,
         {
             type KeyOut = K;
             type ValueOut = Change<J::Out>;
@@ -85,7 +83,7 @@ macro_rules! table_join_side {
                 children: &mut Ch,
                 task: &mut TaskContext,
             ) -> Result<(), ProcessingError> {
-                let row = self.other.get_with_timestamp(&record.key)?;
+                let row = self.other.latest(&record.key)?;
                 let (other, other_ts) = row.unzip();
                 // The other side's row is needed for any result (an inner join, the right side
                 // of a left join), or nothing changes at all.

@@ -448,6 +448,18 @@ impl<K, V: Clone> Witness<Option<K>, Option<V>> {
     }
 }
 
+/// The materializing source of a versioned `table`.
+impl<K, V: Clone> Witness<Option<K>, Option<V>> {
+    /// A `table` source materialized in the versioned store at `index`.
+    pub fn versioned_table_source<KS: Serde<K>, VS: Serde<V>>(
+        self,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<(VersionedTableSource<K, V, KS, VS>, Witness<K, Change<V>>), StreamsError> {
+        Ok((VersionedTableSource::new(stores.bind_index(index)?), Witness::new()))
+    }
+}
+
 /// Operators on tables.
 impl<K, V> Witness<K, Change<V>> {
     /// `filter` / `filter_not` on a table.
@@ -597,6 +609,27 @@ impl<K, V, K2, V2> JoinKeys<Witness<K, V>, Witness<K2, V2>> {
     }
 }
 
+/// How a table keeps its rows, for the joins that read them: in a key-value store ([`Plain`]) or
+/// a versioned one ([`Versioned`], read as of each stream record's time).
+pub trait TableFlavor {
+    /// The handle joins read the rows through.
+    type Rows<K, V, KS: Serde<K>, VS: Serde<V>>: TableRows<Key = K, Value = V> + crate::state::StoreHandle;
+}
+
+/// A table in a key-value store.
+pub struct Plain;
+
+impl TableFlavor for Plain {
+    type Rows<K, V, KS: Serde<K>, VS: Serde<V>> = KeyValueStore<K, V, KS, VS>;
+}
+
+/// A table in a versioned key-value store.
+pub struct Versioned;
+
+impl TableFlavor for Versioned {
+    type Rows<K, V, KS: Serde<K>, VS: Serde<V>> = crate::state::VersionedKeyValueStore<K, V, KS, VS>;
+}
+
 /// Stream-table joins, one method per joiner form: the table's witness gives the row type, its
 /// store the rows.
 macro_rules! stream_table_join {
@@ -604,7 +637,7 @@ macro_rules! stream_table_join {
         impl<K, V> Witness<K, V> {
             $(#[$doc])*
             #[allow(clippy::type_complexity)]
-            pub fn $method<KT, VT, KP: PickSerde<K>, VP: PickSerde<VT>, NP: PickSerde<V>, VR, F>(
+            pub fn $method<S: TableFlavor, KT, VT, KP: PickSerde<K>, VP: PickSerde<VT>, NP: PickSerde<V>, VR, F>(
                 self,
                 _table: Witness<KT, Change<VT>>,
                 f: F,
@@ -612,7 +645,7 @@ macro_rules! stream_table_join {
                 index: usize,
             ) -> Result<
                 (
-                    StreamTableJoin<$joiner<F>, RecordKey, KeyValueStore<K, VT, KP::Serde, VP::Serde>, KP::Serde, NP::Serde>,
+                    StreamTableJoin<$joiner<F>, RecordKey, S::Rows<K, VT, KP::Serde, VP::Serde>, KP::Serde, NP::Serde>,
                     Witness<K, VR>,
                 ),
                 StreamsError,
@@ -620,7 +653,7 @@ macro_rules! stream_table_join {
             where
                 F: FnMut($($arg),*) -> VR,
             {
-                Ok((StreamTableJoin::new($joiner(f), RecordKey, store(stores, index)?), Witness::new()))
+                Ok((StreamTableJoin::new($joiner(f), RecordKey, stores.bind_index(index)?), Witness::new()))
             }
         }
     };
@@ -823,16 +856,16 @@ impl<K, V> Witness<K, Change<V>> {
     /// The right side of the table join whose left side is `left`, joining with the left
     /// table's store at `other`.
     #[allow(clippy::type_complexity)]
-    pub fn table_join_right<J, V1, KP: PickSerde<K>, VP: PickSerde<V1>, KS2, VS2>(
+    pub fn table_join_right<S: TableFlavor, J, V1, KP: PickSerde<K>, VP: PickSerde<V1>, T>(
         self,
-        left: &TableJoin<J, K, V1, V, V, KS2, VS2, true>,
+        left: &TableJoin<J, T, V1, V, true>,
         needs: JoinNeeds,
         send_old_values: bool,
         stores: &StoreSet,
         other: usize,
     ) -> Result<
         (
-            TableJoin<J, K, V1, V, V1, KP::Serde, VP::Serde, false>,
+            TableJoin<J, S::Rows<K, V1, KP::Serde, VP::Serde>, V1, V, false>,
             Witness<K, Change<J::Out>>,
         ),
         StreamsError,
@@ -842,7 +875,7 @@ impl<K, V> Witness<K, Change<V>> {
     {
         let joiner = left.joiner().clone();
         Ok((
-            TableJoin::new(joiner, store(stores, other)?, needs, send_old_values),
+            TableJoin::new(joiner, stores.bind_index(other)?, needs, send_old_values),
             Witness::new(),
         ))
     }
@@ -855,7 +888,7 @@ macro_rules! table_join_left {
         impl<K, V> Witness<K, Change<V>> {
             $(#[$doc])*
             #[allow(clippy::type_complexity)]
-            pub fn $method<K2, V2, KP: PickSerde<K>, VP: PickSerde<V2>, VR, F>(
+            pub fn $method<S: TableFlavor, K2, V2, KP: PickSerde<K>, VP: PickSerde<V2>, VR, F>(
                 self,
                 _right: Witness<K2, Change<V2>>,
                 f: F,
@@ -865,7 +898,7 @@ macro_rules! table_join_left {
                 other: usize,
             ) -> Result<
                 (
-                    TableJoin<$joiner<F>, K, V, V2, V2, KP::Serde, VP::Serde, true>,
+                    TableJoin<$joiner<F>, S::Rows<K, V2, KP::Serde, VP::Serde>, V, V2, true>,
                     Witness<K, Change<VR>>,
                 ),
                 StreamsError,
@@ -873,7 +906,7 @@ macro_rules! table_join_left {
             where
                 F: FnMut($($arg),*) -> VR + Clone,
             {
-                Ok((TableJoin::new($joiner(f), store(stores, other)?, needs, send_old_values), Witness::new()))
+                Ok((TableJoin::new($joiner(f), stores.bind_index(other)?, needs, send_old_values), Witness::new()))
             }
         }
     };

@@ -422,16 +422,27 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> VersionedKeyValueStore<K, V, KS, VS> {
     /// [`PUT_LATEST`] if it is the latest, or [`NOT_PUT`] if it is older than the history
     /// retention (or the key serializes to null) and was not written.
     pub fn put(&self, key: &K, value: &V, timestamp: i64) -> Result<i64, StoreError> {
+        self.write(key, Some(value), timestamp)
+    }
+
+    /// [`put`](Self::put) of a value or (`None`) a tombstone, with the same return codes (Java's
+    /// `put(key, null, timestamp)`).
+    pub fn write(&self, key: &K, value: Option<&V>, timestamp: i64) -> Result<i64, StoreError> {
         let Some(key) = self.key_bytes(key)? else {
             return Ok(NOT_PUT);
         };
         let name = self.inner.borrow().name;
         let mut bytes = Vec::new();
-        let encoded = self
-            .value_serde
-            .serialize(value, &mut bytes)
-            .map_err(serde_error(name))?;
-        let value = (encoded == Encoded::Bytes).then_some(bytes.as_slice());
+        let value = match value {
+            Some(value) => {
+                let encoded = self
+                    .value_serde
+                    .serialize(value, &mut bytes)
+                    .map_err(serde_error(name))?;
+                (encoded == Encoded::Bytes).then_some(bytes.as_slice())
+            }
+            None => None,
+        };
         self.inner.borrow_mut().put(&key, value, timestamp)
     }
 

@@ -157,6 +157,7 @@ impl Scope<'_> {
                 serdes,
                 windowed: None,
                 store: Some(store),
+                versioned: false,
             },
         )
     }

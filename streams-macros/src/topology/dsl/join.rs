@@ -136,6 +136,7 @@ fn stream_table_join(
             other,
             mapper: None,
             store,
+            versioned: table.versioned,
             left: kind == JoinKind::Left,
             with_key,
             f,
@@ -215,6 +216,7 @@ fn global_table_join(
             other,
             mapper: Some(mapper),
             store,
+            versioned: false,
             left: kind == JoinKind::Left,
             with_key,
             f,
@@ -564,6 +566,9 @@ pub struct TableJoinDef {
     pub right_store: usize,
     pub left_serdes: Serdes,
     pub right_serdes: Serdes,
+    /// Whether the left and right tables' stores are versioned.
+    pub left_versioned: bool,
+    pub right_versioned: bool,
     /// The right table's node (its witness types the right rows).
     pub right_table: Ident,
     /// The right table's name as the user wrote it (key mismatches are reported there).
@@ -629,6 +634,8 @@ fn table_join(scope: &mut Scope<'_>, mut call: Call, left: Table) -> Option<Hand
         right_store,
         left_serdes: scope.store_serdes(left_store),
         right_serdes: scope.store_serdes(right_store),
+        left_versioned: left.versioned,
+        right_versioned: right.versioned,
         right_table: handle.node.clone(),
         other: other.clone(),
     };
@@ -652,6 +659,7 @@ fn table_join(scope: &mut Scope<'_>, mut call: Call, left: Table) -> Option<Hand
             },
             windowed: None,
             store: None,
+            versioned: false,
         },
     )
 }

@@ -70,6 +70,8 @@ struct Table {
     /// The key-value store holding the table's current rows, where one does (a `table` clause,
     /// an aggregation): what joins read.
     store: Option<usize>,
+    /// Whether that store is versioned (joins read it as of each stream record's time).
+    versioned: bool,
 }
 
 /// How a stream or table was grouped.

@@ -79,12 +79,13 @@ pub enum Op {
         serdes: Serdes,
         table: bool,
     },
-    /// Materializes a `table`'s topic in the store at `store`.
+    /// Materializes a `table`'s topic in the store at `store` (a versioned store if `versioned`).
     TableSource {
         store: usize,
         key: Type,
         value: Type,
         serdes: Serdes,
+        versioned: bool,
     },
     TableFilter {
         f: Expr,
@@ -125,6 +126,8 @@ pub enum Op {
         other: Ident,
         mapper: Option<Expr>,
         store: usize,
+        /// The table's store is versioned.
+        versioned: bool,
         left: bool,
         /// The joiner takes the key first.
         with_key: bool,

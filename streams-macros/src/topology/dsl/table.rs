@@ -4,7 +4,7 @@
 use super::args::arity;
 use super::stream::key_only;
 use super::{
-    Call, Grouping, Handle, Kind, Lowering, NodeDef, NodeKind, Op, Operator, Scope, Serdes, SourceDef, StoreDef,
+    Call, Dur, Grouping, Handle, Kind, Lowering, NodeDef, NodeKind, Op, Operator, Scope, Serdes, SourceDef, StoreDef,
     StoreShape, Stream, Table,
 };
 use syn::spanned::Spanned;
@@ -20,7 +20,14 @@ pub(super) const OPERATORS: &[Operator] = &[
 impl Scope<'_> {
     /// A `table` or `global_table` clause: a source of nullable keys and values, and the
     /// materializing table source over a store.
-    pub fn add_table(&mut self, ident: Ident, mut source: SourceDef, store: Option<LitStr>, persistent: bool) {
+    pub fn add_table(
+        &mut self,
+        ident: Ident,
+        mut source: SourceDef,
+        store: Option<LitStr>,
+        persistent: bool,
+        versioned: Option<Dur>,
+    ) {
         let (key, value) = (source.key.clone(), source.value.clone());
         let serdes = Serdes {
             key: source.key_serde.clone(),
@@ -47,10 +54,16 @@ impl Scope<'_> {
             parents: Vec::new(),
             kind: NodeKind::Source(source),
         });
+        let shape = match &versioned {
+            Some(history) => StoreShape::Versioned {
+                history_retention_ms: history.millis_expr(),
+            },
+            None => StoreShape::KeyValue,
+        };
         let store = self.add_store(StoreDef {
             ident: ident.clone(),
             name: store_name,
-            shape: StoreShape::KeyValue,
+            shape,
             key: Some(key.clone()),
             value: Some(value.clone()),
             dsl: true,
@@ -59,7 +72,8 @@ impl Scope<'_> {
             persistent,
             // A global table's topic is its changelog.
             logging: !global,
-            timestamped: true,
+            // A versioned store keeps its versions' timestamps itself.
+            timestamped: versioned.is_none(),
         });
         let node = self.add_op(
             &ident,
@@ -69,12 +83,14 @@ impl Scope<'_> {
                 key,
                 value,
                 serdes: serdes.clone(),
+                versioned: versioned.is_some(),
             },
         );
         let table = Table {
             serdes,
             windowed: None,
             store: Some(store),
+            versioned: versioned.is_some(),
         };
         let kind = if global {
             Kind::GlobalTable(table)

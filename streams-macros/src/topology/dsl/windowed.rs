@@ -458,6 +458,7 @@ impl Scope<'_> {
                 }),
                 // A window store: joins read key-value stores only.
                 store: None,
+                versioned: false,
             },
         )
     }
