@@ -306,3 +306,78 @@ fn a_versioned_table_joins_each_stream_record_with_the_row_valid_at_its_time() {
     assert_eq!(store.get_as_of(&"p".to_owned(), 16).unwrap().map(|r| r.value), Some(6));
     assert_eq!(store.get(&"p".to_owned()).unwrap(), None);
 }
+
+topology! {
+    struct ForeignKeys {
+        table orders { topic: "fk-orders", key: String, value: String, store: "fk-orders-store" }
+        table products { topic: "fk-products", key: String, value: String, store: "fk-products-store" }
+        orders
+            .join(products, |order| order.split(':').next().unwrap_or_default().to_owned(), |order, product| {
+                format!("{order}/{product}")
+            })
+            .to_stream()
+            .to("fk-inner");
+        orders
+            .left_join(products, |order| order.split(':').next().unwrap_or_default().to_owned(), |order, product| {
+                format!("{order}/{}", product.map_or("null", String::as_str))
+            })
+            .to_stream()
+            .to("fk-left");
+    }
+}
+
+#[test]
+fn a_foreign_key_join_follows_both_tables_and_a_row_that_moves_to_another_key() {
+    let driver = test_driver(&ForeignKeys).unwrap();
+    let mut orders = driver.input_topic(ForeignKeys::source_orders());
+    let mut products = driver.input_topic(ForeignKeys::source_products());
+    let s = |v: &str| Some(v.to_owned());
+    orders.pipe_input_at(s("o1"), s("p1:2"), 1).unwrap(); // no product yet
+    products.pipe_input_at(s("p1"), s("apple"), 2).unwrap(); // answers o1
+    products.pipe_input_at(s("p2"), s("pear"), 3).unwrap(); // nobody subscribed
+    orders.pipe_input_at(s("o1"), s("p2:5"), 4).unwrap(); // moves to p2
+    products.pipe_input_at(s("p1"), s("green apple"), 5).unwrap(); // o1 left p1: nothing
+    products.pipe_input_at(s("p2"), None, 6).unwrap(); // o1's product is gone
+    orders.pipe_input_at(s("o2"), s("p1:1"), 7).unwrap();
+    orders.pipe_input_at(s("o2"), None, 8).unwrap(); // the order is gone
+    let changes = |topic: &str| -> Vec<(String, Option<String>, i64)> {
+        driver
+            .output_topic_as::<String, Option<String>>(topic)
+            .read_records_to_list()
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.key, r.value, r.timestamp))
+            .collect()
+    };
+    let c = |k: &str, v: Option<&str>, t: i64| (k.to_owned(), v.map(str::to_owned), t);
+    assert_eq!(
+        changes("fk-inner"),
+        [
+            c("o1", Some("p1:2/apple"), 2),
+            c("o1", Some("p2:5/pear"), 4),
+            c("o1", None, 6),
+            c("o2", Some("p1:1/green apple"), 7),
+            c("o2", None, 8),
+        ]
+    );
+    assert_eq!(
+        changes("fk-left"),
+        [
+            c("o1", Some("p1:2/null"), 1),
+            c("o1", Some("p1:2/apple"), 2),
+            c("o1", Some("p2:5/pear"), 4),
+            c("o1", Some("p2:5/null"), 6),
+            c("o2", Some("p1:1/green apple"), 7),
+            c("o2", None, 8),
+        ]
+    );
+    let description = ForeignKeys.describe();
+    for name in [
+        "KTABLE-FK-JOIN-SUBSCRIPTION-REGISTRATION-0000000004-topic",
+        "KTABLE-FK-JOIN-SUBSCRIPTION-RESPONSE-0000000012-topic",
+        "Processor: KTABLE-FK-JOIN-SUBSCRIPTION-PROCESSOR-0000000009 (stores: [KTABLE-FK-JOIN-SUBSCRIPTION-STATE-STORE-0000000008])",
+        "Processor: KTABLE-FK-JOIN-OUTPUT-0000000016",
+    ] {
+        assert!(description.text().contains(name), "{name} in {description}");
+    }
+}

@@ -4,7 +4,7 @@
 
 use super::check::Wiring;
 use super::dsl::join::{JoinKind, StreamJoinDef, TableJoinDef};
-use super::dsl::{AggKind, Op, OpDef, Serdes, WindowedAggKind};
+use super::dsl::{AggKind, Carried, Op, OpDef, Serdes, WindowedAggKind};
 use super::model::{NodeKind, TopologyDef};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -104,17 +104,21 @@ pub fn forward(
         }
         Op::Process(ty) => quote_spanned!(ty.span()=> #wp.process::<#ty>(#st)?),
         Op::RepartitionSink {
-            source, serdes, table, ..
+            source,
+            serdes,
+            carried,
+            ..
         } => {
             let (kp, vp) = picks(serdes, span);
             let index = source_index(source);
-            if *table {
-                quote_spanned!(span=> #wp.table_repartition_sink::<#kp, #vp>(#index))
-            } else {
-                quote_spanned!(span=> #wp.repartition_sink::<#kp, #vp>(#index))
+            match carried {
+                Carried::Records => quote_spanned!(span=> #wp.repartition_sink::<#kp, #vp>(#index)),
+                Carried::Changes => quote_spanned!(span=> #wp.table_repartition_sink::<#kp, #vp>(#index)),
+                Carried::Subscriptions => quote_spanned!(span=> #wp.fk_subscription_sink::<#kp, #vp>(#index)),
+                Carried::Responses => quote_spanned!(span=> #wp.fk_response_sink::<#kp, #vp>(#index)),
             }
         }
-        Op::RepartitionSource { serdes, table, .. } => {
+        Op::RepartitionSource { serdes, carried, .. } => {
             // Typed by the sink that writes the topic.
             let sink = def
                 .nodes
@@ -125,10 +129,11 @@ pub fn forward(
                 .expect("every repartition source has its sink");
             let ws = witness(sink);
             let (kp, vp) = picks(serdes, span);
-            if *table {
-                quote_spanned!(span=> #ws.table_repartition_source::<#kp, #vp>())
-            } else {
-                quote_spanned!(span=> #ws.repartition_source::<#kp, #vp>())
+            match carried {
+                Carried::Records => quote_spanned!(span=> #ws.repartition_source::<#kp, #vp>()),
+                Carried::Changes => quote_spanned!(span=> #ws.table_repartition_source::<#kp, #vp>()),
+                Carried::Subscriptions => quote_spanned!(span=> #ws.fk_subscription_source::<#kp, #vp>()),
+                Carried::Responses => quote_spanned!(span=> #ws.fk_response_source::<#kp, #vp>()),
             }
         }
         Op::TableSource {
@@ -282,6 +287,59 @@ pub fn forward(
             let flavor = table_flavor(*versioned, span);
             quote_spanned!(span=> { #check #wp.#method::<#flavor, _, _, #kp, #vp, #np, _, _>(#wt, #f, #st, #store)? })
         }
+        Op::FkSubscribe {
+            extractor,
+            left,
+            right_table,
+            left_serdes,
+            foreign_serde,
+        } => {
+            let wr = witness(node_index(def, right_table));
+            let vp = pick(&left_serdes.value, span);
+            let fp = pick(foreign_serde, span);
+            quote_spanned!(span=> #wp.fk_subscribe::<{ #left }, _, #fp, #vp, _, _>(#wr, #extractor))
+        }
+        Op::FkReceive { store, serdes } => {
+            let (fp, pkp) = picks(serdes, span);
+            quote_spanned!(span=> #wp.fk_receive::<#fp, #pkp>(#st, #store)?)
+        }
+        Op::FkSubscriptionJoin {
+            right_table,
+            right_store,
+            right_versioned,
+            right_serdes,
+        } => {
+            let wr = witness(node_index(def, right_table));
+            let (kp, vp) = picks(right_serdes, span);
+            let flavor = table_flavor(*right_versioned, span);
+            quote_spanned!(span=> #wp.fk_subscription_join::<#flavor, _, #kp, #vp>(#wr, #st, #right_store)?)
+        }
+        Op::FkForeignJoin { store, receive, serdes } => {
+            let wr = witness(node_index(def, receive));
+            let (fp, pkp) = picks(serdes, span);
+            quote_spanned!(span=> #wp.fk_foreign_join::<_, #fp, #pkp>(#wr, #st, #store)?)
+        }
+        Op::FkResolve {
+            left_table,
+            left_store,
+            left_versioned,
+            left_serdes,
+            f,
+            left,
+            with_key,
+        } => {
+            let wl = witness(node_index(def, left_table));
+            let (kp, vp) = picks(left_serdes, span);
+            let flavor = table_flavor(*left_versioned, span);
+            let method = match (left, with_key) {
+                (false, false) => quote_spanned!(span=> fk_resolve),
+                (false, true) => quote_spanned!(span=> fk_resolve_with_key),
+                (true, false) => quote_spanned!(span=> fk_left_resolve),
+                (true, true) => quote_spanned!(span=> fk_left_resolve_with_key),
+            };
+            quote_spanned!(span=> #wp.#method::<#flavor, _, #kp, #vp, _, _>(#wl, #f, #st, #left_store)?)
+        }
+        Op::FkOutput => quote_spanned!(span=> #wp.fk_output()),
         Op::JoinWindow { store, serdes } => {
             let (kp, vp) = picks(serdes, span);
             quote_spanned!(span=> #wp.join_window::<#kp, #vp>(#st, #store)?)
@@ -512,6 +570,18 @@ pub fn spec_kind(def: &TopologyDef, op: &Op) -> TokenStream {
         }
         Op::TableJoin(join) => {
             let field = store_field(join.right_store);
+            quote!(#t::NodeSpecKind::Processor { stores: &[#field] })
+        }
+        Op::FkReceive { store, .. } | Op::FkForeignJoin { store, .. } => {
+            let field = store_field(*store);
+            quote!(#t::NodeSpecKind::Processor { stores: &[#field] })
+        }
+        Op::FkSubscriptionJoin { right_store, .. } => {
+            let field = store_field(*right_store);
+            quote!(#t::NodeSpecKind::Processor { stores: &[#field] })
+        }
+        Op::FkResolve { left_store, .. } => {
+            let field = store_field(*left_store);
             quote!(#t::NodeSpecKind::Processor { stores: &[#field] })
         }
         Op::TableJoinRight { left_join } => {

@@ -6,6 +6,7 @@
 //! [`Change`] (new and old value), so downstream aggregations can subtract what they added.
 
 mod aggregate;
+mod fk_join;
 mod repartition;
 mod session;
 mod sliding;
@@ -22,6 +23,11 @@ pub mod witness;
 pub use aggregate::{
     Aggregate, Count, Reduce, StreamAggregate, StreamAggregator, TableAggregate, TableAggregateFns, TableAggregator,
     TableCount, TableReduce,
+};
+pub use fk_join::{
+    CombinedKey, CombinedKeySerde, ForeignPrefixSerde, ForeignTableJoin, Instruction, JoinOutput, Response,
+    ResponseJoin, ResponseSerde, Subscription, SubscriptionJoin, SubscriptionReceive, SubscriptionSend,
+    SubscriptionSerde, SubscriptionStore, ValueHash, murmur3_128,
 };
 pub use repartition::{ChangeSerde, RepartitionSink};
 pub use session::{SessionAggregateFns, SessionMerger, SessionWindowAggregate};

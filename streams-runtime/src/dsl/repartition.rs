@@ -15,6 +15,9 @@ pub struct RepartitionSink<KS, VS> {
     source: usize,
     key_serde: KS,
     value_serde: VS,
+    /// Write records with a null key too (a foreign-key join's subscriptions of rows without a
+    /// foreign key).
+    keep_null_keys: bool,
 }
 
 impl<KS: Default, VS: Default> RepartitionSink<KS, VS> {
@@ -24,6 +27,16 @@ impl<KS: Default, VS: Default> RepartitionSink<KS, VS> {
             source,
             key_serde: KS::default(),
             value_serde: VS::default(),
+            keep_null_keys: false,
+        }
+    }
+
+    /// A sink into the internal topic read by the source at index `source` that writes null
+    /// keys as well.
+    pub fn keeping_null_keys(source: usize) -> Self {
+        RepartitionSink {
+            keep_null_keys: true,
+            ..Self::new(source)
         }
     }
 }
@@ -39,6 +52,17 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> Operator<K, V> for RepartitionSink<KS, VS
         _: &mut Ch,
         task: &mut TaskContext,
     ) -> Result<(), ProcessingError> {
+        if self.keep_null_keys {
+            task.send(
+                Destination::Repartition(self.source),
+                None,
+                (&self.key_serde, &record.key),
+                (&self.value_serde, &record.value),
+                record.timestamp,
+                record.headers,
+            )?;
+            return Ok(());
+        }
         let sent = task.send_keyed(
             Destination::Repartition(self.source),
             (&self.key_serde, &record.key),

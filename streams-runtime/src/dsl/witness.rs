@@ -15,7 +15,7 @@ use super::*;
 use crate::error::StreamsError;
 use crate::graph::{RecordTimestamp, SinkNode, SourceNode, StreamPartitioner};
 use crate::processor::ProcessorSpec;
-use crate::serde::{DefaultSerde, Serde};
+use crate::serde::{DefaultSerde, OptionSerde, Serde};
 use crate::state::{GlobalKeyValueStore, KeyValueStore, StoreSet};
 use crate::window::{BufferConfig, EmitStrategy, JoinWindows, SessionWindows, WindowSpec, Windowed};
 use std::marker::PhantomData;
@@ -936,3 +936,162 @@ table_join_left!(
     /// `table.outer_join(other, |key, left: Option<&_>, right: Option<&_>| ..)`.
     table_outer_join_with_key, OuterStreamJoiner, (&K, Option<&V>, Option<&V2>)
 );
+
+/// Foreign-key joins: the left side's subscriptions, the internal topics, the right side's
+/// processors, and the resolver that joins the answers with the left rows.
+impl<K, V> Witness<K, Change<V>> {
+    /// Subscribes left rows to the right table's keys that `extractor` picks from their values
+    /// (`LEFT`: a left join).
+    pub fn fk_subscribe<const LEFT: bool, KR, FP: PickSerde<KR>, VP: PickSerde<V>, VF, F>(
+        self,
+        _right: Witness<KR, Change<VF>>,
+        extractor: F,
+    ) -> (
+        SubscriptionSend<F, FP::Serde, VP::Serde, LEFT>,
+        Witness<Option<KR>, Subscription<K>>,
+    )
+    where
+        F: FnMut(&V) -> KR,
+    {
+        (SubscriptionSend::new(extractor), Witness::new())
+    }
+
+    /// Answers the subscribers (of the subscription store at `index`, whose subscriptions the
+    /// node of `_receive` receives) of each changed right row.
+    #[allow(clippy::type_complexity)]
+    pub fn fk_foreign_join<PK, FP: PickSerde<K>, PKP: PickSerde<PK>>(
+        self,
+        _receive: Witness<Option<K>, Subscription<PK>>,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<(ForeignTableJoin<K, PK, FP::Serde, PKP::Serde>, Witness<PK, Response<V>>), StreamsError> {
+        Ok((ForeignTableJoin::new(stores.bind_index(index)?), Witness::new()))
+    }
+}
+
+/// The subscription topic and the right side's subscription processors.
+impl<FK, PK> Witness<Option<FK>, Subscription<PK>> {
+    /// The sink of the subscription topic read by the source at `source` (null foreign keys
+    /// included).
+    pub fn fk_subscription_sink<FP: PickSerde<FK>, PKP: PickSerde<PK>>(
+        self,
+        source: usize,
+    ) -> (
+        RepartitionSink<OptionSerde<FP::Serde>, SubscriptionSerde<PKP::Serde>>,
+        Self,
+    ) {
+        (RepartitionSink::keeping_null_keys(source), self)
+    }
+
+    /// The source of the subscription topic.
+    #[allow(clippy::type_complexity)]
+    pub fn fk_subscription_source<FP: PickSerde<FK>, PKP: PickSerde<PK>>(
+        self,
+    ) -> (
+        SourceParts<Option<FK>, Subscription<PK>, OptionSerde<FP::Serde>, SubscriptionSerde<PKP::Serde>>,
+        Self,
+    ) {
+        (SourceParts(PhantomData), self)
+    }
+
+    /// Keeps subscriptions in the store at `index`.
+    pub fn fk_receive<FP: PickSerde<FK>, PKP: PickSerde<PK>>(
+        self,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<(SubscriptionReceive<FK, PK, FP::Serde, PKP::Serde>, Self), StreamsError> {
+        Ok((SubscriptionReceive::new(stores.bind_index(index)?), self))
+    }
+
+    /// Answers subscriptions from the right table's store at `index`.
+    #[allow(clippy::type_complexity)]
+    pub fn fk_subscription_join<S: TableFlavor, VF, KP: PickSerde<FK>, VP: PickSerde<VF>>(
+        self,
+        _right: Witness<FK, Change<VF>>,
+        stores: &StoreSet,
+        index: usize,
+    ) -> Result<
+        (
+            SubscriptionJoin<S::Rows<FK, VF, KP::Serde, VP::Serde>>,
+            Witness<PK, Response<VF>>,
+        ),
+        StreamsError,
+    > {
+        Ok((SubscriptionJoin::new(stores.bind_index(index)?), Witness::new()))
+    }
+}
+
+/// The response topic.
+impl<PK, VF> Witness<PK, Response<VF>> {
+    /// The sink of the response topic read by the source at `source`.
+    pub fn fk_response_sink<PKP: PickSerde<PK>, VFP: PickSerde<VF>>(
+        self,
+        source: usize,
+    ) -> (RepartitionSink<PKP::Serde, ResponseSerde<VFP::Serde>>, Self) {
+        (RepartitionSink::new(source), self)
+    }
+
+    /// The source of the response topic.
+    #[allow(clippy::type_complexity)]
+    pub fn fk_response_source<PKP: PickSerde<PK>, VFP: PickSerde<VF>>(
+        self,
+    ) -> (
+        SourceParts<PK, Response<VF>, PKP::Serde, ResponseSerde<VFP::Serde>>,
+        Self,
+    ) {
+        (SourceParts(PhantomData), self)
+    }
+}
+
+/// The resolver of a foreign-key join, one method per joiner form.
+macro_rules! fk_resolve {
+    ($(#[$doc:meta])* $method:ident, $joiner:ident, ($($arg:ty),*)) => {
+        impl<PK, VF> Witness<PK, Response<VF>> {
+            $(#[$doc])*
+            #[allow(clippy::type_complexity)]
+            pub fn $method<S: TableFlavor, V, KP: PickSerde<PK>, VP: PickSerde<V>, VR, F>(
+                self,
+                _left: Witness<PK, Change<V>>,
+                f: F,
+                stores: &StoreSet,
+                index: usize,
+            ) -> Result<
+                (
+                    ResponseJoin<$joiner<F>, S::Rows<PK, V, KP::Serde, VP::Serde>, VP::Serde>,
+                    Witness<PK, Option<VR>>,
+                ),
+                StreamsError,
+            >
+            where
+                F: FnMut($($arg),*) -> VR,
+            {
+                Ok((ResponseJoin::new($joiner(f), stores.bind_index(index)?), Witness::new()))
+            }
+        }
+    };
+}
+
+fk_resolve!(
+    /// `join(other, |v| fk, |value, other| ..)`.
+    fk_resolve, InnerValueStreamJoiner, (&V, &VF)
+);
+fk_resolve!(
+    /// `join(other, |v| fk, |key, value, other| ..)`.
+    fk_resolve_with_key, InnerStreamJoiner, (&PK, &V, &VF)
+);
+fk_resolve!(
+    /// `left_join(other, |v| fk, |value, other: Option<&_>| ..)`.
+    fk_left_resolve, LeftValueStreamJoiner, (&V, Option<&VF>)
+);
+fk_resolve!(
+    /// `left_join(other, |v| fk, |key, value, other: Option<&_>| ..)`.
+    fk_left_resolve_with_key, LeftStreamJoiner, (&PK, &V, Option<&VF>)
+);
+
+/// The joined table of a foreign-key join.
+impl<K, VR> Witness<K, Option<VR>> {
+    /// The joined table's changes.
+    pub fn fk_output(self) -> (JoinOutput<VR>, Witness<K, Change<VR>>) {
+        (JoinOutput::default(), Witness::new())
+    }
+}

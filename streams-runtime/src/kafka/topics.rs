@@ -80,20 +80,40 @@ pub(crate) fn prepare<T: Topology>(config: &StreamsConfig) -> Result<(), Streams
         }
     }
     let groups = copartition_groups::<T>(app);
-    // Partition counts as they will be once the missing repartition topics exist.
+    // Internal topics (repartition topics, a foreign-key join's subscription and response
+    // topics) get as many partitions as the other source topics of the sub-topology that reads
+    // them (they are co-partitioned with those), or the widest source topic if there are none.
+    let internal: Vec<String> = T::SOURCES
+        .iter()
+        .filter(|s| s.internal)
+        .map(|s| s.topic_name(app))
+        .collect();
+    let mut planned_internal: BTreeMap<String, usize> = BTreeMap::new();
+    for (sources, _) in &groups {
+        let external = sources
+            .iter()
+            .filter(|t| !internal.contains(t))
+            .filter_map(|t| counts.get(t).copied())
+            .max();
+        for topic in sources.iter().filter(|t| internal.contains(t)) {
+            planned_internal.insert(topic.clone(), external.unwrap_or(widest));
+        }
+    }
+    // Partition counts as they will be once the missing internal topics exist.
     let planned = |topic: &str| {
         counts
             .get(topic)
             .copied()
-            .unwrap_or(if topic.ends_with("-repartition") { widest } else { 0 })
+            .or_else(|| planned_internal.get(topic).copied())
+            .unwrap_or(0)
     };
     let mut missing: Vec<(String, Cleanup, usize)> = Vec::new();
     for (sources, changelogs) in &groups {
         for topic in sources
             .iter()
-            .filter(|t| t.ends_with("-repartition") && !counts.contains_key(*t))
+            .filter(|t| internal.contains(t) && !counts.contains_key(*t))
         {
-            missing.push((topic.clone(), Cleanup::Repartition, widest));
+            missing.push((topic.clone(), Cleanup::Repartition, planned(topic)));
         }
         let partitions = sources.iter().map(|t| planned(t)).max().unwrap_or(widest);
         for changelog in changelogs.iter().filter(|t| !counts.contains_key(*t)) {

@@ -108,7 +108,15 @@ impl Scope<'_> {
                 let topic = format!("{}-repartition", store_lit.value());
                 let sink = self.next_name("KSTREAM-SINK");
                 let source = self.next_name("KSTREAM-SOURCE");
-                parent = self.repartition_nodes(&grouped_by, parent, topic, group_serdes.clone(), true, sink, source);
+                parent = self.repartition_nodes(
+                    &grouped_by,
+                    parent,
+                    topic,
+                    group_serdes.clone(),
+                    super::Carried::Changes,
+                    sink,
+                    source,
+                );
             }
             (store_lit, self.next_name(kind.prefix()))
         } else {

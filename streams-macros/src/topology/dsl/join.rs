@@ -3,7 +3,9 @@
 //! the other side is (a table, a stream, a global table) decides the join.
 
 use super::args::{Args, NamedValue, arity};
-use super::{Call, Dur, Handle, Kind, Lowering, Op, Operator, Scope, Serdes, StoreDef, StoreShape, Stream, Table};
+use super::{
+    Call, Carried, Dur, Handle, Kind, Lowering, Op, Operator, Scope, Serdes, StoreDef, StoreShape, Stream, Table,
+};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Expr, Ident, LitStr};
@@ -586,7 +588,10 @@ fn table_join(scope: &mut Scope<'_>, mut call: Call, left: Table) -> Option<Hand
         JoinKind::Left => "|left, right| joined (right: Option<&_>)",
         JoinKind::Outer => "|left, right| joined (both Option<&_>)",
     };
-    let usage = format!("{}(other_table, {example})", call.method);
+    let usage = format!(
+        "{}(other_table, {example}), or a foreign-key join {}(other_table, |value| foreign_key, |value, other| joined)",
+        call.method, call.method
+    );
     let (other, handle) = other_side(scope, &mut call, &usage)?;
     let Kind::Table(right) = handle.kind else {
         cx.error_spanned_by(
@@ -595,6 +600,9 @@ fn table_join(scope: &mut Scope<'_>, mut call: Call, left: Table) -> Option<Hand
         );
         return None;
     };
+    if call.args.positional.len() >= 3 {
+        return foreign_key_join(scope, call, left, other, handle.node, right);
+    }
     let f = scope.required_closure(&mut call.args, 1, "joiner", 0, example)?;
     call.args.finish(cx, &usage);
     let with_key = match arity(&f) {
@@ -652,6 +660,192 @@ fn table_join(scope: &mut Scope<'_>, mut call: Call, left: Table) -> Option<Hand
     let node = scope.add_named_op(&method, vec![this, other_side], Op::JoinMerge, merge_name);
     Handle::table(
         node,
+        Table {
+            serdes: Serdes {
+                key: left.serdes.key,
+                value: None,
+            },
+            windowed: None,
+            store: None,
+            versioned: false,
+        },
+    )
+}
+
+/// `left.join(right, |v| foreign_key, |v, other| ..)` / `left_join` (KIP-213, Java's
+/// `KTableImpl.doJoinOnForeignKey`): the subscription topic, the right side's subscription store
+/// and processors, the response topic and the resolver, named as Java names them.
+fn foreign_key_join(
+    scope: &mut Scope<'_>,
+    mut call: Call,
+    left: Table,
+    other: Ident,
+    right_node: Ident,
+    right: Table,
+) -> Option<Handle> {
+    let cx = scope.cx;
+    let kind = JoinKind::of(&call.method);
+    let example = match kind {
+        JoinKind::Left => "|value| foreign_key, |value, other| joined (other: Option<&_>)",
+        _ => "|value| foreign_key, |value, other| joined",
+    };
+    if kind == JoinKind::Outer {
+        cx.error_spanned_by(
+            &call.method,
+            "a foreign-key join is `join` or `left_join` (as in Java); there is no foreign-key outer join",
+        );
+        return None;
+    }
+    let extractor = scope.required_closure(&mut call.args, 1, "foreign-key extractor", 1, "|value| foreign_key")?;
+    let f = scope.required_closure(&mut call.args, 2, "joiner", 0, example)?;
+    call.args.finish(cx, &format!("{}({other}, {example})", call.method));
+    let with_key = match arity(&f) {
+        Some(3) => true,
+        Some(2) | None => false,
+        Some(_) => {
+            cx.error_spanned_by(
+                &f,
+                format!("the joiner of `{}` takes 2 or 3 parameters: {example}", call.method),
+            );
+            return None;
+        }
+    };
+    let not_materialized = |name: &dyn std::fmt::Display, span: &dyn quote::ToTokens| {
+        cx.error_spanned_by(
+            span,
+            format!("`{name}` is not materialized in a key-value store, so a foreign-key join cannot read it; join the table it comes from (a `table` clause or an aggregation) and apply the filter or mapping to the result"),
+        );
+    };
+    let Some(left_store) = left.store else {
+        not_materialized(&"this table", &call.method);
+        return None;
+    };
+    let Some(right_store) = right.store else {
+        not_materialized(&other, &other);
+        return None;
+    };
+    let method = call.method.clone();
+    let left_serdes = scope.store_serdes(left_store);
+    let right_serdes = scope.store_serdes(right_store);
+    // Java's order of generated names (`KTableImpl.doJoinOnForeignKey`).
+    let subscription_topic = format!("{}-topic", scope.next_name("KTABLE-FK-JOIN-SUBSCRIPTION-REGISTRATION"));
+    let send_name = scope.next_name("KTABLE-FK-JOIN-SUBSCRIPTION-REGISTRATION");
+    let subscription_sink = scope.next_name("KTABLE-SINK");
+    let subscription_source = scope.next_name("KTABLE-SOURCE");
+    let store_name = scope.next_name("KTABLE-FK-JOIN-SUBSCRIPTION-STATE-STORE");
+    let receive_name = scope.next_name("KTABLE-FK-JOIN-SUBSCRIPTION-PROCESSOR");
+    let subscription_join_name = scope.next_name("KTABLE-FK-JOIN-SUBSCRIPTION-PROCESSOR");
+    let foreign_join_name = scope.next_name("KTABLE-FK-JOIN-SUBSCRIPTION-PROCESSOR");
+    let response_topic = format!("{}-topic", scope.next_name("KTABLE-FK-JOIN-SUBSCRIPTION-RESPONSE"));
+    let response_sink = scope.next_name("KTABLE-SINK");
+    let response_source = scope.next_name("KTABLE-SOURCE");
+    let resolver_name = scope.next_name("KTABLE-FK-JOIN-SUBSCRIPTION-RESPONSE-RESOLVER-PROCESSOR");
+    let output_name = scope.next_name("KTABLE-FK-JOIN-OUTPUT");
+    // The result store's name, spent even when the result is not materialized.
+    scope.next_name("KTABLE-FK-JOIN-OUTPUT-STATE-STORE");
+
+    let send = scope.add_named_op(
+        &method,
+        vec![call.node.clone()],
+        Op::FkSubscribe {
+            extractor,
+            left: kind == JoinKind::Left,
+            right_table: right_node.clone(),
+            left_serdes: left_serdes.clone(),
+            foreign_serde: right_serdes.key.clone(),
+        },
+        send_name,
+    );
+    let subscription_serdes = Serdes {
+        key: right_serdes.key.clone(),
+        value: left_serdes.key.clone(),
+    };
+    let received = scope.repartition_nodes(
+        &method,
+        send,
+        subscription_topic,
+        subscription_serdes.clone(),
+        Carried::Subscriptions,
+        subscription_sink,
+        subscription_source,
+    );
+    let store = scope.add_store(StoreDef {
+        ident: Ident::new(&format!("__dsl_store_{}", scope.stores.len()), method.span()),
+        name: LitStr::new(&store_name, method.span()),
+        shape: StoreShape::KeyValue,
+        key: None,
+        value: None,
+        dsl: true,
+        key_serde: None,
+        value_serde: None,
+        persistent: true,
+        logging: true,
+        timestamped: true,
+    });
+    let receive = scope.add_named_op(
+        &method,
+        vec![received],
+        Op::FkReceive {
+            store,
+            serdes: subscription_serdes.clone(),
+        },
+        receive_name,
+    );
+    let subscription_join = scope.add_named_op(
+        &method,
+        vec![receive.clone()],
+        Op::FkSubscriptionJoin {
+            right_table: right_node.clone(),
+            right_store,
+            right_versioned: right.versioned,
+            right_serdes: right_serdes.clone(),
+        },
+        subscription_join_name,
+    );
+    let foreign_join = scope.add_named_op(
+        &method,
+        vec![right_node],
+        Op::FkForeignJoin {
+            store,
+            receive,
+            serdes: subscription_serdes,
+        },
+        foreign_join_name,
+    );
+    let response_serdes = Serdes {
+        key: left_serdes.key.clone(),
+        value: right_serdes.value.clone(),
+    };
+    let responses = scope.repartition_nodes(
+        &method,
+        subscription_join,
+        response_topic,
+        response_serdes,
+        Carried::Responses,
+        response_sink,
+        response_source,
+    );
+    // Both the answers to subscriptions and those to right-row changes go to the response topic.
+    if let Some(sink) = scope.nodes.last_mut() {
+        sink.parents.push(foreign_join);
+    }
+    let resolve = scope.add_named_op(
+        &method,
+        vec![responses],
+        Op::FkResolve {
+            left_table: call.node.clone(),
+            left_store,
+            left_versioned: left.versioned,
+            left_serdes: left_serdes.clone(),
+            f,
+            left: kind == JoinKind::Left,
+            with_key,
+        },
+        resolver_name,
+    );
+    let output = scope.add_named_op(&method, vec![resolve], Op::FkOutput, output_name);
+    Handle::table(
+        output,
         Table {
             serdes: Serdes {
                 key: left.serdes.key,

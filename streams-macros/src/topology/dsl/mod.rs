@@ -24,7 +24,7 @@ mod table;
 mod windowed;
 
 pub use duration::Dur;
-pub use op::{AggKind, Op, OpDef, Serdes, WindowedAggKind};
+pub use op::{AggKind, Carried, Op, OpDef, Serdes, WindowedAggKind};
 
 use super::model::{NodeDef, NodeKind, SourceDef, StoreDef, StoreShape};
 use crate::ctxt::Ctxt;
@@ -520,18 +520,26 @@ impl<'a> Scope<'a> {
         // Java's null-key filter before the sink; the sink itself skips null keys, so the node
         // only passes records on.
         let filter = self.add_named_op(method, vec![parent], Op::PassThrough, filter_name);
-        self.repartition_nodes(method, filter, topic, serdes, table, sink_name, source_name)
+        self.repartition_nodes(
+            method,
+            filter,
+            topic,
+            serdes,
+            Carried::of(table),
+            sink_name,
+            source_name,
+        )
     }
 
     /// The sink and source of repartition topic `topic`, with their names. Returns the source.
     #[allow(clippy::too_many_arguments)]
-    fn repartition_nodes(
+    pub(super) fn repartition_nodes(
         &mut self,
         method: &Ident,
         parent: Ident,
         topic: String,
         serdes: Serdes,
-        table: bool,
+        carried: Carried,
         sink_name: String,
         source_name: String,
     ) -> Ident {
@@ -541,7 +549,7 @@ impl<'a> Scope<'a> {
             Op::RepartitionSource {
                 topic: topic.clone(),
                 serdes: serdes.clone(),
-                table,
+                carried,
             },
             source_name,
         );
@@ -552,7 +560,7 @@ impl<'a> Scope<'a> {
                 source: source.clone(),
                 topic,
                 serdes,
-                table,
+                carried,
             },
             sink_name,
         );

@@ -67,17 +67,17 @@ pub enum Op {
         partitioner: Option<Type>,
     },
     Process(Type),
-    /// Writes the repartition topic read by the node `source`.
+    /// Writes the internal topic read by the node `source`.
     RepartitionSink {
         source: Ident,
         topic: String,
         serdes: Serdes,
-        table: bool,
+        carried: Carried,
     },
     RepartitionSource {
         topic: String,
         serdes: Serdes,
-        table: bool,
+        carried: Carried,
     },
     /// Materializes a `table`'s topic in the store at `store` (a versioned store if `versioned`).
     TableSource {
@@ -154,6 +154,50 @@ pub enum Op {
     TableJoinRight {
         left_join: Ident,
     },
+    /// A foreign-key join's subscription of left rows (`left`: a left join) to the foreign keys
+    /// `extractor` picks; `right_table` is the right table's node (its key type is the foreign key).
+    FkSubscribe {
+        extractor: Expr,
+        left: bool,
+        right_table: Ident,
+        /// The left table's store serdes (the value serde hashes left values).
+        left_serdes: Serdes,
+        /// The foreign key's serde (the right table's key serde).
+        foreign_serde: Option<Type>,
+    },
+    /// Keeps subscriptions in the store at `store`.
+    FkReceive {
+        store: usize,
+        /// The foreign key's and the left key's serdes.
+        serdes: Serdes,
+    },
+    /// Answers subscriptions from the right table's store.
+    FkSubscriptionJoin {
+        right_table: Ident,
+        right_store: usize,
+        right_versioned: bool,
+        right_serdes: Serdes,
+    },
+    /// Answers the subscribers of a changed right row; `receive` is the receiving node (its
+    /// witness carries the left key type).
+    FkForeignJoin {
+        store: usize,
+        receive: Ident,
+        /// The foreign key's and the left key's serdes.
+        serdes: Serdes,
+    },
+    /// Joins answers with the current left rows.
+    FkResolve {
+        left_table: Ident,
+        left_store: usize,
+        left_versioned: bool,
+        left_serdes: Serdes,
+        f: Expr,
+        left: bool,
+        with_key: bool,
+    },
+    /// The joined table's changes.
+    FkOutput,
     /// `suppress` with its buffer in the key-value store at `store`.
     Suppress {
         store: usize,
@@ -166,6 +210,27 @@ pub enum Op {
         /// The table's inherited serdes.
         serdes: Serdes,
     },
+}
+
+/// What an internal topic carries, which decides its value serde.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Carried {
+    /// A stream's records (a repartition topic).
+    Records,
+    /// A table's changes (a grouped table's repartition topic).
+    Changes,
+    /// A foreign-key join's subscriptions (key: the foreign key, null kept; serdes: foreign
+    /// key's and the left key's).
+    Subscriptions,
+    /// A foreign-key join's responses (serdes: the left key's and the right value's).
+    Responses,
+}
+
+impl Carried {
+    /// A stream's records or a table's changes.
+    pub fn of(table: bool) -> Carried {
+        if table { Carried::Changes } else { Carried::Records }
+    }
 }
 
 /// The aggregation an `Op::WindowedAggregate` runs.
@@ -229,6 +294,12 @@ impl Op {
             Op::StreamJoin(_) => "KSTREAM-JOINTHIS",
             Op::StreamJoinRight { .. } => "KSTREAM-JOINOTHER",
             Op::TableJoin(_) => "KTABLE-JOINTHIS",
+            Op::FkSubscribe { .. } => "KTABLE-FK-JOIN-SUBSCRIPTION-REGISTRATION",
+            Op::FkReceive { .. } | Op::FkSubscriptionJoin { .. } | Op::FkForeignJoin { .. } => {
+                "KTABLE-FK-JOIN-SUBSCRIPTION-PROCESSOR"
+            }
+            Op::FkResolve { .. } => "KTABLE-FK-JOIN-SUBSCRIPTION-RESPONSE-RESOLVER-PROCESSOR",
+            Op::FkOutput => "KTABLE-FK-JOIN-OUTPUT",
             Op::TableJoinRight { .. } => "KTABLE-JOINOTHER",
             Op::StreamTableJoin { left: false, .. } => "KSTREAM-JOIN",
         }
@@ -244,6 +315,9 @@ impl Op {
             Op::StreamJoin(def) => Some(&def.right_window),
             Op::StreamJoinRight { left_join } | Op::TableJoinRight { left_join } => Some(left_join),
             Op::TableJoin(def) => Some(&def.right_table),
+            Op::FkSubscribe { right_table, .. } | Op::FkSubscriptionJoin { right_table, .. } => Some(right_table),
+            Op::FkForeignJoin { receive, .. } => Some(receive),
+            Op::FkResolve { left_table, .. } => Some(left_table),
             _ => None,
         }
     }
