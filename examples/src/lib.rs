@@ -3,6 +3,7 @@
 
 pub mod kafka_demo;
 pub mod line_split;
+pub mod orders;
 pub mod page_views;
 pub mod pipe;
 pub mod process;
