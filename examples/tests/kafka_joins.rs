@@ -126,3 +126,170 @@ fn every_instance_reads_the_whole_global_table_before_processing_and_restores_on
     assert!(again.close(Duration::from_secs(10)));
     assert!(again.take_failure().is_none());
 }
+
+topology! {
+    struct Clicks {
+        stream views { topic: "kj-views", key: String, value: String }
+        stream clicks { topic: "kj-clicks", key: String, value: String }
+        views
+            .left_join(clicks, |v, c| format!("{v}+{}", c.map_or("none", String::as_str)), join_windows(1min))
+            .to("kj-view-clicks");
+    }
+}
+
+/// A minute boundary ten minutes ago: window stores' changelogs delete by time, so the test's
+/// records must be recent.
+fn recent() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    (now / 60_000 - 10) * 60_000
+}
+
+fn config(app: &str, state: &std::path::Path) -> StreamsConfig {
+    let bootstrap = kafka().bootstrap();
+    let state = state.display().to_string();
+    StreamsConfig::from_properties([
+        ("application.id", app),
+        ("bootstrap.servers", bootstrap.as_str()),
+        ("state.dir", state.as_str()),
+        ("commit.interval.ms", "100"),
+    ])
+    .unwrap()
+}
+
+fn timed(records: &[(&'static str, &'static str, i64)]) -> Vec<support::TimedRecord<'static>> {
+    records
+        .iter()
+        .map(|&(k, v, ts)| (Some(k.as_bytes()), Some(v.as_bytes()), ts))
+        .collect()
+}
+
+#[test]
+fn a_stream_stream_join_restores_both_window_stores_and_its_unmatched_records() {
+    let app = app_id("kj-clicks");
+    kafka().create_topics(&["kj-views", "kj-clicks", "kj-view-clicks"], 1);
+    let base = recent();
+    kafka().send_at(
+        "kj-views",
+        None,
+        &timed(&[("a", "va", base), ("b", "vb", base + 1_000)]),
+    );
+    let first_dir = tempfile::tempdir().unwrap();
+    let mut first = KafkaStreams::new(Clicks, config(&app, first_dir.path())).unwrap();
+    first.start().unwrap();
+    await_running(&first);
+    // Both views are buffered (and logged) before the instance stops: no partner yet.
+    let changelog = format!("{app}-KSTREAM-JOINTHIS-0000000004-store-changelog");
+    kafka().read(&changelog, "read_uncommitted", Duration::from_secs(1), |r| r.len() >= 2);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(first.close(Duration::from_secs(10)));
+    assert!(first.take_failure().is_none());
+
+    let restored = Arc::new(Mutex::new(Vec::new()));
+    let second_dir = tempfile::tempdir().unwrap();
+    let mut second = KafkaStreams::new(Clicks, config(&app, second_dir.path())).unwrap();
+    let log = Arc::clone(&restored);
+    second.set_restore_listener(move |r| log.lock().unwrap().push((r.store.to_owned(), r.records)));
+    second.start().unwrap();
+    await_running(&second);
+    // A click joins the restored view of `a`; a later view closes `b`'s window, and `b`, left
+    // unmatched in the restored outer-join store, is emitted joined with nothing.
+    kafka().send_at("kj-clicks", None, &timed(&[("a", "ca", base + 10_000)]));
+    // The view comes once the click is joined: records of the two topics are processed in the
+    // order they are fetched, and a view five minutes later would close `a`'s window too.
+    kafka().read("kj-view-clicks", "read_uncommitted", Duration::ZERO, |r| !r.is_empty());
+    // Unmatched records are looked for at most once a second of wall-clock time (Java's
+    // default `__emit.interval.ms.kstreams.outer.join.spurious.results.fix__`), and the click
+    // just did.
+    std::thread::sleep(Duration::from_millis(1_100));
+    kafka().send_at("kj-views", None, &timed(&[("z", "vz", base + 300_000)]));
+    let out: Vec<(String, String)> = kafka()
+        .read("kj-view-clicks", "read_uncommitted", Duration::from_secs(1), |r| {
+            r.len() >= 2
+        })
+        .iter()
+        .map(|r| (r.key_str(), r.value_str()))
+        .collect();
+    assert_eq!(
+        out,
+        [
+            ("a".to_owned(), "va+ca".to_owned()),
+            ("b".to_owned(), "vb+none".to_owned())
+        ]
+    );
+    assert!(second.close(Duration::from_secs(10)));
+    assert!(second.take_failure().is_none());
+    let mut restored = std::mem::take(&mut *restored.lock().unwrap());
+    restored.sort();
+    assert_eq!(
+        restored,
+        [
+            ("KSTREAM-JOINTHIS-0000000004-store".to_owned(), 2),
+            ("KSTREAM-OUTEROTHER-0000000005-store".to_owned(), 0),
+            ("KSTREAM-OUTERSHARED-0000000004-store".to_owned(), 2),
+        ]
+    );
+}
+
+topology! {
+    struct Lines {
+        table orders { topic: "kj-fk-orders", key: String, value: String, store: "kj-fk-orders-store" }
+        table products { topic: "kj-fk-products", key: String, value: String, store: "kj-fk-products-store" }
+        orders
+            .join(products, |order| order.split(':').next().unwrap_or_default().to_owned(), |order, product| {
+                format!("{order}/{product}")
+            })
+            .to_stream()
+            .to("kj-fk-lines");
+    }
+}
+
+#[test]
+fn a_foreign_key_join_runs_over_tables_with_different_partition_counts() {
+    let app = app_id("kj-fk");
+    kafka().create_topics(&["kj-fk-orders", "kj-fk-lines"], 2);
+    kafka().create_topics(&["kj-fk-products"], 3);
+    let dir = tempfile::tempdir().unwrap();
+    let mut streams = KafkaStreams::new(Lines, config(&app, dir.path())).unwrap();
+    streams.start().unwrap();
+    await_running(&streams);
+    send("kj-fk-products", &products(0..4));
+    let orders: Vec<(String, String)> = (0..8).map(|i| (format!("o{i}"), format!("p{}:{i}", i % 4))).collect();
+    send("kj-fk-orders", &orders);
+    let expected: BTreeSet<(String, String)> = (0..8)
+        .map(|i| (format!("o{i}"), format!("p{}:{i}/product-{}", i % 4, i % 4)))
+        .collect();
+    let lines: BTreeSet<(String, String)> = kafka()
+        .read("kj-fk-lines", "read_uncommitted", Duration::from_secs(2), |r| {
+            r.len() >= 8
+        })
+        .iter()
+        .map(|r| (r.key_str(), r.value_str()))
+        .collect();
+    assert_eq!(lines, expected);
+    assert!(streams.close(Duration::from_secs(10)));
+    assert!(streams.take_failure().is_none());
+}
+
+topology! {
+    struct Mismatched {
+        stream orders { topic: "kj-mis-orders", key: String, value: String }
+        table customers { topic: "kj-mis-customers", key: String, value: String }
+        orders.join(customers, |o, c| format!("{o}/{c}")).to("kj-mis-out");
+    }
+}
+
+#[test]
+fn a_join_of_topics_with_different_partition_counts_is_a_startup_error_naming_them() {
+    kafka().create_topics(&["kj-mis-orders"], 2);
+    kafka().create_topics(&["kj-mis-customers"], 3);
+    let dir = tempfile::tempdir().unwrap();
+    let mut streams = KafkaStreams::new(Mismatched, config(&app_id("kj-mis"), dir.path())).unwrap();
+    let error = streams.start().unwrap_err().to_string();
+    assert!(
+        error.contains("kj-mis-orders (2)") && error.contains("kj-mis-customers (3)"),
+        "{error}"
+    );
+}
