@@ -395,6 +395,19 @@ topology! {
     }
 }
 
+topology! {
+    /// Foreign-key inner and left joins of orders (value `product:quantity`) with products.
+    struct FkJoins {
+        table orders { topic: "fk-orders", key: String, value: String, store: "fk-orders-store" }
+        table products { topic: "fk-products", key: String, value: String, store: "fk-products-store" }
+        orders.join(products, |v| prefix(v), |o, p| format!("{o}/{p}")).to_stream().to("fk-inner");
+        orders
+            .left_join(products, |v| prefix(v), |o, p| format!("{o}/{}", or_null(p.map(String::as_str))))
+            .to_stream()
+            .to("fk-left");
+    }
+}
+
 /// How an output topic's values are read: the Java side's `Output.strings` / `Output.longs` /
 /// `Output.raw` (key and value bytes in hex, for internal topics).
 #[derive(Clone, Copy)]
@@ -638,6 +651,16 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
             ],
         ),
         "global_join" => drive(&GlobalJoins, steps, &[("gj-inner", Strings), ("gj-left", Strings)]),
+        "fk_join" => drive(
+            &FkJoins,
+            steps,
+            &[
+                ("fk-inner", Strings),
+                ("fk-left", Strings),
+                ("oracle-KTABLE-FK-JOIN-SUBSCRIPTION-REGISTRATION-0000000004-topic", Raw),
+                ("oracle-KTABLE-FK-JOIN-SUBSCRIPTION-RESPONSE-0000000012-topic", Raw),
+            ],
+        ),
         other => panic!("no Rust twin for scenario topology {other}"),
     }
 }
@@ -924,8 +947,14 @@ fn global_table_joins_match_java() {
 }
 
 #[test]
+fn foreign_key_joins_match_java() {
+    assert_same_as_java("fk_join");
+}
+
+#[test]
 fn every_scenario_file_has_a_test() {
     let tested = [
+        "fk_join",
         "stream_table_join",
         "stream_stream_join",
         "table_table_join",
@@ -1018,6 +1047,7 @@ fn join_topologies_are_described_as_java_describes_them() {
         ("stream_stream_join", StreamStreamJoins.describe()),
         ("table_table_join", TableTableJoins.describe()),
         ("global_join", GlobalJoins.describe()),
+        ("fk_join", FkJoins.describe()),
     ];
     for ((name, description), (_, names)) in ours.into_iter().zip(sources) {
         let mut expected = java[name].replace("input", "KSTREAM-SOURCE-0000000000");

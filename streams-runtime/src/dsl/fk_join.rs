@@ -409,10 +409,14 @@ where
         let mut sends: [(Option<FK>, Option<Instruction>); 2] = [(None, None), (None, None)];
         use Instruction::*;
         if LEFT {
+            // A left row's change always subscribes its (possibly null) key; a tombstone of a
+            // row that never existed changes nothing.
             if change.old.is_some() && !null(&old_fk) && !same_fk {
                 sends[0] = (old_fk, Some(DeleteKeyNoPropagate));
             }
-            sends[1] = (new_fk, Some(PropagateNullIfNoFkValAvailable));
+            if change.old.is_some() || change.new.is_some() {
+                sends[1] = (new_fk, Some(PropagateNullIfNoFkValAvailable));
+            }
         } else if change.old.is_some() {
             match (null(&new_fk), null(&old_fk)) {
                 (true, true) => task.skip_record(name, "null foreign key"),

@@ -85,6 +85,7 @@ final class Scenarios {
       case "stream_stream_join" -> streamStreamJoin();
       case "table_table_join" -> tableTableJoin();
       case "global_join" -> globalJoin();
+      case "fk_join" -> fkJoin();
       default -> throw new IllegalArgumentException("unknown scenario topology " + name);
     };
   }
@@ -484,6 +485,27 @@ final class Scenarios {
     orders.join(products, (k, v) -> prefix(v), (o, p) -> o + "/" + p).to("gj-inner");
     orders.leftJoin(products, (k, v) -> prefix(v), (o, p) -> o + "/" + p).to("gj-left");
     return new Scenario(b.build(), List.of(Output.strings("gj-inner"), Output.strings("gj-left")));
+  }
+
+  /**
+   * Foreign-key table-table inner and left joins: an order's product id is its value's prefix before
+   * ':'. Java routes each order through the subscription-registration topic (keyed by product) and the
+   * product side's answers back through the subscription-response topic (keyed by order); both are
+   * printed raw.
+   */
+  static Scenario fkJoin() {
+    StreamsBuilder b = new StreamsBuilder();
+    KTable<String, String> orders = b.table("fk-orders", uncached("fk-orders-store"));
+    KTable<String, String> products = b.table("fk-products", uncached("fk-products-store"));
+    orders.join(products, v -> prefix(v), (o, p) -> o + "/" + p).toStream().to("fk-inner");
+    orders.leftJoin(products, v -> prefix(v), (o, p) -> o + "/" + p).toStream().to("fk-left");
+    return new Scenario(
+        b.build(),
+        List.of(
+            Output.strings("fk-inner"),
+            Output.strings("fk-left"),
+            Output.raw("oracle-KTABLE-FK-JOIN-SUBSCRIPTION-REGISTRATION-0000000004-topic"),
+            Output.raw("oracle-KTABLE-FK-JOIN-SUBSCRIPTION-RESPONSE-0000000012-topic")));
   }
 
   private Scenarios() {}
