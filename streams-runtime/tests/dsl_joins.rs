@@ -381,3 +381,45 @@ fn a_foreign_key_join_follows_both_tables_and_a_row_that_moves_to_another_key() 
         assert!(description.text().contains(name), "{name} in {description}");
     }
 }
+
+topology! {
+    struct DerivedTables {
+        stream orders { topic: "d-orders", key: String, value: String }
+        table customers { topic: "d-customers", key: String, value: String, store: "d-customers-store" }
+        table regions { topic: "d-regions", key: String, value: String, store: "d-regions-store" }
+        let active = customers.filter(|_, c| !c.starts_with('-')).map_values(|k, c| format!("{k}={c}"));
+        orders.join(active, |o, c| format!("{o}@{c}")).to("d-joined");
+        let upper = regions.map_values(|r| r.to_uppercase());
+        active.join(upper, |c, r| format!("{c} in {r}")).to_stream().to("d-tables");
+    }
+}
+
+#[test]
+fn joins_read_filtered_and_mapped_tables_through_their_operators() {
+    let driver = test_driver(&DerivedTables).unwrap();
+    let mut orders = driver.input_topic(DerivedTables::source_orders());
+    let mut customers = driver.input_topic(DerivedTables::source_customers());
+    let mut regions = driver.input_topic(DerivedTables::source_regions());
+    let s = |v: &str| Some(v.to_owned());
+    customers.pipe_input(s("c1"), s("alice")).unwrap();
+    customers.pipe_input(s("c2"), s("-bob")).unwrap(); // filtered out
+    orders.pipe_input("c1".to_owned(), "o1".to_owned()).unwrap();
+    orders.pipe_input("c2".to_owned(), "o2".to_owned()).unwrap();
+    regions.pipe_input(s("c1"), s("eu")).unwrap();
+    regions.pipe_input(s("c2"), s("us")).unwrap();
+    customers.pipe_input(s("c2"), s("bob")).unwrap();
+    orders.pipe_input("c2".to_owned(), "o3".to_owned()).unwrap();
+    let mut joined = driver.output_topic_as::<String, String>("d-joined");
+    assert_eq!(
+        joined.read_key_values_to_list().unwrap(),
+        [kv("c1", "o1@c1=alice"), kv("c2", "o3@c2=bob")]
+    );
+    let mut tables = driver.output_topic_as::<String, Option<String>>("d-tables");
+    assert_eq!(
+        tables.read_key_values_to_list().unwrap(),
+        [
+            ("c1".to_owned(), Some("c1=alice in EU".to_owned())),
+            ("c2".to_owned(), Some("c2=bob in US".to_owned())),
+        ]
+    );
+}

@@ -244,6 +244,8 @@ pub fn forward(
             mapper: Some(mapper),
             other: _,
             versioned: _,
+            stored: _,
+            getters: _,
             store,
             left,
             with_key,
@@ -268,6 +270,8 @@ pub fn forward(
             other,
             store,
             versioned,
+            stored,
+            getters,
             left,
             with_key,
             f,
@@ -285,7 +289,12 @@ pub fn forward(
                 (true, true) => quote_spanned!(span=> stream_table_left_join_with_key),
             };
             let flavor = table_flavor(*versioned, span);
-            quote_spanned!(span=> { #check #wp.#method::<#flavor, _, _, #kp, #vp, #np, _, _>(#wt, #f, #st, #store)? })
+            let ws = witness(node_index(def, stored));
+            let chain = getter_chain(def, getters, span);
+            quote_spanned!(span=> {
+                #check
+                #wp.#method::<#flavor, _, _, _, _, #kp, #vp, #np, _, _>(#wt, #ws, #chain, #f, #st, #store)?
+            })
         }
         Op::FkSubscribe {
             extractor,
@@ -382,9 +391,11 @@ pub fn forward(
             let send_old = sends_old_values(def, wiring, i);
             let check = same_keys(&wp, &wr, &join.other);
             let flavor = table_flavor(join.right_versioned, span);
+            let ws = witness(node_index(def, &join.right_stored));
+            let chain = getter_chain(def, &join.right_getters, span);
             quote_spanned!(span=> {
                 #check
-                #wp.#method::<#flavor, _, _, #kp, #vp, _, _>(#wr, #f, #needs, #send_old, #st, #right_store)?
+                #wp.#method::<#flavor, _, _, _, _, #kp, #vp, _, _>(#wr, #ws, #chain, #f, #needs, #send_old, #st, #right_store)?
             })
         }
         Op::TableJoinRight { left_join } => {
@@ -402,7 +413,11 @@ pub fn forward(
             let send_old = sends_old_values(def, wiring, i);
             let left_store = join.left_store;
             let flavor = table_flavor(join.left_versioned, span);
-            quote_spanned!(span=> #wp.table_join_right::<#flavor, _, _, #kp, #vp, _>(&#ol, #needs, #send_old, #st, #left_store)?)
+            let ws = witness(node_index(def, &join.left_stored));
+            let chain = getter_chain(def, &join.left_getters, span);
+            quote_spanned!(span=>
+                #wp.table_join_right::<#flavor, _, _, _, _, #kp, #vp, _>(&#ol, #ws, #chain, #needs, #send_old, #st, #left_store)?
+            )
         }
     };
     quote_spanned!(span=> let (#o, #w) = #call;)
@@ -436,6 +451,30 @@ fn table_join_method(join: &TableJoinDef, span: Span) -> TokenStream {
         (JoinKind::Outer, false) => quote_spanned!(span=> table_outer_join),
         (JoinKind::Outer, true) => quote_spanned!(span=> table_outer_join_with_key),
     }
+}
+
+/// The value getter a join reads a derived table through: each `filter` / `map_values` node
+/// between the store and the table, applied again (its closure repeated) to the stored row.
+fn getter_chain(def: &TopologyDef, getters: &[syn::Ident], span: Span) -> TokenStream {
+    getters.iter().rev().fold(quote_spanned!(span=> ()), |rest, getter| {
+        let i = node_index(def, getter);
+        let parent = def.nodes[i].parents.first().map(|p| witness(node_index(def, p)));
+        match &def.nodes[i].kind {
+            NodeKind::Op(OpDef {
+                op: Op::TableFilter { f, keep },
+                ..
+            }) => quote_spanned!(span=> #parent.getter_filter(#f, #keep, #rest)),
+            NodeKind::Op(OpDef {
+                op: Op::TableMapValues { f, with_key: false },
+                ..
+            }) => quote_spanned!(span=> #parent.getter_map(#f, #rest)),
+            NodeKind::Op(OpDef {
+                op: Op::TableMapValues { f, with_key: true },
+                ..
+            }) => quote_spanned!(span=> #parent.getter_map_with_key(#f, #rest)),
+            _ => unreachable!("value getters are filters and mappings"),
+        }
+    })
 }
 
 /// How joins read a table: from a key-value store or a versioned one.

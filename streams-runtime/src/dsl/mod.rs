@@ -42,8 +42,8 @@ pub use stream_join::{
     StreamJoiner, Unjoined, UnjoinedSerde,
 };
 pub use stream_table_join::{
-    InnerJoiner, InnerValueJoiner, LeftJoiner, LeftValueJoiner, MappedKey, RecordKey, StreamTableJoin, TableJoiner,
-    TableKey, TableRows,
+    Derived, FilterStep, InnerJoiner, InnerValueJoiner, LeftJoiner, LeftValueJoiner, MapStep, MappedKey, RecordKey,
+    RowGetter, StreamTableJoin, TableJoiner, TableKey, TableRows,
 };
 pub use suppress::{BufferTime, RecordTime, Suppress, WindowEndTime};
 pub use table::{TableFilter, TableGroupBy, TableMapValues, TableSource, ToStream, VersionedTableSource};

@@ -78,6 +78,89 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> TableRows for VersionedKeyValueStore<K, V
     }
 }
 
+/// The operators between a materialized table and the table a join reads (Java's value
+/// getters): applied to the stored row on each read. `()` is the stored row itself; a pair
+/// applies its first step, then the rest.
+pub trait RowGetter<K, V> {
+    /// The row type the join sees.
+    type Out;
+    /// The row the join sees for the stored row `value` (`None`: filtered out).
+    fn apply(&self, key: &K, value: V) -> Option<Self::Out>;
+}
+
+impl<K, V> RowGetter<K, V> for () {
+    type Out = V;
+    #[inline]
+    fn apply(&self, _: &K, value: V) -> Option<V> {
+        Some(value)
+    }
+}
+
+/// A `filter` (`keep = true`) or `filter_not` between the store and the join.
+pub struct FilterStep<F> {
+    predicate: F,
+    keep: bool,
+}
+
+impl<F> FilterStep<F> {
+    /// The step keeping rows for which `predicate` returns `keep`.
+    pub fn new(predicate: F, keep: bool) -> Self {
+        FilterStep { predicate, keep }
+    }
+}
+
+impl<K, V, F: Fn(&K, &V) -> bool, R: RowGetter<K, V>> RowGetter<K, V> for (FilterStep<F>, R) {
+    type Out = R::Out;
+    #[inline]
+    fn apply(&self, key: &K, value: V) -> Option<R::Out> {
+        if (self.0.predicate)(key, &value) != self.0.keep {
+            return None;
+        }
+        self.1.apply(key, value)
+    }
+}
+
+/// A `map_values` between the store and the join.
+pub struct MapStep<F>(pub F);
+
+impl<K, V, V2, F: Fn(&K, V) -> V2, R: RowGetter<K, V2>> RowGetter<K, V> for (MapStep<F>, R) {
+    type Out = R::Out;
+    #[inline]
+    fn apply(&self, key: &K, value: V) -> Option<R::Out> {
+        self.1.apply(key, (self.0.0)(key, value))
+    }
+}
+
+/// A table derived from a materialized one by `filter` / `map_values`: its rows are the stored
+/// rows through the getter `C`.
+pub struct Derived<T, C> {
+    rows: T,
+    getter: C,
+}
+
+impl<T, C> Derived<T, C> {
+    /// The rows of `rows` seen through `getter`.
+    pub fn new(rows: T, getter: C) -> Self {
+        Derived { rows, getter }
+    }
+}
+
+impl<T: TableRows, C: RowGetter<T::Key, T::Value>> TableRows for Derived<T, C> {
+    type Key = T::Key;
+    type Value = C::Out;
+    #[inline]
+    fn latest(&self, key: &T::Key) -> Result<Option<(C::Out, i64)>, StoreError> {
+        Ok(self
+            .rows
+            .latest(key)?
+            .and_then(|(v, ts)| self.getter.apply(key, v).map(|v| (v, ts))))
+    }
+    #[inline]
+    fn as_of(&self, key: &T::Key, timestamp: i64) -> Result<Option<C::Out>, StoreError> {
+        Ok(self.rows.as_of(key, timestamp)?.and_then(|v| self.getter.apply(key, v)))
+    }
+}
+
 /// The table key a stream record looks up.
 pub trait TableKey<K, V> {
     /// The table's key type.

@@ -460,6 +460,29 @@ impl<K, V: Clone> Witness<Option<K>, Option<V>> {
     }
 }
 
+/// The steps of a join's value getter: a table's `filter` / `map_values` applied again to its
+/// parent's stored rows (Java's `KTableValueGetter`). Each takes the rest of the chain.
+impl<K, V> Witness<K, Change<V>> {
+    /// A `filter` (`keep`) or `filter_not` step.
+    pub fn getter_filter<F: Fn(&K, &V) -> bool, R>(self, f: F, keep: bool, rest: R) -> (FilterStep<F>, R) {
+        (FilterStep::new(f, keep), rest)
+    }
+
+    /// A `map_values(|v| ..)` step.
+    pub fn getter_map<V2, F: Fn(V) -> V2, R>(
+        self,
+        f: F,
+        rest: R,
+    ) -> (MapStep<impl Fn(&K, V) -> V2 + use<K, V, V2, F, R>>, R) {
+        (MapStep(move |_: &K, v| f(v)), rest)
+    }
+
+    /// A `map_values(|k, v| ..)` step.
+    pub fn getter_map_with_key<V2, F: Fn(&K, V) -> V2, R>(self, f: F, rest: R) -> (MapStep<F>, R) {
+        (MapStep(f), rest)
+    }
+}
+
 /// Operators on tables.
 impl<K, V> Witness<K, Change<V>> {
     /// `filter` / `filter_not` on a table.
@@ -637,23 +660,28 @@ macro_rules! stream_table_join {
         impl<K, V> Witness<K, V> {
             $(#[$doc])*
             #[allow(clippy::type_complexity)]
-            pub fn $method<S: TableFlavor, KT, VT, KP: PickSerde<K>, VP: PickSerde<VT>, NP: PickSerde<V>, VR, F>(
+            #[allow(clippy::too_many_arguments)]
+            pub fn $method<S: TableFlavor, KT, VT, VB, C, KP: PickSerde<K>, VP: PickSerde<VB>, NP: PickSerde<V>, VR, F>(
                 self,
                 _table: Witness<KT, Change<VT>>,
+                _stored: Witness<KT, Change<VB>>,
+                getter: C,
                 f: F,
                 stores: &StoreSet,
                 index: usize,
             ) -> Result<
                 (
-                    StreamTableJoin<$joiner<F>, RecordKey, S::Rows<K, VT, KP::Serde, VP::Serde>, KP::Serde, NP::Serde>,
+                    StreamTableJoin<$joiner<F>, RecordKey, Derived<S::Rows<K, VB, KP::Serde, VP::Serde>, C>, KP::Serde, NP::Serde>,
                     Witness<K, VR>,
                 ),
                 StreamsError,
             >
             where
+                C: RowGetter<K, VB, Out = VT>,
                 F: FnMut($($arg),*) -> VR,
             {
-                Ok((StreamTableJoin::new($joiner(f), RecordKey, stores.bind_index(index)?), Witness::new()))
+                let rows = Derived::new(stores.bind_index(index)?, getter);
+                Ok((StreamTableJoin::new($joiner(f), RecordKey, rows), Witness::new()))
             }
         }
     };
@@ -856,28 +884,30 @@ impl<K, V> Witness<K, Change<V>> {
     /// The right side of the table join whose left side is `left`, joining with the left
     /// table's store at `other`.
     #[allow(clippy::type_complexity)]
-    pub fn table_join_right<S: TableFlavor, J, V1, KP: PickSerde<K>, VP: PickSerde<V1>, T>(
+    #[allow(clippy::too_many_arguments)]
+    pub fn table_join_right<S: TableFlavor, J, V1, VB, C, KP: PickSerde<K>, VP: PickSerde<VB>, T>(
         self,
         left: &TableJoin<J, T, V1, V, true>,
+        _stored: Witness<K, Change<VB>>,
+        getter: C,
         needs: JoinNeeds,
         send_old_values: bool,
         stores: &StoreSet,
         other: usize,
     ) -> Result<
         (
-            TableJoin<J, S::Rows<K, V1, KP::Serde, VP::Serde>, V1, V, false>,
+            TableJoin<J, Derived<S::Rows<K, VB, KP::Serde, VP::Serde>, C>, V1, V, false>,
             Witness<K, Change<J::Out>>,
         ),
         StreamsError,
     >
     where
         J: StreamJoiner<K, V1, V> + Clone,
+        C: RowGetter<K, VB, Out = V1>,
     {
         let joiner = left.joiner().clone();
-        Ok((
-            TableJoin::new(joiner, stores.bind_index(other)?, needs, send_old_values),
-            Witness::new(),
-        ))
+        let rows = Derived::new(stores.bind_index(other)?, getter);
+        Ok((TableJoin::new(joiner, rows, needs, send_old_values), Witness::new()))
     }
 }
 
@@ -888,9 +918,12 @@ macro_rules! table_join_left {
         impl<K, V> Witness<K, Change<V>> {
             $(#[$doc])*
             #[allow(clippy::type_complexity)]
-            pub fn $method<S: TableFlavor, K2, V2, KP: PickSerde<K>, VP: PickSerde<V2>, VR, F>(
+            #[allow(clippy::too_many_arguments)]
+            pub fn $method<S: TableFlavor, K2, V2, VB, C, KP: PickSerde<K>, VP: PickSerde<VB>, VR, F>(
                 self,
                 _right: Witness<K2, Change<V2>>,
+                _stored: Witness<K2, Change<VB>>,
+                getter: C,
                 f: F,
                 needs: JoinNeeds,
                 send_old_values: bool,
@@ -898,15 +931,17 @@ macro_rules! table_join_left {
                 other: usize,
             ) -> Result<
                 (
-                    TableJoin<$joiner<F>, S::Rows<K, V2, KP::Serde, VP::Serde>, V, V2, true>,
+                    TableJoin<$joiner<F>, Derived<S::Rows<K, VB, KP::Serde, VP::Serde>, C>, V, V2, true>,
                     Witness<K, Change<VR>>,
                 ),
                 StreamsError,
             >
             where
+                C: RowGetter<K, VB, Out = V2>,
                 F: FnMut($($arg),*) -> VR + Clone,
             {
-                Ok((TableJoin::new($joiner(f), stores.bind_index(other)?, needs, send_old_values), Witness::new()))
+                let rows = Derived::new(stores.bind_index(other)?, getter);
+                Ok((TableJoin::new($joiner(f), rows, needs, send_old_values), Witness::new()))
             }
         }
     };

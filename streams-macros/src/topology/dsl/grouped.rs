@@ -160,12 +160,14 @@ impl Scope<'_> {
             display,
         );
         Handle::table(
-            node,
+            node.clone(),
             Table {
                 serdes,
                 windowed: None,
                 store: Some(store),
                 versioned: false,
+                stored: Some(node),
+                getters: Vec::new(),
             },
         )
     }

@@ -113,7 +113,7 @@ fn stream_table_join(
         cx.error_spanned_by(
             &other,
             format!(
-                "`{other}` is not materialized in a key-value store, so a join cannot read it; join the table it comes from (a `table` clause or an aggregation) and apply the filter or mapping to the result"
+                "`{other}` is not materialized in a key-value store (a suppression's or a join's result), so a join cannot read it; join the table it comes from and apply the operator to the result"
             ),
         );
         return None;
@@ -134,11 +134,13 @@ fn stream_table_join(
         &call.method,
         vec![parent],
         Op::StreamTableJoin {
-            table: table_node,
+            table: table_node.clone(),
             other,
             mapper: None,
             store,
             versioned: table.versioned,
+            stored: table.stored.clone().unwrap_or_else(|| table_node.clone()),
+            getters: table.getters.clone(),
             left: kind == JoinKind::Left,
             with_key,
             f,
@@ -214,11 +216,13 @@ fn global_table_join(
         &call.method,
         vec![call.node],
         Op::StreamTableJoin {
-            table: table_node,
+            table: table_node.clone(),
             other,
             mapper: Some(mapper),
             store,
             versioned: false,
+            stored: table_node.clone(),
+            getters: Vec::new(),
             left: kind == JoinKind::Left,
             with_key,
             f,
@@ -571,6 +575,12 @@ pub struct TableJoinDef {
     /// Whether the left and right tables' stores are versioned.
     pub left_versioned: bool,
     pub right_versioned: bool,
+    /// The nodes whose rows the left and right stores hold, and the `filter`/`map_values`
+    /// nodes between them and the joined tables.
+    pub left_stored: Ident,
+    pub right_stored: Ident,
+    pub left_getters: Vec<Ident>,
+    pub right_getters: Vec<Ident>,
     /// The right table's node (its witness types the right rows).
     pub right_table: Ident,
     /// The right table's name as the user wrote it (key mismatches are reported there).
@@ -619,7 +629,7 @@ fn table_join(scope: &mut Scope<'_>, mut call: Call, left: Table) -> Option<Hand
     let not_materialized = |name: &dyn std::fmt::Display, span: &dyn quote::ToTokens| {
         cx.error_spanned_by(
             span,
-            format!("`{name}` is not materialized in a key-value store, so a join cannot read it; join the table it comes from (a `table` clause or an aggregation) and apply the filter or mapping to the result"),
+            format!("`{name}` is not materialized in a key-value store (a suppression's or a join's result), so a join cannot read it; join the table it comes from and apply the operator to the result"),
         );
     };
     let Some(left_store) = left.store else {
@@ -644,6 +654,10 @@ fn table_join(scope: &mut Scope<'_>, mut call: Call, left: Table) -> Option<Hand
         right_serdes: scope.store_serdes(right_store),
         left_versioned: left.versioned,
         right_versioned: right.versioned,
+        left_stored: left.stored.clone().unwrap_or_else(|| call.node.clone()),
+        right_stored: right.stored.clone().unwrap_or_else(|| handle.node.clone()),
+        left_getters: left.getters.clone(),
+        right_getters: right.getters.clone(),
         right_table: handle.node.clone(),
         other: other.clone(),
     };
@@ -668,6 +682,8 @@ fn table_join(scope: &mut Scope<'_>, mut call: Call, left: Table) -> Option<Hand
             windowed: None,
             store: None,
             versioned: false,
+            stored: None,
+            getters: Vec::new(),
         },
     )
 }
@@ -713,14 +729,14 @@ fn foreign_key_join(
     let not_materialized = |name: &dyn std::fmt::Display, span: &dyn quote::ToTokens| {
         cx.error_spanned_by(
             span,
-            format!("`{name}` is not materialized in a key-value store, so a foreign-key join cannot read it; join the table it comes from (a `table` clause or an aggregation) and apply the filter or mapping to the result"),
+            format!("`{name}` is not a table kept in a store (a `table` clause or an aggregation), which a foreign-key join needs; join the table it comes from and apply the filter or mapping to the result"),
         );
     };
-    let Some(left_store) = left.store else {
+    let (Some(left_store), true) = (left.store, left.getters.is_empty()) else {
         not_materialized(&"this table", &call.method);
         return None;
     };
-    let Some(right_store) = right.store else {
+    let (Some(right_store), true) = (right.store, right.getters.is_empty()) else {
         not_materialized(&other, &other);
         return None;
     };
@@ -854,6 +870,8 @@ fn foreign_key_join(
             windowed: None,
             store: None,
             versioned: false,
+            stored: None,
+            getters: Vec::new(),
         },
     )
 }

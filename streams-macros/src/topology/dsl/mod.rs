@@ -72,6 +72,11 @@ struct Table {
     store: Option<usize>,
     /// Whether that store is versioned (joins read it as of each stream record's time).
     versioned: bool,
+    /// The node whose output rows the store holds (its witness types them).
+    stored: Option<Ident>,
+    /// The `filter` / `map_values` nodes between that node and this table, in order: a join
+    /// reads the store through them (Java's value getters).
+    getters: Vec<Ident>,
 }
 
 /// How a stream or table was grouped.

@@ -128,6 +128,10 @@ pub enum Op {
         store: usize,
         /// The table's store is versioned.
         versioned: bool,
+        /// The node whose rows the store holds, and the `filter`/`map_values` nodes between it
+        /// and the joined table (applied to each row read).
+        stored: Ident,
+        getters: Vec<Ident>,
         left: bool,
         /// The joiner takes the key first.
         with_key: bool,

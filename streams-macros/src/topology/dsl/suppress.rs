@@ -108,7 +108,14 @@ fn suppress(scope: &mut Scope<'_>, mut call: Call, table: Table) -> Option<Handl
         display,
     );
     // The buffer holds pending updates, not the table's rows.
-    Handle::table(node, Table { store: None, ..table })
+    Handle::table(
+        node,
+        Table {
+            store: None,
+            getters: Vec::new(),
+            ..table
+        },
+    )
 }
 
 /// A suppression buffer as written: `unbounded()`, `max_records(n)`, `max_bytes(n)`, chained

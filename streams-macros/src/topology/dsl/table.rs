@@ -91,6 +91,8 @@ impl Scope<'_> {
             windowed: None,
             store: Some(store),
             versioned: versioned.is_some(),
+            stored: Some(node.clone()),
+            getters: Vec::new(),
         };
         let kind = if global {
             Kind::GlobalTable(table)
@@ -106,7 +108,9 @@ fn filter(scope: &mut Scope<'_>, mut call: Call, table: Table) -> Option<Handle>
     call.args.finish(scope.cx, "filter(|key, value| bool)");
     let keep = call.method == "filter";
     let node = scope.add_op(&call.method, call.parents(), Op::TableFilter { f, keep });
-    Handle::table(node, Table { store: None, ..table })
+    let mut getters = table.getters.clone();
+    getters.push(node.clone());
+    Handle::table(node, Table { getters, ..table })
 }
 
 fn map_values(scope: &mut Scope<'_>, mut call: Call, table: Table) -> Option<Handle> {
@@ -115,10 +119,10 @@ fn map_values(scope: &mut Scope<'_>, mut call: Call, table: Table) -> Option<Han
     let with_key = arity(&f) == Some(2);
     let node = scope.add_op(&call.method, call.parents(), Op::TableMapValues { f, with_key });
     Handle::table(
-        node,
+        node.clone(),
         Table {
             serdes: key_only(&table.serdes),
-            store: None,
+            getters: table.getters.iter().cloned().chain([node]).collect(),
             ..table
         },
     )

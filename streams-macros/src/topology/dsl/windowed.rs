@@ -459,6 +459,8 @@ impl Scope<'_> {
                 // A window store: joins read key-value stores only.
                 store: None,
                 versioned: false,
+                stored: None,
+                getters: Vec::new(),
             },
         )
     }

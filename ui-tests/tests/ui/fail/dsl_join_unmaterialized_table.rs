@@ -4,8 +4,9 @@ topology! {
     struct Topo {
         stream orders { topic: "orders", key: String, value: String }
         table customers { topic: "customers", key: String, value: String, store: "customers-store" }
-        let active = customers.filter(|_, name| !name.is_empty());
-        orders.join(active, |order, customer| format!("{order}/{customer}")).to("out");
+        table regions { topic: "regions", key: String, value: String, store: "regions-store" }
+        let located = customers.join(regions, |name, region| format!("{name}@{region}"));
+        orders.join(located, |order, customer| format!("{order}/{customer}")).to("out");
     }
 }
 
