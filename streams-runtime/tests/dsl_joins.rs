@@ -423,3 +423,35 @@ fn joins_read_filtered_and_mapped_tables_through_their_operators() {
         ]
     );
 }
+
+topology! {
+    struct DerivedForeignKeys {
+        table orders { topic: "dfk-orders", key: String, value: String, store: "dfk-orders-store" }
+        table products { topic: "dfk-products", key: String, value: String, store: "dfk-products-store" }
+        let open = orders.filter(|_, o| !o.ends_with(":closed")).map_values(|o| o.to_uppercase());
+        let named = products.map_values(|p| p.len() as i64);
+        open.join(named, |o| o.split(':').next().unwrap_or_default().to_lowercase(), |o, len| format!("{o}#{len}"))
+            .to_stream()
+            .to("dfk-out");
+    }
+}
+
+#[test]
+fn a_foreign_key_join_reads_filtered_and_mapped_tables_through_their_operators() {
+    let driver = test_driver(&DerivedForeignKeys).unwrap();
+    let mut orders = driver.input_topic(DerivedForeignKeys::source_orders());
+    let mut products = driver.input_topic(DerivedForeignKeys::source_products());
+    let s = |v: &str| Some(v.to_owned());
+    products.pipe_input_at(s("p1"), s("apple"), 1).unwrap();
+    orders.pipe_input_at(s("o1"), s("p1:2"), 2).unwrap();
+    orders.pipe_input_at(s("o2"), s("p1:3:closed"), 3).unwrap(); // filtered out
+    products.pipe_input_at(s("p1"), s("green apple"), 4).unwrap(); // answers o1 only
+    let mut out = driver.output_topic_as::<String, Option<String>>("dfk-out");
+    assert_eq!(
+        out.read_key_values_to_list().unwrap(),
+        [
+            ("o1".to_owned(), Some("P1:2#5".to_owned())),
+            ("o1".to_owned(), Some("P1:2#11".to_owned())),
+        ]
+    );
+}

@@ -300,11 +300,11 @@ pub fn forward(
             extractor,
             left,
             right_table,
-            left_serdes,
+            hash_serde,
             foreign_serde,
         } => {
             let wr = witness(node_index(def, right_table));
-            let vp = pick(&left_serdes.value, span);
+            let vp = pick(hash_serde, span);
             let fp = pick(foreign_serde, span);
             quote_spanned!(span=> #wp.fk_subscribe::<{ #left }, _, #fp, #vp, _, _>(#wr, #extractor))
         }
@@ -317,11 +317,17 @@ pub fn forward(
             right_store,
             right_versioned,
             right_serdes,
+            right_stored,
+            right_getters,
         } => {
             let wr = witness(node_index(def, right_table));
+            let ws = witness(node_index(def, right_stored));
+            let chain = getter_chain(def, right_getters, span);
             let (kp, vp) = picks(right_serdes, span);
             let flavor = table_flavor(*right_versioned, span);
-            quote_spanned!(span=> #wp.fk_subscription_join::<#flavor, _, #kp, #vp>(#wr, #st, #right_store)?)
+            quote_spanned!(span=>
+                #wp.fk_subscription_join::<#flavor, _, _, _, #kp, #vp>(#wr, #ws, #chain, #st, #right_store)?
+            )
         }
         Op::FkForeignJoin { store, receive, serdes } => {
             let wr = witness(node_index(def, receive));
@@ -333,11 +339,16 @@ pub fn forward(
             left_store,
             left_versioned,
             left_serdes,
+            left_stored,
+            left_getters,
+            hash_serde,
             f,
             left,
             with_key,
         } => {
             let wl = witness(node_index(def, left_table));
+            let ws = witness(node_index(def, left_stored));
+            let chain = getter_chain(def, left_getters, span);
             let (kp, vp) = picks(left_serdes, span);
             let flavor = table_flavor(*left_versioned, span);
             let method = match (left, with_key) {
@@ -346,7 +357,8 @@ pub fn forward(
                 (true, false) => quote_spanned!(span=> fk_left_resolve),
                 (true, true) => quote_spanned!(span=> fk_left_resolve_with_key),
             };
-            quote_spanned!(span=> #wp.#method::<#flavor, _, #kp, #vp, _, _>(#wl, #f, #st, #left_store)?)
+            let hp = pick(hash_serde, span);
+            quote_spanned!(span=> #wp.#method::<#flavor, _, _, _, #kp, #vp, #hp, _, _>(#wl, #ws, #chain, #f, #st, #left_store)?)
         }
         Op::FkOutput => quote_spanned!(span=> #wp.fk_output()),
         Op::JoinWindow { store, serdes } => {

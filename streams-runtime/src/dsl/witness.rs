@@ -1040,19 +1040,25 @@ impl<FK, PK> Witness<Option<FK>, Subscription<PK>> {
 
     /// Answers subscriptions from the right table's store at `index`.
     #[allow(clippy::type_complexity)]
-    pub fn fk_subscription_join<S: TableFlavor, VF, KP: PickSerde<FK>, VP: PickSerde<VF>>(
+    pub fn fk_subscription_join<S: TableFlavor, VF, VB, C, KP: PickSerde<FK>, VP: PickSerde<VB>>(
         self,
         _right: Witness<FK, Change<VF>>,
+        _stored: Witness<FK, Change<VB>>,
+        getter: C,
         stores: &StoreSet,
         index: usize,
     ) -> Result<
         (
-            SubscriptionJoin<S::Rows<FK, VF, KP::Serde, VP::Serde>>,
+            SubscriptionJoin<Derived<S::Rows<FK, VB, KP::Serde, VP::Serde>, C>>,
             Witness<PK, Response<VF>>,
         ),
         StreamsError,
-    > {
-        Ok((SubscriptionJoin::new(stores.bind_index(index)?), Witness::new()))
+    >
+    where
+        C: RowGetter<FK, VB, Out = VF>,
+    {
+        let rows = Derived::new(stores.bind_index(index)?, getter);
+        Ok((SubscriptionJoin::new(rows), Witness::new()))
     }
 }
 
@@ -1084,23 +1090,28 @@ macro_rules! fk_resolve {
         impl<PK, VF> Witness<PK, Response<VF>> {
             $(#[$doc])*
             #[allow(clippy::type_complexity)]
-            pub fn $method<S: TableFlavor, V, KP: PickSerde<PK>, VP: PickSerde<V>, VR, F>(
+            #[allow(clippy::too_many_arguments)]
+            pub fn $method<S: TableFlavor, V, VB, C, KP: PickSerde<PK>, VP: PickSerde<VB>, HP: PickSerde<V>, VR, F>(
                 self,
                 _left: Witness<PK, Change<V>>,
+                _stored: Witness<PK, Change<VB>>,
+                getter: C,
                 f: F,
                 stores: &StoreSet,
                 index: usize,
             ) -> Result<
                 (
-                    ResponseJoin<$joiner<F>, S::Rows<PK, V, KP::Serde, VP::Serde>, VP::Serde>,
+                    ResponseJoin<$joiner<F>, Derived<S::Rows<PK, VB, KP::Serde, VP::Serde>, C>, HP::Serde>,
                     Witness<PK, Option<VR>>,
                 ),
                 StreamsError,
             >
             where
+                C: RowGetter<PK, VB, Out = V>,
                 F: FnMut($($arg),*) -> VR,
             {
-                Ok((ResponseJoin::new($joiner(f), stores.bind_index(index)?), Witness::new()))
+                let rows = Derived::new(stores.bind_index(index)?, getter);
+                Ok((ResponseJoin::new($joiner(f), rows), Witness::new()))
             }
         }
     };

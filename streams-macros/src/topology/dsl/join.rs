@@ -729,14 +729,14 @@ fn foreign_key_join(
     let not_materialized = |name: &dyn std::fmt::Display, span: &dyn quote::ToTokens| {
         cx.error_spanned_by(
             span,
-            format!("`{name}` is not a table kept in a store (a `table` clause or an aggregation), which a foreign-key join needs; join the table it comes from and apply the filter or mapping to the result"),
+            format!("`{name}` is not materialized in a key-value store (a suppression's or a join's result), so a foreign-key join cannot read it; join the table it comes from and apply the operator to the result"),
         );
     };
-    let (Some(left_store), true) = (left.store, left.getters.is_empty()) else {
+    let Some(left_store) = left.store else {
         not_materialized(&"this table", &call.method);
         return None;
     };
-    let (Some(right_store), true) = (right.store, right.getters.is_empty()) else {
+    let Some(right_store) = right.store else {
         not_materialized(&other, &other);
         return None;
     };
@@ -767,7 +767,7 @@ fn foreign_key_join(
             extractor,
             left: kind == JoinKind::Left,
             right_table: right_node.clone(),
-            left_serdes: left_serdes.clone(),
+            hash_serde: left.serdes.value.clone(),
             foreign_serde: right_serdes.key.clone(),
         },
         send_name,
@@ -815,6 +815,8 @@ fn foreign_key_join(
             right_store,
             right_versioned: right.versioned,
             right_serdes: right_serdes.clone(),
+            right_stored: right.stored.clone().unwrap_or_else(|| right_node.clone()),
+            right_getters: right.getters.clone(),
         },
         subscription_join_name,
     );
@@ -828,9 +830,10 @@ fn foreign_key_join(
         },
         foreign_join_name,
     );
+    // The response topic carries the right table's values with that table's serde.
     let response_serdes = Serdes {
         key: left_serdes.key.clone(),
-        value: right_serdes.value.clone(),
+        value: right.serdes.value.clone(),
     };
     let responses = scope.repartition_nodes(
         &method,
@@ -853,6 +856,9 @@ fn foreign_key_join(
             left_store,
             left_versioned: left.versioned,
             left_serdes: left_serdes.clone(),
+            left_stored: left.stored.clone().unwrap_or_else(|| call.node.clone()),
+            left_getters: left.getters.clone(),
+            hash_serde: left.serdes.value.clone(),
             f,
             left: kind == JoinKind::Left,
             with_key,

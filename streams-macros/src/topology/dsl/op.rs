@@ -164,8 +164,8 @@ pub enum Op {
         extractor: Expr,
         left: bool,
         right_table: Ident,
-        /// The left table's store serdes (the value serde hashes left values).
-        left_serdes: Serdes,
+        /// The left table's value serde (it hashes left values).
+        hash_serde: Option<Type>,
         /// The foreign key's serde (the right table's key serde).
         foreign_serde: Option<Type>,
     },
@@ -181,6 +181,10 @@ pub enum Op {
         right_store: usize,
         right_versioned: bool,
         right_serdes: Serdes,
+        /// The node whose rows the right store holds and the operators between it and the
+        /// right table (Java's value getter).
+        right_stored: Ident,
+        right_getters: Vec<Ident>,
     },
     /// Answers the subscribers of a changed right row; `receive` is the receiving node (its
     /// witness carries the left key type).
@@ -196,6 +200,12 @@ pub enum Op {
         left_store: usize,
         left_versioned: bool,
         left_serdes: Serdes,
+        /// The node whose rows the left store holds and the operators between it and the left
+        /// table.
+        left_stored: Ident,
+        left_getters: Vec<Ident>,
+        /// The left table's value serde (it hashes the current left value).
+        hash_serde: Option<Type>,
         f: Expr,
         left: bool,
         with_key: bool,
