@@ -256,12 +256,8 @@ pub fn forward(
             let wt = witness(node_index(def, table));
             let (kp, vp) = picks(store_serdes, span);
             let np = pick(values.as_ref(), span);
-            let method = match (left, with_key) {
-                (false, false) => quote_spanned!(span=> global_join),
-                (false, true) => quote_spanned!(span=> global_join_with_key),
-                (true, false) => quote_spanned!(span=> global_left_join),
-                (true, true) => quote_spanned!(span=> global_left_join_with_key),
-            };
+            let kind = if *left { JoinKind::Left } else { JoinKind::Inner };
+            let method = join_method("global_", "join", kind, *with_key, span);
             quote_spanned!(span=> #wp.#method::<_, _, #kp, #vp, #np, _, _, _>(#wt, #mapper, #f, #st, #store)?)
         }
         Op::StreamTableJoin {
@@ -282,12 +278,8 @@ pub fn forward(
             let check = same_keys(&wp, &wt, other);
             let (kp, vp) = picks(store_serdes, span);
             let np = pick(values.as_ref(), span);
-            let method = match (left, with_key) {
-                (false, false) => quote_spanned!(span=> stream_table_join),
-                (false, true) => quote_spanned!(span=> stream_table_join_with_key),
-                (true, false) => quote_spanned!(span=> stream_table_left_join),
-                (true, true) => quote_spanned!(span=> stream_table_left_join_with_key),
-            };
+            let kind = if *left { JoinKind::Left } else { JoinKind::Inner };
+            let method = join_method("stream_table_", "join", kind, *with_key, span);
             let flavor = table_flavor(*versioned, span);
             let ws = witness(node_index(def, stored));
             let chain = getter_chain(def, getters, span);
@@ -351,12 +343,8 @@ pub fn forward(
             let chain = getter_chain(def, left_getters, span);
             let (kp, vp) = picks(left_serdes, span);
             let flavor = table_flavor(*left_versioned, span);
-            let method = match (left, with_key) {
-                (false, false) => quote_spanned!(span=> fk_resolve),
-                (false, true) => quote_spanned!(span=> fk_resolve_with_key),
-                (true, false) => quote_spanned!(span=> fk_left_resolve),
-                (true, true) => quote_spanned!(span=> fk_left_resolve_with_key),
-            };
+            let kind = if *left { JoinKind::Left } else { JoinKind::Inner };
+            let method = join_method("fk_", "resolve", kind, *with_key, span);
             let hp = pick(hash_serde, span);
             quote_spanned!(span=> #wp.#method::<#flavor, _, _, _, #kp, #vp, #hp, _, _>(#wl, #ws, #chain, #f, #st, #left_store)?)
         }
@@ -366,7 +354,7 @@ pub fn forward(
             quote_spanned!(span=> #wp.join_window::<#kp, #vp>(#st, #store)?)
         }
         Op::StreamJoin(join) => {
-            let method = left_join_method(join, span);
+            let method = join_method("stream_", "join", join.kind, join.with_key, span);
             let wr = witness(node_index(def, &join.right_window));
             let (kp, vp1) = picks(&join.serdes, span);
             let vp2 = pick(&join.right_values, span);
@@ -380,14 +368,7 @@ pub fn forward(
             })
         }
         Op::StreamJoinRight { left_join } => {
-            let left = node_index(def, left_join);
-            let NodeKind::Op(OpDef {
-                op: Op::StreamJoin(join),
-                ..
-            }) = &def.nodes[left].kind
-            else {
-                unreachable!("a right side is made from its left side")
-            };
+            let (left, join) = left_stream_join(def, left_join);
             let ol = op_var(left);
             let outer = join.kind == JoinKind::Outer;
             let (windows, left_store) = (&join.windows, join.left_store);
@@ -395,7 +376,7 @@ pub fn forward(
             quote_spanned!(span=> #wp.stream_join_right(&#ol, #outer, #windows, #st, #left_store, #unjoined)?)
         }
         Op::TableJoin(join) => {
-            let method = table_join_method(join, span);
+            let method = join_method("table_", "join", join.kind, join.with_key, span);
             let wr = witness(node_index(def, &join.right_table));
             let (kp, vp) = picks(&join.right_serdes, span);
             let (f, right_store) = (&join.f, join.right_store);
@@ -411,14 +392,7 @@ pub fn forward(
             })
         }
         Op::TableJoinRight { left_join } => {
-            let left = node_index(def, left_join);
-            let NodeKind::Op(OpDef {
-                op: Op::TableJoin(join),
-                ..
-            }) = &def.nodes[left].kind
-            else {
-                unreachable!("a right side is made from its left side")
-            };
+            let (left, join) = left_table_join(def, left_join);
             let ol = op_var(left);
             let (kp, vp) = picks(&join.left_serdes, span);
             let needs = join_needs(join.kind);
@@ -435,34 +409,47 @@ pub fn forward(
     quote_spanned!(span=> let (#o, #w) = #call;)
 }
 
-/// The witness method of a stream-stream join's left side.
-fn left_join_method(join: &StreamJoinDef, span: Span) -> TokenStream {
-    match (join.kind, join.with_key) {
-        (JoinKind::Inner, false) => quote_spanned!(span=> stream_join),
-        (JoinKind::Inner, true) => quote_spanned!(span=> stream_join_with_key),
-        (JoinKind::Left, false) => quote_spanned!(span=> stream_left_join),
-        (JoinKind::Left, true) => quote_spanned!(span=> stream_left_join_with_key),
-        (JoinKind::Outer, false) => quote_spanned!(span=> stream_outer_join),
-        (JoinKind::Outer, true) => quote_spanned!(span=> stream_outer_join_with_key),
+/// The left side of the stream-stream join whose right side names it `left_join`: its index and
+/// the join's definition.
+fn left_stream_join<'a>(def: &'a TopologyDef, left_join: &syn::Ident) -> (usize, &'a StreamJoinDef) {
+    let left = node_index(def, left_join);
+    match &def.nodes[left].kind {
+        NodeKind::Op(OpDef {
+            op: Op::StreamJoin(join),
+            ..
+        }) => (left, join),
+        _ => unreachable!("a right side is made from its left side"),
     }
+}
+
+/// The left side of a table-table join (as [`left_stream_join`]).
+fn left_table_join<'a>(def: &'a TopologyDef, left_join: &syn::Ident) -> (usize, &'a TableJoinDef) {
+    let left = node_index(def, left_join);
+    match &def.nodes[left].kind {
+        NodeKind::Op(OpDef {
+            op: Op::TableJoin(join),
+            ..
+        }) => (left, join),
+        _ => unreachable!("a right side is made from its left side"),
+    }
+}
+
+/// The name of the witness method of a join of `kind`: `{prefix}{left_|outer_}{verb}`, with
+/// `_with_key` when the joiner takes the key (`stream_left_join_with_key`, `fk_resolve`, ...).
+fn join_method(prefix: &str, verb: &str, kind: JoinKind, with_key: bool, span: Span) -> syn::Ident {
+    let kind = match kind {
+        JoinKind::Inner => "",
+        JoinKind::Left => "left_",
+        JoinKind::Outer => "outer_",
+    };
+    let with_key = if with_key { "_with_key" } else { "" };
+    syn::Ident::new(&format!("{prefix}{kind}{verb}{with_key}"), span)
 }
 
 /// The check that a join's other side (witness `other`, named by the user as `name`) is keyed
 /// like this side (witness `this`), spanned on the name.
 fn same_keys(this: &Option<syn::Ident>, other: &syn::Ident, name: &syn::Ident) -> TokenStream {
     quote_spanned!(name.span()=> ::streams_runtime::__private::dsl::JoinKeys(#this, #other).check();)
-}
-
-/// The witness method of a table-table join's left side.
-fn table_join_method(join: &TableJoinDef, span: Span) -> TokenStream {
-    match (join.kind, join.with_key) {
-        (JoinKind::Inner, false) => quote_spanned!(span=> table_join),
-        (JoinKind::Inner, true) => quote_spanned!(span=> table_join_with_key),
-        (JoinKind::Left, false) => quote_spanned!(span=> table_left_join),
-        (JoinKind::Left, true) => quote_spanned!(span=> table_left_join_with_key),
-        (JoinKind::Outer, false) => quote_spanned!(span=> table_outer_join),
-        (JoinKind::Outer, true) => quote_spanned!(span=> table_outer_join_with_key),
-    }
 }
 
 /// The value getter a join reads a derived table through: each `filter` / `map_values` node
@@ -549,13 +536,7 @@ fn sends_old_values(def: &TopologyDef, wiring: &Wiring, i: usize) -> bool {
         NodeKind::Op(OpDef {
             op: Op::TableJoinRight { left_join },
             ..
-        }) => match &def.nodes[node_index(def, left_join)].kind {
-            NodeKind::Op(OpDef {
-                op: Op::TableJoin(join),
-                ..
-            }) => join.kind == JoinKind::Outer || sends_old_values(def, wiring, c),
-            _ => false,
-        },
+        }) => left_table_join(def, left_join).1.kind == JoinKind::Outer || sends_old_values(def, wiring, c),
         _ => false,
     })
 }
@@ -636,26 +617,12 @@ pub fn spec_kind(def: &TopologyDef, op: &Op) -> TokenStream {
             quote!(#t::NodeSpecKind::Processor { stores: &[#field] })
         }
         Op::TableJoinRight { left_join } => {
-            let left = def.nodes.iter().position(|n| n.name == *left_join);
-            let Some(NodeKind::Op(OpDef {
-                op: Op::TableJoin(join),
-                ..
-            })) = left.map(|i| &def.nodes[i].kind)
-            else {
-                unreachable!("a right side is made from its left side")
-            };
+            let (_, join) = left_table_join(def, left_join);
             let field = store_field(join.left_store);
             quote!(#t::NodeSpecKind::Processor { stores: &[#field] })
         }
         Op::StreamJoinRight { left_join } => {
-            let left = def.nodes.iter().position(|n| n.name == *left_join);
-            let Some(NodeKind::Op(OpDef {
-                op: Op::StreamJoin(join),
-                ..
-            })) = left.map(|i| &def.nodes[i].kind)
-            else {
-                unreachable!("a right side is made from its left side")
-            };
+            let (_, join) = left_stream_join(def, left_join);
             let fields = std::iter::once(join.left_store)
                 .chain(join.outer_store)
                 .map(store_field);

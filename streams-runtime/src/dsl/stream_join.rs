@@ -481,8 +481,8 @@ macro_rules! join_side {
             ) -> Result<(), ProcessingError> {
                 let pair = $pair::<V1, V2>;
                 let timestamp = record.timestamp;
-                let time = Rc::clone(&self.time);
-                time.stream_time.set(time.stream_time.get().max(timestamp));
+                let stream_time = &self.time.stream_time;
+                stream_time.set(stream_time.get().max(timestamp));
                 let null_key = self.key_serde.is_null(&record.key);
                 let null_value = $this_serde::default().is_null(&record.value);
                 if self.outer && null_key && !null_value {
@@ -496,7 +496,7 @@ macro_rules! join_side {
                     task.skip_record(name, "null key or value in a stream-stream join");
                     return Ok(());
                 }
-                if timestamp == time.stream_time.get() {
+                if timestamp == self.time.stream_time.get() {
                     self.emit_unjoined(&record, children, task)?;
                 }
                 let from = timestamp.saturating_sub(self.reach_back_ms).max(0);
@@ -530,8 +530,9 @@ macro_rules! join_side {
                     return Ok(());
                 }
                 match &self.unjoined {
-                    Some(store) if to >= time.stream_time.get() => {
-                        time.min_time.set(time.min_time.get().min(timestamp));
+                    Some(store) if to >= self.time.stream_time.get() => {
+                        let min_time = &self.time.min_time;
+                        min_time.set(min_time.get().min(timestamp));
                         let Record { key, value, .. } = record;
                         let side_key = JoinSideKey {
                             timestamp,

@@ -39,31 +39,26 @@ pub trait TableRows {
     }
 }
 
-impl<K, V, KS: Serde<K>, VS: Serde<V>> TableRows for KeyValueStore<K, V, KS, VS> {
-    type Key = K;
-    type Value = V;
-    #[inline]
-    fn latest(&self, key: &K) -> Result<Option<(V, i64)>, StoreError> {
-        self.get_with_timestamp(key)
-    }
-    #[inline]
-    fn as_of(&self, key: &K, _: i64) -> Result<Option<V>, StoreError> {
-        self.get(key)
-    }
+/// The rows of a key-value store (a table's own, or a global table's): the current row at
+/// any time.
+macro_rules! key_value_rows {
+    ($($store:ident),*) => {$(
+        impl<K, V, KS: Serde<K>, VS: Serde<V>> TableRows for $store<K, V, KS, VS> {
+            type Key = K;
+            type Value = V;
+            #[inline]
+            fn latest(&self, key: &K) -> Result<Option<(V, i64)>, StoreError> {
+                self.get_with_timestamp(key)
+            }
+            #[inline]
+            fn as_of(&self, key: &K, _: i64) -> Result<Option<V>, StoreError> {
+                self.get(key)
+            }
+        }
+    )*};
 }
 
-impl<K, V, KS: Serde<K>, VS: Serde<V>> TableRows for GlobalKeyValueStore<K, V, KS, VS> {
-    type Key = K;
-    type Value = V;
-    #[inline]
-    fn latest(&self, key: &K) -> Result<Option<(V, i64)>, StoreError> {
-        self.get_with_timestamp(key)
-    }
-    #[inline]
-    fn as_of(&self, key: &K, _: i64) -> Result<Option<V>, StoreError> {
-        self.get(key)
-    }
-}
+key_value_rows!(KeyValueStore, GlobalKeyValueStore);
 
 impl<K, V, KS: Serde<K>, VS: Serde<V>> TableRows for VersionedKeyValueStore<K, V, KS, VS> {
     type Key = K;

@@ -33,6 +33,40 @@ impl JoinKind {
     }
 }
 
+/// Whether a joiner takes the key first (three parameters) or not (two); an error on the
+/// closure for any other count.
+fn joiner_takes_key(cx: &crate::ctxt::Ctxt, f: &Expr, method: &Ident, example: &str) -> Option<bool> {
+    match arity(f) {
+        Some(3) => Some(true),
+        Some(2) | None => Some(false),
+        Some(_) => {
+            cx.error_spanned_by(
+                f,
+                format!("the joiner of `{method}` takes 2 or 3 parameters: {example}"),
+            );
+            None
+        }
+    }
+}
+
+/// The store `table` is read from; an error on `span` (naming the table `name`) when it has
+/// none, as the result of a suppression or a join.
+fn stored(
+    cx: &crate::ctxt::Ctxt,
+    table: &Table,
+    name: &dyn std::fmt::Display,
+    span: &dyn quote::ToTokens,
+    join: &str,
+) -> Option<usize> {
+    if table.store.is_none() {
+        cx.error_spanned_by(
+            span,
+            format!("`{name}` is not materialized in a key-value store (a suppression's or a join's result), so {join} cannot read it; join the table it comes from and apply the operator to the result"),
+        );
+    }
+    table.store
+}
+
 /// The other side of a join: the first argument, a name declared above.
 fn other_side(scope: &Scope<'_>, call: &mut Call, usage: &str) -> Option<(Ident, Handle)> {
     let other = match call.args.first() {
@@ -98,26 +132,8 @@ fn stream_table_join(
         cx,
         &format!("{}(table, {example}, key_serde: .., value_serde: ..)", call.method),
     );
-    let with_key = match arity(&f) {
-        Some(3) => true,
-        Some(2) | None => false,
-        Some(_) => {
-            cx.error_spanned_by(
-                &f,
-                format!("the joiner of `{}` takes 2 or 3 parameters: {example}", call.method),
-            );
-            return None;
-        }
-    };
-    let Some(store) = table.store else {
-        cx.error_spanned_by(
-            &other,
-            format!(
-                "`{other}` is not materialized in a key-value store (a suppression's or a join's result), so a join cannot read it; join the table it comes from and apply the operator to the result"
-            ),
-        );
-        return None;
-    };
+    let with_key = joiner_takes_key(cx, &f, &call.method, example)?;
+    let store = stored(cx, &table, &other, &other, "a join")?;
     let mut parent = call.node;
     if stream.repartition {
         let base = scope.display_name(&parent);
@@ -198,17 +214,7 @@ fn global_table_join(
     let f = scope.required_closure(&mut call.args, 2, "joiner", 0, "|value, row| joined")?;
     let serdes = call.args.serdes().or(&stream.serdes);
     call.args.finish(cx, &format!("{}({other}, {example})", call.method));
-    let with_key = match arity(&f) {
-        Some(3) => true,
-        Some(2) | None => false,
-        Some(_) => {
-            cx.error_spanned_by(
-                &f,
-                format!("the joiner of `{}` takes 2 or 3 parameters: {example}", call.method),
-            );
-            return None;
-        }
-    };
+    let with_key = joiner_takes_key(cx, &f, &call.method, example)?;
     let store = table.store.expect("a global table has its store");
     let display = scope.next_name("KSTREAM-LEFTJOIN");
     let store_serdes = scope.store_serdes(store);
@@ -386,17 +392,7 @@ fn stream_stream_join(
     let store_name = call.args.string("store");
     let (persistent, logging) = (call.args.boolean("persistent"), call.args.boolean("logging"));
     call.args.finish(cx, &usage);
-    let with_key = match arity(&f) {
-        Some(3) => true,
-        Some(2) | None => false,
-        Some(_) => {
-            cx.error_spanned_by(
-                &f,
-                format!("the joiner of `{}` takes 2 or 3 parameters: {example}", call.method),
-            );
-            return None;
-        }
-    };
+    let with_key = joiner_takes_key(cx, &f, &call.method, example)?;
     let Some(windows) = windows else {
         cx.error_spanned_by(
             &call.method,
@@ -615,31 +611,9 @@ fn table_join(scope: &mut Scope<'_>, mut call: Call, left: Table) -> Option<Hand
     }
     let f = scope.required_closure(&mut call.args, 1, "joiner", 0, example)?;
     call.args.finish(cx, &usage);
-    let with_key = match arity(&f) {
-        Some(3) => true,
-        Some(2) | None => false,
-        Some(_) => {
-            cx.error_spanned_by(
-                &f,
-                format!("the joiner of `{}` takes 2 or 3 parameters: {example}", call.method),
-            );
-            return None;
-        }
-    };
-    let not_materialized = |name: &dyn std::fmt::Display, span: &dyn quote::ToTokens| {
-        cx.error_spanned_by(
-            span,
-            format!("`{name}` is not materialized in a key-value store (a suppression's or a join's result), so a join cannot read it; join the table it comes from and apply the operator to the result"),
-        );
-    };
-    let Some(left_store) = left.store else {
-        not_materialized(&"this table", &call.method);
-        return None;
-    };
-    let Some(right_store) = right.store else {
-        not_materialized(&other, &other);
-        return None;
-    };
+    let with_key = joiner_takes_key(cx, &f, &call.method, example)?;
+    let left_store = stored(cx, &left, &"this table", &call.method, "a join")?;
+    let right_store = stored(cx, &right, &other, &other, "a join")?;
     // Java's order of generated names: the merge, then the two sides.
     let merge_name = scope.next_name("KTABLE-MERGE");
     let this_name = scope.next_name("KTABLE-JOINTHIS");
@@ -715,31 +689,9 @@ fn foreign_key_join(
     let extractor = scope.required_closure(&mut call.args, 1, "foreign-key extractor", 1, "|value| foreign_key")?;
     let f = scope.required_closure(&mut call.args, 2, "joiner", 0, example)?;
     call.args.finish(cx, &format!("{}({other}, {example})", call.method));
-    let with_key = match arity(&f) {
-        Some(3) => true,
-        Some(2) | None => false,
-        Some(_) => {
-            cx.error_spanned_by(
-                &f,
-                format!("the joiner of `{}` takes 2 or 3 parameters: {example}", call.method),
-            );
-            return None;
-        }
-    };
-    let not_materialized = |name: &dyn std::fmt::Display, span: &dyn quote::ToTokens| {
-        cx.error_spanned_by(
-            span,
-            format!("`{name}` is not materialized in a key-value store (a suppression's or a join's result), so a foreign-key join cannot read it; join the table it comes from and apply the operator to the result"),
-        );
-    };
-    let Some(left_store) = left.store else {
-        not_materialized(&"this table", &call.method);
-        return None;
-    };
-    let Some(right_store) = right.store else {
-        not_materialized(&other, &other);
-        return None;
-    };
+    let with_key = joiner_takes_key(cx, &f, &call.method, example)?;
+    let left_store = stored(cx, &left, &"this table", &call.method, "a foreign-key join")?;
+    let right_store = stored(cx, &right, &other, &other, "a foreign-key join")?;
     let method = call.method.clone();
     let left_serdes = scope.store_serdes(left_store);
     let right_serdes = scope.store_serdes(right_store);
