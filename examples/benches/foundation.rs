@@ -236,6 +236,18 @@ fn main() {
     if !common::measuring() {
         return;
     }
+    // `FOUNDATION_PROFILE=p1|p1-hand|p2|p2-hand` runs that side once (under callgrind).
+    if let Ok(side) = std::env::var("FOUNDATION_PROFILE") {
+        let n = match side.as_str() {
+            "p1" => p1_driver(&p1_inputs(1_000_000)),
+            "p1-hand" => p1_hand(&p1_inputs(1_000_000)),
+            "p2" => p2_driver(&p2_lines(1_000_000)),
+            "p2-hand" => p2_hand(&p2_lines(1_000_000)),
+            other => panic!("FOUNDATION_PROFILE: unknown side {other}"),
+        };
+        println!("{side}: {n} records");
+        return;
+    }
     let rounds = 5;
     let inputs = p1_inputs(1_000_000);
     assert_eq!(p1_driver(&inputs), p1_hand(&inputs));

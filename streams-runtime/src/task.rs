@@ -56,6 +56,12 @@ impl PunctuationQueue {
         self.schedules.retain(|s| !(s.id == id && s.node == node));
     }
 
+    /// Whether a schedule of `kind` is due at `now` (the per-record check, before any work).
+    #[inline]
+    fn any_due(&self, kind: PunctuationType, now: i64) -> bool {
+        self.schedules.iter().any(|s| s.kind == kind && s.next <= now)
+    }
+
     /// The earliest schedule of `kind` due at `now`, moved to its next time (skipping missed
     /// intervals, as Java's `PunctuationSchedule.next` does).
     fn pop_due(&mut self, kind: PunctuationType, now: i64, fired: &[ScheduleId]) -> Option<(ScheduleId, u32)> {
@@ -374,6 +380,9 @@ impl<G: TaskGraph> Task<G> {
         }
         if kind == PunctuationType::WallClockTime {
             self.context.system_time_ms = now;
+        }
+        if !self.context.punctuations.any_due(kind, now) {
+            return Ok(());
         }
         let mut fired = Vec::new();
         while let Some((id, node)) = self.context.punctuations.pop_due(kind, now, &fired) {

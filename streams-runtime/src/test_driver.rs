@@ -13,18 +13,63 @@ use crate::topology::{NodeSpecKind, SinkRef, SourceRef, StoreRef, Topology};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::marker::PhantomData;
-use std::ops::Range;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// A record captured in an output topic; its bytes live in the topic's arena.
+/// Where a captured record's key and value bytes are in its topic's arena: the key at `start`,
+/// the value right after it; a length of [`NULL_LEN`] is null.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    key_len: u32,
+    value_len: u32,
+}
+
+/// The length of a null key or value in a [`Span`].
+const NULL_LEN: u32 = u32::MAX;
+
+impl Span {
+    /// Appends the key and value bytes to `arena`.
+    fn push(arena: &mut Vec<u8>, key: Option<&[u8]>, value: Option<&[u8]>) -> Span {
+        let start = arena.len();
+        let mut len = |data: Option<&[u8]>| match data {
+            Some(d) => {
+                arena.extend_from_slice(d);
+                u32::try_from(d.len()).expect("a record's key or value is shorter than 4 GiB")
+            }
+            None => NULL_LEN,
+        };
+        let key_len = len(key);
+        let value_len = len(value);
+        Span {
+            start,
+            key_len,
+            value_len,
+        }
+    }
+
+    fn key<'a>(&self, arena: &'a [u8]) -> Option<&'a [u8]> {
+        (self.key_len != NULL_LEN).then(|| &arena[self.start..self.start + self.key_len as usize])
+    }
+
+    fn value<'a>(&self, arena: &'a [u8]) -> Option<&'a [u8]> {
+        let start = self.start
+            + if self.key_len == NULL_LEN {
+                0
+            } else {
+                self.key_len as usize
+            };
+        (self.value_len != NULL_LEN).then(|| &arena[start..start + self.value_len as usize])
+    }
+}
+
+/// A record captured in an output topic; its bytes live in the topic's arena, its headers (when
+/// it has any) in the topic's header queue.
 #[derive(Debug)]
 struct CapturedRecord {
-    key: Option<Range<usize>>,
-    value: Option<Range<usize>>,
+    span: Span,
     timestamp: i64,
-    headers: Headers,
-    offset: i64,
+    has_headers: bool,
 }
 
 /// A topic the task wrote to, with the records not yet read. Its byte arena is reset whenever
@@ -36,29 +81,41 @@ struct OutputTopic {
     feeds: Option<usize>,
     bytes: Vec<u8>,
     records: VecDeque<CapturedRecord>,
+    /// The headers of the records that have some, in record order.
+    headers: VecDeque<Headers>,
     next_offset: i64,
 }
 
 impl OutputTopic {
-    fn push_bytes(&mut self, data: Option<&[u8]>) -> Option<Range<usize>> {
-        data.map(|d| {
-            let start = self.bytes.len();
-            self.bytes.extend_from_slice(d);
-            start..self.bytes.len()
-        })
+    /// Appends a record; its offset is the topic's next.
+    fn push(&mut self, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64, headers: Headers) -> Span {
+        let span = Span::push(&mut self.bytes, key, value);
+        let has_headers = !headers.is_empty();
+        if has_headers {
+            self.headers.push_back(headers);
+        }
+        self.records.push_back(CapturedRecord {
+            span,
+            timestamp,
+            has_headers,
+        });
+        self.next_offset += 1;
+        span
     }
 
-    fn slice(&self, range: &Option<Range<usize>>) -> Option<&[u8]> {
-        range.clone().map(|r| &self.bytes[r])
+    /// The offset of the oldest unread record.
+    fn first_offset(&self) -> i64 {
+        self.next_offset - self.records.len() as i64
     }
 }
 
-/// A record written to a topic the topology reads, waiting to be piped back in; its bytes live
-/// in the driver's feed-back arena.
+/// A record written to a topic the topology reads, waiting to be piped back in; its bytes are
+/// those captured in output topic `output` (tests cannot read that topic while records are
+/// being fed back, so the bytes stay put).
 struct FedBack {
     source: usize,
-    key: Option<Range<usize>>,
-    value: Option<Range<usize>>,
+    output: usize,
+    span: Span,
     timestamp: i64,
     headers: Headers,
 }
@@ -73,6 +130,7 @@ fn output_index(outputs: &mut Vec<OutputTopic>, sources: &[crate::topology::Sour
         feeds: sources.iter().position(|s| !s.internal && s.topics.contains(&topic)),
         bytes: Vec::new(),
         records: VecDeque::new(),
+        headers: VecDeque::new(),
         next_offset: 0,
     });
     outputs.len() - 1
@@ -95,8 +153,6 @@ struct DriverState<G> {
     value_buf: Vec<u8>,
     /// Records to pipe back in, first in first out (as Java's driver processes them).
     pending: VecDeque<FedBack>,
-    /// The bytes of `pending`, cleared whenever it is empty.
-    pending_bytes: Vec<u8>,
     /// Scratch buffers for the record being fed back.
     feed_key: Vec<u8>,
     feed_value: Vec<u8>,
@@ -114,7 +170,6 @@ impl<G: TaskGraph> DriverState<G> {
         if let Err(e) = self.process_one(source, record) {
             // What the failed record queued is not fed back (as its output is not committed).
             self.pending.clear();
-            self.pending_bytes.clear();
             return Err(e);
         }
         self.drain_pending()
@@ -134,10 +189,10 @@ impl<G: TaskGraph> DriverState<G> {
             headers: record.headers,
         };
         let result = self.task.process(source, raw);
-        self.capture();
-        result?;
-        let stream_time = self.task.stream_time();
-        let result = self.task.punctuate(PunctuationType::StreamTime, stream_time);
+        let result = result.and_then(|()| {
+            let stream_time = self.task.stream_time();
+            self.task.punctuate(PunctuationType::StreamTime, stream_time)
+        });
         self.capture();
         result
     }
@@ -160,13 +215,13 @@ impl<G: TaskGraph> DriverState<G> {
         while let Some(r) = self.pending.pop_front() {
             key.clear();
             value.clear();
-            let bytes = &self.pending_bytes;
-            let k = r.key.map(|range| {
-                key.extend_from_slice(&bytes[range]);
+            let bytes = &self.outputs[r.output].bytes;
+            let k = r.span.key(bytes).map(|k| {
+                key.extend_from_slice(k);
                 key.as_slice()
             });
-            let v = r.value.map(|range| {
-                value.extend_from_slice(&bytes[range]);
+            let v = r.span.value(bytes).map(|v| {
+                value.extend_from_slice(v);
                 value.as_slice()
             });
             let record = PipedRecord {
@@ -177,11 +232,7 @@ impl<G: TaskGraph> DriverState<G> {
             };
             if let Err(e) = self.process_one(r.source, record) {
                 self.pending.clear();
-                self.pending_bytes.clear();
                 return Err(e);
-            }
-            if self.pending.is_empty() {
-                self.pending_bytes.clear();
             }
         }
         Ok(())
@@ -198,7 +249,6 @@ impl<G: TaskGraph> DriverState<G> {
             changelog_outputs,
             repartition_outputs,
             pending,
-            pending_bytes,
             ..
         } = self;
         task.drain_output(|r| {
@@ -217,33 +267,21 @@ impl<G: TaskGraph> DriverState<G> {
                     .expect("a repartition sink writes the topic of an internal source, resolved at driver creation"),
             };
             let out = &mut outputs[index];
-            if let Some(source) = out.feeds {
-                let mut copy = |data: Option<&[u8]>| {
-                    data.map(|d| {
-                        let start = pending_bytes.len();
-                        pending_bytes.extend_from_slice(d);
-                        start..pending_bytes.len()
-                    })
-                };
+            let feeds = out.feeds;
+            let fed_headers = match feeds {
+                Some(_) if !r.headers.is_empty() => r.headers.clone(),
+                _ => Headers::new(),
+            };
+            let span = out.push(r.key, r.value, r.timestamp, r.headers);
+            if let Some(source) = feeds {
                 pending.push_back(FedBack {
                     source,
-                    key: copy(r.key),
-                    value: copy(r.value),
+                    output: index,
+                    span,
                     timestamp: r.timestamp,
-                    headers: r.headers.clone(),
+                    headers: fed_headers,
                 });
             }
-            let key = out.push_bytes(r.key);
-            let value = out.push_bytes(r.value);
-            let offset = out.next_offset;
-            out.next_offset += 1;
-            out.records.push_back(CapturedRecord {
-                key,
-                value,
-                timestamp: r.timestamp,
-                headers: r.headers,
-                offset,
-            });
         });
     }
 }
@@ -331,7 +369,6 @@ pub fn test_driver_with<T: Topology>(
         key_buf: Vec::new(),
         value_buf: Vec::new(),
         pending: VecDeque::new(),
-        pending_bytes: Vec::new(),
         feed_key: Vec::new(),
         feed_value: Vec::new(),
     };
@@ -632,15 +669,25 @@ impl<G, K, V, KS: Serde<K>, VS: Serde<V>> TestOutputTopic<G, K, V, KS, VS> {
     ) -> Result<(R, i64, Headers), StreamsError> {
         let mut state = self.state.borrow_mut();
         let out = &mut state.outputs[self.index];
+        let offset = out.first_offset();
         let r = out
             .records
             .pop_front()
             .ok_or_else(|| StreamsError::EmptyOutputTopic(out.name.clone()))?;
-        let result = read(self, out.slice(&r.key), out.slice(&r.value), (&out.name, r.offset));
+        let headers = match r.has_headers {
+            true => out.headers.pop_front().unwrap_or_default(),
+            false => Headers::new(),
+        };
+        let result = read(
+            self,
+            r.span.key(&out.bytes),
+            r.span.value(&out.bytes),
+            (&out.name, offset),
+        );
         if out.records.is_empty() {
             out.bytes.clear();
         }
-        Ok((result?, r.timestamp, r.headers))
+        Ok((result?, r.timestamp, headers))
     }
 
     fn decode<T, S: Serde<T>>(
