@@ -674,9 +674,10 @@ impl<G, K, V, KS: Serde<K>, VS: Serde<V>> TestOutputTopic<G, K, V, KS, VS> {
             .records
             .pop_front()
             .ok_or_else(|| StreamsError::EmptyOutputTopic(out.name.clone()))?;
-        let headers = match r.has_headers {
-            true => out.headers.pop_front().unwrap_or_default(),
-            false => Headers::new(),
+        let headers = if r.has_headers {
+            out.headers.pop_front().unwrap_or_default()
+        } else {
+            Headers::new()
         };
         let result = read(
             self,
