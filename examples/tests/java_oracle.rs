@@ -464,6 +464,7 @@ fn drive<T: Topology>(topology: &T, steps: &[Step], outputs: &[(&str, Values)]) 
         DriverConfig {
             application_id: "oracle".to_owned(),
             initial_wall_clock_ms: INITIAL_WALL_CLOCK_MS,
+            ..DriverConfig::default()
         },
     )
     .unwrap();

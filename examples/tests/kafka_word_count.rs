@@ -114,6 +114,64 @@ fn word_count_runs_end_to_end() {
     );
 }
 
+word_count_topology!(struct Tuned { input: "wc-rocks-in", output: "wc-rocks-out" });
+
+/// The `name=value` lines of the newest `OPTIONS-*` file RocksDB wrote in `db`.
+fn persisted_options(db: &std::path::Path) -> Vec<String> {
+    let newest = std::fs::read_dir(db)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("OPTIONS-"))
+        .max()
+        .unwrap_or_else(|| panic!("no OPTIONS file in {}", db.display()));
+    let text = std::fs::read_to_string(db.join(newest)).unwrap();
+    text.lines().map(|l| l.trim().to_owned()).collect()
+}
+
+#[test]
+fn the_rocksdb_config_setter_tunes_the_store_of_every_task() {
+    let app = app_id("wc-rocks");
+    kafka().create_topics(&["wc-rocks-in", "wc-rocks-out"], PARTITIONS);
+    let state = tempfile::tempdir().unwrap();
+    write(
+        "wc-rocks-in",
+        None,
+        &strings(&["all streams lead to kafka", "hello kafka streams"]),
+    );
+    let mut config = config(&app, state.path(), &[]);
+    let names = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&names);
+    config.set_rocksdb_config_setter(move |name, options, table| {
+        log.lock().unwrap().push(name.to_owned());
+        options.set_write_buffer_size(2 * 1024 * 1024);
+        table.set_block_size(8 * 1024);
+    });
+    let mut streams = KafkaStreams::new(Tuned, config).unwrap();
+    let restored = restored_partitions(&streams);
+    streams.start().unwrap();
+    let expected = counts(&[
+        ("all", 1),
+        ("hello", 1),
+        ("kafka", 2),
+        ("lead", 1),
+        ("streams", 2),
+        ("to", 1),
+    ]);
+    assert_eq!(await_counts("wc-rocks-out", &expected), 8);
+    assert!(streams.close(Duration::from_secs(10)));
+    assert!(streams.take_failure().is_none());
+    // Each task of the counting sub-topology opened its store once, through the setter.
+    assert_eq!(sorted(restored.lock().unwrap().clone()), [0, 1]);
+    assert_eq!(*names.lock().unwrap(), ["counts-store", "counts-store"]);
+    for task in ["1_0", "1_1"] {
+        let db = state.path().join(&app).join(task).join("rocksdb").join("counts-store");
+        let options = persisted_options(&db);
+        for line in ["write_buffer_size=2097152", "block_size=8192"] {
+            assert!(options.iter().any(|l| l == line), "{task}: {line} not in {options:?}");
+        }
+    }
+}
+
 word_count_topology!(struct Restart { input: "wc-restart-in", output: "wc-restart-out" });
 
 #[test]

@@ -106,6 +106,10 @@ pub enum ConsumerKind {
     Global,
 }
 
+/// The default of `rocksdb.block.cache.max.bytes`: the size of the one block cache every RocksDB
+/// store of an instance shares (50 MiB, what Java gives each store instance a cache of its own).
+pub const DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES: usize = 50 * 1024 * 1024;
+
 /// The settings of a Kafka Streams application.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamsConfig {
@@ -153,6 +157,13 @@ pub struct StreamsConfig {
     /// default 1 000): how often, in wall-clock time, left and outer stream-stream joins look
     /// for records whose join window has closed.
     pub outer_join_emit_interval: Duration,
+    /// `rocksdb.block.cache.max.bytes` (this library's, not Java's; default
+    /// [`DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES`]): the capacity of the LRU block cache that every
+    /// RocksDB store of the instance shares (all tasks, all threads, every segment).
+    pub rocksdb_block_cache_bytes: usize,
+    /// Java's `rocksdb.config.setter`, typed: see [`set_rocksdb_config_setter`](Self::set_rocksdb_config_setter).
+    #[cfg(feature = "rocksdb")]
+    pub rocksdb_config_setter: Option<crate::state::RocksDbConfigSetter>,
     /// Pass-through librdkafka settings, by client.
     pub client_settings: Vec<(ClientScope, String, String)>,
 }
@@ -178,6 +189,7 @@ const STREAMS_SETTINGS: &[&str] = &[
     "windowstore.changelog.additional.retention.ms",
     "__emit.interval.ms.kstreams.windowed.aggregation__",
     "__emit.interval.ms.kstreams.outer.join.spurious.results.fix__",
+    "rocksdb.block.cache.max.bytes",
 ];
 
 const PREFIXES: &[(&str, ClientScope)] = &[
@@ -217,8 +229,25 @@ impl StreamsConfig {
             windowstore_changelog_additional_retention: Duration::from_millis(86_400_000),
             windowed_emit_interval: Duration::from_millis(1_000),
             outer_join_emit_interval: Duration::from_millis(1_000),
+            rocksdb_block_cache_bytes: DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES,
+            #[cfg(feature = "rocksdb")]
+            rocksdb_config_setter: None,
             client_settings: Vec::new(),
         }
+    }
+
+    /// Sets the function that adjusts the RocksDB options of every store (Java's
+    /// `rocksdb.config.setter`): it is called with each database's name (the store's, or
+    /// `<store>.<segment start>` for a segment of a window or session store), its options and
+    /// its block-based table options, before the database opens. See
+    /// [`RocksDbConfigSetter`](crate::state::RocksDbConfigSetter).
+    #[cfg(feature = "rocksdb")]
+    pub fn set_rocksdb_config_setter(
+        &mut self,
+        set_config: impl Fn(&str, &mut rocksdb::Options, &mut rocksdb::BlockBasedOptions) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.rocksdb_config_setter = Some(crate::state::RocksDbConfigSetter::new(set_config));
+        self
     }
 
     /// A config from `name = value` settings with Java's names (a `.properties` file's lines,
@@ -355,6 +384,14 @@ impl StreamsConfig {
                 }
             }
             "client.id" => self.client_id = Some(value.to_owned()),
+            "rocksdb.block.cache.max.bytes" => {
+                self.rocksdb_block_cache_bytes = usize::try_from(number(0)?).map_err(|_| invalid("too large"))?
+            }
+            "rocksdb.config.setter" => {
+                return Err(invalid(
+                    "a class name cannot name Rust code: set the function with `StreamsConfig::set_rocksdb_config_setter`",
+                ));
+            }
             _ => {
                 if let Some((prefix, scope)) = PREFIXES.iter().find(|(p, _)| name.starts_with(p)) {
                     let rest = &name[prefix.len()..];
@@ -528,6 +565,38 @@ mod tests {
         assert_eq!(c.deserialization_handler, DeserializationHandler::LogAndContinue);
         assert_eq!(c.dead_letter_topic.as_deref(), Some("dlq"));
         assert_eq!(c.processing_handler, ProcessingHandler::LogAndContinue);
+    }
+
+    #[cfg(feature = "rocksdb")]
+    #[test]
+    fn rocksdb_settings_take_a_cache_size_and_a_typed_setter_only() {
+        let default = StreamsConfig::from_properties([("application.id", "a")]).unwrap();
+        assert_eq!(default.rocksdb_block_cache_bytes, 50 * 1024 * 1024);
+        assert_eq!(default.rocksdb_config_setter, None);
+        let sized =
+            StreamsConfig::from_properties([("application.id", "a"), ("rocksdb.block.cache.max.bytes", "1048576")])
+                .unwrap();
+        assert_eq!(sized.rocksdb_block_cache_bytes, 1_048_576);
+        let err = StreamsConfig::from_properties([("application.id", "a"), ("rocksdb.block.cache.max.bytes", "-1")])
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid value \"-1\" for `rocksdb.block.cache.max.bytes`: expected an integer >= 0"
+        );
+        let err = StreamsConfig::from_properties([
+            ("application.id", "a"),
+            ("rocksdb.config.setter", "com.example.BoundedMemoryRocksDBConfig"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid value \"com.example.BoundedMemoryRocksDBConfig\" for `rocksdb.config.setter`: a class name cannot name Rust code: set the function with `StreamsConfig::set_rocksdb_config_setter`"
+        );
+        let mut config = default.clone();
+        config.set_rocksdb_config_setter(|_, options, _| options.set_write_buffer_size(1024));
+        assert!(config.rocksdb_config_setter.is_some());
+        assert_eq!(config.clone(), config, "a clone shares the setter");
+        assert_ne!(config, default);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! `kafka-streams-test-utils`). Records piped into typed input topics are processed at once;
 //! what the sinks (and changelogs) produce lands in output topics the test reads back.
 
+use crate::config::DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES;
 use crate::error::{RecordPart, StreamsError};
 use crate::graph::{RawRecord, TaskGraph};
 use crate::processor::{PunctuationType, TaskId};
@@ -310,6 +311,15 @@ pub struct DriverConfig {
     pub application_id: String,
     /// The initial mock wall-clock time in ms. Default: now.
     pub initial_wall_clock_ms: i64,
+    /// The capacity of the block cache the driver's RocksDB stores share
+    /// ([`StreamsConfig::rocksdb_block_cache_bytes`](crate::config::StreamsConfig::rocksdb_block_cache_bytes)).
+    /// Default [`DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES`].
+    pub rocksdb_block_cache_bytes: usize,
+    /// The function adjusting the options of each RocksDB store, as under `KafkaStreams`
+    /// ([`StreamsConfig::set_rocksdb_config_setter`](crate::config::StreamsConfig::set_rocksdb_config_setter)).
+    /// Default: none.
+    #[cfg(feature = "rocksdb")]
+    pub rocksdb_config_setter: Option<crate::state::RocksDbConfigSetter>,
 }
 
 impl Default for DriverConfig {
@@ -319,7 +329,23 @@ impl Default for DriverConfig {
             initial_wall_clock_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as i64),
+            rocksdb_block_cache_bytes: DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES,
+            #[cfg(feature = "rocksdb")]
+            rocksdb_config_setter: None,
         }
+    }
+}
+
+impl DriverConfig {
+    /// Sets the function adjusting the options of each RocksDB store (see
+    /// [`StreamsConfig::set_rocksdb_config_setter`](crate::config::StreamsConfig::set_rocksdb_config_setter)).
+    #[cfg(feature = "rocksdb")]
+    pub fn set_rocksdb_config_setter(
+        &mut self,
+        set_config: impl Fn(&str, &mut rocksdb::Options, &mut rocksdb::BlockBasedOptions) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.rocksdb_config_setter = Some(crate::state::RocksDbConfigSetter::new(set_config));
+        self
     }
 }
 
@@ -345,6 +371,8 @@ pub fn test_driver_with<T: Topology>(
         task_dir: dir.path().join(&config.application_id).join(task_id.to_string()),
         exactly_once: false,
         globals: Default::default(),
+        #[cfg(feature = "rocksdb")]
+        rocksdb: crate::state::RocksDbSettings::new(config.rocksdb_block_cache_bytes, config.rocksdb_config_setter),
     };
     let mut task = create_task(
         topology,

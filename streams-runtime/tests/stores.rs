@@ -38,6 +38,8 @@ fn open_with(persistent: bool, exactly_once: bool, dir: &tempfile::TempDir) -> S
             task_dir: dir.path().to_owned(),
             exactly_once,
             globals: Default::default(),
+            #[cfg(feature = "rocksdb")]
+            rocksdb: Default::default(),
         },
         |_| true,
     )

@@ -34,6 +34,8 @@ fn open(persistent: bool, exactly_once: bool, dir: &tempfile::TempDir) -> StoreS
         task_dir: dir.path().to_owned(),
         exactly_once,
         globals: Default::default(),
+        #[cfg(feature = "rocksdb")]
+        rocksdb: Default::default(),
     };
     StoreSet::open(specs, &context, |_| true).unwrap()
 }

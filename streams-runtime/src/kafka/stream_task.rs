@@ -14,7 +14,7 @@ use crate::error::StreamsError;
 use crate::graph::{RawRecord, TaskGraph};
 use crate::processor::{PunctuationType, TaskId};
 use crate::record::Headers;
-use crate::state::{GlobalStores, StoreContext};
+use crate::state::GlobalStores;
 use crate::task::{Task, create_task};
 use crate::topology::{NodeSet, Topology};
 use rdkafka::consumer::Consumer as _;
@@ -51,11 +51,7 @@ pub(crate) fn create<T: Topology>(
     shared: &Shared,
 ) -> Result<StreamTask<impl TaskGraph + use<T>>, StreamsError> {
     let dir = TaskDirectory::lock(config, id)?;
-    let stores = StoreContext {
-        task_dir: dir.path().to_owned(),
-        exactly_once: config.exactly_once(),
-        globals: globals.clone(),
-    };
+    let stores = shared.store_context(dir.path().to_owned(), config.exactly_once(), globals.clone());
     let nodes = NodeSet::Only(&routes.subtopologies[id.subtopology as usize]);
     let mut task = create_task(topology, id, nodes, &config.application_id, &stores, now_ms())?;
     task.set_windowed_emit_interval(i64::try_from(config.windowed_emit_interval.as_millis()).unwrap_or(i64::MAX));

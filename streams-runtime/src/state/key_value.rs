@@ -124,7 +124,12 @@ impl KvStoreInner {
     #[cfg(feature = "rocksdb")]
     fn open_persistent(spec: &StoreSpec, context: &StoreContext) -> Result<Backend, StoreError> {
         let path = context.task_dir.join("rocksdb").join(spec.name);
-        Ok(Backend::RocksDb(RocksDbKvStore::open(spec.name, &path)?))
+        Ok(Backend::RocksDb(RocksDbKvStore::open(
+            spec.name,
+            spec.name,
+            &path,
+            &context.rocksdb,
+        )?))
     }
 
     #[cfg(not(feature = "rocksdb"))]
@@ -153,6 +158,15 @@ impl KvStoreInner {
             Backend::Memory(_) => Ok(()),
             #[cfg(feature = "rocksdb")]
             Backend::RocksDb(db) => db.flush(),
+        }
+    }
+
+    /// An integer property of the RocksDB database under the store; `None` in memory.
+    #[cfg(feature = "rocksdb")]
+    fn rocksdb_property(&self, property: &str) -> Result<Option<u64>, StoreError> {
+        match &self.backend {
+            Backend::Memory(_) => Ok(None),
+            Backend::RocksDb(db) => db.property_int(property),
         }
     }
 
@@ -722,6 +736,15 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
     /// The number of entries (exact in memory, RocksDB's estimate on disk).
     pub fn approximate_num_entries(&self) -> Result<u64, StoreError> {
         self.inner.borrow().approximate_num_entries()
+    }
+
+    /// An integer property of the store's RocksDB database, as Java's RocksDB store metrics
+    /// read them (`rocksdb.block-cache-capacity`, `rocksdb.block-cache-usage`,
+    /// `rocksdb.estimate-num-keys`, `rocksdb.cur-size-all-mem-tables`, ...); `None` for an
+    /// in-memory store or a property RocksDB does not know.
+    #[cfg(feature = "rocksdb")]
+    pub fn rocksdb_property(&self, property: &str) -> Result<Option<u64>, StoreError> {
+        self.inner.borrow().rocksdb_property(property)
     }
 
     /// How many times the store's uncommitted writes were dropped (exactly-once aborts): state

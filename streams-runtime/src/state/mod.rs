@@ -10,6 +10,8 @@ mod key_value;
 mod memory;
 #[cfg(feature = "rocksdb")]
 mod rocks;
+#[cfg(feature = "rocksdb")]
+mod rocks_settings;
 mod segmented;
 mod session;
 mod uncommitted;
@@ -19,6 +21,8 @@ mod window;
 pub(crate) use global::GlobalStore;
 pub use global::{GlobalKeyValueStore, GlobalStores};
 pub use key_value::{KeyValueIterator, KeyValueStore};
+#[cfg(feature = "rocksdb")]
+pub use rocks_settings::{RocksDbConfigSetter, RocksDbSettings};
 pub use session::SessionStore;
 pub use versioned::{NOT_PUT, PUT_LATEST, VersionedKeyValueStore, VersionedRecord};
 pub use window::{WindowStore, WindowStoreIterator, WindowedIterator};
@@ -100,7 +104,7 @@ pub struct StoreField {
     pub kind: StoreKind,
 }
 
-/// Where a task keeps its persistent stores.
+/// Where a task keeps its persistent stores, and how it opens them.
 #[derive(Debug, Clone)]
 pub struct StoreContext {
     /// The task's directory (`state.dir/<application.id>/<task>`).
@@ -110,6 +114,9 @@ pub struct StoreContext {
     /// The instance's global stores, which global table joins read (none under the test
     /// driver: there a global table's store is the task's own).
     pub globals: GlobalStores,
+    /// The instance's RocksDB settings: its shared block cache and config setter.
+    #[cfg(feature = "rocksdb")]
+    pub rocksdb: RocksDbSettings,
 }
 
 /// A store instance of one task (opaque; handles are bound to it).

@@ -521,6 +521,8 @@ mod tests {
             task_dir: dir.path().to_owned(),
             exactly_once: false,
             globals: Default::default(),
+            #[cfg(feature = "rocksdb")]
+            rocksdb: Default::default(),
         };
         VersionedStoreInner::open(&spec, &context).unwrap()
     }
