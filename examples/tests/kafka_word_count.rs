@@ -26,6 +26,9 @@ fn config(app: &str, state_dir: &std::path::Path, extra: &[(&str, &str)]) -> Str
         ("bootstrap.servers", bootstrap.as_str()),
         ("commit.interval.ms", "100"),
         ("state.dir", state_dir.as_str()),
+        // Every update is emitted (a zero record cache flushes each write at once, as Java does
+        // with `statestore.cache.max.bytes=0`): the tests know how many to expect.
+        ("statestore.cache.max.bytes", "0"),
     ];
     settings.extend_from_slice(extra);
     StreamsConfig::from_properties(settings).unwrap()
@@ -610,4 +613,81 @@ fn tasks_of_idle_partitions_are_created_at_assignment_and_punctuate() {
     assert_eq!(ticks, ["0_0", "0_1"]);
     assert!(streams.close(Duration::from_secs(10)));
     assert!(streams.take_failure().is_none());
+}
+
+topology! {
+    /// The word count with each counted word also written to `wc-cache-seen`, after the
+    /// counting task counted it: once that topic holds every word, a test knows the counts are
+    /// all in the store (or its cache).
+    struct CountedWords {
+        stream lines { topic: "wc-cache-in", key: Option<String>, value: String }
+        let words = lines
+            .flat_map_values(|line| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
+            .select_key(|_, word| word.clone())
+            .repartition(name: "wc-cache-words");
+        words.group_by_key().count(store: "wc-cache-counts").to_stream().to("wc-cache-out");
+        words.to("wc-cache-seen");
+    }
+}
+
+#[test]
+fn the_record_cache_writes_one_update_per_word_and_commit_and_none_without_it() {
+    let lines = strings(&["kafka streams kafka", "streams of kafka records", "kafka", "of kafka"]);
+    let expected = counts(&[("kafka", 5), ("of", 2), ("records", 1), ("streams", 2)]);
+    // Commits only when the instance closes: the cache holds every update until then.
+    let rare_commits = ("commit.interval.ms", "600000");
+    for (cache, updates) in [("0", 10), ("10485760", 4)] {
+        let app = app_id(&format!("wc-cache-{cache}"));
+        kafka().create_topics(&["wc-cache-in", "wc-cache-out", "wc-cache-seen"], PARTITIONS);
+        write("wc-cache-in", None, &lines);
+        let state = tempfile::tempdir().unwrap();
+        let settings = [rare_commits, ("statestore.cache.max.bytes", cache)];
+        let mut streams = KafkaStreams::new(CountedWords, config(&app, state.path(), &settings)).unwrap();
+        streams.start().unwrap();
+        let seen = kafka().read("wc-cache-seen", "read_uncommitted", Duration::from_secs(1), |r| {
+            r.len() == 10
+        });
+        assert_eq!(seen.len(), 10, "every word counted");
+        assert!(streams.close(Duration::from_secs(10)));
+        assert!(streams.take_failure().is_none());
+        let output = kafka().read("wc-cache-out", "read_uncommitted", Duration::from_secs(1), |r| {
+            latest(r) == expected
+        });
+        assert_eq!(latest(&output), expected, "cache {cache}: the final counts");
+        assert_eq!(output.len(), updates, "cache {cache}: {output:?}");
+    }
+}
+
+word_count_topology!(struct CachedHandOver { input: "wc-cached-two-in", output: "wc-cached-two-out" });
+
+#[test]
+fn a_revocation_flushes_the_record_caches_before_it_commits() {
+    let app = app_id("wc-cached-two");
+    kafka().create_topics(&["wc-cached-two-in", "wc-cached-two-out"], PARTITIONS);
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // Java's default cache, commits every second.
+    let settings = [
+        ("commit.interval.ms", "1000"),
+        ("statestore.cache.max.bytes", "10485760"),
+    ];
+    let mut a = KafkaStreams::new(CachedHandOver, config(&app, dir_a.path(), &settings)).unwrap();
+    let mut b = KafkaStreams::new(CachedHandOver, config(&app, dir_b.path(), &settings)).unwrap();
+    a.start().unwrap();
+    write("wc-cached-two-in", None, &words(20, 2));
+    let expected = counts(&[("w0", 8), ("w1", 8), ("w2", 8), ("w3", 8), ("w4", 8)]);
+    await_counts("wc-cached-two-out", &expected);
+    // Cached updates A has not flushed when B joins must reach B's task through the changelog.
+    write("wc-cached-two-in", None, &words(10, 1));
+    b.start().unwrap();
+    await_running(&b);
+    await_running(&a);
+    write("wc-cached-two-in", None, &words(10, 1));
+    let expected = counts(&[("w0", 12), ("w1", 12), ("w2", 12), ("w3", 12), ("w4", 12)]);
+    await_counts("wc-cached-two-out", &expected);
+    assert!(b.close(Duration::from_secs(10)));
+    write("wc-cached-two-in", None, &words(5, 1));
+    let expected = counts(&[("w0", 13), ("w1", 13), ("w2", 13), ("w3", 13), ("w4", 13)]);
+    await_counts("wc-cached-two-out", &expected);
+    assert!(a.close(Duration::from_secs(10)));
+    assert!(a.take_failure().is_none() && b.take_failure().is_none());
 }

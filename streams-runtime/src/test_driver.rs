@@ -7,7 +7,9 @@ use crate::graph::{RawRecord, TaskGraph};
 use crate::processor::{PunctuationType, TaskId};
 use crate::record::{Headers, Record};
 use crate::serde::{DefaultSerde, Encoded, Serde, SerdeOf};
-use crate::state::{KeyValueStore, SessionStore, StoreContext, StoreHandle, WindowStore};
+use crate::state::{
+    DEFAULT_CACHE_MAX_BYTES, KeyValueStore, SessionStore, StoreContext, StoreHandle, ThreadCache, WindowStore,
+};
 use crate::task::{Destination, Task, create_task};
 use crate::topology::{NodeSpecKind, SinkRef, SourceRef, StoreRef, Topology};
 use std::cell::RefCell;
@@ -120,7 +122,9 @@ impl<G: TaskGraph> DriverState<G> {
         self.drain_pending()
     }
 
-    /// Processes one record and captures its output (queueing records to feed back).
+    /// Processes one record and captures its output (queueing records to feed back). Java's
+    /// driver commits after every record, stream-time punctuation included, so the record
+    /// caches are flushed then.
     fn process_one(&mut self, source: usize, record: PipedRecord<'_>) -> Result<(), StreamsError> {
         let offset = self.input_offsets[source];
         self.input_offsets[source] += 1;
@@ -137,7 +141,10 @@ impl<G: TaskGraph> DriverState<G> {
         self.capture();
         result?;
         let stream_time = self.task.stream_time();
-        let result = self.task.punctuate(PunctuationType::StreamTime, stream_time);
+        let result = self
+            .task
+            .punctuate(PunctuationType::StreamTime, stream_time)
+            .and_then(|()| self.task.flush_caches());
         self.capture();
         result
     }
@@ -272,6 +279,10 @@ pub struct DriverConfig {
     pub application_id: String,
     /// The initial mock wall-clock time in ms. Default: now.
     pub initial_wall_clock_ms: i64,
+    /// `statestore.cache.max.bytes`: the record cache's budget (default 10 MiB, as in Java;
+    /// the driver has one stream thread). The driver flushes the caches after every record,
+    /// as Java's does, so the budget only matters when one record's updates exceed it.
+    pub statestore_cache_max_bytes: u64,
 }
 
 impl Default for DriverConfig {
@@ -281,6 +292,7 @@ impl Default for DriverConfig {
             initial_wall_clock_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as i64),
+            statestore_cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
         }
     }
 }
@@ -307,6 +319,7 @@ pub fn test_driver_with<T: Topology>(
         task_dir: dir.path().join(&config.application_id).join(task_id.to_string()),
         exactly_once: false,
         globals: Default::default(),
+        cache: ThreadCache::new(config.statestore_cache_max_bytes),
     };
     let mut task = create_task(
         topology,
@@ -491,12 +504,15 @@ impl<G: TaskGraph> TopologyTestDriver<G> {
         )
     }
 
-    /// Advances the mock wall clock and fires due wall-clock punctuations.
+    /// Advances the mock wall clock and fires due wall-clock punctuations (then commits,
+    /// flushing the record caches, as Java's driver does).
     pub fn advance_wall_clock_time(&self, by: Duration) -> Result<(), StreamsError> {
         let mut state = self.state.borrow_mut();
         state.wall_clock_ms += by.as_millis() as i64;
         let now = state.wall_clock_ms;
-        let result = state.task.punctuate(PunctuationType::WallClockTime, now);
+        let result = (state.task)
+            .punctuate(PunctuationType::WallClockTime, now)
+            .and_then(|()| state.task.flush_caches());
         state.capture();
         result?;
         state.drain_pending()

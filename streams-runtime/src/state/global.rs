@@ -28,11 +28,13 @@ impl GlobalStore {
             task_dir: dir.to_owned(),
             exactly_once: false,
             globals: GlobalStores::default(),
+            // Global stores do not cache.
+            cache: super::ThreadCache::new(0),
         };
         Ok(GlobalStore {
             index,
             spec,
-            inner: Arc::new(Mutex::new(KvStoreInner::open(spec, &context)?)),
+            inner: Arc::new(Mutex::new(KvStoreInner::open(index, spec, &context)?)),
         })
     }
 

@@ -405,6 +405,7 @@ impl Scope<'_> {
             ident: Ident::new(&format!("__dsl_store_{}", self.stores.len()), method.span()),
             name: store_lit,
             timestamped: windows.kind != WindowKind::Session,
+            caching: Some(false),
             shape,
             key: None,
             value: None,
