@@ -110,8 +110,6 @@ impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>, NS: Default> StreamAggregate<A, K, V
     }
 }
 
-
-
 /// The timestamp of an aggregate's update: the later of the record's and the aggregate's.
 #[inline]
 fn later(record: i64, aggregate: Option<i64>) -> i64 {

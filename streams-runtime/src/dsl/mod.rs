@@ -200,7 +200,7 @@ impl<O: CacheOwner<Ch>, Ch: NodeLifecycle> NodeLifecycle for CachingOpNode<O, Ch
     fn flush_cache(&mut self, store: usize, task: &mut TaskContext) -> Option<Result<(), ProcessingError>> {
         let OpNode { name, op, children } = &mut self.node;
         match op.flush_cache(store, children, task) {
-            Some(result) => Some(result.map_err(|e| e.at_node(*name))),
+            Some(result) => Some(result.map_err(|e| e.at_node(name))),
             None => children.flush_cache(store, task),
         }
     }

@@ -428,7 +428,14 @@ impl NamedCache {
     ) -> Result<(), StoreError> {
         let size = entry_size(key, value, &context);
         let found = match at {
-            Some(i) if self.nodes.get(i as usize).is_some_and(|n| *n.key == *key && n.lru.prev != FREE) => Some(i),
+            Some(i)
+                if self
+                    .nodes
+                    .get(i as usize)
+                    .is_some_and(|n| *n.key == *key && n.lru.prev != FREE) =>
+            {
+                Some(i)
+            }
             _ => self.index.get(key).copied(),
         };
         let i = match found {
@@ -436,13 +443,27 @@ impl NamedCache {
                 let old = self.nodes[i as usize].size;
                 self.size_bytes -= old;
                 self.thread.shrink(old);
-                unlink(&mut self.nodes, &mut self.lru, i, lru);
-                if self.nodes[i as usize].dirty {
+                // Moved to the back of both lists (it may be there already: a read just used it).
+                if self.lru.tail != i {
+                    unlink(&mut self.nodes, &mut self.lru, i, lru);
+                    push_back(&mut self.nodes, &mut self.lru, i, lru);
+                }
+                if self.nodes[i as usize].dirty && self.dirty.tail != i {
                     unlink(&mut self.nodes, &mut self.dirty, i, dirt);
+                    push_back(&mut self.nodes, &mut self.dirty, i, dirt);
+                } else if !self.nodes[i as usize].dirty && dirty {
+                    push_back(&mut self.nodes, &mut self.dirty, i, dirt);
                 }
                 i
             }
-            None => self.new_node(key),
+            None => {
+                let i = self.new_node(key);
+                push_back(&mut self.nodes, &mut self.lru, i, lru);
+                if dirty {
+                    push_back(&mut self.nodes, &mut self.dirty, i, dirt);
+                }
+                i
+            }
         };
         let node = &mut self.nodes[i as usize];
         node.value.clear();
@@ -453,10 +474,6 @@ impl NamedCache {
         node.dirty = dirty;
         node.context = context;
         node.size = size;
-        push_back(&mut self.nodes, &mut self.lru, i, lru);
-        if dirty {
-            push_back(&mut self.nodes, &mut self.dirty, i, dirt);
-        }
         self.size_bytes += size;
         self.thread.grow(size);
         while self.thread.over_budget() && self.lru.head != NIL {
@@ -582,7 +599,16 @@ impl NamedCache {
         }
         below.write(&node.key, value, node.context.timestamp)?;
         let old = (*send_old_values && had_value).then_some(scratch.as_slice());
-        flushed.push(&node.key, value, old, node.context.clone());
+        let context = EntryContext {
+            // Most records have no headers: nothing to clone.
+            headers: if node.context.headers.is_empty() {
+                Headers::new()
+            } else {
+                node.context.headers.clone()
+            },
+            ..node.context
+        };
+        flushed.push(&node.key, value, old, context);
         Ok(())
     }
 
@@ -747,6 +773,22 @@ mod tests {
         // Flushed deletes leave the cache; values stay, clean.
         assert_eq!(cache.index.len(), 1);
         assert!(!cache.has_work());
+    }
+
+    #[test]
+    fn without_old_values_a_flush_reads_the_store_only_for_a_delete() {
+        let mut below = Map::default();
+        below.values.insert(b"a".to_vec(), b"0".to_vec());
+        let mut cache = NamedCache::new(ThreadCache::default(), 0);
+        cache.forward_flushes(false);
+        cache.put(b"a", Some(b"1"), context(1), &mut below).unwrap();
+        cache.put(b"b", None, context(2), &mut below).unwrap();
+        cache.flush(&mut below).unwrap();
+        assert_eq!(updates(&mut cache), [("a".into(), s("1"), None, 1)]);
+        cache.put(b"a", None, context(3), &mut below).unwrap();
+        cache.flush(&mut below).unwrap();
+        assert_eq!(updates(&mut cache), [("a".into(), None, None, 3)]);
+        assert!(below.values.is_empty());
     }
 
     #[test]

@@ -403,7 +403,13 @@ impl KvStoreInner {
             changelog,
             timestamped: *timestamped,
         };
-        cache.put_at(slot, key_buf, value.then_some(value_buf.as_slice()), context, &mut below)
+        cache.put_at(
+            slot,
+            key_buf,
+            value.then_some(value_buf.as_slice()),
+            context,
+            &mut below,
+        )
     }
 
     /// Writes the scratch key and value (or a delete when `value` is `false`) into the cache,
@@ -1050,7 +1056,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         };
         // The store is not borrowed while forwarding: operators downstream may read it.
         let mut result = Ok(());
-        for update in flushed.updates.drain(..) {
+        for update in &mut flushed.updates {
             let bytes = |r: &std::ops::Range<usize>| &flushed.bytes[r.clone()];
             let decode = || -> Result<(K, Change<V>, i64), StoreError> {
                 let key = self
@@ -1066,9 +1072,13 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
                 let change = Change::new(new.map(|(v, _)| v), old.map(|(v, _)| v));
                 Ok((key, change, timestamp))
             };
+            let context = EntryContext {
+                headers: std::mem::take(&mut update.context.headers),
+                ..update.context
+            };
             result = decode()
                 .map_err(ProcessingError::from)
-                .and_then(|(key, change, timestamp)| forward(key, change, timestamp, update.context));
+                .and_then(|(key, change, timestamp)| forward(key, change, timestamp, context));
             if result.is_err() {
                 break;
             }
