@@ -631,7 +631,7 @@ topology! {
 }
 
 #[test]
-fn the_record_cache_writes_one_update_per_word_and_commit_and_none_without_it() {
+fn the_record_cache_writes_one_update_per_word_and_commit_and_every_update_without_it() {
     let lines = strings(&["kafka streams kafka", "streams of kafka records", "kafka", "of kafka"]);
     let expected = counts(&[("kafka", 5), ("of", 2), ("records", 1), ("streams", 2)]);
     // Commits only when the instance closes: the cache holds every update until then.
