@@ -125,6 +125,10 @@ pub struct StreamsConfig {
     pub state_dir: PathBuf,
     /// `commit.interval.ms` (default 30 000, or 100 under exactly-once).
     pub commit_interval: Duration,
+    /// `statestore.cache.max.bytes` (default 10 MiB; `cache.max.bytes.buffering` is its
+    /// deprecated name): the record cache of the instance, divided among its stream threads
+    /// (and the global thread, if any, as in Java). 0 flushes every cached write at once.
+    pub statestore_cache_max_bytes: u64,
     /// `num.standby.replicas` (default 0; accepted, standbys are not run yet).
     pub num_standby_replicas: u32,
     /// `max.task.idle.ms` (default 0).
@@ -175,6 +179,8 @@ const STREAMS_SETTINGS: &[&str] = &[
     "processing.guarantee",
     "state.dir",
     "commit.interval.ms",
+    "statestore.cache.max.bytes",
+    "cache.max.bytes.buffering",
     "num.standby.replicas",
     "max.task.idle.ms",
     "replication.factor",
@@ -217,6 +223,7 @@ impl StreamsConfig {
             processing_guarantee: ProcessingGuarantee::AtLeastOnce,
             state_dir: std::env::temp_dir().join("kafka-streams"),
             commit_interval: Duration::from_millis(30_000),
+            statestore_cache_max_bytes: crate::state::DEFAULT_CACHE_MAX_BYTES,
             num_standby_replicas: 0,
             max_task_idle: Duration::ZERO,
             replication_factor: -1,
@@ -266,17 +273,39 @@ impl StreamsConfig {
             .map(|(_, v)| v.clone())
             .ok_or(ConfigError::Missing("application.id"))?;
         let mut config = StreamsConfig::new(application_id);
-        let mut commit_interval_set = false;
+        let mut explicit = Explicit::default();
         for (name, value) in &settings {
-            config.set(name, value, &mut commit_interval_set)?;
+            config.set(name, value, &mut explicit)?;
         }
-        if config.processing_guarantee == ProcessingGuarantee::ExactlyOnceV2 && !commit_interval_set {
+        if config.processing_guarantee == ProcessingGuarantee::ExactlyOnceV2 && !explicit.commit_interval {
             config.commit_interval = Duration::from_millis(100);
+        }
+        // The deprecated name counts only without the new one (Java's `totalCacheSize`).
+        match (explicit.cache_max_bytes, explicit.cache_max_bytes_buffering) {
+            (Some(bytes), deprecated) => {
+                if deprecated.is_some_and(|d| d != bytes) {
+                    tracing::warn!(
+                        "both `cache.max.bytes.buffering` (deprecated) and `statestore.cache.max.bytes` are set; using `statestore.cache.max.bytes`"
+                    );
+                }
+                config.statestore_cache_max_bytes = bytes;
+            }
+            (None, Some(bytes)) => {
+                tracing::warn!("`cache.max.bytes.buffering` is deprecated; set `statestore.cache.max.bytes` instead");
+                config.statestore_cache_max_bytes = bytes;
+            }
+            (None, None) => {}
         }
         Ok(config)
     }
 
-    fn set(&mut self, name: &str, value: &str, commit_interval_set: &mut bool) -> Result<(), ConfigError> {
+    /// Each stream thread's share of `statestore.cache.max.bytes`: Java divides the instance's
+    /// cache among the stream threads and the global thread, if the topology has global tables.
+    pub fn cache_max_bytes_per_thread(&self, global_thread: bool) -> u64 {
+        self.statestore_cache_max_bytes / (self.num_stream_threads as u64 + u64::from(global_thread))
+    }
+
+    fn set(&mut self, name: &str, value: &str, explicit: &mut Explicit) -> Result<(), ConfigError> {
         let invalid = |reason: &str| ConfigError::Invalid {
             name: name.to_owned(),
             value: value.to_owned(),
@@ -316,8 +345,10 @@ impl StreamsConfig {
             "state.dir" => self.state_dir = PathBuf::from(value),
             "commit.interval.ms" => {
                 self.commit_interval = Duration::from_millis(number(0)? as u64);
-                *commit_interval_set = true;
+                explicit.commit_interval = true;
             }
+            "statestore.cache.max.bytes" => explicit.cache_max_bytes = Some(number(0)? as u64),
+            "cache.max.bytes.buffering" => explicit.cache_max_bytes_buffering = Some(number(0)? as u64),
             "num.standby.replicas" => self.num_standby_replicas = number(0)? as u32,
             "max.task.idle.ms" => self.max_task_idle = Duration::from_millis(number(0)? as u64),
             "windowstore.changelog.additional.retention.ms" => {
@@ -487,6 +518,14 @@ impl StreamsConfig {
     }
 }
 
+/// Settings whose effect depends on whether (and how) others were set.
+#[derive(Default)]
+struct Explicit {
+    commit_interval: bool,
+    cache_max_bytes: Option<u64>,
+    cache_max_bytes_buffering: Option<u64>,
+}
+
 fn suggest(name: &str) -> String {
     let close = STREAMS_SETTINGS
         .iter()
@@ -527,6 +566,40 @@ mod tests {
         assert_eq!(c.replication_factor, -1);
         assert_eq!(c.deserialization_handler, DeserializationHandler::LogAndFail);
         assert!(c.bootstrap_servers.is_none());
+    }
+
+    #[test]
+    fn the_record_cache_takes_its_deprecated_name_only_without_the_new_one() {
+        let config = |settings: &[(&str, &str)]| {
+            let all = [("application.id", "app")].iter().chain(settings);
+            StreamsConfig::from_properties(all.copied()).unwrap()
+        };
+        assert_eq!(config(&[]).statestore_cache_max_bytes, 10 * 1024 * 1024);
+        assert_eq!(
+            config(&[("cache.max.bytes.buffering", "100")]).statestore_cache_max_bytes,
+            100
+        );
+        let both = [
+            ("statestore.cache.max.bytes", "7"),
+            ("cache.max.bytes.buffering", "100"),
+        ];
+        assert_eq!(config(&both).statestore_cache_max_bytes, 7);
+        assert_eq!(
+            config(&[("statestore.cache.max.bytes", "0")]).statestore_cache_max_bytes,
+            0
+        );
+        // Divided among the stream threads and the global thread.
+        let three = config(&[("statestore.cache.max.bytes", "900"), ("num.stream.threads", "2")]);
+        assert_eq!(
+            (
+                three.cache_max_bytes_per_thread(false),
+                three.cache_max_bytes_per_thread(true)
+            ),
+            (450, 300)
+        );
+        assert!(
+            StreamsConfig::from_properties([("application.id", "app"), ("statestore.cache.max.bytes", "-1")]).is_err()
+        );
     }
 
     #[test]

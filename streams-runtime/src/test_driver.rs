@@ -8,7 +8,9 @@ use crate::graph::{RawRecord, TaskGraph};
 use crate::processor::{PunctuationType, TaskId};
 use crate::record::{Headers, Record};
 use crate::serde::{DefaultSerde, Encoded, Serde, SerdeOf};
-use crate::state::{KeyValueStore, SessionStore, StoreContext, StoreHandle, WindowStore};
+use crate::state::{
+    DEFAULT_CACHE_MAX_BYTES, KeyValueStore, SessionStore, StoreContext, StoreHandle, ThreadCache, WindowStore,
+};
 use crate::task::{Destination, Task, create_task};
 use crate::topology::{NodeSpecKind, SinkRef, SourceRef, StoreRef, Topology};
 use std::cell::RefCell;
@@ -176,7 +178,9 @@ impl<G: TaskGraph> DriverState<G> {
         self.drain_pending()
     }
 
-    /// Processes one record and captures its output (queueing records to feed back).
+    /// Processes one record and captures its output (queueing records to feed back). Java's
+    /// driver commits after every record, stream-time punctuation included, so the record
+    /// caches are flushed then.
     fn process_one(&mut self, source: usize, record: PipedRecord<'_>) -> Result<(), StreamsError> {
         let offset = self.input_offsets[source];
         self.input_offsets[source] += 1;
@@ -192,7 +196,8 @@ impl<G: TaskGraph> DriverState<G> {
         let result = self.task.process(source, raw);
         let result = result.and_then(|()| {
             let stream_time = self.task.stream_time();
-            self.task.punctuate(PunctuationType::StreamTime, stream_time)
+            self.task.punctuate(PunctuationType::StreamTime, stream_time)?;
+            self.task.flush_caches()
         });
         self.capture();
         result
@@ -320,6 +325,10 @@ pub struct DriverConfig {
     /// Default: none.
     #[cfg(feature = "rocksdb")]
     pub rocksdb_config_setter: Option<crate::state::RocksDbConfigSetter>,
+    /// `statestore.cache.max.bytes`: the record cache's budget (default 10 MiB, as in Java;
+    /// the driver has one stream thread). The driver flushes the caches after every record,
+    /// as Java's does, so the budget only matters when one record's updates exceed it.
+    pub statestore_cache_max_bytes: u64,
 }
 
 impl Default for DriverConfig {
@@ -332,6 +341,7 @@ impl Default for DriverConfig {
             rocksdb_block_cache_bytes: DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES,
             #[cfg(feature = "rocksdb")]
             rocksdb_config_setter: None,
+            statestore_cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
         }
     }
 }
@@ -373,6 +383,7 @@ pub fn test_driver_with<T: Topology>(
         globals: Default::default(),
         #[cfg(feature = "rocksdb")]
         rocksdb: crate::state::RocksDbSettings::new(config.rocksdb_block_cache_bytes, config.rocksdb_config_setter),
+        cache: ThreadCache::new(config.statestore_cache_max_bytes),
     };
     let mut task = create_task(
         topology,
@@ -556,12 +567,15 @@ impl<G: TaskGraph> TopologyTestDriver<G> {
         )
     }
 
-    /// Advances the mock wall clock and fires due wall-clock punctuations.
+    /// Advances the mock wall clock and fires due wall-clock punctuations (then commits,
+    /// flushing the record caches, as Java's driver does).
     pub fn advance_wall_clock_time(&self, by: Duration) -> Result<(), StreamsError> {
         let mut state = self.state.borrow_mut();
         state.wall_clock_ms += by.as_millis() as i64;
         let now = state.wall_clock_ms;
-        let result = state.task.punctuate(PunctuationType::WallClockTime, now);
+        let result = (state.task)
+            .punctuate(PunctuationType::WallClockTime, now)
+            .and_then(|()| state.task.flush_caches());
         state.capture();
         result?;
         state.drain_pending()

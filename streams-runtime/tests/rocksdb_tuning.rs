@@ -24,6 +24,7 @@ const fn spec(name: &'static str, kind: StoreKind, retention_ms: i64) -> StoreSp
         retention_ms,
         window_size_ms: if matches!(kind, StoreKind::Window) { MINUTE } else { 0 },
         retain_duplicates: false,
+        caching: false,
     }
 }
 
@@ -53,6 +54,7 @@ fn open(dir: &Path, settings: RocksDbSettings) -> StoreSet {
         exactly_once: false,
         globals: Default::default(),
         rocksdb: settings,
+        cache: Default::default(),
     };
     StoreSet::open(&STORES, &context, |_| true).unwrap()
 }
@@ -235,6 +237,7 @@ fn in_memory_stores_have_no_rocksdb_options_nor_properties() {
         exactly_once: false,
         globals: Default::default(),
         rocksdb: RocksDbSettings::new(MIB, Some(setter)),
+        cache: Default::default(),
     };
     let set = StoreSet::open(&MEMORY, &context, |_| true).unwrap();
     let window: WindowStore<String, i64> = set.bind("w").unwrap();

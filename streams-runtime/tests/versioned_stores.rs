@@ -15,6 +15,7 @@ const fn spec(persistent: bool) -> StoreSpec {
         retention_ms: 100,
         window_size_ms: 0,
         retain_duplicates: false,
+        caching: false,
     }
 }
 
@@ -29,6 +30,7 @@ fn open(persistent: bool, exactly_once: bool, dir: &tempfile::TempDir) -> StoreS
         globals: Default::default(),
         #[cfg(feature = "rocksdb")]
         rocksdb: Default::default(),
+        cache: Default::default(),
     };
     StoreSet::open(specs, &context, |_| true).unwrap()
 }

@@ -14,7 +14,7 @@
 use super::{Restored, Shared, kafka_error};
 use crate::config::{ConsumerKind, StreamsConfig};
 use crate::error::{StoreError, StreamsError};
-use crate::state::{GlobalStore, GlobalStores, StoreContext};
+use crate::state::{GlobalStore, GlobalStores, StoreContext, ThreadCache};
 use crate::topology::Topology;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
@@ -172,7 +172,8 @@ pub(crate) fn bootstrap<T: Topology>(
         store: "<global state directory>",
         source,
     })?;
-    let tables = global_tables::<T>(&shared.store_context(dir.clone(), false, GlobalStores::default()))?;
+    let tables =
+        global_tables::<T>(&shared.store_context(dir.clone(), false, GlobalStores::default(), ThreadCache::new(0)))?;
     let checkpoint_path = dir.join(".checkpoint");
     let checkpoint = read_checkpoint(&checkpoint_path);
     let mut client = config.client_config(Vec::new());

@@ -141,17 +141,19 @@ impl Shared {
     }
 
     /// The context stores of this instance open in: `dir`, exactly-once buffering or not, the
-    /// instance's global stores and RocksDB settings.
+    /// instance's global stores, the record cache of the thread and the RocksDB settings.
     pub(crate) fn store_context(
         &self,
         dir: PathBuf,
         exactly_once: bool,
         globals: crate::state::GlobalStores,
+        cache: crate::state::ThreadCache,
     ) -> crate::state::StoreContext {
         crate::state::StoreContext {
             task_dir: dir,
             exactly_once,
             globals,
+            cache,
             #[cfg(feature = "rocksdb")]
             rocksdb: self.rocksdb.clone(),
         }

@@ -382,7 +382,7 @@ impl SegmentedStore {
         if result.is_ok()
             && let Some(log) = &mut self.changelog
         {
-            log_write(log, self.timestamped, &key, present.then_some(value.as_slice()));
+            log_write(log, self.timestamped, &key, present.then_some(value.as_slice()), None);
         }
         (self.key_buf, self.value_buf) = (key, value);
         result
@@ -575,6 +575,7 @@ mod tests {
             retention_ms: 100,
             window_size_ms: 10,
             retain_duplicates: false,
+            caching: false,
         };
         let context = StoreContext {
             task_dir: std::env::temp_dir(),
@@ -582,6 +583,7 @@ mod tests {
             globals: Default::default(),
             #[cfg(feature = "rocksdb")]
             rocksdb: Default::default(),
+            cache: Default::default(),
         };
         let mut store = SegmentedStore::open(&spec, KeySchema::Window, &context).unwrap();
         store.set_emitted_close_time(10);
