@@ -752,8 +752,9 @@ fn a_revocation_flushes_the_record_caches_before_it_commits() {
         r.len() == 40
     });
     assert_eq!(seen.len(), 40, "every word processed by A");
+    // Whatever arrives within two quiet seconds.
     let output = kafka().read("wc-cached-two-out", "read_uncommitted", Duration::from_secs(2), |_| {
-        false
+        true
     });
     assert_eq!(output, [], "the counts are still in A's cache");
     // B joins: A's tasks are revoked, so A flushes its caches (output and changelog) first.
@@ -763,9 +764,18 @@ fn a_revocation_flushes_the_record_caches_before_it_commits() {
     let expected = counts(&[("w0", 8), ("w1", 8), ("w2", 8), ("w3", 8), ("w4", 8)]);
     assert_eq!(await_counts("wc-cached-two-out", &expected), 5, "one update per word");
     // Both instances count on from the state handed over through the changelog.
+    // Each instance closes once what was written is processed (its words seen): a close flushes.
+    let await_seen = |n: usize| {
+        let seen = kafka().read("wc-cached-two-seen", "read_uncommitted", Duration::from_secs(1), |r| {
+            r.len() == n
+        });
+        assert_eq!(seen.len(), n, "every word processed");
+    };
     write("wc-cached-two-in", None, &words(10, 1));
+    await_seen(50);
     assert!(b.close(Duration::from_secs(10)));
     write("wc-cached-two-in", None, &words(5, 1));
+    await_seen(55);
     assert!(a.close(Duration::from_secs(10)));
     let expected = counts(&[("w0", 11), ("w1", 11), ("w2", 11), ("w3", 11), ("w4", 11)]);
     await_counts("wc-cached-two-out", &expected);
