@@ -431,6 +431,213 @@ topology! {
     }
 }
 
+/// `Scenarios.num`: the number a value holds (the wide scenarios' values are decimal numbers).
+fn num(v: &str) -> i64 {
+    v.parse().expect("the wide scenarios' values are numbers")
+}
+
+topology! {
+    /// Wider than a tuple of eight: twenty filters off one stream, twelve streams and two tables
+    /// feeding sinks, and a twenty-branch split, declared last.
+    struct Wide {
+        stream n00 { topic: "wide-in-00", key: Option<String>, value: String }
+        stream n01 { topic: "wide-in-01", key: Option<String>, value: String }
+        stream n02 { topic: "wide-in-02", key: Option<String>, value: String }
+        stream n03 { topic: "wide-in-03", key: Option<String>, value: String }
+        stream n04 { topic: "wide-in-04", key: Option<String>, value: String }
+        stream n05 { topic: "wide-in-05", key: Option<String>, value: String }
+        stream n06 { topic: "wide-in-06", key: Option<String>, value: String }
+        stream n07 { topic: "wide-in-07", key: Option<String>, value: String }
+        stream n08 { topic: "wide-in-08", key: Option<String>, value: String }
+        stream n09 { topic: "wide-in-09", key: Option<String>, value: String }
+        stream n10 { topic: "wide-in-10", key: Option<String>, value: String }
+        stream n11 { topic: "wide-in-11", key: Option<String>, value: String }
+        table t0 { topic: "wide-table-0", key: String, value: String, store: "wide-table-0-store" }
+        table t1 { topic: "wide-table-1", key: String, value: String, store: "wide-table-1-store" }
+        n00.filter(|_, v| num(v) % 4 == 0).map_values(|v| format!("f00:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 1).map_values(|v| format!("f01:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 2).map_values(|v| format!("f02:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 3).map_values(|v| format!("f03:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 0).map_values(|v| format!("f04:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 1).map_values(|v| format!("f05:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 2).map_values(|v| format!("f06:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 3).map_values(|v| format!("f07:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 0).map_values(|v| format!("f08:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 1).map_values(|v| format!("f09:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 2).map_values(|v| format!("f10:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 3).map_values(|v| format!("f11:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 0).map_values(|v| format!("f12:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 1).map_values(|v| format!("f13:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 2).map_values(|v| format!("f14:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 3).map_values(|v| format!("f15:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 0).map_values(|v| format!("f16:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 1).map_values(|v| format!("f17:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 2).map_values(|v| format!("f18:{v}")).to("wide-filtered");
+        n00.filter(|_, v| num(v) % 4 == 3).map_values(|v| format!("f19:{v}")).to("wide-filtered");
+        n00.map_values(|v| format!("n00:{v}")).to("wide-sources");
+        n01.map_values(|v| format!("n01:{v}")).to("wide-sources");
+        n02.map_values(|v| format!("n02:{v}")).to("wide-sources");
+        n03.map_values(|v| format!("n03:{v}")).to("wide-sources");
+        n04.map_values(|v| format!("n04:{v}")).to("wide-sources");
+        n05.map_values(|v| format!("n05:{v}")).to("wide-sources");
+        n06.map_values(|v| format!("n06:{v}")).to("wide-sources");
+        n07.map_values(|v| format!("n07:{v}")).to("wide-sources");
+        n08.map_values(|v| format!("n08:{v}")).to("wide-sources");
+        n09.map_values(|v| format!("n09:{v}")).to("wide-sources");
+        n10.map_values(|v| format!("n10:{v}")).to("wide-sources");
+        n11.map_values(|v| format!("n11:{v}")).to("wide-sources");
+        t0.map_values(|v| format!("t0:{v}")).to_stream().to("wide-tables");
+        t1.map_values(|v| format!("t1:{v}")).to_stream().to("wide-tables");
+        n00.split(
+            b00: |_, v| num(v) % 20 == 0,
+            b01: |_, v| num(v) % 20 == 1,
+            b02: |_, v| num(v) % 20 == 2,
+            b03: |_, v| num(v) % 20 == 3,
+            b04: |_, v| num(v) % 20 == 4,
+            b05: |_, v| num(v) % 20 == 5,
+            b06: |_, v| num(v) % 20 == 6,
+            b07: |_, v| num(v) % 20 == 7,
+            b08: |_, v| num(v) % 20 == 8,
+            b09: |_, v| num(v) % 20 == 9,
+            b10: |_, v| num(v) % 20 == 10,
+            b11: |_, v| num(v) % 20 == 11,
+            b12: |_, v| num(v) % 20 == 12,
+            b13: |_, v| num(v) % 20 == 13,
+            b14: |_, v| num(v) % 20 == 14,
+            b15: |_, v| num(v) % 20 == 15,
+            b16: |_, v| num(v) % 20 == 16,
+            b17: |_, v| num(v) % 20 == 17,
+            b18: |_, v| num(v) % 20 == 18,
+            default: b19
+        );
+        b00.map_values(|v| format!("b00:{v}")).to("wide-split");
+        b01.map_values(|v| format!("b01:{v}")).to("wide-split");
+        b02.map_values(|v| format!("b02:{v}")).to("wide-split");
+        b03.map_values(|v| format!("b03:{v}")).to("wide-split");
+        b04.map_values(|v| format!("b04:{v}")).to("wide-split");
+        b05.map_values(|v| format!("b05:{v}")).to("wide-split");
+        b06.map_values(|v| format!("b06:{v}")).to("wide-split");
+        b07.map_values(|v| format!("b07:{v}")).to("wide-split");
+        b08.map_values(|v| format!("b08:{v}")).to("wide-split");
+        b09.map_values(|v| format!("b09:{v}")).to("wide-split");
+        b10.map_values(|v| format!("b10:{v}")).to("wide-split");
+        b11.map_values(|v| format!("b11:{v}")).to("wide-split");
+        b12.map_values(|v| format!("b12:{v}")).to("wide-split");
+        b13.map_values(|v| format!("b13:{v}")).to("wide-split");
+        b14.map_values(|v| format!("b14:{v}")).to("wide-split");
+        b15.map_values(|v| format!("b15:{v}")).to("wide-split");
+        b16.map_values(|v| format!("b16:{v}")).to("wide-split");
+        b17.map_values(|v| format!("b17:{v}")).to("wide-split");
+        b18.map_values(|v| format!("b18:{v}")).to("wide-split");
+        b19.map_values(|v| format!("b19:{v}")).to("wide-split");
+    }
+}
+
+/// `Scenarios.Router`: forwards a record to the child named after its value mod 20 (a negative
+/// value to all).
+#[derive(Processor)]
+#[processor(input = (String, String), output = (String, String))]
+struct Router {
+    children: Vec<ChildId>,
+}
+
+/// `Scenarios.wideChild`: the router's child `i`, sinks at even positions, processors at odd.
+fn wide_child(i: usize) -> String {
+    if i % 2 == 0 {
+        format!("s{i:02}")
+    } else {
+        format!("p{i:02}")
+    }
+}
+
+impl Processor for Router {
+    fn init(&mut self, ctx: &mut impl ProcessorContext<String, String>) -> Result<(), ProcessingError> {
+        self.children = (0..20)
+            .map(|i| {
+                ctx.child(&wide_child(i))
+                    .ok_or_else(|| ProcessingError::msg("a router child"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(())
+    }
+
+    fn process(
+        &mut self,
+        record: Record<String, String>,
+        ctx: &mut impl ProcessorContext<String, String>,
+    ) -> Result<(), ProcessingError> {
+        match usize::try_from(num(&record.value)) {
+            Ok(v) => ctx.forward_to(self.children[v % 20], record),
+            Err(_) => ctx.forward(record),
+        }
+    }
+}
+
+/// `Scenarios.Twice`: repeats the value twice.
+#[derive(Processor)]
+#[processor(input = (String, String), output = (String, String))]
+struct Twice {}
+
+impl Processor for Twice {
+    fn process(
+        &mut self,
+        record: Record<String, String>,
+        ctx: &mut impl ProcessorContext<String, String>,
+    ) -> Result<(), ProcessingError> {
+        let twice = record.value.repeat(2);
+        ctx.forward(record.with_value(twice))
+    }
+}
+
+topology! {
+    /// Processor API, wider than eight: twelve sources into a router with twenty children.
+    struct WideProcessor {
+        source i00 { topic: "wide-p-in-00", key: String, value: String }
+        source i01 { topic: "wide-p-in-01", key: String, value: String }
+        source i02 { topic: "wide-p-in-02", key: String, value: String }
+        source i03 { topic: "wide-p-in-03", key: String, value: String }
+        source i04 { topic: "wide-p-in-04", key: String, value: String }
+        source i05 { topic: "wide-p-in-05", key: String, value: String }
+        source i06 { topic: "wide-p-in-06", key: String, value: String }
+        source i07 { topic: "wide-p-in-07", key: String, value: String }
+        source i08 { topic: "wide-p-in-08", key: String, value: String }
+        source i09 { topic: "wide-p-in-09", key: String, value: String }
+        source i10 { topic: "wide-p-in-10", key: String, value: String }
+        source i11 { topic: "wide-p-in-11", key: String, value: String }
+        processor router: Router { parents: [i00, i01, i02, i03, i04, i05, i06, i07, i08, i09, i10, i11] }
+        sink s00 { topic: "wide-p-out-00", parents: [router] }
+        processor p01: Twice { parents: [router] }
+        sink s02 { topic: "wide-p-out-02", parents: [router] }
+        processor p03: Twice { parents: [router] }
+        sink s04 { topic: "wide-p-out-04", parents: [router] }
+        processor p05: Twice { parents: [router] }
+        sink s06 { topic: "wide-p-out-06", parents: [router] }
+        processor p07: Twice { parents: [router] }
+        sink s08 { topic: "wide-p-out-08", parents: [router] }
+        processor p09: Twice { parents: [router] }
+        sink s10 { topic: "wide-p-out-10", parents: [router] }
+        processor p11: Twice { parents: [router] }
+        sink s12 { topic: "wide-p-out-12", parents: [router] }
+        processor p13: Twice { parents: [router] }
+        sink s14 { topic: "wide-p-out-14", parents: [router] }
+        processor p15: Twice { parents: [router] }
+        sink s16 { topic: "wide-p-out-16", parents: [router] }
+        processor p17: Twice { parents: [router] }
+        sink s18 { topic: "wide-p-out-18", parents: [router] }
+        processor p19: Twice { parents: [router] }
+        sink o01 { topic: "wide-p-out-01", parents: [p01] }
+        sink o03 { topic: "wide-p-out-03", parents: [p03] }
+        sink o05 { topic: "wide-p-out-05", parents: [p05] }
+        sink o07 { topic: "wide-p-out-07", parents: [p07] }
+        sink o09 { topic: "wide-p-out-09", parents: [p09] }
+        sink o11 { topic: "wide-p-out-11", parents: [p11] }
+        sink o13 { topic: "wide-p-out-13", parents: [p13] }
+        sink o15 { topic: "wide-p-out-15", parents: [p15] }
+        sink o17 { topic: "wide-p-out-17", parents: [p17] }
+        sink o19 { topic: "wide-p-out-19", parents: [p19] }
+    }
+}
+
 /// How an output topic's values are read: the Java side's `Output.strings` / `Output.longs` /
 /// `Output.raw` (key and value bytes in hex, for internal topics).
 #[derive(Clone, Copy)]
@@ -693,6 +900,21 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
                 ("oracle-KTABLE-FK-JOIN-SUBSCRIPTION-RESPONSE-0000000012-topic", Raw),
             ],
         ),
+        "wide" => drive(
+            &Wide,
+            steps,
+            &[
+                ("wide-filtered", Strings),
+                ("wide-sources", Strings),
+                ("wide-tables", Strings),
+                ("wide-split", Strings),
+            ],
+        ),
+        "wide_processor" => {
+            let topics: Vec<String> = (0..20).map(|i| format!("wide-p-out-{i:02}")).collect();
+            let outputs: Vec<(&str, Values)> = topics.iter().map(|t| (t.as_str(), Strings)).collect();
+            drive(&WideProcessor, steps, &outputs)
+        }
         other => panic!("no Rust twin for scenario topology {other}"),
     }
 }
@@ -1024,6 +1246,8 @@ fn foreign_key_joins_match_java() {
 fn every_scenario_file_has_a_test() {
     let tested = [
         "fk_join",
+        "wide",
+        "wide_processor",
         "stream_table_join",
         "stream_stream_join",
         "table_table_join",
@@ -1131,4 +1355,52 @@ fn join_topologies_are_described_as_java_describes_them() {
             "{name}: ours, then Java's"
         );
     }
+}
+
+#[test]
+fn wide_dsl_topologies_match_java() {
+    assert_same_as_java("wide");
+}
+
+#[test]
+fn wide_processor_api_topologies_match_java() {
+    assert_same_as_java("wide_processor");
+}
+
+/// `description` with each whole node name found in `names` replaced.
+fn renamed(description: &str, names: &BTreeMap<String, String>) -> String {
+    description
+        .split_inclusive([' ', ',', '\n'])
+        .map(|word| {
+            let name = word.trim_end_matches([' ', ',', '\n']);
+            match names.get(name) {
+                Some(new) => format!("{new}{}", &word[name.len()..]),
+                None => word.to_owned(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn wide_topologies_are_described_as_java_describes_them() {
+    let java = java_descriptions(&["wide", "wide_processor"]);
+    // The Processor API names every node itself.
+    assert_eq!(
+        lists_sorted(WideProcessor.describe().text().trim_end()),
+        lists_sorted(&java["wide_processor"])
+    );
+    // Java names the DSL's sources and numbers them as ours (a table takes two numbers); the
+    // Java twin names its split "KSTREAM-BRANCH" and its branches as ours are numbered.
+    let mut names = BTreeMap::new();
+    for i in 0..12 {
+        names.insert(format!("n{i:02}"), format!("KSTREAM-SOURCE-{i:010}"));
+    }
+    names.insert("t0".to_owned(), "KSTREAM-SOURCE-0000000012".to_owned());
+    names.insert("t1".to_owned(), "KSTREAM-SOURCE-0000000014".to_owned());
+    names.insert("KSTREAM-BRANCH-0000000106".to_owned(), "KSTREAM-BRANCH".to_owned());
+    let java_wide = java["wide"].replace("input", "KSTREAM-SOURCE-0000000000");
+    assert_eq!(
+        lists_sorted(&renamed(Wide.describe().text().trim_end(), &names)),
+        lists_sorted(&java_wide)
+    );
 }

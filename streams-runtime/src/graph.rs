@@ -44,8 +44,11 @@ pub trait NodeLifecycle {
     fn flush_cache(&mut self, store: usize, task: &mut TaskContext) -> Option<Result<(), ProcessingError>>;
 }
 
-/// The children of a node: a tuple of nodes accepting `Record<K, V>`.
+/// The children of a node: a tuple of up to eight nodes accepting `Record<K, V>`, or, for more,
+/// [`Chunks`] of such tuples.
 pub trait Children<K, V>: NodeLifecycle {
+    /// How many children there are.
+    const LEN: usize;
     /// Forwards to every child (cloning for all but the last).
     fn forward(&mut self, record: Record<K, V>, task: &mut TaskContext) -> Result<(), ProcessingError>;
     /// Forwards to the child at `index`.
@@ -86,6 +89,7 @@ macro_rules! children_tuple {
         }
 
         impl<K: Clone, V: Clone, $($T: Node<K, V>,)* $L: Node<K, V>> Children<K, V> for ($($T,)* $L,) {
+            const LEN: usize = $last + 1;
             #[inline]
             fn forward(&mut self, record: Record<K, V>, task: &mut TaskContext) -> Result<(), ProcessingError> {
                 $(self.$i.process(record.clone(), task)?;)*
@@ -111,6 +115,7 @@ impl NodeLifecycle for () {
 }
 
 impl<K, V> Children<K, V> for () {
+    const LEN: usize = 0;
     fn forward(&mut self, _: Record<K, V>, _: &mut TaskContext) -> Result<(), ProcessingError> {
         Ok(())
     }
@@ -127,6 +132,7 @@ impl<L: NodeLifecycle> NodeLifecycle for (L,) {
 }
 
 impl<K, V, L: Node<K, V>> Children<K, V> for (L,) {
+    const LEN: usize = 1;
     #[inline]
     fn forward(&mut self, record: Record<K, V>, task: &mut TaskContext) -> Result<(), ProcessingError> {
         self.0.process(record, task)
@@ -154,6 +160,76 @@ children_tuple!(0 A, 1 B, 2 C, 3 D; 4 E);
 children_tuple!(0 A, 1 B, 2 C, 3 D, 4 E; 5 F);
 children_tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F; 6 G);
 children_tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G; 7 H);
+
+/// More than eight children, sources or predicates: a tuple of up to eight groups, each a tuple
+/// of up to eight or `Chunks` again (`topology!` fills them in order, eight at a time). The
+/// traits over tuples stop at eight elements; a group offsets the indices of those after it by
+/// its `LEN`, a constant, so dispatch by index stays a branch on constants.
+#[derive(Debug, Clone, Copy)]
+pub struct Chunks<T>(pub T);
+
+impl<T: NodeLifecycle> NodeLifecycle for Chunks<T> {
+    fn init(&mut self, task: &mut TaskContext) -> Result<(), ProcessingError> {
+        self.0.init(task)
+    }
+    fn punctuate(
+        &mut self,
+        node: u32,
+        schedule: ScheduleId,
+        timestamp: i64,
+        task: &mut TaskContext,
+    ) -> Option<Result<(), ProcessingError>> {
+        self.0.punctuate(node, schedule, timestamp, task)
+    }
+    fn close(&mut self) {
+        self.0.close();
+    }
+    fn flush_cache(&mut self, store: usize, task: &mut TaskContext) -> Option<Result<(), ProcessingError>> {
+        self.0.flush_cache(store, task)
+    }
+}
+
+macro_rules! children_chunks {
+    ([$($i:tt $T:ident),*] $last:tt $L:ident) => {
+        impl<K: Clone, V: Clone, $($T: Children<K, V>,)* $L: Children<K, V>> Children<K, V> for Chunks<($($T,)* $L,)> {
+            const LEN: usize = $($T::LEN +)* $L::LEN;
+            #[inline]
+            fn forward(&mut self, record: Record<K, V>, task: &mut TaskContext) -> Result<(), ProcessingError> {
+                $(self.0.$i.forward(record.clone(), task)?;)*
+                self.0.$last.forward(record, task)
+            }
+            #[inline]
+            fn forward_to(&mut self, index: usize, record: Record<K, V>, task: &mut TaskContext) -> Result<(), ProcessingError> {
+                $(
+                    if index < $T::LEN {
+                        return self.0.$i.forward_to(index, record, task);
+                    }
+                    let index = index - $T::LEN;
+                )*
+                self.0.$last.forward_to(index, record, task)
+            }
+            fn index_of(&self, name: &str) -> Option<usize> {
+                let offset = 0;
+                $(
+                    if let Some(index) = self.0.$i.index_of(name) {
+                        return Some(offset + index);
+                    }
+                    let offset = offset + $T::LEN;
+                )*
+                self.0.$last.index_of(name).map(|index| offset + index)
+            }
+        }
+    };
+}
+
+children_chunks!([] 0 A);
+children_chunks!([0 A] 1 B);
+children_chunks!([0 A, 1 B] 2 C);
+children_chunks!([0 A, 1 B, 2 C] 3 D);
+children_chunks!([0 A, 1 B, 2 C, 3 D] 4 E);
+children_chunks!([0 A, 1 B, 2 C, 3 D, 4 E] 5 F);
+children_chunks!([0 A, 1 B, 2 C, 3 D, 4 E, 5 F] 6 G);
+children_chunks!([0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G] 7 H);
 
 /// The context a processor node hands its processor: the task plus the node's children.
 pub struct NodeContext<'a, Ch> {
@@ -622,8 +698,11 @@ impl<S: Source> Source for Option<S> {
     }
 }
 
-/// The sources of a topology, as a tuple; a task dispatches a record by source index.
+/// The sources of a topology, as a tuple of up to eight (or [`Chunks`] of such tuples); a task
+/// dispatches a record by source index.
 pub trait TaskGraph: NodeLifecycle {
+    /// How many sources there are.
+    const LEN: usize;
     /// Processes a raw record of the source at `source`.
     fn process(&mut self, source: usize, raw: RawRecord<'_>, task: &mut TaskContext) -> Result<(), StreamsError>;
 }
@@ -631,6 +710,7 @@ pub trait TaskGraph: NodeLifecycle {
 macro_rules! source_tuple {
     ($($i:tt $T:ident),*) => {
         impl<$($T: Source),*> TaskGraph for ($($T,)*) {
+            const LEN: usize = [$($i),*].len();
             #[inline]
             fn process(&mut self, source: usize, raw: RawRecord<'_>, task: &mut TaskContext) -> Result<(), StreamsError> {
                 match source {
@@ -650,3 +730,30 @@ source_tuple!(0 A, 1 B, 2 C, 3 D, 4 E);
 source_tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F);
 source_tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G);
 source_tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H);
+
+macro_rules! source_chunks {
+    ([$($i:tt $T:ident),*] $last:tt $L:ident) => {
+        impl<$($T: TaskGraph,)* $L: TaskGraph> TaskGraph for Chunks<($($T,)* $L,)> {
+            const LEN: usize = $($T::LEN +)* $L::LEN;
+            #[inline]
+            fn process(&mut self, source: usize, raw: RawRecord<'_>, task: &mut TaskContext) -> Result<(), StreamsError> {
+                $(
+                    if source < $T::LEN {
+                        return self.0.$i.process(source, raw, task);
+                    }
+                    let source = source - $T::LEN;
+                )*
+                self.0.$last.process(source, raw, task)
+            }
+        }
+    };
+}
+
+source_chunks!([] 0 A);
+source_chunks!([0 A] 1 B);
+source_chunks!([0 A, 1 B] 2 C);
+source_chunks!([0 A, 1 B, 2 C] 3 D);
+source_chunks!([0 A, 1 B, 2 C, 3 D] 4 E);
+source_chunks!([0 A, 1 B, 2 C, 3 D, 4 E] 5 F);
+source_chunks!([0 A, 1 B, 2 C, 3 D, 4 E, 5 F] 6 G);
+source_chunks!([0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G] 7 H);

@@ -12,7 +12,7 @@ use crate::state::{StoreKind, StoreSet};
 
 pub use crate::dsl::witness as dsl;
 pub use crate::dsl::{CachingOpNode, OpNode, Operator};
-pub use crate::graph::{ProcessorNode, Shared, SinkNode, SourceNode};
+pub use crate::graph::{Chunks, ProcessorNode, Shared, SinkNode, SourceNode};
 pub use crate::processor::ProcessorSpec;
 
 /// A store as `topology!` declares it, for the const checks.

@@ -3,6 +3,7 @@
 //! `build` wires the static node graph.
 
 use super::check::Wiring;
+use super::chunked;
 use super::dsl::{Op, OpDef};
 use super::expand_dsl;
 use super::model::{NodeDef, NodeKind, SinkDef, SourceDef, StoreDef, StoreShape, TopologyDef};
@@ -421,21 +422,24 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         let n = &nodes[i];
         let v = var(i);
         let node_name = n.name.to_string();
-        let children = wiring.children[i].iter().map(|&c| {
-            let cv = var(c);
-            uses_left[c] -= 1;
-            // Spanned on the child's mention of this parent: a type mismatch shows there.
-            let edge = wiring.parents[c]
-                .iter()
-                .position(|&p| p == i)
-                .map_or(n.name.span(), |k| nodes[c].parents[k].span());
-            if wiring.parents[c].len() > 1 && uses_left[c] > 0 {
-                quote_spanned!(edge=> ::core::clone::Clone::clone(&#cv))
-            } else {
-                quote_spanned!(edge=> #cv)
-            }
-        });
-        let children = quote_spanned!(n.name.span()=> (#(#children,)*));
+        let children: Vec<TokenStream> = wiring.children[i]
+            .iter()
+            .map(|&c| {
+                let cv = var(c);
+                uses_left[c] -= 1;
+                // Spanned on the child's mention of this parent: a type mismatch shows there.
+                let edge = wiring.parents[c]
+                    .iter()
+                    .position(|&p| p == i)
+                    .map_or(n.name.span(), |k| nodes[c].parents[k].span());
+                if wiring.parents[c].len() > 1 && uses_left[c] > 0 {
+                    quote_spanned!(edge=> ::core::clone::Clone::clone(&#cv))
+                } else {
+                    quote_spanned!(edge=> #cv)
+                }
+            })
+            .collect();
+        let children = chunked::tuple(children, n.name.span());
         let id = i as u32;
         let span = n.name.span();
         let rt = quote_spanned!(span=> ::streams_runtime::__private);
@@ -505,10 +509,14 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             };
         });
     }
-    let source_vars = source_nodes.iter().map(|(i, n)| {
-        let v = var(*i);
-        quote_spanned!(n.name.span()=> #v)
-    });
+    let source_vars = source_nodes
+        .iter()
+        .map(|(i, n)| {
+            let v = var(*i);
+            quote_spanned!(n.name.span()=> #v)
+        })
+        .collect();
+    let sources = chunked::tuple(source_vars, name.span());
 
     // Spanned on the topology's name: wiring errors that surface in the graph's type show there.
     let build_fn = quote_spanned! {name.span()=>
@@ -520,7 +528,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             let _ = #st;
             #(#forward)*
             #(#build)*
-            ::core::result::Result::Ok((#(#source_vars,)*))
+            ::core::result::Result::Ok(#sources)
         }
     };
     let topology_impl = quote_spanned! {name.span()=>

@@ -3,6 +3,7 @@
 //! construction, and the static metadata.
 
 use super::check::Wiring;
+use super::chunked;
 use super::dsl::join::{JoinKind, StreamJoinDef, TableJoinDef};
 use super::dsl::{AggKind, Carried, Op, OpDef, Serdes, WindowedAggKind};
 use super::model::{NodeKind, TopologyDef};
@@ -77,8 +78,12 @@ pub fn forward(
             } else {
                 quote!(::core::option::Option::None)
             };
-            let preds = predicates.iter().map(|f| quote_spanned!(f.span()=> #wp.predicate(#f)));
-            quote_spanned!(span=> #wp.branch((#(#preds,)*), #default))
+            let preds = predicates
+                .iter()
+                .map(|f| quote_spanned!(f.span()=> #wp.predicate(#f)))
+                .collect();
+            let preds = chunked::tuple(preds, span);
+            quote_spanned!(span=> #wp.branch(#preds, #default))
         }
         Op::PassThrough => {
             let checks = node.parents.iter().zip(parents).skip(1).map(|(ident, &p)| {

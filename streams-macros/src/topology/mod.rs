@@ -1,6 +1,7 @@
 //! `topology!`: parse → check → generate.
 
 mod check;
+mod chunked;
 mod dsl;
 mod expand;
 mod expand_dsl;

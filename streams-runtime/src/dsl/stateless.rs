@@ -3,7 +3,7 @@
 
 use super::Operator;
 use crate::error::ProcessingError;
-use crate::graph::{Children, StreamPartitioner};
+use crate::graph::{Children, Chunks, StreamPartitioner};
 use crate::record::Record;
 use crate::serde::Serde;
 use crate::task::{Destination, TaskContext};
@@ -229,8 +229,11 @@ impl<K, V, F: FnMut(&K, &V)> Operator<K, V> for Foreach<F> {
     }
 }
 
-/// The predicates of a `split`, as a tuple; the first that holds picks the branch.
+/// The predicates of a `split`, as a tuple of up to eight (or [`Chunks`] of such tuples); the
+/// first that holds picks the branch.
 pub trait BranchPredicates<K, V> {
+    /// How many predicates there are.
+    const LEN: usize;
     /// The index of the first predicate that holds.
     fn select(&mut self, key: &K, value: &V) -> Option<usize>;
 }
@@ -238,6 +241,7 @@ pub trait BranchPredicates<K, V> {
 macro_rules! predicates_tuple {
     ($($i:tt $P:ident),*) => {
         impl<K, V, $($P: FnMut(&K, &V) -> bool),*> BranchPredicates<K, V> for ($($P,)*) {
+            const LEN: usize = [$($i),*].len();
             #[inline]
             fn select(&mut self, key: &K, value: &V) -> Option<usize> {
                 $(if (self.$i)(key, value) { return Some($i); })*
@@ -255,6 +259,35 @@ predicates_tuple!(0 A, 1 B, 2 C, 3 D, 4 E);
 predicates_tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F);
 predicates_tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G);
 predicates_tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H);
+
+macro_rules! predicates_chunks {
+    ($($i:tt $P:ident),*) => {
+        impl<K, V, $($P: BranchPredicates<K, V>),*> BranchPredicates<K, V> for Chunks<($($P,)*)> {
+            const LEN: usize = 0 $(+ $P::LEN)*;
+            #[inline]
+            fn select(&mut self, key: &K, value: &V) -> Option<usize> {
+                let offset = 0;
+                $(
+                    if let Some(index) = self.0.$i.select(key, value) {
+                        return Some(offset + index);
+                    }
+                    let offset = offset + $P::LEN;
+                )*
+                let _ = offset;
+                None
+            }
+        }
+    };
+}
+
+predicates_chunks!(0 A);
+predicates_chunks!(0 A, 1 B);
+predicates_chunks!(0 A, 1 B, 2 C);
+predicates_chunks!(0 A, 1 B, 2 C, 3 D);
+predicates_chunks!(0 A, 1 B, 2 C, 3 D, 4 E);
+predicates_chunks!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F);
+predicates_chunks!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G);
+predicates_chunks!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H);
 
 /// `split`: each record goes to the first branch whose predicate holds, else to the default
 /// branch (the last child) if there is one, else nowhere (Java's `BranchedKStream`).

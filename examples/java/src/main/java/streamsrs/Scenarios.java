@@ -1,6 +1,7 @@
 package streamsrs;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -88,6 +89,8 @@ final class Scenarios {
       case "table_table_join" -> tableTableJoin();
       case "global_join" -> globalJoin();
       case "fk_join" -> fkJoin();
+      case "wide" -> wide();
+      case "wide_processor" -> wideProcessor();
       default -> throw new IllegalArgumentException("unknown scenario topology " + name);
     };
   }
@@ -538,6 +541,126 @@ final class Scenarios {
             Output.strings("fk-left"),
             Output.raw("oracle-KTABLE-FK-JOIN-SUBSCRIPTION-REGISTRATION-0000000004-topic"),
             Output.raw("oracle-KTABLE-FK-JOIN-SUBSCRIPTION-RESPONSE-0000000012-topic")));
+  }
+
+  /** The number a value holds (the wide scenarios' values are decimal numbers). */
+  private static int num(String v) {
+    return Integer.parseInt(v);
+  }
+
+  /**
+   * Wider than a tuple of eight (the Rust graph nests more in chunks): twenty filters off one
+   * stream, twelve streams and two tables feeding sinks, and a twenty-branch split, declared last.
+   * Ours numbers the branches like other nodes (KSTREAM-BRANCHCHILD-n); here they are named so
+   * ("KSTREAM-BRANCH" + "CHILD-n"), so that both describe() order the nodes alike.
+   */
+  static Scenario wide() {
+    StreamsBuilder b = new StreamsBuilder();
+    List<KStream<String, String>> streams = new ArrayList<>();
+    for (int s = 0; s < 12; s++) {
+      streams.add(b.stream(String.format("wide-in-%02d", s)));
+    }
+    List<KTable<String, String>> tables = new ArrayList<>();
+    for (int t = 0; t < 2; t++) {
+      tables.add(b.table("wide-table-" + t, uncached("wide-table-" + t + "-store")));
+    }
+    KStream<String, String> first = streams.get(0);
+    for (int i = 0; i < 20; i++) {
+      final int residue = i % 4;
+      final String tag = String.format("f%02d:", i);
+      first.filter((k, v) -> num(v) % 4 == residue).mapValues(v -> tag + v).to("wide-filtered");
+    }
+    for (int s = 0; s < 12; s++) {
+      final String tag = String.format("n%02d:", s);
+      streams.get(s).mapValues(v -> tag + v).to("wide-sources");
+    }
+    for (int t = 0; t < 2; t++) {
+      final String tag = "t" + t + ":";
+      tables.get(t).mapValues(v -> tag + v).toStream().to("wide-tables");
+    }
+    var split = first.split(Named.as("KSTREAM-BRANCH"));
+    for (int i = 0; i < 19; i++) {
+      final int residue = i;
+      split = split.branch((k, v) -> num(v) % 20 == residue, Branched.as(String.format("CHILD-%010d", 107 + i)));
+    }
+    Map<String, KStream<String, String>> branches = split.defaultBranch(Branched.as(String.format("CHILD-%010d", 126)));
+    for (int i = 0; i < 20; i++) {
+      final String tag = String.format("b%02d:", i);
+      branches.get(String.format("KSTREAM-BRANCHCHILD-%010d", 107 + i)).mapValues(v -> tag + v).to("wide-split");
+    }
+    return new Scenario(
+        b.build(),
+        List.of(
+            Output.strings("wide-filtered"),
+            Output.strings("wide-sources"),
+            Output.strings("wide-tables"),
+            Output.strings("wide-split")));
+  }
+
+  /** Forwards a record to the child named after its value mod 20 (a negative value to all). */
+  static final class Router implements Processor<String, String, String, String> {
+    private ProcessorContext<String, String> ctx;
+
+    @Override
+    public void init(ProcessorContext<String, String> ctx) {
+      this.ctx = ctx;
+    }
+
+    @Override
+    public void process(Record<String, String> record) {
+      int v = num(record.value());
+      if (v < 0) {
+        ctx.forward(record);
+      } else {
+        ctx.forward(record, wideChild(v % 20));
+      }
+    }
+  }
+
+  /** Repeats the value twice. */
+  static final class Twice implements Processor<String, String, String, String> {
+    private ProcessorContext<String, String> ctx;
+
+    @Override
+    public void init(ProcessorContext<String, String> ctx) {
+      this.ctx = ctx;
+    }
+
+    @Override
+    public void process(Record<String, String> record) {
+      ctx.forward(record.withValue(record.value() + record.value()));
+    }
+  }
+
+  /** The router's child `i`: sinks at even positions, processors at odd ones. */
+  static String wideChild(int i) {
+    return String.format(i % 2 == 0 ? "s%02d" : "p%02d", i);
+  }
+
+  /** Processor API, wider than eight: twelve sources into a router with twenty children. */
+  static Scenario wideProcessor() {
+    Topology t = new Topology();
+    var strings = Serdes.String();
+    String[] sources = new String[12];
+    for (int s = 0; s < 12; s++) {
+      sources[s] = String.format("i%02d", s);
+      t.addSource(sources[s], strings.deserializer(), strings.deserializer(), String.format("wide-p-in-%02d", s));
+    }
+    t.addProcessor("router", Router::new, sources);
+    List<Output> outputs = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      String topic = String.format("wide-p-out-%02d", i);
+      outputs.add(Output.strings(topic));
+      if (i % 2 == 0) {
+        t.addSink(wideChild(i), topic, strings.serializer(), strings.serializer(), "router");
+      } else {
+        t.addProcessor(wideChild(i), Twice::new, "router");
+      }
+    }
+    for (int i = 1; i < 20; i += 2) {
+      t.addSink(String.format("o%02d", i), String.format("wide-p-out-%02d", i), strings.serializer(), strings.serializer(), wideChild(i));
+    }
+    return new Scenario(t, outputs);
   }
 
   private Scenarios() {}
