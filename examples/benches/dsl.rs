@@ -1,7 +1,8 @@
 //! DSL benchmark (issue #3): the DSL word count of 1M words through the test driver against a
 //! hand-written loop doing the same work (lower-case, split on `\W+`, count in a `HashMap`,
-//! serialize every count update), in the same run. `cargo bench -p examples --bench dsl`;
-//! figures go to docs/BENCHMARKS.md.
+//! serialize every count update), in the same run; and the cost of the record cache there (the
+//! same topology with `caching: false`). `cargo bench -p examples --bench dsl`; figures go to
+//! docs/BENCHMARKS.md.
 //!
 //! Timing is the best of several rounds of each side, interleaved, so both see the same machine.
 
@@ -23,6 +24,19 @@ topology! {
             .flat_map_values(|line| words(&line.to_lowercase()).map(str::to_owned).collect::<Vec<_>>())
             .group_by(|_, word| word.clone())
             .count(store: "counts", persistent: false, logging: false)
+            .to_stream()
+            .to("counts-out", key_serde: StringSerde, value_serde: OptionSerde<LongSerde>);
+    }
+}
+
+topology! {
+    /// [`WordCountInMemory`] without the record cache: every update forwarded as it is made.
+    struct WordCountUncached {
+        stream lines { topic: "lines", key: Option<String>, value: String }
+        lines
+            .flat_map_values(|line| words(&line.to_lowercase()).map(str::to_owned).collect::<Vec<_>>())
+            .group_by(|_, word| word.clone())
+            .count(store: "counts", persistent: false, logging: false, caching: false)
             .to_stream()
             .to("counts-out", key_serde: StringSerde, value_serde: OptionSerde<LongSerde>);
     }
@@ -57,6 +71,15 @@ fn dsl_in_memory(lines: &[Vec<u8>]) -> usize {
     driver.output_topic_as::<String, Option<i64>>("counts-out").queue_size()
 }
 
+fn dsl_uncached(lines: &[Vec<u8>]) -> usize {
+    let driver = test_driver(&WordCountUncached).unwrap();
+    let mut input = driver.input_topic(WordCountUncached::source_lines());
+    for (i, line) in lines.iter().enumerate() {
+        input.pipe_raw(None, Some(line), i as i64).unwrap();
+    }
+    driver.output_topic_as::<String, Option<i64>>("counts-out").queue_size()
+}
+
 fn dsl_example(lines: &[Vec<u8>]) -> usize {
     let driver = test_driver(&WordCount).unwrap();
     let mut input = driver.input_topic(WordCount::source_lines());
@@ -82,18 +105,58 @@ fn hand(lines: &[Vec<u8>]) -> usize {
     out.len()
 }
 
+/// The hand loop plus the serde work the DSL's repartition topic costs (as Kafka Streams
+/// semantics require: `group_by` changes the key, so each word is written to the repartition
+/// topic as key and value bytes and read back as two `String`s before it is counted).
+fn hand_with_repartition_serde(lines: &[Vec<u8>]) -> usize {
+    let mut counts: HashMap<String, i64> = HashMap::new();
+    let mut out: VecDeque<(Vec<u8>, Vec<u8>)> = VecDeque::new();
+    let mut topic: Vec<u8> = Vec::new();
+    for line in lines {
+        let line = std::str::from_utf8(line).unwrap().to_lowercase();
+        for word in words(&line) {
+            topic.clear();
+            topic.extend_from_slice(word.as_bytes());
+            topic.extend_from_slice(word.as_bytes());
+            let (k, v) = topic.split_at(word.len());
+            let key = std::str::from_utf8(k).unwrap().to_owned();
+            let _value = std::str::from_utf8(v).unwrap().to_owned();
+            let count = counts.entry(key).or_insert(0);
+            *count += 1;
+            out.push_back((word.as_bytes().to_vec(), count.to_be_bytes().to_vec()));
+        }
+    }
+    out.len()
+}
+
 fn main() {
     if !common::measuring() {
         return;
     }
-    let rounds = 5;
     let input = lines(1_000_000);
+    // `DSL_BENCH_PROFILE=ours|hand|hand-repartition` runs that side once (under callgrind).
+    if let Ok(side) = std::env::var("DSL_BENCH_PROFILE") {
+        let n = match side.as_str() {
+            "ours" => dsl_in_memory(&input),
+            "hand" => hand(&input),
+            "hand-repartition" => hand_with_repartition_serde(&input),
+            other => panic!("DSL_BENCH_PROFILE: unknown side {other}"),
+        };
+        println!("{side}: {n} records");
+        return;
+    }
+    let rounds = 5;
     assert_eq!(dsl_in_memory(&input), 1_000_000);
+    assert_eq!(dsl_uncached(&input), 1_000_000);
     assert_eq!(hand(&input), 1_000_000);
+    assert_eq!(hand_with_repartition_serde(&input), 1_000_000);
     let (mut ours, mut example, mut baseline) = (Duration::MAX, Duration::MAX, Duration::MAX);
+    let (mut same_serde, mut uncached) = (Duration::MAX, Duration::MAX);
     for _ in 0..rounds {
         ours = ours.min(best_of(1, || dsl_in_memory(&input)));
+        uncached = uncached.min(best_of(1, || dsl_uncached(&input)));
         baseline = baseline.min(best_of(1, || hand(&input)));
+        same_serde = same_serde.min(best_of(1, || hand_with_repartition_serde(&input)));
     }
     // `DSL_BENCH_SKIP_EXAMPLE=1` leaves out the slow RocksDB variant (for profiling).
     if std::env::var_os("DSL_BENCH_SKIP_EXAMPLE").is_none() {
@@ -109,6 +172,19 @@ fn main() {
         baseline.as_secs_f64() * 1e3,
         rate(baseline),
         ours.as_secs_f64() / baseline.as_secs_f64()
+    );
+    println!(
+        "DSL word count vs the hand loop doing the repartition topic's serde work too: hand loop {:.0} ms ({:.2} M words/s): {:.2}x time",
+        same_serde.as_secs_f64() * 1e3,
+        rate(same_serde),
+        ours.as_secs_f64() / same_serde.as_secs_f64()
+    );
+    println!(
+        "DSL word count, 1M words, in-memory store, the record cache's cost in the driver (flushed after every record, as Java's driver does): cached {:.0} ms, caching: false {:.0} ms: {:.2}x time (the uncached one {:.2}x the hand loop)",
+        ours.as_secs_f64() * 1e3,
+        uncached.as_secs_f64() * 1e3,
+        ours.as_secs_f64() / uncached.as_secs_f64(),
+        uncached.as_secs_f64() / baseline.as_secs_f64()
     );
     if example != Duration::MAX {
         println!(

@@ -157,6 +157,8 @@ fn p2_hand(lines: &[Vec<u8>]) -> usize {
 }
 
 // ---------- P4: RocksDB put + get through the store API vs the raw crate ----------
+// Both sides open their database with the same options: the store's through its instance's
+// settings (a shared block cache of the default size), the raw one by hand (`p4_raw_options`).
 
 #[derive(Processor)]
 #[processor(input = (String, String), output = (String, String))]
@@ -202,11 +204,31 @@ fn p4_store(keys: &[String]) -> i64 {
     sum
 }
 
+/// The options the store opens its database with (Java's `RocksDBStore` defaults and a block
+/// cache of the default size with a bloom filter; `state/rocks_settings.rs`), set by hand.
+fn p4_raw_options() -> rocksdb::Options {
+    let mut table = rocksdb::BlockBasedOptions::default();
+    table.set_block_cache(&rocksdb::Cache::new_lru_cache(
+        streams_runtime::config::DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES,
+    ));
+    table.set_block_size(4 * 1024);
+    table.set_bloom_filter(10.0, false);
+    let mut options = rocksdb::Options::default();
+    options.set_write_buffer_size(16 * 1024 * 1024);
+    options.set_compression_type(rocksdb::DBCompressionType::None);
+    options.set_compaction_style(rocksdb::DBCompactionStyle::Universal);
+    options.set_max_write_buffer_number(3);
+    options.create_if_missing(true);
+    options.set_log_level(rocksdb::LogLevel::Error);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    options.increase_parallelism(cores.max(2) as i32);
+    options.set_block_based_table_factory(&table);
+    options
+}
+
 fn p4_raw(keys: &[String]) -> i64 {
     let dir = tempfile::tempdir().unwrap();
-    let mut options = rocksdb::Options::default();
-    options.create_if_missing(true);
-    let db = rocksdb::DB::open(&options, dir.path()).unwrap();
+    let db = rocksdb::DB::open(&p4_raw_options(), dir.path()).unwrap();
     let mut write = rocksdb::WriteOptions::default();
     write.disable_wal(true);
     for (i, k) in keys.iter().enumerate() {
@@ -234,6 +256,18 @@ fn report(name: &str, records: usize, ours: Duration, baseline: Duration, goal: 
 
 fn main() {
     if !common::measuring() {
+        return;
+    }
+    // `FOUNDATION_PROFILE=p1|p1-hand|p2|p2-hand` runs that side once (under callgrind).
+    if let Ok(side) = std::env::var("FOUNDATION_PROFILE") {
+        let n = match side.as_str() {
+            "p1" => p1_driver(&p1_inputs(1_000_000)),
+            "p1-hand" => p1_hand(&p1_inputs(1_000_000)),
+            "p2" => p2_driver(&p2_lines(1_000_000)),
+            "p2-hand" => p2_hand(&p2_lines(1_000_000)),
+            other => panic!("FOUNDATION_PROFILE: unknown side {other}"),
+        };
+        println!("{side}: {n} records");
         return;
     }
     let rounds = 5;

@@ -12,9 +12,13 @@
 //!   at a fixed rate, peak RSS) and the pipe.
 //!
 //! `cargo bench -p examples --bench kafka` starts a broker of its own in `target/kafka-bench`
+//! - the record cache: the word count as separate processes (ours and Java's) with the cache on
+//!   (Java's default 10 MiB) and off, until every word's final count arrives (throughput and
+//!   the number of count updates written).
+//!
 //! (stopped at the end), or uses `STREAMS_BENCH_BOOTSTRAP` if set; `STREAMS_BENCH_RECORDS` sets
-//! the record count (default 200,000; P5 uses 1M unless set), `STREAMS_BENCH_ONLY=p3|p5|p6|recovery|java`
-//! runs one part (java uses 1M words unless set). Figures go to docs/BENCHMARKS.md.
+//! the record count (default 200,000; P5 uses 1M unless set), `STREAMS_BENCH_ONLY=p3|p5|p6|recovery|java|cache`
+//! runs one part (java and cache use 1M words unless set). Figures go to docs/BENCHMARKS.md.
 
 mod common;
 
@@ -27,6 +31,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
+use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -208,6 +213,38 @@ impl Observer {
             last: Instant::now(),
         }
     }
+
+    /// Reads word counts until every word's latest count is its final one in `expected`: the
+    /// arrivals of the first and the last update, and how many updates were read.
+    fn await_counts(&self, expected: &HashMap<String, i64>) -> (Arrivals, usize) {
+        let deadline = Instant::now() + Duration::from_secs(600);
+        let mut latest: HashMap<String, i64> = HashMap::with_capacity(expected.len());
+        let (mut first, mut updates, mut done) = (None, 0, 0);
+        while done < expected.len() {
+            if let Some(Ok(m)) = self.0.poll(Duration::from_millis(10)) {
+                first.get_or_insert_with(Instant::now);
+                updates += 1;
+                let word = String::from_utf8_lossy(m.key().unwrap()).into_owned();
+                let count = i64::from_be_bytes(m.payload().unwrap().try_into().unwrap());
+                let want = expected[&word];
+                match (latest.insert(word, count) == Some(want), count == want) {
+                    (false, true) => done += 1,
+                    (true, false) => done -= 1,
+                    _ => {}
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{done} of {} words at their final count",
+                expected.len()
+            );
+        }
+        let arrivals = Arrivals {
+            first: first.unwrap_or_else(Instant::now),
+            last: Instant::now(),
+        };
+        (arrivals, updates)
+    }
 }
 
 /// What one side of P3 took: from its start and from its first output record to its last, and
@@ -383,6 +420,9 @@ fn main() {
     if runs("java") {
         versus_java(&bootstrap, records.unwrap_or(1_000_000));
     }
+    if runs("cache") {
+        record_cache(&bootstrap, records.unwrap_or(1_000_000));
+    }
 }
 
 /// P6: the DSL word count under exactly_once_v2 (commit every 100 ms, Java's default) vs
@@ -406,6 +446,8 @@ fn exactly_once_cost(bootstrap: &str, words: usize) {
             ("state.dir", &state.path().display().to_string()),
             ("processing.guarantee", guarantee),
             ("producer.linger.ms", "5"),
+            // Every count update is written (a zero record cache).
+            ("statestore.cache.max.bytes", "0"),
         ])
         .unwrap();
         let mut streams = KafkaStreams::new(WordCount, settings).unwrap();
@@ -583,8 +625,16 @@ fn recovery(bootstrap: &str) {
 
 /// Starts one application process of the Java comparison and waits until it runs: Java's
 /// (`streamsrs.WordCountApp`) or ours (`bench-app`), `topology` "wordcount" or "pipe", with
-/// an empty state directory (kept until the returned guard drops).
-fn start_app(side: &str, topology: &str, bootstrap: &str, app: &str, guarantee: &str) -> (ChildApp, tempfile::TempDir) {
+/// an empty state directory (kept until the returned guard drops) and a record cache of
+/// `cache_bytes`.
+fn start_app(
+    side: &str,
+    topology: &str,
+    bootstrap: &str,
+    app: &str,
+    guarantee: &str,
+    cache_bytes: &str,
+) -> (ChildApp, tempfile::TempDir) {
     let state = tempfile::tempdir().unwrap();
     let dir = state.path().display().to_string();
     let (input, output) = match topology {
@@ -593,11 +643,22 @@ fn start_app(side: &str, topology: &str, bootstrap: &str, app: &str, guarantee: 
     };
     let mut command = if side == "java" {
         let mut c = process::java("streamsrs.WordCountApp");
-        c.args([topology, bootstrap, app, input, output, &dir, guarantee, "100", "1"]);
+        c.args([
+            topology,
+            bootstrap,
+            app,
+            input,
+            output,
+            &dir,
+            guarantee,
+            "100",
+            "1",
+            cache_bytes,
+        ]);
         c
     } else {
         let mut c = Command::new(env!("CARGO_BIN_EXE_bench-app"));
-        c.args([topology, bootstrap, app, &dir, guarantee, "100"]);
+        c.args([topology, bootstrap, app, &dir, guarantee, "100", cache_bytes]);
         c
     };
     (ChildApp::start(&mut command), state)
@@ -698,7 +759,8 @@ fn measure(side: &str, topology: &str, bootstrap: &str, guarantee: &str, lines: 
     let observer = Observer::from_end(bootstrap, output, isolation);
     let app = format!("bench-{side}-{topology}-{guarantee}-{}", std::process::id());
     let started = Instant::now();
-    let (process, _state) = start_app(side, topology, bootstrap, &app, guarantee);
+    // Every update is written: no record cache.
+    let (process, _state) = start_app(side, topology, bootstrap, &app, guarantee, "0");
     let arrivals = observer.await_records(outputs);
     let latency = (topology == "wordcount").then(|| latency_at_fixed_rate(bootstrap, isolation));
     let peak_rss_mib = peak_rss_mib(process.id());
@@ -765,4 +827,70 @@ fn versus_java(bootstrap: &str, words: usize) {
             &ours,
         );
     }
+}
+
+/// The record cache: the word count (`words` words of 10,000 distinct ones, RocksDB store and
+/// changelog, at_least_once, commit every 100 ms) as separate processes, ours (`bench-app`) and
+/// Java's (`WordCountApp`), with the cache on (10 MiB, Java's default) and off (0: every update
+/// written), best of 3 interleaved rounds: from starting the process until every word's final
+/// count arrives, and how many count updates were written.
+fn record_cache(bootstrap: &str, words: usize) {
+    let lines = words / 10;
+    let mut expected: HashMap<String, i64> = HashMap::new();
+    for i in 0..lines {
+        for word in word_line(i).split(' ') {
+            *expected.entry(word.to_owned()).or_default() += 1;
+        }
+    }
+    let nonce = std::process::id();
+    let run = |side: &str, cache: &str, round: usize| -> (Duration, usize) {
+        create_topics(bootstrap, &["bench-wc-in", "bench-wc-out"]);
+        fill(bootstrap, "bench-wc-in", lines, |i| format!("{i}"), word_line);
+        let observer = Observer::from_end(bootstrap, "bench-wc-out", "read_uncommitted");
+        let app = format!("bench-cache-{side}-{cache}-{nonce}-{round}");
+        let started = Instant::now();
+        let (process, _state) = start_app(side, "wordcount", bootstrap, &app, "at_least_once", cache);
+        let (arrivals, updates) = observer.await_counts(&expected);
+        process.stop();
+        (arrivals.last - started, updates)
+    };
+    let on = "10485760";
+    let mut best: HashMap<(&str, &str), (Duration, usize)> = HashMap::new();
+    for round in 0..3 {
+        for side in ["ours", "java"] {
+            for cache in [on, "0"] {
+                let (time, updates) = run(side, cache, round);
+                println!(
+                    "  round {round}: {side}, cache {cache}: {:.2} s, {updates} updates",
+                    time.as_secs_f64()
+                );
+                let slot = best.entry((side, cache)).or_insert((Duration::MAX, 0));
+                if time < slot.0 {
+                    *slot = (time, updates);
+                }
+            }
+        }
+    }
+    let rate = |d: Duration| words as f64 / d.as_secs_f64() / 1000.0;
+    for side in ["ours", "java"] {
+        let (on_time, on_updates) = best[&(side, on)];
+        let (off_time, off_updates) = best[&(side, "0")];
+        println!(
+            "Record cache, word count, {words} words, at_least_once, commit every 100 ms, {side}, best of 3: cache on (10 MiB) {:.2} s ({:.0}k words/s), {on_updates} updates | cache off {:.2} s ({:.0}k words/s), {off_updates} updates | on/off throughput {:.2}x, updates 1/{:.1}",
+            on_time.as_secs_f64(),
+            rate(on_time),
+            off_time.as_secs_f64(),
+            rate(off_time),
+            off_time.as_secs_f64() / on_time.as_secs_f64(),
+            off_updates as f64 / on_updates as f64,
+        );
+    }
+    let ours = best[&("ours", on)].0;
+    let java = best[&("java", on)].0;
+    println!(
+        "Record cache, word count, cache on: ours {:.2} s, Java {:.2} s: ours {:.2}x Java's throughput",
+        ours.as_secs_f64(),
+        java.as_secs_f64(),
+        java.as_secs_f64() / ours.as_secs_f64()
+    );
 }

@@ -1,6 +1,7 @@
 //! The reference's `word_count` tutorial in the DSL: lower-case each line, split it into
-//! words, group by word, count into `counts-store`, and write every count update to
-//! `streams-wordcount-output`.
+//! words, group by word, count into `counts-store`, and write the count updates to
+//! `streams-wordcount-output` (the latest of each word per commit through the record cache;
+//! every one with `statestore.cache.max.bytes=0`, as the reference's `WordCountDemo` sets).
 
 use streams_runtime::prelude::*;
 

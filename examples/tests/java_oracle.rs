@@ -76,15 +76,38 @@ topology! {
     }
 }
 
+/// A source table through filter, filter_not and map_values, tombstones included, with the
+/// table's store cached (a tombstone for a row it never had is dropped) or not.
+macro_rules! table_ops {
+    ($name:ident, caching: $caching:literal) => {
+        topology! {
+            struct $name {
+                table input { topic: "table-in", key: String, value: String, store: "table-in-store", caching: $caching }
+                input.to_stream().to("table-changes");
+                input.filter(|_, v| v.len() > 2).map_values(|v| v.to_uppercase()).to_stream().to("table-filtered");
+                input.filter_not(|_, v| v.starts_with('x')).to_stream().to("table-filtered-not");
+                input.map_values(|v| v.len() as i64).to_stream().to("table-lengths");
+                input.map_values(|k, v| format!("{k}={v}")).filter(|_, v| v.len() > 4).to_stream().to("table-keyed");
+            }
+        }
+    };
+}
+
+table_ops!(TableOps, caching: true);
+table_ops!(TableOpsUncached, caching: false);
+
 topology! {
-    /// A source table through filter, filter_not and map_values, tombstones included.
-    struct TableOps {
-        table input { topic: "table-in", key: String, value: String, store: "table-in-store" }
-        input.to_stream().to("table-changes");
-        input.filter(|_, v| v.len() > 2).map_values(|v| v.to_uppercase()).to_stream().to("table-filtered");
-        input.filter_not(|_, v| v.starts_with('x')).to_stream().to("table-filtered-not");
-        input.map_values(|v| v.len() as i64).to_stream().to("table-lengths");
-        input.map_values(|k, v| format!("{k}={v}")).filter(|_, v| v.len() > 4).to_stream().to("table-keyed");
+    /// The record cache under a small budget (the scenarios set `statestore.cache.max.bytes`):
+    /// the words of each record counted and concatenated per record key.
+    struct CacheEviction {
+        stream input { topic: "evict-in", key: Option<String>, value: String }
+        let words = input.flat_map_values(|v| v.split(' ').map(str::to_owned).collect::<Vec<_>>());
+        words.group_by_key().count(store: "evict-count-store").to_stream().to("evict-count");
+        words
+            .group_by_key()
+            .reduce(|a, v| format!("{a},{v}"), store: "evict-concat-store")
+            .to_stream()
+            .to("evict-concat");
     }
 }
 
@@ -428,9 +451,10 @@ enum Step {
     AdvanceWallClock(u64),
 }
 
-/// A scenario file: its topology's name and steps.
+/// A scenario file: its topology's name, the record cache's budget if it sets one, and steps.
 struct Scenario {
     topology: String,
+    cache_max_bytes: Option<u64>,
     steps: Vec<Step>,
 }
 
@@ -439,6 +463,7 @@ fn parse_scenario(path: &Path) -> Scenario {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let head: Value = serde_json::from_str(lines.next().expect("a topology line")).unwrap();
     let topology = head["topology"].as_str().expect("{\"topology\": NAME}").to_owned();
+    let cache_max_bytes = head.get("statestore_cache_max_bytes").map(|b| b.as_u64().unwrap());
     let steps = lines
         .map(|line| {
             let step: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
@@ -453,20 +478,28 @@ fn parse_scenario(path: &Path) -> Scenario {
             }
         })
         .collect();
-    Scenario { topology, steps }
+    Scenario {
+        topology,
+        cache_max_bytes,
+        steps,
+    }
 }
 
-/// Feeds `steps` into the single input of `topology` and reads `outputs` in order, as the Java
-/// runner prints them.
-fn drive<T: Topology>(topology: &T, steps: &[Step], outputs: &[(&str, Values)]) -> Vec<Value> {
+/// Feeds the scenario's steps into `topology` and reads `outputs` in order, as the Java runner
+/// prints them.
+fn drive<T: Topology>(topology: &T, scenario: &Scenario, outputs: &[(&str, Values)]) -> Vec<Value> {
+    let defaults = DriverConfig::default();
     let driver = test_driver_with(
         topology,
         DriverConfig {
             application_id: "oracle".to_owned(),
             initial_wall_clock_ms: INITIAL_WALL_CLOCK_MS,
+            statestore_cache_max_bytes: scenario.cache_max_bytes.unwrap_or(defaults.statestore_cache_max_bytes),
+            ..defaults
         },
     )
     .unwrap();
+    let steps = &scenario.steps;
     for step in steps {
         match step {
             Step::Record {
@@ -522,11 +555,10 @@ fn read_raw<G: TaskGraph>(driver: &TopologyTestDriver<G>, topic: &str, lines: &m
 /// Runs a scenario through our driver.
 fn run_ours(scenario: &Scenario) -> Vec<Value> {
     use Values::{Longs, Raw, Strings};
-    let steps = &scenario.steps;
     match scenario.topology.as_str() {
         "stateless" => drive(
             &Stateless,
-            steps,
+            scenario,
             &[
                 ("stateless-words", Strings),
                 ("stateless-null-keys", Strings),
@@ -537,7 +569,7 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
         ),
         "branch_merge" => drive(
             &BranchMerge,
-            steps,
+            scenario,
             &[
                 ("branch-merged", Strings),
                 ("branch-b", Strings),
@@ -545,20 +577,20 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
                 ("branch-order", Strings),
             ],
         ),
-        "table_ops" => drive(
-            &TableOps,
-            steps,
+        "table_ops" => drive(&TableOps, scenario, TABLE_OPS_OUTPUTS),
+        "table_ops_uncached" => drive(&TableOpsUncached, scenario, TABLE_OPS_OUTPUTS),
+        "cache_eviction" => drive(
+            &CacheEviction,
+            scenario,
             &[
-                ("table-changes", Strings),
-                ("table-filtered", Strings),
-                ("table-filtered-not", Strings),
-                ("table-lengths", Longs),
-                ("table-keyed", Strings),
+                ("evict-count", Longs),
+                ("evict-concat", Strings),
+                ("oracle-evict-count-store-changelog", Raw),
             ],
         ),
         "table_aggregate" => drive(
             &TableAggregate,
-            steps,
+            scenario,
             &[
                 ("region-counts", Longs),
                 ("region-lengths", Longs),
@@ -569,7 +601,7 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
         ),
         "stream_aggregate" => drive(
             &StreamAggregate,
-            steps,
+            scenario,
             &[
                 ("events-count", Longs),
                 ("events-reduce", Strings),
@@ -579,13 +611,13 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
         ),
         "repartition" => drive(
             &Repartition,
-            steps,
+            scenario,
             &[("rp-counts", Longs), ("rp-out", Strings), ("rp-reduce", Strings)],
         ),
-        "punctuation" => drive(&Punctuation, steps, &[("ticks", Longs)]),
+        "punctuation" => drive(&Punctuation, scenario, &[("ticks", Longs)]),
         "tumbling" => drive(
             &Tumbling,
-            steps,
+            scenario,
             &[
                 ("tumble-count", Longs),
                 ("tumble-raw", Raw),
@@ -596,7 +628,7 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
         ),
         "sliding" => drive(
             &Sliding,
-            steps,
+            scenario,
             &[
                 ("slide-count", Longs),
                 ("slide-agg", Strings),
@@ -605,7 +637,7 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
         ),
         "session" => drive(
             &Session,
-            steps,
+            scenario,
             &[
                 ("session-count", Longs),
                 ("session-raw", Raw),
@@ -616,13 +648,13 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
         ),
         "suppress" => drive(
             &Suppression,
-            steps,
+            scenario,
             &[("final-count", Longs), ("emit-final", Longs), ("limit-count", Longs)],
         ),
 
         "stream_table_join" => drive(
             &StreamTableJoins,
-            steps,
+            scenario,
             &[
                 ("stj-inner", Strings),
                 ("stj-left", Strings),
@@ -632,7 +664,7 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
         ),
         "stream_stream_join" => drive(
             &StreamStreamJoins,
-            steps,
+            scenario,
             &[
                 ("ssj-inner", Strings),
                 ("ssj-left-join", Strings),
@@ -642,7 +674,7 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
         ),
         "table_table_join" => drive(
             &TableTableJoins,
-            steps,
+            scenario,
             &[
                 ("ttj-inner", Strings),
                 ("ttj-left-join", Strings),
@@ -650,10 +682,10 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
                 ("ttj-counts", Longs),
             ],
         ),
-        "global_join" => drive(&GlobalJoins, steps, &[("gj-inner", Strings), ("gj-left", Strings)]),
+        "global_join" => drive(&GlobalJoins, scenario, &[("gj-inner", Strings), ("gj-left", Strings)]),
         "fk_join" => drive(
             &FkJoins,
-            steps,
+            scenario,
             &[
                 ("fk-inner", Strings),
                 ("fk-left", Strings),
@@ -664,6 +696,15 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
         other => panic!("no Rust twin for scenario topology {other}"),
     }
 }
+
+/// The outputs of both table_ops topologies.
+const TABLE_OPS_OUTPUTS: &[(&str, Values)] = &[
+    ("table-changes", Values::Strings),
+    ("table-filtered", Values::Strings),
+    ("table-filtered-not", Values::Strings),
+    ("table-lengths", Values::Longs),
+    ("table-keyed", Values::Strings),
+];
 
 /// A seeded generator (SplitMix64), so a failing random scenario can be replayed.
 struct SplitMix64(u64);
@@ -710,7 +751,7 @@ const RANDOM_RECORDS: usize = 300;
 /// Writes a random scenario for `topology` (its input topic, key and value pools) with `seed`.
 fn random_scenario(dir: &Path, topology: &str, seed: u64) -> PathBuf {
     let (topic, keys, values, null_keys, null_values): (&str, &[&str], &[&str], u64, u64) = match topology {
-        "table_ops" => (
+        "table_ops" | "table_ops_uncached" => (
             "table-in",
             &["a", "b", "c", "x", "y"],
             &["", "a", "ab", "xyz", "xenon", "apple", "no", "x"],
@@ -731,10 +772,22 @@ fn random_scenario(dir: &Path, topology: &str, seed: u64) -> PathBuf {
             10,
             15,
         ),
+        "cache_eviction" => (
+            "evict-in",
+            &["a", "b", "c", "d", "eee"],
+            &["x", "x y", "y z x", "zz", "x x", "w y zz x", "yy"],
+            5,
+            0,
+        ),
         other => panic!("no random scenarios for {other}"),
     };
     let mut rng = SplitMix64(seed);
-    let mut text = json!({ "topology": topology }).to_string() + "\n";
+    let mut head = json!({ "topology": topology });
+    if topology == "cache_eviction" {
+        // Room for a few entries of the two stores: evictions in most records.
+        head["statestore_cache_max_bytes"] = json!(250 + seed % 200);
+    }
+    let mut text = head.to_string() + "\n";
     let mut time = 1_000i64;
     for _ in 0..RANDOM_RECORDS {
         // Mostly forward in time, sometimes back (out-of-order records).
@@ -775,7 +828,13 @@ fn java_outputs() -> &'static (Vec<PathBuf>, PathBuf) {
         let _ = std::fs::remove_dir_all(&work);
         std::fs::create_dir_all(&random).unwrap();
         let mut files: Vec<PathBuf> = fixed_scenarios().into_values().collect();
-        for topology in ["table_ops", "table_aggregate", "stream_aggregate"] {
+        for topology in [
+            "table_ops",
+            "table_ops_uncached",
+            "table_aggregate",
+            "stream_aggregate",
+            "cache_eviction",
+        ] {
             for seed in seeds() {
                 files.push(random_scenario(&random, topology, seed));
             }
@@ -838,6 +897,16 @@ fn branch_and_merge_order_match_java() {
 #[test]
 fn table_filter_and_map_values_with_tombstones_match_java() {
     assert_same_as_java("table_ops");
+}
+
+#[test]
+fn uncached_table_filter_and_map_values_with_tombstones_match_java() {
+    assert_same_as_java("table_ops_uncached");
+}
+
+#[test]
+fn the_record_cache_under_a_small_budget_evicts_as_java_does() {
+    assert_same_as_java("cache_eviction");
 }
 
 #[test]
@@ -962,6 +1031,8 @@ fn every_scenario_file_has_a_test() {
         "stateless",
         "branch_merge",
         "table_ops",
+        "table_ops_uncached",
+        "cache_eviction",
         "table_aggregate",
         "stream_aggregate",
         "repartition",

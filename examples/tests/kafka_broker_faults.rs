@@ -31,6 +31,9 @@ fn start<T: Topology + Clone + Send + 'static>(
         ("state.dir", state.as_str()),
         ("processing.guarantee", guarantee),
         ("commit.interval.ms", "200"),
+        // Every update is emitted (a zero record cache flushes each write at once, as Java does
+        // with `statestore.cache.max.bytes=0`): the tests know how many to expect.
+        ("statestore.cache.max.bytes", "0"),
     ])
     .unwrap();
     let mut streams = KafkaStreams::new(topology, config).unwrap();

@@ -79,6 +79,9 @@ fn instance<T: Topology + Clone + Send + 'static>(
         ("bootstrap.servers", bootstrap.as_str()),
         ("processing.guarantee", "exactly_once_v2"),
         ("state.dir", state_dir.as_str()),
+        // Every update is emitted (a zero record cache flushes each write at once, as Java does
+        // with `statestore.cache.max.bytes=0`): the tests know how many to expect.
+        ("statestore.cache.max.bytes", "0"),
     ];
     properties.extend_from_slice(settings);
     KafkaStreams::new(topology, StreamsConfig::from_properties(properties).unwrap()).unwrap()

@@ -54,6 +54,9 @@ fn config(app: &str, state_dir: &std::path::Path, guarantee: &str) -> StreamsCon
         ("commit.interval.ms", "100"),
         ("state.dir", state_dir.as_str()),
         ("processing.guarantee", guarantee),
+        // Every update is emitted (a zero record cache flushes each write at once, as Java does
+        // with `statestore.cache.max.bytes=0`): the tests know how many to expect.
+        ("statestore.cache.max.bytes", "0"),
     ])
     .unwrap()
 }

@@ -32,6 +32,9 @@ fn start(app: &str, state: &std::path::Path, restored: &Arc<Mutex<Vec<(String, u
         ("bootstrap.servers", bootstrap.as_str()),
         ("state.dir", state.as_str()),
         ("commit.interval.ms", "100"),
+        // Every update is emitted (a zero record cache flushes each write at once, as Java does
+        // with `statestore.cache.max.bytes=0`): the tests know how many to expect.
+        ("statestore.cache.max.bytes", "0"),
     ])
     .unwrap();
     let streams = KafkaStreams::new(Enrich, config).unwrap();
@@ -163,6 +166,9 @@ fn config(app: &str, state: &std::path::Path) -> StreamsConfig {
         ("bootstrap.servers", bootstrap.as_str()),
         ("state.dir", state.as_str()),
         ("commit.interval.ms", "100"),
+        // Every update is emitted (a zero record cache flushes each write at once, as Java does
+        // with `statestore.cache.max.bytes=0`): the tests know how many to expect.
+        ("statestore.cache.max.bytes", "0"),
     ])
     .unwrap()
 }

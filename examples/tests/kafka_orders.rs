@@ -33,6 +33,9 @@ fn config(app: &str, state_dir: &std::path::Path) -> StreamsConfig {
         ("bootstrap.servers", bootstrap.as_str()),
         ("commit.interval.ms", "100"),
         ("state.dir", state_dir.as_str()),
+        // Every update is emitted (a zero record cache flushes each write at once, as Java does
+        // with `statestore.cache.max.bytes=0`): the tests know how many to expect.
+        ("statestore.cache.max.bytes", "0"),
         // The customers must be read before the (later) orders they enrich: the task merges its
         // inputs by timestamp once both are fetched, and this makes it wait a moment for the
         // customers' first fetch instead of racing past it with the first repartitioned orders.

@@ -26,6 +26,9 @@ fn start<T: Topology + Clone + Send + 'static>(topology: T, app: &str, state: &s
         ("bootstrap.servers", bootstrap.as_str()),
         ("state.dir", state.as_str()),
         ("commit.interval.ms", "100"),
+        // Every update is emitted (a zero record cache flushes each write at once, as Java does
+        // with `statestore.cache.max.bytes=0`): the tests know how many to expect.
+        ("statestore.cache.max.bytes", "0"),
     ])
     .unwrap();
     let mut streams = KafkaStreams::new(topology, config).unwrap();

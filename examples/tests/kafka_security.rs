@@ -45,6 +45,9 @@ fn config(sasl_bootstrap: &str, app: &str, user: &str, state: &std::path::Path) 
         ("bootstrap.servers", sasl_bootstrap),
         ("processing.guarantee", "exactly_once_v2"),
         ("state.dir", state.as_str()),
+        // Every update is emitted (a zero record cache flushes each write at once, as Java does
+        // with `statestore.cache.max.bytes=0`): the tests know how many to expect.
+        ("statestore.cache.max.bytes", "0"),
         ("security.protocol", "SASL_PLAINTEXT"),
         ("sasl.mechanism", "PLAIN"),
         ("sasl.username", user),

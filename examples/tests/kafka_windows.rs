@@ -24,6 +24,9 @@ fn config(app: &str, state_dir: &std::path::Path) -> StreamsConfig {
         ("bootstrap.servers", bootstrap.as_str()),
         ("commit.interval.ms", "100"),
         ("state.dir", state_dir.as_str()),
+        // Every update is emitted (a zero record cache flushes each write at once, as Java does
+        // with `statestore.cache.max.bytes=0`): the tests know how many to expect.
+        ("statestore.cache.max.bytes", "0"),
     ])
     .unwrap()
 }

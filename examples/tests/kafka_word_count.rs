@@ -26,6 +26,9 @@ fn config(app: &str, state_dir: &std::path::Path, extra: &[(&str, &str)]) -> Str
         ("bootstrap.servers", bootstrap.as_str()),
         ("commit.interval.ms", "100"),
         ("state.dir", state_dir.as_str()),
+        // Every update is emitted (a zero record cache flushes each write at once, as Java does
+        // with `statestore.cache.max.bytes=0`): the tests know how many to expect.
+        ("statestore.cache.max.bytes", "0"),
     ];
     settings.extend_from_slice(extra);
     StreamsConfig::from_properties(settings).unwrap()
@@ -112,6 +115,64 @@ fn word_count_runs_end_to_end() {
             State::NotRunning
         ]
     );
+}
+
+word_count_topology!(struct Tuned { input: "wc-rocks-in", output: "wc-rocks-out" });
+
+/// The `name=value` lines of the newest `OPTIONS-*` file RocksDB wrote in `db`.
+fn persisted_options(db: &std::path::Path) -> Vec<String> {
+    let newest = std::fs::read_dir(db)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("OPTIONS-"))
+        .max()
+        .unwrap_or_else(|| panic!("no OPTIONS file in {}", db.display()));
+    let text = std::fs::read_to_string(db.join(newest)).unwrap();
+    text.lines().map(|l| l.trim().to_owned()).collect()
+}
+
+#[test]
+fn the_rocksdb_config_setter_tunes_the_store_of_every_task() {
+    let app = app_id("wc-rocks");
+    kafka().create_topics(&["wc-rocks-in", "wc-rocks-out"], PARTITIONS);
+    let state = tempfile::tempdir().unwrap();
+    write(
+        "wc-rocks-in",
+        None,
+        &strings(&["all streams lead to kafka", "hello kafka streams"]),
+    );
+    let mut config = config(&app, state.path(), &[]);
+    let names = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&names);
+    config.set_rocksdb_config_setter(move |name, options, table| {
+        log.lock().unwrap().push(name.to_owned());
+        options.set_write_buffer_size(2 * 1024 * 1024);
+        table.set_block_size(8 * 1024);
+    });
+    let mut streams = KafkaStreams::new(Tuned, config).unwrap();
+    let restored = restored_partitions(&streams);
+    streams.start().unwrap();
+    let expected = counts(&[
+        ("all", 1),
+        ("hello", 1),
+        ("kafka", 2),
+        ("lead", 1),
+        ("streams", 2),
+        ("to", 1),
+    ]);
+    assert_eq!(await_counts("wc-rocks-out", &expected), 8);
+    assert!(streams.close(Duration::from_secs(10)));
+    assert!(streams.take_failure().is_none());
+    // Each task of the counting sub-topology opened its store once, through the setter.
+    assert_eq!(sorted(restored.lock().unwrap().clone()), [0, 1]);
+    assert_eq!(*names.lock().unwrap(), ["counts-store", "counts-store"]);
+    for task in ["1_0", "1_1"] {
+        let db = state.path().join(&app).join(task).join("rocksdb").join("counts-store");
+        let options = persisted_options(&db);
+        for line in ["write_buffer_size=2097152", "block_size=8192"] {
+            assert!(options.iter().any(|l| l == line), "{task}: {line} not in {options:?}");
+        }
+    }
 }
 
 word_count_topology!(struct Restart { input: "wc-restart-in", output: "wc-restart-out" });
@@ -610,4 +671,103 @@ fn tasks_of_idle_partitions_are_created_at_assignment_and_punctuate() {
     assert_eq!(ticks, ["0_0", "0_1"]);
     assert!(streams.close(Duration::from_secs(10)));
     assert!(streams.take_failure().is_none());
+}
+
+topology! {
+    /// The word count with each counted word also written to `wc-cache-seen`, after the
+    /// counting task counted it: once that topic holds every word, a test knows the counts are
+    /// all in the store (or its cache).
+    struct CountedWords {
+        stream lines { topic: "wc-cache-in", key: Option<String>, value: String }
+        let words = lines
+            .flat_map_values(|line| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
+            .select_key(|_, word| word.clone())
+            .repartition(name: "wc-cache-words");
+        words.group_by_key().count(store: "wc-cache-counts").to_stream().to("wc-cache-out");
+        words.to("wc-cache-seen");
+    }
+}
+
+#[test]
+fn the_record_cache_writes_one_update_per_word_and_commit_and_every_update_without_it() {
+    let lines = strings(&["kafka streams kafka", "streams of kafka records", "kafka", "of kafka"]);
+    let expected = counts(&[("kafka", 5), ("of", 2), ("records", 1), ("streams", 2)]);
+    // Commits only when the instance closes: the cache holds every update until then.
+    let rare_commits = ("commit.interval.ms", "600000");
+    for (cache, updates) in [("0", 10), ("10485760", 4)] {
+        let app = app_id(&format!("wc-cache-{cache}"));
+        kafka().create_topics(&["wc-cache-in", "wc-cache-out", "wc-cache-seen"], PARTITIONS);
+        write("wc-cache-in", None, &lines);
+        let state = tempfile::tempdir().unwrap();
+        let settings = [rare_commits, ("statestore.cache.max.bytes", cache)];
+        let mut streams = KafkaStreams::new(CountedWords, config(&app, state.path(), &settings)).unwrap();
+        streams.start().unwrap();
+        let seen = kafka().read("wc-cache-seen", "read_uncommitted", Duration::from_secs(1), |r| {
+            r.len() == 10
+        });
+        assert_eq!(seen.len(), 10, "every word counted");
+        assert!(streams.close(Duration::from_secs(10)));
+        assert!(streams.take_failure().is_none());
+        let output = kafka().read("wc-cache-out", "read_uncommitted", Duration::from_secs(1), |r| {
+            latest(r) == expected
+        });
+        assert_eq!(latest(&output), expected, "cache {cache}: the final counts");
+        assert_eq!(output.len(), updates, "cache {cache}: {output:?}");
+    }
+}
+
+topology! {
+    /// Word count whose words are also written uncached, so a test sees them processed while the
+    /// counts wait in the record cache.
+    struct CachedHandOver {
+        stream lines { topic: "wc-cached-two-in", key: Option<String>, value: String }
+        let words = lines
+            .flat_map_values(|line| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
+            .select_key(|_, word| word.clone())
+            .repartition(name: "wc-cached-two-words");
+        words.group_by_key().count(store: "wc-cached-two-counts").to_stream().to("wc-cached-two-out");
+        words.to("wc-cached-two-seen");
+    }
+}
+
+#[test]
+fn a_revocation_flushes_the_record_caches_before_it_commits() {
+    let app = app_id("wc-cached-two");
+    kafka().create_topics(
+        &["wc-cached-two-in", "wc-cached-two-out", "wc-cached-two-seen"],
+        PARTITIONS,
+    );
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // Java's default cache and no commit before the instances close: counts leave the caches
+    // only when a rebalance revokes their tasks (or the instance closes).
+    let settings = [
+        ("commit.interval.ms", "600000"),
+        ("statestore.cache.max.bytes", "10485760"),
+    ];
+    let mut a = KafkaStreams::new(CachedHandOver, config(&app, dir_a.path(), &settings)).unwrap();
+    let mut b = KafkaStreams::new(CachedHandOver, config(&app, dir_b.path(), &settings)).unwrap();
+    a.start().unwrap();
+    write("wc-cached-two-in", None, &words(20, 2));
+    let seen = kafka().read("wc-cached-two-seen", "read_uncommitted", Duration::from_secs(1), |r| {
+        r.len() == 40
+    });
+    assert_eq!(seen.len(), 40, "every word processed by A");
+    let output = kafka().read("wc-cached-two-out", "read_uncommitted", Duration::from_secs(2), |_| {
+        false
+    });
+    assert_eq!(output, [], "the counts are still in A's cache");
+    // B joins: A's tasks are revoked, so A flushes its caches (output and changelog) first.
+    b.start().unwrap();
+    await_running(&b);
+    await_running(&a);
+    let expected = counts(&[("w0", 8), ("w1", 8), ("w2", 8), ("w3", 8), ("w4", 8)]);
+    assert_eq!(await_counts("wc-cached-two-out", &expected), 5, "one update per word");
+    // Both instances count on from the state handed over through the changelog.
+    write("wc-cached-two-in", None, &words(10, 1));
+    assert!(b.close(Duration::from_secs(10)));
+    write("wc-cached-two-in", None, &words(5, 1));
+    assert!(a.close(Duration::from_secs(10)));
+    let expected = counts(&[("w0", 11), ("w1", 11), ("w2", 11), ("w3", 11), ("w4", 11)]);
+    await_counts("wc-cached-two-out", &expected);
+    assert!(a.take_failure().is_none() && b.take_failure().is_none());
 }

@@ -10,6 +10,7 @@ fn driver() -> TopologyTestDriver<impl streams_runtime::graph::TaskGraph> {
         DriverConfig {
             application_id: "wordcount-processor".to_owned(),
             initial_wall_clock_ms: 1_000_000,
+            ..DriverConfig::default()
         },
     )
     .unwrap()

@@ -106,6 +106,10 @@ pub enum ConsumerKind {
     Global,
 }
 
+/// The default of `rocksdb.block.cache.max.bytes`: the size of the one block cache every RocksDB
+/// store of an instance shares (50 MiB, what Java gives each store instance a cache of its own).
+pub const DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES: usize = 50 * 1024 * 1024;
+
 /// The settings of a Kafka Streams application.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamsConfig {
@@ -121,6 +125,10 @@ pub struct StreamsConfig {
     pub state_dir: PathBuf,
     /// `commit.interval.ms` (default 30 000, or 100 under exactly-once).
     pub commit_interval: Duration,
+    /// `statestore.cache.max.bytes` (default 10 MiB; `cache.max.bytes.buffering` is its
+    /// deprecated name): the record cache of the instance, divided among its stream threads
+    /// (and the global thread, if any, as in Java). 0 flushes every cached write at once.
+    pub statestore_cache_max_bytes: u64,
     /// `num.standby.replicas` (default 0; accepted, standbys are not run yet).
     pub num_standby_replicas: u32,
     /// `max.task.idle.ms` (default 0).
@@ -153,6 +161,13 @@ pub struct StreamsConfig {
     /// default 1 000): how often, in wall-clock time, left and outer stream-stream joins look
     /// for records whose join window has closed.
     pub outer_join_emit_interval: Duration,
+    /// `rocksdb.block.cache.max.bytes` (this library's, not Java's; default
+    /// [`DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES`]): the capacity of the LRU block cache that every
+    /// RocksDB store of the instance shares (all tasks, all threads, every segment).
+    pub rocksdb_block_cache_bytes: usize,
+    /// Java's `rocksdb.config.setter`, typed: see [`set_rocksdb_config_setter`](Self::set_rocksdb_config_setter).
+    #[cfg(feature = "rocksdb")]
+    pub rocksdb_config_setter: Option<crate::state::RocksDbConfigSetter>,
     /// Pass-through librdkafka settings, by client.
     pub client_settings: Vec<(ClientScope, String, String)>,
 }
@@ -164,6 +179,8 @@ const STREAMS_SETTINGS: &[&str] = &[
     "processing.guarantee",
     "state.dir",
     "commit.interval.ms",
+    "statestore.cache.max.bytes",
+    "cache.max.bytes.buffering",
     "num.standby.replicas",
     "max.task.idle.ms",
     "replication.factor",
@@ -178,6 +195,7 @@ const STREAMS_SETTINGS: &[&str] = &[
     "windowstore.changelog.additional.retention.ms",
     "__emit.interval.ms.kstreams.windowed.aggregation__",
     "__emit.interval.ms.kstreams.outer.join.spurious.results.fix__",
+    "rocksdb.block.cache.max.bytes",
 ];
 
 const PREFIXES: &[(&str, ClientScope)] = &[
@@ -205,6 +223,7 @@ impl StreamsConfig {
             processing_guarantee: ProcessingGuarantee::AtLeastOnce,
             state_dir: std::env::temp_dir().join("kafka-streams"),
             commit_interval: Duration::from_millis(30_000),
+            statestore_cache_max_bytes: crate::state::DEFAULT_CACHE_MAX_BYTES,
             num_standby_replicas: 0,
             max_task_idle: Duration::ZERO,
             replication_factor: -1,
@@ -217,8 +236,25 @@ impl StreamsConfig {
             windowstore_changelog_additional_retention: Duration::from_millis(86_400_000),
             windowed_emit_interval: Duration::from_millis(1_000),
             outer_join_emit_interval: Duration::from_millis(1_000),
+            rocksdb_block_cache_bytes: DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES,
+            #[cfg(feature = "rocksdb")]
+            rocksdb_config_setter: None,
             client_settings: Vec::new(),
         }
+    }
+
+    /// Sets the function that adjusts the RocksDB options of every store (Java's
+    /// `rocksdb.config.setter`): it is called with each database's name (the store's, or
+    /// `<store>.<segment start>` for a segment of a window or session store), its options and
+    /// its block-based table options, before the database opens. See
+    /// [`RocksDbConfigSetter`](crate::state::RocksDbConfigSetter).
+    #[cfg(feature = "rocksdb")]
+    pub fn set_rocksdb_config_setter(
+        &mut self,
+        set_config: impl Fn(&str, &mut rocksdb::Options, &mut rocksdb::BlockBasedOptions) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.rocksdb_config_setter = Some(crate::state::RocksDbConfigSetter::new(set_config));
+        self
     }
 
     /// A config from `name = value` settings with Java's names (a `.properties` file's lines,
@@ -237,17 +273,39 @@ impl StreamsConfig {
             .map(|(_, v)| v.clone())
             .ok_or(ConfigError::Missing("application.id"))?;
         let mut config = StreamsConfig::new(application_id);
-        let mut commit_interval_set = false;
+        let mut explicit = Explicit::default();
         for (name, value) in &settings {
-            config.set(name, value, &mut commit_interval_set)?;
+            config.set(name, value, &mut explicit)?;
         }
-        if config.processing_guarantee == ProcessingGuarantee::ExactlyOnceV2 && !commit_interval_set {
+        if config.processing_guarantee == ProcessingGuarantee::ExactlyOnceV2 && !explicit.commit_interval {
             config.commit_interval = Duration::from_millis(100);
+        }
+        // The deprecated name counts only without the new one (Java's `totalCacheSize`).
+        match (explicit.cache_max_bytes, explicit.cache_max_bytes_buffering) {
+            (Some(bytes), deprecated) => {
+                if deprecated.is_some_and(|d| d != bytes) {
+                    tracing::warn!(
+                        "both `cache.max.bytes.buffering` (deprecated) and `statestore.cache.max.bytes` are set; using `statestore.cache.max.bytes`"
+                    );
+                }
+                config.statestore_cache_max_bytes = bytes;
+            }
+            (None, Some(bytes)) => {
+                tracing::warn!("`cache.max.bytes.buffering` is deprecated; set `statestore.cache.max.bytes` instead");
+                config.statestore_cache_max_bytes = bytes;
+            }
+            (None, None) => {}
         }
         Ok(config)
     }
 
-    fn set(&mut self, name: &str, value: &str, commit_interval_set: &mut bool) -> Result<(), ConfigError> {
+    /// Each stream thread's share of `statestore.cache.max.bytes`: Java divides the instance's
+    /// cache among the stream threads and the global thread, if the topology has global tables.
+    pub fn cache_max_bytes_per_thread(&self, global_thread: bool) -> u64 {
+        self.statestore_cache_max_bytes / (self.num_stream_threads as u64 + u64::from(global_thread))
+    }
+
+    fn set(&mut self, name: &str, value: &str, explicit: &mut Explicit) -> Result<(), ConfigError> {
         let invalid = |reason: &str| ConfigError::Invalid {
             name: name.to_owned(),
             value: value.to_owned(),
@@ -287,8 +345,10 @@ impl StreamsConfig {
             "state.dir" => self.state_dir = PathBuf::from(value),
             "commit.interval.ms" => {
                 self.commit_interval = Duration::from_millis(number(0)? as u64);
-                *commit_interval_set = true;
+                explicit.commit_interval = true;
             }
+            "statestore.cache.max.bytes" => explicit.cache_max_bytes = Some(number(0)? as u64),
+            "cache.max.bytes.buffering" => explicit.cache_max_bytes_buffering = Some(number(0)? as u64),
             "num.standby.replicas" => self.num_standby_replicas = number(0)? as u32,
             "max.task.idle.ms" => self.max_task_idle = Duration::from_millis(number(0)? as u64),
             "windowstore.changelog.additional.retention.ms" => {
@@ -355,6 +415,14 @@ impl StreamsConfig {
                 }
             }
             "client.id" => self.client_id = Some(value.to_owned()),
+            "rocksdb.block.cache.max.bytes" => {
+                self.rocksdb_block_cache_bytes = usize::try_from(number(0)?).map_err(|_| invalid("too large"))?
+            }
+            "rocksdb.config.setter" => {
+                return Err(invalid(
+                    "a class name cannot name Rust code: set the function with `StreamsConfig::set_rocksdb_config_setter`",
+                ));
+            }
             _ => {
                 if let Some((prefix, scope)) = PREFIXES.iter().find(|(p, _)| name.starts_with(p)) {
                     let rest = &name[prefix.len()..];
@@ -450,6 +518,14 @@ impl StreamsConfig {
     }
 }
 
+/// Settings whose effect depends on whether (and how) others were set.
+#[derive(Default)]
+struct Explicit {
+    commit_interval: bool,
+    cache_max_bytes: Option<u64>,
+    cache_max_bytes_buffering: Option<u64>,
+}
+
 fn suggest(name: &str) -> String {
     let close = STREAMS_SETTINGS
         .iter()
@@ -493,6 +569,40 @@ mod tests {
     }
 
     #[test]
+    fn the_record_cache_takes_its_deprecated_name_only_without_the_new_one() {
+        let config = |settings: &[(&str, &str)]| {
+            let all = [("application.id", "app")].iter().chain(settings);
+            StreamsConfig::from_properties(all.copied()).unwrap()
+        };
+        assert_eq!(config(&[]).statestore_cache_max_bytes, 10 * 1024 * 1024);
+        assert_eq!(
+            config(&[("cache.max.bytes.buffering", "100")]).statestore_cache_max_bytes,
+            100
+        );
+        let both = [
+            ("statestore.cache.max.bytes", "7"),
+            ("cache.max.bytes.buffering", "100"),
+        ];
+        assert_eq!(config(&both).statestore_cache_max_bytes, 7);
+        assert_eq!(
+            config(&[("statestore.cache.max.bytes", "0")]).statestore_cache_max_bytes,
+            0
+        );
+        // Divided among the stream threads and the global thread.
+        let three = config(&[("statestore.cache.max.bytes", "900"), ("num.stream.threads", "2")]);
+        assert_eq!(
+            (
+                three.cache_max_bytes_per_thread(false),
+                three.cache_max_bytes_per_thread(true)
+            ),
+            (450, 300)
+        );
+        assert!(
+            StreamsConfig::from_properties([("application.id", "app"), ("statestore.cache.max.bytes", "-1")]).is_err()
+        );
+    }
+
+    #[test]
     fn exactly_once_defaults_to_a_100_ms_commit_interval_unless_set() {
         let eos = [("application.id", "a"), ("processing.guarantee", "exactly_once_v2")];
         assert_eq!(
@@ -528,6 +638,38 @@ mod tests {
         assert_eq!(c.deserialization_handler, DeserializationHandler::LogAndContinue);
         assert_eq!(c.dead_letter_topic.as_deref(), Some("dlq"));
         assert_eq!(c.processing_handler, ProcessingHandler::LogAndContinue);
+    }
+
+    #[cfg(feature = "rocksdb")]
+    #[test]
+    fn rocksdb_settings_take_a_cache_size_and_a_typed_setter_only() {
+        let default = StreamsConfig::from_properties([("application.id", "a")]).unwrap();
+        assert_eq!(default.rocksdb_block_cache_bytes, 50 * 1024 * 1024);
+        assert_eq!(default.rocksdb_config_setter, None);
+        let sized =
+            StreamsConfig::from_properties([("application.id", "a"), ("rocksdb.block.cache.max.bytes", "1048576")])
+                .unwrap();
+        assert_eq!(sized.rocksdb_block_cache_bytes, 1_048_576);
+        let err = StreamsConfig::from_properties([("application.id", "a"), ("rocksdb.block.cache.max.bytes", "-1")])
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid value \"-1\" for `rocksdb.block.cache.max.bytes`: expected an integer >= 0"
+        );
+        let err = StreamsConfig::from_properties([
+            ("application.id", "a"),
+            ("rocksdb.config.setter", "com.example.BoundedMemoryRocksDBConfig"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid value \"com.example.BoundedMemoryRocksDBConfig\" for `rocksdb.config.setter`: a class name cannot name Rust code: set the function with `StreamsConfig::set_rocksdb_config_setter`"
+        );
+        let mut config = default.clone();
+        config.set_rocksdb_config_setter(|_, options, _| options.set_write_buffer_size(1024));
+        assert!(config.rocksdb_config_setter.is_some());
+        assert_eq!(config.clone(), config, "a clone shares the setter");
+        assert_ne!(config, default);
     }
 
     #[test]

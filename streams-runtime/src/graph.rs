@@ -38,6 +38,10 @@ pub trait NodeLifecycle {
     ) -> Option<Result<(), ProcessingError>>;
     /// Closes this node and its descendants.
     fn close(&mut self);
+    /// Flushes the record cache of the store at `store` (an index into the task's stores)
+    /// through the operator that owns it, which forwards what the flush writes; `None` if that
+    /// operator is not in this subgraph.
+    fn flush_cache(&mut self, store: usize, task: &mut TaskContext) -> Option<Result<(), ProcessingError>>;
 }
 
 /// The children of a node: a tuple of nodes accepting `Record<K, V>`.
@@ -66,6 +70,11 @@ macro_rules! lifecycle_each {
         }
         fn close(&mut self) {
             $(self.$i.close();)*
+        }
+        fn flush_cache(&mut self, store: usize, task: &mut TaskContext) -> Option<Result<(), ProcessingError>> {
+            $(if let Some(r) = self.$i.flush_cache(store, task) { return Some(r); })*
+            let _ = (store, task);
+            None
         }
     };
 }
@@ -247,6 +256,10 @@ impl<P: Processor, Ch: Children<P::KeyOut, P::ValueOut>> NodeLifecycle for Proce
         self.processor.close();
         self.children.close();
     }
+
+    fn flush_cache(&mut self, store: usize, task: &mut TaskContext) -> Option<Result<(), ProcessingError>> {
+        self.children.flush_cache(store, task)
+    }
 }
 
 impl<P: Processor, Ch: Children<P::KeyOut, P::ValueOut>> Node<P::KeyIn, P::ValueIn> for ProcessorNode<P, Ch> {
@@ -331,6 +344,10 @@ impl<N: NodeLifecycle> NodeLifecycle for Shared<N> {
             state.node.close();
         }
     }
+
+    fn flush_cache(&mut self, store: usize, task: &mut TaskContext) -> Option<Result<(), ProcessingError>> {
+        self.node.borrow_mut().node.flush_cache(store, task)
+    }
 }
 
 impl<K, V, N: Node<K, V>> Node<K, V> for Shared<N> {
@@ -397,6 +414,9 @@ impl<KS, VS, P> NodeLifecycle for SinkNode<KS, VS, P> {
         None
     }
     fn close(&mut self) {}
+    fn flush_cache(&mut self, _: usize, _: &mut TaskContext) -> Option<Result<(), ProcessingError>> {
+        None
+    }
 }
 
 impl<K, V, KS: Serde<K>, VS: Serde<V>, P: StreamPartitioner<K, V>> Node<K, V> for SinkNode<KS, VS, P> {
@@ -518,6 +538,9 @@ impl<K, V, KS, VS, TE, Ch: Children<K, V>> NodeLifecycle for SourceNode<K, V, KS
     fn close(&mut self) {
         self.children.close();
     }
+    fn flush_cache(&mut self, store: usize, task: &mut TaskContext) -> Option<Result<(), ProcessingError>> {
+        self.children.flush_cache(store, task)
+    }
 }
 
 impl<K, V, KS: Serde<K>, VS: Serde<V>, TE: TimestampExtractor<K, V>, Ch: Children<K, V>> Source
@@ -587,6 +610,9 @@ impl<T: NodeLifecycle> NodeLifecycle for Option<T> {
         if let Some(n) = self {
             n.close();
         }
+    }
+    fn flush_cache(&mut self, store: usize, task: &mut TaskContext) -> Option<Result<(), ProcessingError>> {
+        self.as_mut()?.flush_cache(store, task)
     }
 }
 

@@ -27,6 +27,11 @@ pub mod __private;
 
 pub use streams_macros::{Processor, topology};
 
+/// The `rocksdb` crate this library opens its stores with, for writing a
+/// [`RocksDbConfigSetter`](state::RocksDbConfigSetter) against the same version.
+#[cfg(feature = "rocksdb")]
+pub use rocksdb;
+
 /// Everything a topology module needs, in one import.
 pub mod prelude {
     pub use crate::error::{ProcessingError, StreamsError};

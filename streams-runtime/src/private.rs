@@ -11,7 +11,7 @@ pub use crate::state::StoreField;
 use crate::state::{StoreKind, StoreSet};
 
 pub use crate::dsl::witness as dsl;
-pub use crate::dsl::{OpNode, Operator};
+pub use crate::dsl::{CachingOpNode, OpNode, Operator};
 pub use crate::graph::{ProcessorNode, Shared, SinkNode, SourceNode};
 pub use crate::processor::ProcessorSpec;
 

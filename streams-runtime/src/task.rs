@@ -8,7 +8,7 @@ use crate::graph::{NodeLifecycle, RawRecord, TaskGraph};
 use crate::processor::{PunctuationType, ScheduleId, TaskId};
 use crate::record::{Headers, RecordMetadata};
 use crate::serde::{Encoded, Serde, SerdeError};
-use crate::state::{StoreContext, StoreSet, StoreSpec};
+use crate::state::{CacheState, StoreContext, StoreSet, StoreSpec, ThreadCache};
 use crate::topology::{NodeSet, Topology};
 use std::ops::Range;
 use std::time::Duration;
@@ -54,6 +54,12 @@ impl PunctuationQueue {
 
     fn cancel(&mut self, node: u32, id: ScheduleId) {
         self.schedules.retain(|s| !(s.id == id && s.node == node));
+    }
+
+    /// Whether a schedule of `kind` is due at `now` (the per-record check, before any work).
+    #[inline]
+    fn any_due(&self, kind: PunctuationType, now: i64) -> bool {
+        self.schedules.iter().any(|s| s.kind == kind && s.next <= now)
     }
 
     /// The earliest schedule of `kind` due at `now`, moved to its next time (skipping missed
@@ -161,6 +167,10 @@ pub struct TaskContext {
     /// windows (Java's `__emit.interval.ms.kstreams.windowed.aggregation__`).
     windowed_emit_interval_ms: i64,
     outer_join_emit_interval_ms: i64,
+    /// The stream thread's record cache, told which record is being processed when the task
+    /// has Processor API stores that cache (`track_record`).
+    cache: ThreadCache,
+    track_record: bool,
 }
 
 impl TaskContext {
@@ -200,9 +210,33 @@ impl TaskContext {
 
     /// Starts processing a source record: sets its metadata and advances stream time.
     pub(crate) fn begin_record(&mut self, metadata: RecordMetadata, timestamp: i64) {
-        self.current = Some(metadata);
-        self.current_timestamp = timestamp;
+        self.set_record_context(Some(metadata), timestamp);
         self.stream_time = self.stream_time.max(timestamp);
+    }
+
+    /// Sets the record context: the metadata and timestamp of the record being processed
+    /// (`None` and the time during punctuation).
+    fn set_record_context(&mut self, metadata: Option<RecordMetadata>, timestamp: i64) {
+        self.current = metadata;
+        self.current_timestamp = timestamp;
+        if self.track_record {
+            self.cache.set_record(metadata, timestamp);
+        }
+    }
+
+    /// Runs `f` in the record context of a cached update being forwarded (Java sets the
+    /// entry's context while a flush forwards it), then restores the current one.
+    pub(crate) fn with_record_context<R>(
+        &mut self,
+        metadata: Option<RecordMetadata>,
+        timestamp: i64,
+        f: impl FnOnce(&mut Self) -> R,
+    ) -> R {
+        let (saved, saved_timestamp) = (self.current, self.current_timestamp);
+        self.set_record_context(metadata, timestamp);
+        let result = f(self);
+        self.set_record_context(saved, saved_timestamp);
+        result
     }
 
     pub(crate) fn schedule(&mut self, node: u32, interval: Duration, kind: PunctuationType) -> ScheduleId {
@@ -339,6 +373,10 @@ pub struct Task<G> {
     context: TaskContext,
     /// Stream time at the last commit (exactly-once rolls back to it).
     committed_stream_time: i64,
+    /// The caching stores the task owns, in the order a commit flushes them: Java's order of
+    /// registration, by the first node (in declaration order) that uses each, so a flush that
+    /// forwards into a caching store downstream is flushed in the same commit.
+    cached_stores: Vec<usize>,
 }
 
 /// Creates a task of `topology` running `nodes`: opens their stores, builds their part of the
@@ -353,11 +391,26 @@ pub fn create_task<T: Topology>(
 ) -> Result<Task<impl TaskGraph + use<T>>, StreamsError> {
     let used =
         |store: &StoreSpec| (T::NODES.iter().enumerate()).any(|(i, n)| nodes.contains(i) && n.uses_store(store.name));
+    let cache = stores.cache.clone();
     let stores = StoreSet::open(T::STORES, stores, used)?;
     let graph = topology.build(&stores, nodes)?;
+    let mut cached_stores = Vec::new();
+    for (_, node) in T::NODES.iter().enumerate().filter(|(i, _)| nodes.contains(*i)) {
+        if let crate::topology::NodeSpecKind::Processor { stores: fields } = node.kind {
+            for field in fields {
+                let index = T::STORES.iter().position(|s| s.name == field.name);
+                if let Some(index) = index.filter(|i| !cached_stores.contains(i))
+                    && stores.cache_forwards(index).is_some()
+                {
+                    cached_stores.push(index);
+                }
+            }
+        }
+    }
     let mut task = Task {
         graph,
         stores,
+        cached_stores,
         committed_stream_time: UNKNOWN_TIME,
         context: TaskContext {
             task_id,
@@ -374,10 +427,14 @@ pub fn create_task<T: Topology>(
             dropped_records: 0,
             windowed_emit_interval_ms: crate::dsl::DEFAULT_EMIT_INTERVAL_MS,
             outer_join_emit_interval_ms: crate::dsl::DEFAULT_EMIT_INTERVAL_MS,
+            cache,
+            track_record: false,
         },
     };
     let result = task.graph.init(&mut task.context);
     task.after(result)?;
+    // `init` told the stores whose flushes are forwarded; the others keep the record context.
+    task.context.track_record = (task.cached_stores.iter()).any(|&i| task.stores.cache_forwards(i) == Some(false));
     Ok(task)
 }
 
@@ -397,13 +454,39 @@ impl<G: TaskGraph> Task<G> {
         if kind == PunctuationType::WallClockTime {
             self.context.system_time_ms = now;
         }
+        if !self.context.punctuations.any_due(kind, now) {
+            return Ok(());
+        }
         let mut fired = Vec::new();
         while let Some((id, node)) = self.context.punctuations.pop_due(kind, now, &fired) {
             fired.push(id);
-            self.context.current = None;
-            self.context.current_timestamp = now;
+            self.context.set_record_context(None, now);
             let result = self.graph.punctuate(node, id, now, &mut self.context).unwrap_or(Ok(()));
             self.after(result)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the record caches of the task's stores, as Java's commit does before anything
+    /// is sent: each caching store writes its dirty entries (latest value per key) to the store
+    /// and its changelog, and a DSL operator's store forwards them downstream.
+    pub fn flush_caches(&mut self) -> Result<(), StreamsError> {
+        for i in 0..self.cached_stores.len() {
+            let store = self.cached_stores[i];
+            match self.stores.cache_state(store) {
+                Some(CacheState::Dirty) => {
+                    let result = self.stores.flush_cache(store);
+                    self.drain_changelogs();
+                    result?;
+                }
+                Some(CacheState::DirtyForwarding) => {
+                    let result = (self.graph)
+                        .flush_cache(store, &mut self.context)
+                        .unwrap_or_else(|| Err(ProcessingError::msg("no operator owns the caching store")));
+                    self.after(result)?;
+                }
+                Some(CacheState::Clean) | None => {}
+            }
         }
         Ok(())
     }
@@ -525,8 +608,7 @@ impl<G: TaskGraph> Task<G> {
         context.punctuations.clear();
         context.collector.records.clear();
         context.collector.bytes.clear();
-        context.current = None;
-        context.current_timestamp = context.system_time_ms;
+        context.set_record_context(None, context.system_time_ms);
         let result = self.graph.init(&mut self.context);
         self.after(result)
     }

@@ -2,29 +2,77 @@
 //! `kafka-streams-test-utils`). Records piped into typed input topics are processed at once;
 //! what the sinks (and changelogs) produce lands in output topics the test reads back.
 
+use crate::config::DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES;
 use crate::error::{RecordPart, StreamsError};
 use crate::graph::{RawRecord, TaskGraph};
 use crate::processor::{PunctuationType, TaskId};
 use crate::record::{Headers, Record};
 use crate::serde::{DefaultSerde, Encoded, Serde, SerdeOf};
-use crate::state::{KeyValueStore, SessionStore, StoreContext, StoreHandle, WindowStore};
+use crate::state::{
+    DEFAULT_CACHE_MAX_BYTES, KeyValueStore, SessionStore, StoreContext, StoreHandle, ThreadCache, WindowStore,
+};
 use crate::task::{Destination, Task, create_task};
 use crate::topology::{NodeSpecKind, SinkRef, SourceRef, StoreRef, Topology};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::marker::PhantomData;
-use std::ops::Range;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// A record captured in an output topic; its bytes live in the topic's arena.
+/// Where a captured record's key and value bytes are in its topic's arena: the key at `start`,
+/// the value right after it; a length of [`NULL_LEN`] is null.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    key_len: u32,
+    value_len: u32,
+}
+
+/// The length of a null key or value in a [`Span`].
+const NULL_LEN: u32 = u32::MAX;
+
+impl Span {
+    /// Appends the key and value bytes to `arena`.
+    fn push(arena: &mut Vec<u8>, key: Option<&[u8]>, value: Option<&[u8]>) -> Span {
+        let start = arena.len();
+        let mut len = |data: Option<&[u8]>| match data {
+            Some(d) => {
+                arena.extend_from_slice(d);
+                u32::try_from(d.len()).expect("a record's key or value is shorter than 4 GiB")
+            }
+            None => NULL_LEN,
+        };
+        let key_len = len(key);
+        let value_len = len(value);
+        Span {
+            start,
+            key_len,
+            value_len,
+        }
+    }
+
+    fn key<'a>(&self, arena: &'a [u8]) -> Option<&'a [u8]> {
+        (self.key_len != NULL_LEN).then(|| &arena[self.start..self.start + self.key_len as usize])
+    }
+
+    fn value<'a>(&self, arena: &'a [u8]) -> Option<&'a [u8]> {
+        let start = self.start
+            + if self.key_len == NULL_LEN {
+                0
+            } else {
+                self.key_len as usize
+            };
+        (self.value_len != NULL_LEN).then(|| &arena[start..start + self.value_len as usize])
+    }
+}
+
+/// A record captured in an output topic; its bytes live in the topic's arena, its headers (when
+/// it has any) in the topic's header queue.
 #[derive(Debug)]
 struct CapturedRecord {
-    key: Option<Range<usize>>,
-    value: Option<Range<usize>>,
+    span: Span,
     timestamp: i64,
-    headers: Headers,
-    offset: i64,
+    has_headers: bool,
 }
 
 /// A topic the task wrote to, with the records not yet read. Its byte arena is reset whenever
@@ -36,29 +84,41 @@ struct OutputTopic {
     feeds: Option<usize>,
     bytes: Vec<u8>,
     records: VecDeque<CapturedRecord>,
+    /// The headers of the records that have some, in record order.
+    headers: VecDeque<Headers>,
     next_offset: i64,
 }
 
 impl OutputTopic {
-    fn push_bytes(&mut self, data: Option<&[u8]>) -> Option<Range<usize>> {
-        data.map(|d| {
-            let start = self.bytes.len();
-            self.bytes.extend_from_slice(d);
-            start..self.bytes.len()
-        })
+    /// Appends a record; its offset is the topic's next.
+    fn push(&mut self, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64, headers: Headers) -> Span {
+        let span = Span::push(&mut self.bytes, key, value);
+        let has_headers = !headers.is_empty();
+        if has_headers {
+            self.headers.push_back(headers);
+        }
+        self.records.push_back(CapturedRecord {
+            span,
+            timestamp,
+            has_headers,
+        });
+        self.next_offset += 1;
+        span
     }
 
-    fn slice(&self, range: &Option<Range<usize>>) -> Option<&[u8]> {
-        range.clone().map(|r| &self.bytes[r])
+    /// The offset of the oldest unread record.
+    fn first_offset(&self) -> i64 {
+        self.next_offset - self.records.len() as i64
     }
 }
 
-/// A record written to a topic the topology reads, waiting to be piped back in; its bytes live
-/// in the driver's feed-back arena.
+/// A record written to a topic the topology reads, waiting to be piped back in; its bytes are
+/// those captured in output topic `output` (tests cannot read that topic while records are
+/// being fed back, so the bytes stay put).
 struct FedBack {
     source: usize,
-    key: Option<Range<usize>>,
-    value: Option<Range<usize>>,
+    output: usize,
+    span: Span,
     timestamp: i64,
     headers: Headers,
 }
@@ -73,6 +133,7 @@ fn output_index(outputs: &mut Vec<OutputTopic>, sources: &[crate::topology::Sour
         feeds: sources.iter().position(|s| !s.internal && s.topics.contains(&topic)),
         bytes: Vec::new(),
         records: VecDeque::new(),
+        headers: VecDeque::new(),
         next_offset: 0,
     });
     outputs.len() - 1
@@ -95,8 +156,6 @@ struct DriverState<G> {
     value_buf: Vec<u8>,
     /// Records to pipe back in, first in first out (as Java's driver processes them).
     pending: VecDeque<FedBack>,
-    /// The bytes of `pending`, cleared whenever it is empty.
-    pending_bytes: Vec<u8>,
     /// Scratch buffers for the record being fed back.
     feed_key: Vec<u8>,
     feed_value: Vec<u8>,
@@ -114,13 +173,14 @@ impl<G: TaskGraph> DriverState<G> {
         if let Err(e) = self.process_one(source, record) {
             // What the failed record queued is not fed back (as its output is not committed).
             self.pending.clear();
-            self.pending_bytes.clear();
             return Err(e);
         }
         self.drain_pending()
     }
 
-    /// Processes one record and captures its output (queueing records to feed back).
+    /// Processes one record and captures its output (queueing records to feed back). Java's
+    /// driver commits after every record, stream-time punctuation included, so the record
+    /// caches are flushed then.
     fn process_one(&mut self, source: usize, record: PipedRecord<'_>) -> Result<(), StreamsError> {
         let offset = self.input_offsets[source];
         self.input_offsets[source] += 1;
@@ -134,10 +194,11 @@ impl<G: TaskGraph> DriverState<G> {
             headers: record.headers,
         };
         let result = self.task.process(source, raw);
-        self.capture();
-        result?;
-        let stream_time = self.task.stream_time();
-        let result = self.task.punctuate(PunctuationType::StreamTime, stream_time);
+        let result = result.and_then(|()| {
+            let stream_time = self.task.stream_time();
+            self.task.punctuate(PunctuationType::StreamTime, stream_time)?;
+            self.task.flush_caches()
+        });
         self.capture();
         result
     }
@@ -160,13 +221,13 @@ impl<G: TaskGraph> DriverState<G> {
         while let Some(r) = self.pending.pop_front() {
             key.clear();
             value.clear();
-            let bytes = &self.pending_bytes;
-            let k = r.key.map(|range| {
-                key.extend_from_slice(&bytes[range]);
+            let bytes = &self.outputs[r.output].bytes;
+            let k = r.span.key(bytes).map(|k| {
+                key.extend_from_slice(k);
                 key.as_slice()
             });
-            let v = r.value.map(|range| {
-                value.extend_from_slice(&bytes[range]);
+            let v = r.span.value(bytes).map(|v| {
+                value.extend_from_slice(v);
                 value.as_slice()
             });
             let record = PipedRecord {
@@ -177,11 +238,7 @@ impl<G: TaskGraph> DriverState<G> {
             };
             if let Err(e) = self.process_one(r.source, record) {
                 self.pending.clear();
-                self.pending_bytes.clear();
                 return Err(e);
-            }
-            if self.pending.is_empty() {
-                self.pending_bytes.clear();
             }
         }
         Ok(())
@@ -198,7 +255,6 @@ impl<G: TaskGraph> DriverState<G> {
             changelog_outputs,
             repartition_outputs,
             pending,
-            pending_bytes,
             ..
         } = self;
         task.drain_output(|r| {
@@ -217,33 +273,21 @@ impl<G: TaskGraph> DriverState<G> {
                     .expect("a repartition sink writes the topic of an internal source, resolved at driver creation"),
             };
             let out = &mut outputs[index];
-            if let Some(source) = out.feeds {
-                let mut copy = |data: Option<&[u8]>| {
-                    data.map(|d| {
-                        let start = pending_bytes.len();
-                        pending_bytes.extend_from_slice(d);
-                        start..pending_bytes.len()
-                    })
-                };
+            let feeds = out.feeds;
+            let fed_headers = match feeds {
+                Some(_) if !r.headers.is_empty() => r.headers.clone(),
+                _ => Headers::new(),
+            };
+            let span = out.push(r.key, r.value, r.timestamp, r.headers);
+            if let Some(source) = feeds {
                 pending.push_back(FedBack {
                     source,
-                    key: copy(r.key),
-                    value: copy(r.value),
+                    output: index,
+                    span,
                     timestamp: r.timestamp,
-                    headers: r.headers.clone(),
+                    headers: fed_headers,
                 });
             }
-            let key = out.push_bytes(r.key);
-            let value = out.push_bytes(r.value);
-            let offset = out.next_offset;
-            out.next_offset += 1;
-            out.records.push_back(CapturedRecord {
-                key,
-                value,
-                timestamp: r.timestamp,
-                headers: r.headers,
-                offset,
-            });
         });
     }
 }
@@ -272,6 +316,19 @@ pub struct DriverConfig {
     pub application_id: String,
     /// The initial mock wall-clock time in ms. Default: now.
     pub initial_wall_clock_ms: i64,
+    /// The capacity of the block cache the driver's RocksDB stores share
+    /// ([`StreamsConfig::rocksdb_block_cache_bytes`](crate::config::StreamsConfig::rocksdb_block_cache_bytes)).
+    /// Default [`DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES`].
+    pub rocksdb_block_cache_bytes: usize,
+    /// The function adjusting the options of each RocksDB store, as under `KafkaStreams`
+    /// ([`StreamsConfig::set_rocksdb_config_setter`](crate::config::StreamsConfig::set_rocksdb_config_setter)).
+    /// Default: none.
+    #[cfg(feature = "rocksdb")]
+    pub rocksdb_config_setter: Option<crate::state::RocksDbConfigSetter>,
+    /// `statestore.cache.max.bytes`: the record cache's budget (default 10 MiB, as in Java;
+    /// the driver has one stream thread). The driver flushes the caches after every record,
+    /// as Java's does, so the budget only matters when one record's updates exceed it.
+    pub statestore_cache_max_bytes: u64,
 }
 
 impl Default for DriverConfig {
@@ -281,7 +338,24 @@ impl Default for DriverConfig {
             initial_wall_clock_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as i64),
+            rocksdb_block_cache_bytes: DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES,
+            #[cfg(feature = "rocksdb")]
+            rocksdb_config_setter: None,
+            statestore_cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
         }
+    }
+}
+
+impl DriverConfig {
+    /// Sets the function adjusting the options of each RocksDB store (see
+    /// [`StreamsConfig::set_rocksdb_config_setter`](crate::config::StreamsConfig::set_rocksdb_config_setter)).
+    #[cfg(feature = "rocksdb")]
+    pub fn set_rocksdb_config_setter(
+        &mut self,
+        set_config: impl Fn(&str, &mut rocksdb::Options, &mut rocksdb::BlockBasedOptions) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.rocksdb_config_setter = Some(crate::state::RocksDbConfigSetter::new(set_config));
+        self
     }
 }
 
@@ -307,6 +381,9 @@ pub fn test_driver_with<T: Topology>(
         task_dir: dir.path().join(&config.application_id).join(task_id.to_string()),
         exactly_once: false,
         globals: Default::default(),
+        #[cfg(feature = "rocksdb")]
+        rocksdb: crate::state::RocksDbSettings::new(config.rocksdb_block_cache_bytes, config.rocksdb_config_setter),
+        cache: ThreadCache::new(config.statestore_cache_max_bytes),
     };
     let mut task = create_task(
         topology,
@@ -331,7 +408,6 @@ pub fn test_driver_with<T: Topology>(
         key_buf: Vec::new(),
         value_buf: Vec::new(),
         pending: VecDeque::new(),
-        pending_bytes: Vec::new(),
         feed_key: Vec::new(),
         feed_value: Vec::new(),
     };
@@ -491,12 +567,15 @@ impl<G: TaskGraph> TopologyTestDriver<G> {
         )
     }
 
-    /// Advances the mock wall clock and fires due wall-clock punctuations.
+    /// Advances the mock wall clock and fires due wall-clock punctuations (then commits,
+    /// flushing the record caches, as Java's driver does).
     pub fn advance_wall_clock_time(&self, by: Duration) -> Result<(), StreamsError> {
         let mut state = self.state.borrow_mut();
         state.wall_clock_ms += by.as_millis() as i64;
         let now = state.wall_clock_ms;
-        let result = state.task.punctuate(PunctuationType::WallClockTime, now);
+        let result = (state.task)
+            .punctuate(PunctuationType::WallClockTime, now)
+            .and_then(|()| state.task.flush_caches());
         state.capture();
         result?;
         state.drain_pending()
@@ -632,15 +711,26 @@ impl<G, K, V, KS: Serde<K>, VS: Serde<V>> TestOutputTopic<G, K, V, KS, VS> {
     ) -> Result<(R, i64, Headers), StreamsError> {
         let mut state = self.state.borrow_mut();
         let out = &mut state.outputs[self.index];
+        let offset = out.first_offset();
         let r = out
             .records
             .pop_front()
             .ok_or_else(|| StreamsError::EmptyOutputTopic(out.name.clone()))?;
-        let result = read(self, out.slice(&r.key), out.slice(&r.value), (&out.name, r.offset));
+        let headers = if r.has_headers {
+            out.headers.pop_front().unwrap_or_default()
+        } else {
+            Headers::new()
+        };
+        let result = read(
+            self,
+            r.span.key(&out.bytes),
+            r.span.value(&out.bytes),
+            (&out.name, offset),
+        );
         if out.records.is_empty() {
             out.bytes.clear();
         }
-        Ok((result?, r.timestamp, r.headers))
+        Ok((result?, r.timestamp, headers))
     }
 
     fn decode<T, S: Serde<T>>(

@@ -68,6 +68,7 @@ fn driver() -> TopologyTestDriver<impl streams_runtime::graph::TaskGraph> {
         DriverConfig {
             application_id: "ticks".to_owned(),
             initial_wall_clock_ms: 1_000_000,
+            ..DriverConfig::default()
         },
     )
     .unwrap()

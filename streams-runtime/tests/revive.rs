@@ -99,6 +99,9 @@ fn a_revived_task_is_back_at_the_last_commit_with_its_processors_initialized_aga
         task_dir: dir.path().to_owned(),
         exactly_once: true,
         globals: Default::default(),
+        #[cfg(feature = "rocksdb")]
+        rocksdb: Default::default(),
+        cache: Default::default(),
     };
     let id = TaskId {
         subtopology: 0,

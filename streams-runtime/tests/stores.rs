@@ -19,6 +19,7 @@ fn open_with(persistent: bool, exactly_once: bool, dir: &tempfile::TempDir) -> S
             retention_ms: 0,
             window_size_ms: 0,
             retain_duplicates: false,
+            caching: false,
         }]
     } else {
         &[StoreSpec {
@@ -30,6 +31,7 @@ fn open_with(persistent: bool, exactly_once: bool, dir: &tempfile::TempDir) -> S
             retention_ms: 0,
             window_size_ms: 0,
             retain_duplicates: false,
+            caching: false,
         }]
     };
     StoreSet::open(
@@ -38,6 +40,9 @@ fn open_with(persistent: bool, exactly_once: bool, dir: &tempfile::TempDir) -> S
             task_dir: dir.path().to_owned(),
             exactly_once,
             globals: Default::default(),
+            #[cfg(feature = "rocksdb")]
+            rocksdb: Default::default(),
+            cache: Default::default(),
         },
         |_| true,
     )

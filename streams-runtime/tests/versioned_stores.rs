@@ -15,6 +15,7 @@ const fn spec(persistent: bool) -> StoreSpec {
         retention_ms: 100,
         window_size_ms: 0,
         retain_duplicates: false,
+        caching: false,
     }
 }
 
@@ -27,6 +28,9 @@ fn open(persistent: bool, exactly_once: bool, dir: &tempfile::TempDir) -> StoreS
         task_dir: dir.path().to_owned(),
         exactly_once,
         globals: Default::default(),
+        #[cfg(feature = "rocksdb")]
+        rocksdb: Default::default(),
+        cache: Default::default(),
     };
     StoreSet::open(specs, &context, |_| true).unwrap()
 }

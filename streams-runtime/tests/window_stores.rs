@@ -16,6 +16,7 @@ const fn spec(name: &'static str, kind: StoreKind, persistent: bool, retention_m
         retention_ms,
         window_size_ms: 10,
         retain_duplicates: false,
+        caching: false,
     }
 }
 
@@ -34,6 +35,9 @@ fn open(persistent: bool, exactly_once: bool, dir: &tempfile::TempDir) -> StoreS
         task_dir: dir.path().to_owned(),
         exactly_once,
         globals: Default::default(),
+        #[cfg(feature = "rocksdb")]
+        rocksdb: Default::default(),
+        cache: Default::default(),
     };
     StoreSet::open(specs, &context, |_| true).unwrap()
 }

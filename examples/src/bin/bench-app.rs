@@ -3,9 +3,11 @@
 //! (`examples/java/src/main/java/streamsrs/WordCountApp.java`), so both are measured alike.
 //!
 //! `bench-app wordcount|pipe <bootstrap servers> <application.id> <state dir>
-//! <processing.guarantee> <commit.interval.ms>` reads `bench-wc-in` (word count) or
-//! `bench-pipe-in` (pipe, bytes) and writes `bench-wc-out` / `bench-pipe-out`. Prints `RUNNING`
-//! once it runs; a line `stop` on standard input (or its end) closes it, then it prints `CLOSED`.
+//! <processing.guarantee> <commit.interval.ms> [<statestore.cache.max.bytes>]` reads
+//! `bench-wc-in` (word count) or `bench-pipe-in` (pipe, bytes) and writes `bench-wc-out` /
+//! `bench-pipe-out`; the record cache is off (0, every update written) unless its size is given.
+//! Prints `RUNNING` once it runs; a line `stop` on standard input (or its end) closes it, then it
+//! prints `CLOSED`.
 
 use examples::process::{CLOSED, RUNNING, STOP, run_until, say};
 use examples::word_count_topology;
@@ -41,10 +43,14 @@ fn main() -> Result<(), StreamsError> {
         .with_writer(std::io::stderr)
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [topology, bootstrap, app, state_dir, guarantee, commit_ms] = args.as_slice() else {
+    let (args, cache_bytes) = match args.as_slice() {
+        [rest @ .., cache] if rest.len() == 6 => (rest, cache.as_str()),
+        all => (all, "0"),
+    };
+    let [topology, bootstrap, app, state_dir, guarantee, commit_ms] = args else {
         eprintln!(
             "usage: bench-app wordcount|pipe <bootstrap servers> <application.id> <state dir> \
-             <processing.guarantee> <commit.interval.ms>"
+             <processing.guarantee> <commit.interval.ms> [<statestore.cache.max.bytes>]"
         );
         std::process::exit(2);
     };
@@ -54,6 +60,7 @@ fn main() -> Result<(), StreamsError> {
         ("state.dir", state_dir.as_str()),
         ("processing.guarantee", guarantee.as_str()),
         ("commit.interval.ms", commit_ms.as_str()),
+        ("statestore.cache.max.bytes", cache_bytes),
     ])?;
     match topology.as_str() {
         "wordcount" => run(BenchWordCount, config),

@@ -113,6 +113,8 @@ fn config(bootstrap: &str, application_id: &str, state_dir: &tempfile::TempDir) 
         ("bootstrap.servers", bootstrap),
         ("commit.interval.ms", "100"),
         ("state.dir", &state_dir.path().display().to_string()),
+        // Every count update is written, as the reference's `WordCountDemo` sets it.
+        ("statestore.cache.max.bytes", "0"),
     ])?)
 }
 

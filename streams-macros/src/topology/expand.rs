@@ -308,6 +308,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     });
     let store_specs = def.stores.iter().map(|s| {
         let (n, persistent, logging, timestamped) = (&s.name, s.persistent, s.logging, s.timestamped);
+        let caching = s.caching.unwrap_or(false);
         let kind = s.shape.kind();
         let (retention_ms, window_size_ms, retain_duplicates) = match &s.shape {
             StoreShape::KeyValue => (quote!(0), quote!(0), false),
@@ -328,6 +329,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             retention_ms: #retention_ms,
             window_size_ms: #window_size_ms,
             retain_duplicates: #retain_duplicates,
+            caching: #caching,
         })
     });
 
@@ -468,7 +470,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                 let topic = &s.topic;
                 quote_spanned!(span=> #rt::SinkNode::<#ks, #vs, #part>::new(#node_name, #topic))
             }
-            NodeKind::Op(_) => expand_dsl::build(def, i, children),
+            NodeKind::Op(_) => expand_dsl::build(def, wiring, i, children),
         };
         let node = if wiring.parents[i].len() > 1 {
             quote_spanned!(span=> #rt::Shared::new(#node_name, #node))

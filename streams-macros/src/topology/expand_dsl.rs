@@ -511,15 +511,17 @@ fn node_index(def: &TopologyDef, name: &syn::Ident) -> usize {
         .expect("DSL operators refer to nodes the lowering made")
 }
 
-/// Whether a table `map_values` must compute old values: when a child needs them, as a table
-/// `group_by` (to subtract), a table `filter` (to drop updates absent before and after) and
-/// `suppress` (a buffered key's value before its first update) do, or a child `map_values` that
-/// must pass them on (Java enables `sendOldValues` upstream of all three). Table sources and
-/// aggregations always send old values; a filter always passes them.
+/// Whether table node `i` (a `map_values`, or a table source or aggregation forwarding what
+/// its record cache flushes) must send old values: when a child needs them, as a table
+/// `group_by` (to subtract), a table `filter` (to drop updates absent before and after),
+/// `suppress` (a buffered key's value before its first update) and a foreign-key join (to
+/// unsubscribe the old key) do, or a child `map_values` that must pass them on (Java enables
+/// `sendOldValues` upstream of all of them). Uncached table sources and aggregations send old
+/// values anyway; a filter always passes them.
 fn sends_old_values(def: &TopologyDef, wiring: &Wiring, i: usize) -> bool {
     wiring.children[i].iter().any(|&c| match &def.nodes[c].kind {
         NodeKind::Op(OpDef {
-            op: Op::TableGroupBy(_) | Op::TableFilter { .. } | Op::Suppress { .. },
+            op: Op::TableGroupBy(_) | Op::TableFilter { .. } | Op::Suppress { .. } | Op::FkSubscribe { .. },
             ..
         }) => true,
         // A table join's merge passes its sides' changes on as they are.
@@ -549,7 +551,7 @@ fn partitioner_or_default(partitioner: &Option<syn::Type>, span: Span) -> TokenS
 }
 
 /// The expression building DSL node `i` over its `children`.
-pub fn build(def: &TopologyDef, i: usize, children: TokenStream) -> TokenStream {
+pub fn build(def: &TopologyDef, wiring: &Wiring, i: usize, children: TokenStream) -> TokenStream {
     let node = &def.nodes[i];
     let NodeKind::Op(OpDef { method, op }) = &node.kind else {
         unreachable!("build is called for DSL nodes")
@@ -563,6 +565,11 @@ pub fn build(def: &TopologyDef, i: usize, children: TokenStream) -> TokenStream 
         Op::To { .. } => quote_spanned!(span=> #o),
         Op::Process(_) => quote_spanned!(span=> #rt::ProcessorNode::new(#name, #id, #o, #children)),
         Op::RepartitionSource { .. } => quote_spanned!(span=> #o.build(#name, #children)),
+        // Operators whose store may cache: a commit flushes the cache through them.
+        Op::TableSource { versioned: false, .. } | Op::Aggregate { .. } => {
+            let send_old_values = sends_old_values(def, wiring, i);
+            quote_spanned!(span=> #rt::CachingOpNode::new(#name, #o, #send_old_values, #children))
+        }
         _ => quote_spanned!(span=> #rt::OpNode::new(#name, #o, #children)),
     }
 }

@@ -104,6 +104,9 @@ pub struct StoreDef {
     pub logging: bool,
     /// Whether each value is kept with its timestamp (the DSL's key-value and window stores).
     pub timestamped: bool,
+    /// Whether writes go through the record cache; `None` for a table not named with `store:`,
+    /// which caches only if a join or a grouping materializes it (as Java's table source).
+    pub caching: Option<bool>,
 }
 
 /// The kind of a store, with what a window or session store keeps; `retention_ms` and
@@ -305,6 +308,7 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
                 let source = source_fields(cx, &mut f, &ident, global);
                 let store = f.optional::<LitStr>(cx, "store");
                 let persistent = f.optional::<LitBool>(cx, "persistent").is_none_or(|b| b.value);
+                let caching = f.optional::<LitBool>(cx, "caching");
                 let versioned = f.take(cx, "versioned").and_then(|field| {
                     let expr = syn::parse2::<Expr>(field.value).map_err(|e| cx.syn_error(e)).ok()?;
                     if global {
@@ -318,10 +322,24 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
                 });
                 f.finish(
                     cx,
-                    "topic, key, value, key_serde, value_serde, timestamp_extractor, store, persistent, versioned",
+                    "topic, key, value, key_serde, value_serde, timestamp_extractor, store, persistent, caching, versioned",
                 );
+                let caching = caching.filter(|c| match (&versioned, global) {
+                    (Some(_), _) if c.value => {
+                        cx.error_spanned_by(
+                            c,
+                            "a versioned table cannot cache (as in Java: versioned stores do not support caching)",
+                        );
+                        false
+                    }
+                    (_, true) => {
+                        cx.error_spanned_by(c, "a global table's store does not take `caching`");
+                        false
+                    }
+                    _ => true,
+                });
                 if let Some(source) = source {
-                    scope.add_table(ident, source, store, persistent, versioned);
+                    scope.add_table(ident, source, store, persistent, caching.map(|c| c.value), versioned);
                 }
             }
             "processor" => {
@@ -373,8 +391,18 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
                 let value_serde = f.optional(cx, "value_serde");
                 let persistent = f.optional::<LitBool>(cx, "persistent").is_none_or(|b| b.value);
                 let logging = f.optional::<LitBool>(cx, "logging").is_none_or(|b| b.value);
+                let caching = f.optional::<LitBool>(cx, "caching");
                 let shape = store_shape(cx, &mut f, &kind, &mut scope.const_checks);
-                let common = "name, kind, key, value, key_serde, value_serde, persistent, logging";
+                if let (Some(c), Some(shape)) = (&caching, &shape)
+                    && c.value
+                    && !matches!(shape, StoreShape::KeyValue)
+                {
+                    cx.error_spanned_by(
+                        c,
+                        "only key-value stores cache (window and session stores do not yet; versioned stores do not in Java)",
+                    );
+                }
+                let common = "name, kind, key, value, key_serde, value_serde, persistent, logging, caching";
                 f.finish(
                     cx,
                     &match shape {
@@ -399,6 +427,8 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
                         persistent,
                         logging,
                         timestamped: false,
+                        // Java's `Stores.keyValueStoreBuilder` does not cache unless asked.
+                        caching: Some(caching.is_some_and(|c| c.value)),
                     });
                 }
             }

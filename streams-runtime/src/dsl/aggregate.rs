@@ -1,15 +1,16 @@
 //! Aggregations of grouped streams and grouped tables (Java's `KStreamAggregate`,
 //! `KStreamReduce`, `KTableAggregate`, `KTableReduce`). The result is a table: each update is
-//! written to the aggregation's store and forwarded as a [`Change`] of the aggregate. Every
-//! update is emitted (Java's behaviour with caching disabled), with the later of the record's
-//! timestamp and the aggregate's (the store keeps a timestamp with each aggregate).
+//! written to the aggregation's store and forwarded as a [`Change`] of the aggregate, with the
+//! later of the record's timestamp and the aggregate's (the store keeps a timestamp with each
+//! aggregate). Over a caching store the update goes into the record cache instead, and what a
+//! flush of the cache writes is forwarded (one update per key and flush).
 
-use super::{Change, Operator};
+use super::{CacheOwner, Change, Operator, flush_owned_cache, forward_flushed};
 use crate::error::ProcessingError;
 use crate::graph::Children;
 use crate::record::Record;
 use crate::serde::Serde;
-use crate::state::KeyValueStore;
+use crate::state::{EntryContext, KeyValueStore};
 use crate::task::TaskContext;
 
 /// How a grouped stream folds a value into its group's aggregate.
@@ -93,13 +94,16 @@ pub struct StreamAggregate<A, K, VA, KS, VS, NS> {
     aggregator: A,
     store: KeyValueStore<K, VA, KS, VS>,
     values: NS,
+    /// Whether the store caches its updates.
+    cached: bool,
 }
 
-impl<A, K, VA, KS, VS, NS: Default> StreamAggregate<A, K, VA, KS, VS, NS> {
+impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>, NS: Default> StreamAggregate<A, K, VA, KS, VS, NS> {
     /// Aggregates with `aggregator` into `store`.
     pub fn new(aggregator: A, store: KeyValueStore<K, VA, KS, VS>) -> Self {
         StreamAggregate {
             aggregator,
+            cached: store.cache_index().is_some(),
             store,
             values: NS::default(),
         }
@@ -145,6 +149,17 @@ where
             let (agg, agg_ts) = old.unzip();
             (Some(aggregator.add(&key, value, agg)), later(timestamp, agg_ts))
         };
+        if self.cached {
+            let context = EntryContext {
+                timestamp,
+                metadata: task.record_metadata(),
+                headers,
+            };
+            if !self.store.update_in_cache(&key, update, context)? {
+                task.skip_record(name, "null key in an aggregation");
+            }
+            return forward_flushed(&self.store, children, task);
+        }
         let Some((change, timestamp)) = self.store.update_timestamped(&key, update)? else {
             task.skip_record(name, "null key in an aggregation");
             return Ok(());
@@ -259,16 +274,56 @@ where
     }
 }
 
+impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>, NS, Ch: Children<K, Change<VA>>> CacheOwner<Ch>
+    for StreamAggregate<A, K, VA, KS, VS, NS>
+{
+    fn forward_flushes(&mut self, send_old_values: bool) {
+        self.store.forward_cache_flushes(send_old_values);
+    }
+
+    fn flush_cache(
+        &mut self,
+        store: usize,
+        children: &mut Ch,
+        task: &mut TaskContext,
+    ) -> Option<Result<(), ProcessingError>> {
+        flush_owned_cache(&self.store, store, children, task)
+    }
+}
+
 /// The aggregation node of a grouped table over its store.
 pub struct TableAggregate<A, K, VA, KS, VS> {
     aggregator: A,
     store: KeyValueStore<K, VA, KS, VS>,
+    /// Whether the store caches its updates.
+    cached: bool,
 }
 
-impl<A, K, VA, KS, VS> TableAggregate<A, K, VA, KS, VS> {
+impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>> TableAggregate<A, K, VA, KS, VS> {
     /// Aggregates with `aggregator` into `store`.
     pub fn new(aggregator: A, store: KeyValueStore<K, VA, KS, VS>) -> Self {
-        TableAggregate { aggregator, store }
+        TableAggregate {
+            aggregator,
+            cached: store.cache_index().is_some(),
+            store,
+        }
+    }
+}
+
+impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>, Ch: Children<K, Change<VA>>> CacheOwner<Ch>
+    for TableAggregate<A, K, VA, KS, VS>
+{
+    fn forward_flushes(&mut self, send_old_values: bool) {
+        self.store.forward_cache_flushes(send_old_values);
+    }
+
+    fn flush_cache(
+        &mut self,
+        store: usize,
+        children: &mut Ch,
+        task: &mut TaskContext,
+    ) -> Option<Result<(), ProcessingError>> {
+        flush_owned_cache(&self.store, store, children, task)
     }
 }
 
@@ -300,6 +355,17 @@ where
             let (agg, agg_ts) = old.unzip();
             (aggregator.apply(&key, value, agg), later(timestamp, agg_ts))
         };
+        if self.cached {
+            let context = EntryContext {
+                timestamp,
+                metadata: task.record_metadata(),
+                headers,
+            };
+            if !self.store.update_in_cache(&key, update, context)? {
+                task.skip_record(name, "null key in an aggregation");
+            }
+            return forward_flushed(&self.store, children, task);
+        }
         let Some((change, timestamp)) = self.store.update_timestamped(&key, update)? else {
             task.skip_record(name, "null key in an aggregation");
             return Ok(());

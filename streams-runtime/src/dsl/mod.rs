@@ -54,6 +54,8 @@ use crate::error::ProcessingError;
 use crate::graph::{Children, Node, NodeLifecycle};
 use crate::processor::ScheduleId;
 use crate::record::Record;
+use crate::serde::Serde;
+use crate::state::KeyValueStore;
 use crate::task::TaskContext;
 
 /// An update of a KTable row: the new value and the value it replaces (`None` is absent or a
@@ -121,6 +123,10 @@ impl<O, Ch: NodeLifecycle> NodeLifecycle for OpNode<O, Ch> {
     fn close(&mut self) {
         self.children.close();
     }
+
+    fn flush_cache(&mut self, store: usize, task: &mut TaskContext) -> Option<Result<(), ProcessingError>> {
+        self.children.flush_cache(store, task)
+    }
 }
 
 impl<K, V, O: Operator<K, V>, Ch: Children<O::KeyOut, O::ValueOut>> Node<K, V> for OpNode<O, Ch> {
@@ -134,4 +140,116 @@ impl<K, V, O: Operator<K, V>, Ch: Children<O::KeyOut, O::ValueOut>> Node<K, V> f
     fn name(&self) -> &'static str {
         self.name
     }
+}
+
+/// An operator over a store that may cache its updates (table sources and aggregations): what
+/// a flush of the store's record cache writes, the operator forwards (Java's
+/// `TimestampedCacheFlushListener`).
+pub trait CacheOwner<Ch> {
+    /// Has flushes of its store's cache kept for forwarding, with the store's previous values if
+    /// `send_old_values` (what is downstream needs them).
+    fn forward_flushes(&mut self, send_old_values: bool);
+    /// Flushes the cache of the store at `store` if it is this operator's, forwarding what the
+    /// flush writes to `children`; `None` if the store is not this operator's.
+    fn flush_cache(
+        &mut self,
+        store: usize,
+        children: &mut Ch,
+        task: &mut TaskContext,
+    ) -> Option<Result<(), ProcessingError>>;
+}
+
+/// The node of an operator that owns a caching store: an [`OpNode`] that also flushes the
+/// store's cache when its task commits.
+pub struct CachingOpNode<O, Ch> {
+    node: OpNode<O, Ch>,
+    send_old_values: bool,
+}
+
+impl<O, Ch> CachingOpNode<O, Ch> {
+    /// The node `name` running `op` and forwarding to `children`, which need old values if
+    /// `send_old_values`.
+    pub fn new(name: &'static str, op: O, send_old_values: bool, children: Ch) -> Self {
+        CachingOpNode {
+            node: OpNode::new(name, op, children),
+            send_old_values,
+        }
+    }
+}
+
+impl<O: CacheOwner<Ch>, Ch: NodeLifecycle> NodeLifecycle for CachingOpNode<O, Ch> {
+    fn init(&mut self, task: &mut TaskContext) -> Result<(), ProcessingError> {
+        self.node.op.forward_flushes(self.send_old_values);
+        self.node.init(task)
+    }
+
+    fn punctuate(
+        &mut self,
+        node: u32,
+        schedule: ScheduleId,
+        timestamp: i64,
+        task: &mut TaskContext,
+    ) -> Option<Result<(), ProcessingError>> {
+        self.node.punctuate(node, schedule, timestamp, task)
+    }
+
+    fn close(&mut self) {
+        self.node.close();
+    }
+
+    fn flush_cache(&mut self, store: usize, task: &mut TaskContext) -> Option<Result<(), ProcessingError>> {
+        let OpNode { name, op, children } = &mut self.node;
+        match op.flush_cache(store, children, task) {
+            Some(result) => Some(result.map_err(|e| e.at_node(name))),
+            None => children.flush_cache(store, task),
+        }
+    }
+}
+
+impl<K, V, O: Operator<K, V> + CacheOwner<Ch>, Ch: Children<O::KeyOut, O::ValueOut>> Node<K, V>
+    for CachingOpNode<O, Ch>
+{
+    #[inline]
+    fn process(&mut self, record: Record<K, V>, task: &mut TaskContext) -> Result<(), ProcessingError> {
+        self.node.process(record, task)
+    }
+
+    fn name(&self) -> &'static str {
+        self.node.name
+    }
+}
+
+/// Forwards the updates flushes of `store`'s cache wrote since the last call: each as a change
+/// of its key, with the timestamp of its new value (of its write for a delete) and the headers
+/// and record metadata of its last write.
+fn forward_flushed<K, V, KS: Serde<K>, VS: Serde<V>, Ch: Children<K, Change<V>>>(
+    store: &KeyValueStore<K, V, KS, VS>,
+    children: &mut Ch,
+    task: &mut TaskContext,
+) -> Result<(), ProcessingError> {
+    store.drain_flushed(|key, change, timestamp, context| {
+        task.with_record_context(context.metadata, context.timestamp, |task| {
+            let record = Record {
+                key,
+                value: change,
+                timestamp,
+                headers: context.headers,
+            };
+            children.forward(record, task)
+        })
+    })
+}
+
+/// Flushes `store`'s cache and forwards what it wrote, if `store` is the caching store at
+/// `index` (a [`CacheOwner`] of a key-value store).
+fn flush_owned_cache<K, V, KS: Serde<K>, VS: Serde<V>, Ch: Children<K, Change<V>>>(
+    store: &KeyValueStore<K, V, KS, VS>,
+    index: usize,
+    children: &mut Ch,
+    task: &mut TaskContext,
+) -> Option<Result<(), ProcessingError>> {
+    (store.cache_index() == Some(index)).then(|| {
+        store.flush_cache()?;
+        forward_flushed(store, children, task)
+    })
 }

@@ -2,27 +2,47 @@
 //! key-changing group_by (Java's `KTableSource`, `KTableFilter`, `KTableMapValues`,
 //! `KTableImpl.toStream`, `KTableRepartitionMap`).
 
-use super::{Change, Operator};
+use super::{CacheOwner, Change, Operator, flush_owned_cache, forward_flushed};
 use crate::error::ProcessingError;
 use crate::graph::Children;
 use crate::record::Record;
 use crate::serde::Serde;
-use crate::state::{KeyValueStore, NOT_PUT, PUT_LATEST, VersionedKeyValueStore};
+use crate::state::{EntryContext, KeyValueStore, NOT_PUT, PUT_LATEST, VersionedKeyValueStore};
 use crate::task::TaskContext;
 
 /// Turns a topic's records into table updates: a null key is skipped, a null value deletes the
 /// row; each update is written to the table's store (with the record's timestamp) and forwarded
 /// with the value it replaced. A tombstone for an absent row is forwarded too (as Java's
-/// uncached table source does; Java's record cache would drop it, and so will ours when there
-/// is one): a table join emits the tombstone of a row that never joined, a filter drops it.
+/// uncached table source does: a table join emits the tombstone of a row that never joined, a
+/// filter drops it). Over a caching store the update goes into the record cache instead, and
+/// what a flush of the cache writes is forwarded: the latest update of each key since the
+/// last flush, and no tombstone for a row the store never had (Java's cached table source).
 pub struct TableSource<K, V, KS, VS> {
     store: KeyValueStore<K, V, KS, VS>,
+    /// Whether the store caches its updates.
+    cached: bool,
 }
 
-impl<K, V, KS, VS> TableSource<K, V, KS, VS> {
+impl<K, V, KS: Serde<K>, VS: Serde<V>> TableSource<K, V, KS, VS> {
     /// A table source materialized in `store`.
     pub fn new(store: KeyValueStore<K, V, KS, VS>) -> Self {
-        TableSource { store }
+        let cached = store.cache_index().is_some();
+        TableSource { store, cached }
+    }
+}
+
+impl<K, V: Clone, KS: Serde<K>, VS: Serde<V>, Ch: Children<K, Change<V>>> CacheOwner<Ch> for TableSource<K, V, KS, VS> {
+    fn forward_flushes(&mut self, send_old_values: bool) {
+        self.store.forward_cache_flushes(send_old_values);
+    }
+
+    fn flush_cache(
+        &mut self,
+        store: usize,
+        children: &mut Ch,
+        task: &mut TaskContext,
+    ) -> Option<Result<(), ProcessingError>> {
+        flush_owned_cache(&self.store, store, children, task)
     }
 }
 
@@ -41,6 +61,18 @@ impl<K, V: Clone, KS: Serde<K>, VS: Serde<V>> Operator<Option<K>, Option<V>> for
             task.skip_record(name, "null key in a table's topic");
             return Ok(());
         };
+        if self.cached {
+            let context = EntryContext {
+                timestamp: record.timestamp,
+                metadata: task.record_metadata(),
+                headers: record.headers,
+            };
+            let update = |_| (record.value, record.timestamp);
+            if !self.store.update_in_cache(&key, update, context)? {
+                task.skip_record(name, "key serializes to null");
+            }
+            return forward_flushed(&self.store, children, task);
+        }
         let Some((change, _)) = self
             .store
             .update_timestamped(&key, |_| (record.value, record.timestamp))?

@@ -14,7 +14,7 @@
 use super::{Restored, Shared, kafka_error};
 use crate::config::{ConsumerKind, StreamsConfig};
 use crate::error::{StoreError, StreamsError};
-use crate::state::{GlobalStore, GlobalStores};
+use crate::state::{GlobalStore, GlobalStores, StoreContext, ThreadCache};
 use crate::topology::Topology;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
@@ -34,8 +34,9 @@ struct GlobalTable {
     store: GlobalStore,
 }
 
-/// The global tables of `T`: each global source and the store its table source writes.
-fn global_tables<T: Topology>(dir: &Path) -> Result<Vec<GlobalTable>, StoreError> {
+/// The global tables of `T`: each global source and the store its table source writes, opened
+/// in `context`.
+fn global_tables<T: Topology>(context: &StoreContext) -> Result<Vec<GlobalTable>, StoreError> {
     let subtopologies = crate::describe::subtopologies(T::NODES);
     let mut tables = Vec::new();
     for source in T::SOURCES.iter().filter(|s| s.global) {
@@ -52,7 +53,7 @@ fn global_tables<T: Topology>(dir: &Path) -> Result<Vec<GlobalTable>, StoreError
         if let Some((index, spec)) = store {
             tables.push(GlobalTable {
                 topic: source.topics[0],
-                store: GlobalStore::open(index, spec, dir)?,
+                store: GlobalStore::open(index, spec, context)?,
             });
         }
     }
@@ -171,7 +172,8 @@ pub(crate) fn bootstrap<T: Topology>(
         store: "<global state directory>",
         source,
     })?;
-    let tables = global_tables::<T>(&dir)?;
+    let tables =
+        global_tables::<T>(&shared.store_context(dir.clone(), false, GlobalStores::default(), ThreadCache::new(0)))?;
     let checkpoint_path = dir.join(".checkpoint");
     let checkpoint = read_checkpoint(&checkpoint_path);
     let mut client = config.client_config(Vec::new());

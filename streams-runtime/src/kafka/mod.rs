@@ -29,6 +29,7 @@ use crate::config::StreamsConfig;
 use crate::error::StreamsError;
 use crate::processor::TaskId;
 use crate::topology::Topology;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -113,10 +114,14 @@ pub(crate) struct Shared {
     failure: Mutex<Option<StreamsError>>,
     /// The active tasks of each stream thread.
     active_tasks: Mutex<Vec<Vec<TaskId>>>,
+    /// What every RocksDB store of the instance opens with: one block cache for all of them.
+    #[cfg(feature = "rocksdb")]
+    rocksdb: crate::state::RocksDbSettings,
 }
 
 impl Shared {
-    fn new() -> Self {
+    #[cfg_attr(not(feature = "rocksdb"), allow(unused_variables))]
+    fn new(config: &StreamsConfig) -> Self {
         Shared {
             stop: AtomicBool::new(false),
             process_id: process_id(),
@@ -128,6 +133,30 @@ impl Shared {
             error_handler: Mutex::new(None),
             failure: Mutex::new(None),
             active_tasks: Mutex::new(Vec::new()),
+            #[cfg(feature = "rocksdb")]
+            rocksdb: crate::state::RocksDbSettings::new(
+                config.rocksdb_block_cache_bytes,
+                config.rocksdb_config_setter.clone(),
+            ),
+        }
+    }
+
+    /// The context stores of this instance open in: `dir`, exactly-once buffering or not, the
+    /// instance's global stores, the record cache of the thread and the RocksDB settings.
+    pub(crate) fn store_context(
+        &self,
+        dir: PathBuf,
+        exactly_once: bool,
+        globals: crate::state::GlobalStores,
+        cache: crate::state::ThreadCache,
+    ) -> crate::state::StoreContext {
+        crate::state::StoreContext {
+            task_dir: dir,
+            exactly_once,
+            globals,
+            cache,
+            #[cfg(feature = "rocksdb")]
+            rocksdb: self.rocksdb.clone(),
         }
     }
 
@@ -228,8 +257,8 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         }
         Ok(KafkaStreams {
             topology,
+            shared: Arc::new(Shared::new(&config)),
             config: Arc::new(config),
-            shared: Arc::new(Shared::new()),
             threads: Vec::new(),
         })
     }

@@ -1,27 +1,26 @@
 //! The stream thread's consumer context (Java's `StreamsRebalanceListener`, eager protocol).
 //!
-//! On revocation, inside librdkafka's rebalance callback while the thread still belongs to the
-//! group's generation, it flushes the producer and commits every offset the thread has
-//! processed: the new owner of a revoked partition starts right after the last record
-//! processed here, and nothing those records produced is lost.
+//! On revocation, librdkafka's rebalance callback leaves the revoked partitions assigned and
+//! tells the thread, which handles it as soon as `poll` returns, while it still belongs to the
+//! group's generation (librdkafka waits for the unassign before rejoining): it flushes its
+//! tasks' record caches, sends their output and commits every offset it has processed (the
+//! transaction, under exactly-once), then unassigns. The new owner of a revoked partition
+//! starts right after the last record processed here, and nothing those records produced is
+//! lost. The callback cannot do it itself: the tasks, caches included, are not `Send`.
 //!
 //! A broker may refuse that commit (librdkafka's mock cluster does once a rebalance has begun).
 //! The thread then keeps its positions, and when the same partitions come back to it (the
 //! eager protocol revokes everything at every rebalance) the context starts them at those
 //! positions instead of the committed offsets, as Java resumes suspended tasks: only records
 //! of partitions that move to another member are processed twice (at-least-once).
-//!
-//! The thread itself closes the tasks it lost after `poll` returns (tasks are not `Send`).
 
 use super::kafka_error;
-use super::record_collector::{self, ThreadProducer};
-use crate::config::ProductionHandler;
 use crate::error::StreamsError;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// The stream thread's consumer, committing on revocation through its context.
 pub(crate) type ThreadConsumer = BaseConsumer<RebalanceContext>;
@@ -34,8 +33,9 @@ pub(crate) type Position = (&'static str, i32, i64);
 pub(crate) struct RebalanceEvents {
     /// Whether partitions were revoked.
     pub(crate) revoked: bool,
-    /// Whether the processed offsets were committed when they were.
-    pub(crate) committed: bool,
+    /// Whether the revoked partitions are still assigned: the thread commits what it processed,
+    /// then unassigns them (`false` when the thread was stopping: nothing is committed).
+    pub(crate) unassign: bool,
     /// The partitions of the latest assignment, if there was one.
     pub(crate) assigned: Option<Vec<(String, i32)>>,
     /// Why the revocation failed (the thread fails, or restarts if its tasks migrated).
@@ -43,13 +43,8 @@ pub(crate) struct RebalanceEvents {
 }
 
 /// The consumer context of a stream thread.
+#[derive(Default)]
 pub(crate) struct RebalanceContext {
-    producer: Arc<ThreadProducer>,
-    production_handler: ProductionHandler,
-    /// Under exactly-once, revocation commits the open transaction instead of offsets.
-    exactly_once: bool,
-    /// Offsets processed and not yet committed, published by the thread before each fetch.
-    uncommitted: Mutex<Vec<Position>>,
     /// Positions whose commit on revocation failed: where those partitions resume if they
     /// are assigned back.
     resume: Mutex<Vec<Position>>,
@@ -64,28 +59,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl RebalanceContext {
-    pub(crate) fn new(
-        producer: Arc<ThreadProducer>,
-        production_handler: ProductionHandler,
-        exactly_once: bool,
-    ) -> Self {
-        RebalanceContext {
-            producer,
-            production_handler,
-            exactly_once,
-            uncommitted: Mutex::new(Vec::new()),
-            resume: Mutex::new(Vec::new()),
-            events: Mutex::new(RebalanceEvents::default()),
-            pending: AtomicBool::new(false),
-            stopped: AtomicBool::new(false),
-        }
-    }
-
-    /// Replaces the offsets a revocation would commit (called once per fetch round).
-    pub(crate) fn publish(&self, positions: impl IntoIterator<Item = Position>) {
-        let mut uncommitted = lock(&self.uncommitted);
-        uncommitted.clear();
-        uncommitted.extend(positions);
+    /// The revocation's commit of `positions` failed: if their partitions are assigned back,
+    /// they resume there.
+    pub(crate) fn resume_at(&self, positions: Vec<Position>) {
+        *lock(&self.resume) = positions;
     }
 
     /// Stops committing on revocation (the thread is ending; see `stream_thread::run`).
@@ -102,59 +79,16 @@ impl RebalanceContext {
         Some(std::mem::take(&mut *lock(&self.events)))
     }
 
-    /// Flushes the producer (an error fails the thread), then commits the published offsets
-    /// (`false` if the broker refused; the positions are kept to resume from).
-    fn commit_processed(&self, consumer: &BaseConsumer<Self>) -> Result<bool, StreamsError> {
-        let positions = std::mem::take(&mut *lock(&self.uncommitted));
-        if self.exactly_once {
-            return self.commit_transaction(consumer, &positions);
-        }
-        if positions.is_empty() {
-            return Ok(true);
-        }
-        record_collector::flush(&self.producer, self.production_handler, "on revocation")?;
-        let offsets = offsets(&positions)?;
-        match consumer.commit(&offsets, CommitMode::Sync) {
-            Ok(()) => Ok(true),
-            Err(e) => {
-                tracing::warn!(
-                    error = %e,
-                    "offsets could not be committed on revocation; partitions that move to another \
-                     member will be reprocessed from their last commit"
-                );
-                *lock(&self.resume) = positions;
-                Ok(false)
-            }
-        }
-    }
-
-    /// Commits the open transaction with the published offsets (`false`: it was aborted, and
-    /// the partitions restart from their committed offsets).
-    fn commit_transaction(&self, consumer: &BaseConsumer<Self>, positions: &[Position]) -> Result<bool, StreamsError> {
-        match super::exactly_once::commit(&self.producer, consumer, &offsets(positions)?, None) {
-            Ok(()) => Ok(true),
-            Err(super::exactly_once::CommitFailure::Aborted) => Ok(false),
-            Err(super::exactly_once::CommitFailure::Fatal(e)) => Err(e),
-        }
-    }
-
+    /// A stopping thread's revocation unassigns at once (it committed already, or failed);
+    /// otherwise the thread commits and unassigns when `poll` returns.
     fn on_revoke(&self, consumer: &BaseConsumer<Self>) {
-        let result = if self.stopped.load(Ordering::Acquire) {
-            Ok(false)
-        } else {
-            self.commit_processed(consumer)
-        };
-        if let Err(e) = consumer.unassign() {
+        let stopped = self.stopped.load(Ordering::Acquire);
+        if stopped && let Err(e) = consumer.unassign() {
             tracing::warn!(error = %e, "unassigning revoked partitions");
         }
         let mut events = lock(&self.events);
         events.revoked = true;
-        match result {
-            Ok(committed) => events.committed = committed,
-            Err(failure) => {
-                events.failure.get_or_insert(failure);
-            }
-        }
+        events.unassign = !stopped;
         self.pending.store(true, Ordering::Release);
     }
 
@@ -180,7 +114,7 @@ impl RebalanceContext {
 }
 
 /// The offsets to commit for `positions`.
-fn offsets(positions: &[Position]) -> Result<TopicPartitionList, StreamsError> {
+pub(crate) fn offsets(positions: &[Position]) -> Result<TopicPartitionList, StreamsError> {
     let mut offsets = TopicPartitionList::new();
     for &(topic, partition, next) in positions {
         offsets

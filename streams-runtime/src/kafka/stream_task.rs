@@ -13,7 +13,7 @@ use crate::config::{DeserializationHandler, ProcessingHandler, StreamsConfig};
 use crate::error::StreamsError;
 use crate::graph::{RawRecord, TaskGraph};
 use crate::processor::{PunctuationType, TaskId};
-use crate::state::{GlobalStores, StoreContext};
+use crate::state::{GlobalStores, ThreadCache};
 use crate::task::{Task, create_task};
 use crate::topology::{NodeSet, Topology};
 use rdkafka::consumer::Consumer as _;
@@ -38,24 +38,35 @@ pub(crate) struct StreamTask<G> {
     rewind: Vec<Option<i64>>,
 }
 
-/// Creates task `id` of `topology`: locks its directory, opens its stores, tells its sinks
-/// their topics' partition counts (from `partitions`), restores its stores from their
-/// changelogs and runs every `init`.
+/// The thread-wide things a stream thread's tasks are created with.
+pub(crate) struct ThreadResources<'a> {
+    /// The instance's global stores.
+    pub(crate) globals: &'a GlobalStores,
+    /// Partition counts of the topics sinks may write.
+    pub(crate) partitions: &'a BTreeMap<String, usize>,
+    /// The thread's record cache.
+    pub(crate) cache: &'a ThreadCache,
+}
+
+/// Creates task `id` of `topology`: locks its directory, opens its stores (caching ones on the
+/// thread's record cache), tells its sinks their topics' partition counts, restores its stores
+/// from their changelogs and runs every `init`.
 pub(crate) fn create<T: Topology>(
     topology: &T,
     config: &StreamsConfig,
     routes: &Routes,
-    globals: &GlobalStores,
-    partitions: &BTreeMap<String, usize>,
+    thread: &ThreadResources<'_>,
     id: TaskId,
     shared: &Shared,
 ) -> Result<StreamTask<impl TaskGraph + use<T>>, StreamsError> {
     let dir = TaskDirectory::lock(config, id)?;
-    let stores = StoreContext {
-        task_dir: dir.path().to_owned(),
-        exactly_once: config.exactly_once(),
-        globals: globals.clone(),
-    };
+    let stores = shared.store_context(
+        dir.path().to_owned(),
+        config.exactly_once(),
+        thread.globals.clone(),
+        thread.cache.clone(),
+    );
+    let partitions = thread.partitions;
     let nodes = NodeSet::Only(&routes.subtopologies[id.subtopology as usize]);
     let mut task = create_task(topology, id, nodes, &config.application_id, &stores, now_ms())?;
     task.set_windowed_emit_interval(i64::try_from(config.windowed_emit_interval.as_millis()).unwrap_or(i64::MAX));
@@ -173,14 +184,17 @@ impl<G: TaskGraph> StreamTask<G> {
         record_collector::send_output(producer, routes, id.partition, &mut self.task)
     }
 
-    /// Sends whatever output is still queued in the task.
-    pub(crate) fn send_output(
+    /// Prepares a commit: flushes the record caches (what they forward is output too) and
+    /// sends whatever output is queued in the task.
+    pub(crate) fn prepare_commit(
         &mut self,
         id: TaskId,
         producer: &ThreadProducer,
         routes: &Routes,
     ) -> Result<(), StreamsError> {
-        record_collector::send_output(producer, routes, id.partition, &mut self.task)
+        let flushed = self.task.flush_caches();
+        record_collector::send_output(producer, routes, id.partition, &mut self.task)?;
+        flushed
     }
 
     /// Whether a processor asked for a commit since the last call.
@@ -279,8 +293,10 @@ impl<G: TaskGraph> StreamTask<G> {
         Ok(())
     }
 
-    /// Closes the task cleanly: flushes and checkpoints the stores, runs every `close`.
+    /// Closes the task cleanly: flushes the record caches (sending what they forward), flushes
+    /// and checkpoints the stores, runs every `close`.
     pub(crate) fn close(mut self, id: TaskId, routes: &Routes, producer: &ThreadProducer) -> Result<(), StreamsError> {
+        self.prepare_commit(id, producer, routes)?;
         self.task.flush()?;
         self.checkpoint(id, routes, producer);
         self.task.close()

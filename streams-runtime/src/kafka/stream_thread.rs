@@ -11,10 +11,9 @@ use super::task_manager::TaskManager;
 use super::{Shared, kafka_error, stream_task, topics};
 use crate::config::{ConsumerKind, StreamsConfig};
 use crate::error::StreamsError;
-use crate::state::GlobalStores;
+use crate::state::{GlobalStores, ThreadCache};
 use crate::topology::Topology;
 use rdkafka::consumer::Consumer;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The most records fetched in one round before the tasks process them.
@@ -29,26 +28,30 @@ pub(crate) fn run<T: Topology>(
     index: usize,
     shared: &Shared,
 ) -> Result<(), StreamsError> {
-    let producer = Arc::new(create_producer(config, index, shared)?);
-    let consumer = create_consumer(config, index, &producer)?;
+    let producer = create_producer(config, index, shared)?;
+    let consumer = create_consumer(config, index)?;
     let topics: Vec<&str> = routes.sources.keys().map(String::as_str).collect();
     consumer.subscribe(&topics).map_err(kafka_error("subscribing"))?;
     // The sinks' partition counts, as the cluster has them now.
     let partitions = topics::partition_counts(config)?;
-    let create = |id| stream_task::create(&topology, config, routes, globals, &partitions, id, shared);
+    let cache = ThreadCache::new(config.cache_max_bytes_per_thread(!globals.0.is_empty()));
+    let resources = stream_task::ThreadResources {
+        globals,
+        partitions: &partitions,
+        cache: &cache,
+    };
+    let create = |id| stream_task::create(&topology, config, routes, &resources, id, shared);
     let mut tasks = TaskManager::new(config, routes, shared, index, create);
 
     let mut last_commit = Instant::now();
     let result = (|| -> Result<(), StreamsError> {
         while !shared.stopping() {
-            // What a revocation during this fetch commits: everything processed so far.
-            consumer.context().publish(tasks.positions());
             // Fetch: up to FETCH_BATCH records into the tasks' queues, waiting briefly for the first.
             let mut wait = Duration::from_millis(50);
             for _ in 0..FETCH_BATCH {
                 let polled = consumer.poll(wait);
                 if let Some(events) = consumer.context().take_events() {
-                    tasks.on_rebalance(events, &producer)?;
+                    tasks.on_rebalance(events, &consumer, &producer)?;
                 }
                 match polled {
                     None => break,
@@ -128,12 +131,8 @@ fn create_producer(config: &StreamsConfig, index: usize, shared: &Shared) -> Res
 }
 
 /// The thread's consumer in the application's group: manual commits, the eager range assignor,
-/// read_committed under exactly-once; its context commits on revocation.
-fn create_consumer(
-    config: &StreamsConfig,
-    index: usize,
-    producer: &Arc<ThreadProducer>,
-) -> Result<ThreadConsumer, StreamsError> {
+/// read_committed under exactly-once; its context defers revocations to the thread.
+fn create_consumer(config: &StreamsConfig, index: usize) -> Result<ThreadConsumer, StreamsError> {
     let (consumer_id, _) = config.thread_client_ids(index);
     let mut consumer_config = config.client_config(Vec::new());
     consumer_config
@@ -150,10 +149,6 @@ fn create_consumer(
         consumer_config.set("isolation.level", "read_committed");
     }
     consumer_config
-        .create_with_context(RebalanceContext::new(
-            Arc::clone(producer),
-            config.production_handler,
-            config.exactly_once(),
-        ))
+        .create_with_context(RebalanceContext::default())
         .map_err(kafka_error("creating the consumer"))
 }

@@ -5,7 +5,7 @@
 //! them: offsets under at-least-once, the transaction under exactly-once.
 
 use super::exactly_once::{self, CommitFailure};
-use super::rebalance::{Position, RebalanceEvents, ThreadConsumer};
+use super::rebalance::{self, Position, RebalanceEvents, ThreadConsumer};
 use super::record_collector::{self, ThreadProducer};
 use super::routes::Routes;
 use super::routing_table::{Route, RoutingTable};
@@ -64,30 +64,41 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         self.suspended
     }
 
-    /// What a revocation would commit now: every position processed and not yet committed.
-    pub(crate) fn positions(&self) -> impl Iterator<Item = Position> + '_ {
-        self.tasks.iter().flat_map(|(id, t)| t.positions(*id))
+    /// Every position processed and not yet committed.
+    fn positions(&self) -> Vec<Position> {
+        self.tasks.iter().flat_map(|(id, t)| t.positions(*id)).collect()
     }
 
-    /// Handles what rebalances did during `poll`. On revocation the processed offsets were
-    /// committed (or, if the broker refused, the consumer resumes reassigned partitions at the
-    /// thread's positions), so buffered records are dropped (they are fetched again). On
-    /// assignment, tasks whose partitions stayed go on with their stores as they are (Java
-    /// resumes suspended tasks); the others are flushed, checkpointed and closed; the tasks of
-    /// newly assigned partitions are created and restored now.
+    /// Handles what rebalances did during `poll`. On revocation the tasks' caches are flushed
+    /// and the processed offsets committed before the partitions are unassigned (if the broker
+    /// refuses, the consumer resumes reassigned partitions at the thread's positions), and
+    /// buffered records are dropped (they are fetched again). On assignment, tasks whose
+    /// partitions stayed go on with their stores as they are (Java resumes suspended tasks);
+    /// the others are flushed, checkpointed and closed; the tasks of newly assigned partitions
+    /// are created and restored now.
     pub(crate) fn on_rebalance(
         &mut self,
         events: RebalanceEvents,
+        consumer: &ThreadConsumer,
         producer: &ThreadProducer,
     ) -> Result<(), StreamsError> {
         if let Some(error) = events.failure {
             return Err(error);
         }
         if events.revoked {
+            let committed = if events.unassign {
+                let committed = self.commit_on_revocation(consumer, producer);
+                if let Err(e) = consumer.unassign() {
+                    tracing::warn!(error = %e, "unassigning revoked partitions");
+                }
+                committed?
+            } else {
+                false
+            };
             self.suspended = true;
             self.shared.transition(State::Rebalancing);
             for (_, task) in &mut self.tasks {
-                task.suspend(self.config.exactly_once(), events.committed)?;
+                task.suspend(self.config.exactly_once(), committed)?;
             }
         }
         let Some(assigned) = events.assigned else {
@@ -175,12 +186,54 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         requested
     }
 
-    /// Sends what the tasks still hold, then commits: under at-least-once, flushes the producer
-    /// and the stores and commits the consumed offsets (output is durable before the input is
-    /// marked done); under exactly-once, commits the transaction instead.
+    /// The revocation's commit, while the partitions are still assigned (Java's
+    /// `handleRevocation`): flushes the record caches and sends the output, then commits every
+    /// processed offset (the open transaction under exactly-once); `false` if the broker
+    /// refused the offsets (their partitions resume where the thread is, if assigned back) or
+    /// the transaction aborted.
+    fn commit_on_revocation(
+        &mut self,
+        consumer: &ThreadConsumer,
+        producer: &ThreadProducer,
+    ) -> Result<bool, StreamsError> {
+        for (id, task) in &mut self.tasks {
+            task.prepare_commit(*id, producer, self.routes)?;
+        }
+        let positions = self.positions();
+        let offsets = rebalance::offsets(&positions)?;
+        if self.config.exactly_once() {
+            return match exactly_once::commit(producer, consumer, &offsets, None) {
+                Ok(()) => Ok(true),
+                Err(CommitFailure::Aborted) => Ok(false),
+                Err(CommitFailure::Fatal(e)) => Err(e),
+            };
+        }
+        // What the cache flushes and punctuations sent is delivered even with no offset to commit.
+        record_collector::flush(producer, self.config.production_handler, "on revocation")?;
+        if positions.is_empty() {
+            return Ok(true);
+        }
+        match consumer.commit(&offsets, CommitMode::Sync) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    "offsets could not be committed on revocation; partitions that move to another \
+                     member will be reprocessed from their last commit"
+                );
+                consumer.context().resume_at(positions);
+                Ok(false)
+            }
+        }
+    }
+
+    /// Flushes the record caches and sends what the tasks hold, then commits: under
+    /// at-least-once, flushes the producer and the stores and commits the consumed offsets
+    /// (output is durable before the input is marked done); under exactly-once, commits the
+    /// transaction instead.
     pub(crate) fn commit(&mut self, consumer: &ThreadConsumer, producer: &ThreadProducer) -> Result<(), StreamsError> {
         for (id, task) in &mut self.tasks {
-            task.send_output(*id, producer, self.routes)?;
+            task.prepare_commit(*id, producer, self.routes)?;
         }
         let mut offsets = TopicPartitionList::new();
         for (id, task) in &self.tasks {
@@ -208,8 +261,6 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
                 Err(e) => return Err(kafka_error("committing offsets")(e)),
             }
         };
-        // Committed: a revocation has nothing more to commit.
-        consumer.context().publish([]);
         for (id, task) in &mut self.tasks {
             if committed {
                 task.committed(*id, self.routes, producer);
@@ -237,7 +288,6 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         }
         let injected = (offsets.count() > 0 && shared.take_fault(Fault::AbortNextCommit)).then_some("injected fault");
         let result = exactly_once::commit(producer, consumer, offsets, injected);
-        consumer.context().publish([]);
         match result {
             Ok(()) => {
                 for (id, task) in &mut self.tasks {

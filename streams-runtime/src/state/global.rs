@@ -22,17 +22,14 @@ pub(crate) struct GlobalStore {
 }
 
 impl GlobalStore {
-    /// Opens the store at position `index` (`spec`) in `dir` (`state.dir/<app>/global`).
-    pub(crate) fn open(index: usize, spec: &'static StoreSpec, dir: &std::path::Path) -> Result<Self, StoreError> {
-        let context = StoreContext {
-            task_dir: dir.to_owned(),
-            exactly_once: false,
-            globals: GlobalStores::default(),
-        };
+    /// Opens the store at position `index` (`spec`) in the context of the global stores (their
+    /// directory `state.dir/<app>/global`, no exactly-once buffering, no record cache, the
+    /// instance's RocksDB settings).
+    pub(crate) fn open(index: usize, spec: &'static StoreSpec, context: &StoreContext) -> Result<Self, StoreError> {
         Ok(GlobalStore {
             index,
             spec,
-            inner: Arc::new(Mutex::new(KvStoreInner::open(spec, &context)?)),
+            inner: Arc::new(Mutex::new(KvStoreInner::open(index, spec, context)?)),
         })
     }
 

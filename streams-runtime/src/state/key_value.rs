@@ -1,13 +1,16 @@
 //! Key-value stores: the byte-level store of a task and the typed handle processors use
 //! (Java's `KeyValueStore`).
 
+use super::cache::{Below, EntryContext, NamedCache, Slot};
 use super::memory::{Entry, InMemoryKvStore};
 #[cfg(feature = "rocksdb")]
 use super::rocks::RocksDbKvStore;
 use super::uncommitted::Uncommitted;
-use super::{ChangelogBuffer, Instance, StoreContext, StoreHandle, StoreInstance, StoreKind, StoreSpec, serde_error};
+use super::{
+    CacheState, ChangelogBuffer, Instance, StoreContext, StoreHandle, StoreInstance, StoreKind, StoreSpec, serde_error,
+};
 use crate::dsl::Change;
-use crate::error::StoreError;
+use crate::error::{ProcessingError, StoreError};
 use crate::serde::{Encoded, Serde, SerdeOf};
 use std::cell::RefCell;
 use std::marker::PhantomData;
@@ -36,6 +39,8 @@ pub struct KvStoreInner {
     /// Counts aborts: state kept beside the store (a suppression buffer's index) is rebuilt
     /// from the store when it changed.
     aborts: u64,
+    /// The record cache writes go through, if the store caches (see [`StoreSpec::caching`]).
+    cache: Option<NamedCache>,
     pub(super) key_buf: Vec<u8>,
     value_buf: Vec<u8>,
 }
@@ -77,19 +82,81 @@ impl Layout {
 }
 
 /// Logs a write. A timestamped store's value goes to the changelog without its timestamp, which
-/// becomes the changelog record's timestamp, as in Java.
-pub(super) fn log_write(log: &mut ChangelogBuffer, timestamped: bool, key: &[u8], value: Option<&[u8]>) {
+/// becomes the changelog record's timestamp, as in Java; other writes get `timestamp` (`None`:
+/// the current record's).
+pub(super) fn log_write(
+    log: &mut ChangelogBuffer,
+    timestamped: bool,
+    key: &[u8],
+    value: Option<&[u8]>,
+    timestamp: Option<i64>,
+) {
     match value.and_then(|v| v.split_first_chunk::<TIMESTAMP_LEN>()) {
         Some((ts, value)) if timestamped => {
             let ts = i64::from_be_bytes(*ts);
-            log.record(key, Some(value), (ts != NO_TIMESTAMP).then_some(ts));
+            log.record(key, Some(value), (ts != NO_TIMESTAMP).then_some(ts).or(timestamp));
         }
-        _ => log.record(key, value, None),
+        _ => log.record(key, value, timestamp),
+    }
+}
+
+/// A backend's bytes for `key`, with the transaction's writes over them.
+fn read_stored<R>(
+    backend: &Backend,
+    uncommitted: Option<&Uncommitted>,
+    key: &[u8],
+    read: impl FnOnce(Option<&[u8]>) -> R,
+) -> Result<R, StoreError> {
+    if let Some(written) = uncommitted.and_then(|u| u.get(key)) {
+        return Ok(read(written));
+    }
+    match backend {
+        Backend::Memory(m) => Ok(read(m.get(key))),
+        #[cfg(feature = "rocksdb")]
+        Backend::RocksDb(db) => db.get(key, read),
+    }
+}
+
+/// The store below its record cache: the backend, the transaction's writes and the changelog.
+struct Stored<'a> {
+    backend: &'a mut Backend,
+    uncommitted: &'a mut Option<Uncommitted>,
+    changelog: &'a mut Option<ChangelogBuffer>,
+    timestamped: bool,
+}
+
+impl Below for Stored<'_> {
+    fn read(&self, key: &[u8], into: &mut Vec<u8>) -> Result<bool, StoreError> {
+        into.clear();
+        read_stored(self.backend, self.uncommitted.as_ref(), key, |v| {
+            v.map(|v| into.extend_from_slice(v)).is_some()
+        })
+    }
+
+    fn write(&mut self, key: &[u8], value: Option<&[u8]>, timestamp: i64) -> Result<(), StoreError> {
+        match (self.uncommitted.as_mut(), &mut *self.backend, value) {
+            (Some(u), _, value) => u.put(key, value),
+            (None, Backend::Memory(m), Some(v)) => m.put(key, v),
+            (None, Backend::Memory(m), None) => {
+                m.delete(key);
+            }
+            #[cfg(feature = "rocksdb")]
+            (None, Backend::RocksDb(db), Some(v)) => db.put(key, v)?,
+            #[cfg(feature = "rocksdb")]
+            (None, Backend::RocksDb(db), None) => {
+                db.delete(key)?;
+            }
+        }
+        if let Some(log) = self.changelog {
+            log_write(log, self.timestamped, key, value, Some(timestamp));
+        }
+        Ok(())
     }
 }
 
 impl KvStoreInner {
-    pub(super) fn open(spec: &StoreSpec, context: &StoreContext) -> Result<Self, StoreError> {
+    /// Opens the store at `index` of its topology's stores.
+    pub(super) fn open(index: usize, spec: &StoreSpec, context: &StoreContext) -> Result<Self, StoreError> {
         let backend = if spec.persistent {
             Self::open_persistent(spec, context)?
         } else {
@@ -102,6 +169,7 @@ impl KvStoreInner {
             uncommitted: context.exactly_once.then(Uncommitted::default),
             timestamped: spec.timestamped,
             aborts: 0,
+            cache: spec.caching.then(|| NamedCache::new(context.cache.clone(), index)),
             key_buf: Vec::new(),
             value_buf: Vec::new(),
         })
@@ -116,6 +184,7 @@ impl KvStoreInner {
             uncommitted: None,
             timestamped: spec.timestamped,
             aborts: 0,
+            cache: None,
             key_buf: Vec::new(),
             value_buf: Vec::new(),
         }
@@ -124,7 +193,12 @@ impl KvStoreInner {
     #[cfg(feature = "rocksdb")]
     fn open_persistent(spec: &StoreSpec, context: &StoreContext) -> Result<Backend, StoreError> {
         let path = context.task_dir.join("rocksdb").join(spec.name);
-        Ok(Backend::RocksDb(RocksDbKvStore::open(spec.name, &path)?))
+        Ok(Backend::RocksDb(RocksDbKvStore::open(
+            spec.name,
+            spec.name,
+            &path,
+            &context.rocksdb,
+        )?))
     }
 
     #[cfg(not(feature = "rocksdb"))]
@@ -153,6 +227,15 @@ impl KvStoreInner {
             Backend::Memory(_) => Ok(()),
             #[cfg(feature = "rocksdb")]
             Backend::RocksDb(db) => db.flush(),
+        }
+    }
+
+    /// An integer property of the RocksDB database under the store; `None` in memory.
+    #[cfg(feature = "rocksdb")]
+    fn rocksdb_property(&self, property: &str) -> Result<Option<u64>, StoreError> {
+        match &self.backend {
+            Backend::Memory(_) => Ok(None),
+            Backend::RocksDb(db) => db.property_int(property),
         }
     }
 
@@ -213,12 +296,166 @@ impl KvStoreInner {
         Ok(())
     }
 
-    /// Drops the transaction's writes (exactly-once abort): the store is as at the last commit.
+    /// Drops the transaction's writes and the cache's entries (exactly-once abort): the store
+    /// is as at the last commit.
     pub(super) fn abort_writes(&mut self) {
+        if let Some(cache) = &mut self.cache {
+            cache.clear();
+        }
         if let Some(uncommitted) = &mut self.uncommitted {
             uncommitted.clear();
             self.aborts += 1;
         }
+    }
+
+    /// Whether the store's cache is flushed through its operator (`None`: it has no cache).
+    pub(super) fn cache_forwards(&self) -> Option<bool> {
+        self.cache.as_ref().map(NamedCache::forwards)
+    }
+
+    /// What a commit has to do for the store's cache (`None`: it has none).
+    pub(super) fn cache_state(&self) -> Option<CacheState> {
+        let cache = self.cache.as_ref()?;
+        Some(match (cache.has_work(), cache.forwards()) {
+            (false, _) => CacheState::Clean,
+            (true, false) => CacheState::Dirty,
+            (true, true) => CacheState::DirtyForwarding,
+        })
+    }
+
+    /// Writes the cache's dirty entries to the store (Java's `flushCache` at commit).
+    pub(super) fn flush_cache(&mut self) -> Result<(), StoreError> {
+        let KvStoreInner {
+            cache: Some(cache),
+            backend,
+            uncommitted,
+            changelog,
+            timestamped,
+            ..
+        } = self
+        else {
+            return Ok(());
+        };
+        let mut below = Stored {
+            backend,
+            uncommitted,
+            changelog,
+            timestamped: *timestamped,
+        };
+        cache.flush(&mut below)
+    }
+
+    /// Reads the key in the scratch key buffer through the cache, if the store has one (which
+    /// keeps what it read, as Java's caching store does).
+    fn read_key_buf<R>(&mut self, read: impl FnOnce(Option<&[u8]>) -> R) -> Result<R, StoreError> {
+        let KvStoreInner {
+            cache,
+            backend,
+            uncommitted,
+            changelog,
+            timestamped,
+            key_buf,
+            ..
+        } = self;
+        match cache {
+            Some(cache) => {
+                let mut below = Stored {
+                    backend,
+                    uncommitted,
+                    changelog,
+                    timestamped: *timestamped,
+                };
+                cache.read(key_buf, &mut below, read)
+            }
+            None => read_stored(backend, uncommitted.as_ref(), key_buf, read),
+        }
+    }
+
+    /// The read of a caching store's read-modify-write: reads the key in the scratch key buffer
+    /// through the cache, with where the cache has it for [`put_cached_at`](Self::put_cached_at).
+    fn read_cached_slot<R>(&mut self, read: impl FnOnce(Option<&[u8]>) -> R) -> Result<(R, Slot), StoreError> {
+        let KvStoreInner {
+            cache: Some(cache),
+            backend,
+            uncommitted,
+            changelog,
+            timestamped,
+            key_buf,
+            ..
+        } = self
+        else {
+            unreachable!("only called for a caching store")
+        };
+        let mut below = Stored {
+            backend,
+            uncommitted,
+            changelog,
+            timestamped: *timestamped,
+        };
+        cache.read_slot(key_buf, &mut below, read)
+    }
+
+    /// The write of a caching store's read-modify-write: the scratch key and value (or a delete
+    /// when `value` is `false`) into the cache at `slot`, with the context of the write.
+    fn put_cached_at(&mut self, slot: Slot, value: bool, context: EntryContext) -> Result<(), StoreError> {
+        let KvStoreInner {
+            cache: Some(cache),
+            backend,
+            uncommitted,
+            changelog,
+            timestamped,
+            key_buf,
+            value_buf,
+            ..
+        } = self
+        else {
+            unreachable!("only called for a caching store")
+        };
+        let mut below = Stored {
+            backend,
+            uncommitted,
+            changelog,
+            timestamped: *timestamped,
+        };
+        cache.put_at(
+            slot,
+            key_buf,
+            value.then_some(value_buf.as_slice()),
+            context,
+            &mut below,
+        )
+    }
+
+    /// Writes the scratch key and value (or a delete when `value` is `false`) into the cache,
+    /// with the context of the write; returns the old value of a delete (read through the
+    /// cache, as Java's `CachingKeyValueStore.delete`).
+    fn write_cached(&mut self, value: bool, context: EntryContext) -> Result<Option<Vec<u8>>, StoreError> {
+        let old = if value {
+            None
+        } else {
+            self.read_key_buf(|b| b.map(<[u8]>::to_vec))?
+        };
+        let KvStoreInner {
+            cache: Some(cache),
+            backend,
+            uncommitted,
+            changelog,
+            timestamped,
+            key_buf,
+            value_buf,
+            ..
+        } = self
+        else {
+            unreachable!("only called for a caching store")
+        };
+        let mut below = Stored {
+            backend,
+            uncommitted,
+            changelog,
+            timestamped: *timestamped,
+        };
+        cache.put(key_buf, value.then_some(value_buf.as_slice()), context, &mut below)?;
+        Ok(old)
     }
 
     /// The store's name.
@@ -260,18 +497,16 @@ impl KvStoreInner {
     }
 
     fn get<R>(&self, key: &[u8], read: impl FnOnce(Option<&[u8]>) -> R) -> Result<R, StoreError> {
-        if let Some(written) = self.uncommitted.as_ref().and_then(|u| u.get(key)) {
-            return Ok(read(written));
-        }
-        match &self.backend {
-            Backend::Memory(m) => Ok(read(m.get(key))),
-            #[cfg(feature = "rocksdb")]
-            Backend::RocksDb(db) => db.get(key, read),
-        }
+        read_stored(&self.backend, self.uncommitted.as_ref(), key, read)
     }
 
-    /// Writes the scratch key and value (or deletes the key when `value` is `None`), logging it.
+    /// Writes the scratch key and value (or deletes the key when `value` is `false`), logging it;
+    /// through the cache in a caching store, with the context of the record being processed.
     fn write(&mut self, value: bool) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(cache) = &self.cache {
+            let context = cache.record_context();
+            return self.write_cached(value, context);
+        }
         let old = if self.uncommitted.is_some() {
             // Deletes return the old value; the transaction's view has it.
             let old = if value {
@@ -299,6 +534,7 @@ impl KvStoreInner {
                 self.timestamped,
                 &self.key_buf,
                 value.then_some(self.value_buf.as_slice()),
+                None,
             );
         }
         Ok(old)
@@ -481,7 +717,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         let mut inner = self.inner.borrow_mut();
         self.encode_key(&mut inner, key)?;
         let layout = inner.layout();
-        inner.get(&inner.key_buf, |bytes| self.decode_value(layout, bytes))?
+        inner.read_key_buf(|bytes| self.decode_value(layout, bytes))?
     }
 
     /// The value for `key` with the timestamp kept with it (Java's `ValueAndTimestamp`; in a store
@@ -490,7 +726,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         let mut inner = self.inner.borrow_mut();
         self.encode_key(&mut inner, key)?;
         let layout = inner.layout();
-        inner.get(&inner.key_buf, |bytes| self.decode_stored(layout, bytes))?
+        inner.read_key_buf(|bytes| self.decode_stored(layout, bytes))?
     }
 
     /// Writes `value` for `key` (deletes the key if the value serializes to null).
@@ -533,7 +769,9 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         if encoded == Encoded::Null {
             return Ok(None);
         }
-        let change = if matches!(inner.backend, Backend::Memory(_)) && inner.uncommitted.is_none() {
+        let in_place =
+            matches!(inner.backend, Backend::Memory(_)) && inner.uncommitted.is_none() && inner.cache.is_none();
+        let change = if in_place {
             self.update_in_memory(&mut inner, f)?
         } else {
             self.update_by_get_put(&mut inner, f)?
@@ -558,6 +796,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
             key_buf,
             value_buf,
             uncommitted: None,
+            cache: None,
             timestamped,
             ..
         } = inner
@@ -600,7 +839,13 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
             (None, false) => return Ok((Change { new, old }, timestamp)),
         }
         if let Some(log) = changelog {
-            log_write(log, *timestamped, key_buf, present.then_some(value_buf.as_slice()));
+            log_write(
+                log,
+                *timestamped,
+                key_buf,
+                present.then_some(value_buf.as_slice()),
+                None,
+            );
         }
         Ok((Change { new, old }, timestamp))
     }
@@ -615,7 +860,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         V: Clone,
     {
         let layout = inner.layout();
-        let old = inner.get(&inner.key_buf, |bytes| self.decode_stored(layout, bytes))??;
+        let old = inner.read_key_buf(|bytes| self.decode_stored(layout, bytes))??;
         let (new, timestamp) = f(old.clone());
         let old = old.map(|(v, _)| v);
         let present = match &new {
@@ -686,7 +931,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         to: Option<&K>,
         reverse: bool,
     ) -> Result<KeyValueIterator<K, V, KS, VS>, StoreError> {
-        let inner = self.inner.borrow();
+        let mut inner = self.inner.borrow_mut();
         let name = inner.name;
         let encode = |k: Option<&K>| -> Result<Vec<u8>, StoreError> {
             let mut buf = Vec::new();
@@ -699,7 +944,12 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         let entries = if from.is_some() && to.is_some() && from_bytes > to_bytes {
             Vec::new()
         } else {
-            inner.scan(bound(from, &from_bytes), bound(to, &to_bytes), reverse)?
+            let range = (bound(from, &from_bytes), bound(to, &to_bytes));
+            let entries = inner.scan(range.0, range.1, reverse)?;
+            match &mut inner.cache {
+                Some(cache) => cache.overlay(entries, range, reverse),
+                None => entries,
+            }
         };
         Ok(self.iter(inner.layout(), entries))
     }
@@ -710,12 +960,16 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         prefix: &P,
         prefix_serde: &PS,
     ) -> Result<KeyValueIterator<K, V, KS, VS>, StoreError> {
-        let inner = self.inner.borrow();
+        let mut inner = self.inner.borrow_mut();
         let mut buf = Vec::new();
         prefix_serde
             .serialize(prefix, &mut buf)
             .map_err(serde_error(inner.name))?;
         let entries = inner.prefix_scan(&buf)?;
+        let entries = match &mut inner.cache {
+            Some(cache) => cache.overlay_prefix(entries, &buf),
+            None => entries,
+        };
         Ok(self.iter(inner.layout(), entries))
     }
 
@@ -724,15 +978,27 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         self.inner.borrow().approximate_num_entries()
     }
 
+    /// An integer property of the store's RocksDB database, as Java's RocksDB store metrics
+    /// read them (`rocksdb.block-cache-capacity`, `rocksdb.block-cache-usage`,
+    /// `rocksdb.estimate-num-keys`, `rocksdb.cur-size-all-mem-tables`, ...); `None` for an
+    /// in-memory store or a property RocksDB does not know.
+    #[cfg(feature = "rocksdb")]
+    pub fn rocksdb_property(&self, property: &str) -> Result<Option<u64>, StoreError> {
+        self.inner.borrow().rocksdb_property(property)
+    }
+
     /// How many times the store's uncommitted writes were dropped (exactly-once aborts): state
     /// kept beside the store must be rebuilt when this changes.
     pub(crate) fn aborts(&self) -> u64 {
         self.inner.borrow().aborts
     }
 
-    /// Flushes buffered writes to the backend.
+    /// Flushes the store's record cache (if it caches) and then buffered writes to the backend,
+    /// as Java's caching store's `flush` does.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.inner.borrow().flush()
+        let mut inner = self.inner.borrow_mut();
+        inner.flush_cache()?;
+        inner.flush()
     }
 
     fn iter(&self, layout: Layout, entries: Vec<Entry>) -> KeyValueIterator<K, V, KS, VS> {
@@ -743,6 +1009,113 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
             value_serde: self.value_serde.clone(),
             types: PhantomData,
         }
+    }
+}
+
+/// The record cache seen from the DSL operator that owns a caching store (Java's
+/// `TimestampedTupleForwarder` with a flush listener): its updates go into the cache, and what a
+/// flush writes is forwarded by the operator.
+impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
+    /// The store's index in its task's store set if it caches (`None`: writes go to the store).
+    pub(crate) fn cache_index(&self) -> Option<usize> {
+        self.inner.borrow().cache.as_ref().map(NamedCache::store)
+    }
+
+    /// Keeps what flushes of the store's cache write, for [`drain_flushed`](Self::drain_flushed),
+    /// with the store's previous values if `send_old_values` (else only a delete's).
+    pub(crate) fn forward_cache_flushes(&self, send_old_values: bool) {
+        if let Some(cache) = &mut self.inner.borrow_mut().cache {
+            cache.forward_flushes(send_old_values);
+        }
+    }
+
+    /// Like [`update_timestamped`](Self::update_timestamped) for a caching store: the new value
+    /// (a delete too, as Java's caching store keeps it) goes into the cache with the context of
+    /// the write, and is forwarded when a flush writes it. `false` when the key serializes to
+    /// null (the record is skipped).
+    pub(crate) fn update_in_cache(
+        &self,
+        key: &K,
+        f: impl FnOnce(Option<(V, i64)>) -> (Option<V>, i64),
+        context: EntryContext,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.inner.borrow_mut();
+        inner.key_buf.clear();
+        let encoded = self
+            .key_serde
+            .serialize(key, &mut inner.key_buf)
+            .map_err(serde_error(inner.name))?;
+        if encoded == Encoded::Null {
+            return Ok(false);
+        }
+        let layout = inner.layout();
+        let (old, slot) = inner.read_cached_slot(|bytes| self.decode_stored(layout, bytes))?;
+        let (new, timestamp) = f(old?);
+        let present = match &new {
+            Some(v) => self.encode_value(&mut inner, v, timestamp)?,
+            None => false,
+        };
+        inner.put_cached_at(slot, present, context)?;
+        Ok(true)
+    }
+
+    /// Writes the dirty entries of the store's cache to the store.
+    pub(crate) fn flush_cache(&self) -> Result<(), StoreError> {
+        self.inner.borrow_mut().flush_cache()
+    }
+
+    /// Hands every update flushes of the store's cache wrote since the last call to `forward`,
+    /// in flush order: the key, the change (from the store's previous value if old values are
+    /// sent), the timestamp (the new value's own, else that of the write) and the context of the
+    /// write.
+    pub(crate) fn drain_flushed(
+        &self,
+        mut forward: impl FnMut(K, Change<V>, i64, EntryContext) -> Result<(), ProcessingError>,
+    ) -> Result<(), ProcessingError> {
+        let (mut flushed, layout) = {
+            let mut inner = self.inner.borrow_mut();
+            let layout = inner.layout();
+            match &mut inner.cache {
+                Some(cache) if cache.has_flushed() => (std::mem::take(cache.flushed_mut()), layout),
+                _ => return Ok(()),
+            }
+        };
+        // The store is not borrowed while forwarding: operators downstream may read it.
+        let mut result = Ok(());
+        for update in &mut flushed.updates {
+            let bytes = |r: &std::ops::Range<usize>| &flushed.bytes[r.clone()];
+            let decode = || -> Result<(K, Change<V>, i64), StoreError> {
+                let key = self
+                    .key_serde
+                    .deserialize(Some(bytes(&update.key)))
+                    .map_err(serde_error(layout.store))?;
+                let new = self.decode_stored(layout, update.new.as_ref().map(bytes))?;
+                let old = self.decode_stored(layout, update.old.as_ref().map(bytes))?;
+                let timestamp = match &new {
+                    Some((_, ts)) if layout.timestamped => *ts,
+                    _ => update.context.timestamp,
+                };
+                let change = Change::new(new.map(|(v, _)| v), old.map(|(v, _)| v));
+                Ok((key, change, timestamp))
+            };
+            let context = EntryContext {
+                headers: std::mem::take(&mut update.context.headers),
+                ..update.context
+            };
+            result = decode()
+                .map_err(ProcessingError::from)
+                .and_then(|(key, change, timestamp)| forward(key, change, timestamp, context));
+            if result.is_err() {
+                break;
+            }
+        }
+        flushed.clear();
+        if let Some(cache) = &mut self.inner.borrow_mut().cache
+            && !cache.has_flushed()
+        {
+            *cache.flushed_mut() = flushed;
+        }
+        result
     }
 }
 

@@ -4,21 +4,27 @@
 //! as [`KeyValueStore<K, V>`] is the typed view a processor holds; the runtime binds handles to
 //! a task's stores when it creates the task, so user code never looks a store up by name.
 
+mod cache;
 mod changelog;
 mod global;
 mod key_value;
 mod memory;
 #[cfg(feature = "rocksdb")]
 mod rocks;
+#[cfg(feature = "rocksdb")]
+mod rocks_settings;
 mod segmented;
 mod session;
 mod uncommitted;
 mod versioned;
 mod window;
 
+pub use cache::{DEFAULT_CACHE_MAX_BYTES, EntryContext, ThreadCache};
 pub(crate) use global::GlobalStore;
 pub use global::{GlobalKeyValueStore, GlobalStores};
 pub use key_value::{KeyValueIterator, KeyValueStore};
+#[cfg(feature = "rocksdb")]
+pub use rocks_settings::{RocksDbConfigSetter, RocksDbSettings};
 pub use session::SessionStore;
 pub use versioned::{NOT_PUT, PUT_LATEST, VersionedKeyValueStore, VersionedRecord};
 pub use window::{WindowStore, WindowStoreIterator, WindowedIterator};
@@ -82,6 +88,10 @@ pub struct StoreSpec {
     /// Window stores: whether every put is kept, even of the same key and window start (the
     /// buffers of stream-stream joins); `false` otherwise.
     pub retain_duplicates: bool,
+    /// Whether writes go through the record cache (Java's `withCachingEnabled`): a key-value
+    /// store keeps the latest value of each key written since the last commit and writes it
+    /// (and logs it) when its task commits or the thread's cache evicts it.
+    pub caching: bool,
 }
 
 impl StoreSpec {
@@ -100,7 +110,7 @@ pub struct StoreField {
     pub kind: StoreKind,
 }
 
-/// Where a task keeps its persistent stores.
+/// Where a task keeps its persistent stores, and how it opens them.
 #[derive(Debug, Clone)]
 pub struct StoreContext {
     /// The task's directory (`state.dir/<application.id>/<task>`).
@@ -110,6 +120,11 @@ pub struct StoreContext {
     /// The instance's global stores, which global table joins read (none under the test
     /// driver: there a global table's store is the task's own).
     pub globals: GlobalStores,
+    /// The instance's RocksDB settings: its shared block cache and config setter.
+    #[cfg(feature = "rocksdb")]
+    pub rocksdb: RocksDbSettings,
+    /// The record cache of the stream thread running the task, which its caching stores share.
+    pub cache: ThreadCache,
 }
 
 /// A store instance of one task (opaque; handles are bound to it).
@@ -135,9 +150,9 @@ impl StoreInstance {
         }
     }
 
-    /// Opens a store (`owned`) or makes the empty, unlogged in-memory stand-in of a store the
-    /// task does not own.
-    fn open(spec: &StoreSpec, context: &StoreContext, owned: bool) -> Result<Self, StreamsError> {
+    /// Opens the store at `index` of the topology's stores (`owned`) or makes the empty,
+    /// unlogged, uncached in-memory stand-in of a store the task does not own.
+    fn open(index: usize, spec: &StoreSpec, context: &StoreContext, owned: bool) -> Result<Self, StreamsError> {
         let segmented = |schema| -> Result<Rc<RefCell<SegmentedStore>>, StreamsError> {
             let store = if owned {
                 SegmentedStore::open(spec, schema, context)?
@@ -149,7 +164,7 @@ impl StoreInstance {
         Ok(StoreInstance(match spec.kind {
             StoreKind::KeyValue => {
                 let inner = if owned {
-                    KvStoreInner::open(spec, context)?
+                    KvStoreInner::open(index, spec, context)?
                 } else {
                     KvStoreInner::unowned(spec)
                 };
@@ -193,7 +208,8 @@ impl StoreSet {
         let instances = specs
             .iter()
             .zip(&owned)
-            .map(|(spec, &owned)| StoreInstance::open(spec, context, owned))
+            .enumerate()
+            .map(|(index, (spec, &owned))| StoreInstance::open(index, spec, context, owned))
             .collect::<Result<_, StreamsError>>()?;
         Ok(StoreSet {
             specs,
@@ -295,7 +311,35 @@ impl StoreSet {
         Ok(())
     }
 
-    /// Drops every store's uncommitted writes (the exactly-once transaction aborted).
+    /// Whether the store at `index` has a record cache (`None`: it has not) whose flushes its
+    /// operator forwards (`Some(true)`: a DSL operator's store).
+    pub(crate) fn cache_forwards(&self, index: usize) -> Option<bool> {
+        match &self.instances[index].0 {
+            Instance::KeyValue(inner) => inner.borrow().cache_forwards(),
+            _ => None,
+        }
+    }
+
+    /// Whether the store at `index` has a record cache, and if so whether a commit has work for
+    /// it (dirty entries, or flushed updates its operator has not forwarded yet).
+    pub(crate) fn cache_state(&self, index: usize) -> Option<CacheState> {
+        match &self.instances[index].0 {
+            Instance::KeyValue(inner) => inner.borrow().cache_state(),
+            _ => None,
+        }
+    }
+
+    /// Writes the dirty entries of the record cache of the store at `index` to the store (a
+    /// store whose operator does not forward its flushes: Processor API stores).
+    pub(crate) fn flush_cache(&self, index: usize) -> Result<(), StreamsError> {
+        if let Instance::KeyValue(inner) = &self.instances[index].0 {
+            inner.borrow_mut().flush_cache()?;
+        }
+        Ok(())
+    }
+
+    /// Drops every store's uncommitted writes and cached entries (the exactly-once transaction
+    /// aborted).
     pub fn abort_writes(&self) {
         for instance in &self.instances {
             match &instance.0 {
@@ -331,6 +375,17 @@ pub trait StoreHandle: Sized {
     /// Makes the handle over a store instance, or `None` if the store is of another kind.
     #[doc(hidden)]
     fn bind(instance: &StoreInstance) -> Option<Self>;
+}
+
+/// What a commit has to do for a store's record cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CacheState {
+    /// Nothing: no dirty entries, nothing flushed waits to be forwarded.
+    Clean,
+    /// Flush it: the store writes its dirty entries.
+    Dirty,
+    /// Flush it through the operator that owns it, which forwards what the flush writes.
+    DirtyForwarding,
 }
 
 pub(crate) fn changelog_buffer(spec: &StoreSpec) -> Option<ChangelogBuffer> {

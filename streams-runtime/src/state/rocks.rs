@@ -1,25 +1,15 @@
 //! The persistent key-value backend on RocksDB (bytewise key order, WAL off: the changelog topic
-//! is the source of truth, as in Java's `RocksDBStore`), with the options Java's `RocksDBStore`
-//! sets by default, so a store takes the memory it takes in Java: 16 MiB write buffers (at most
-//! 3), a 50 MiB LRU block cache of 4 KiB blocks with a bloom filter, universal compaction, no
-//! compression.
+//! is the source of truth, as in Java's `RocksDBStore`), opened with the instance's
+//! [`RocksDbSettings`](super::RocksDbSettings).
 
 use super::memory::Entry;
+use super::rocks_settings::RocksDbSettings;
 use crate::error::StoreError;
-use rocksdb::{
-    BlockBasedOptions, Cache, DB, DBCompactionStyle, DBCompressionType, Direction, IteratorMode, Options, WriteOptions,
-};
+use rocksdb::{DB, Direction, IteratorMode, WriteOptions};
 use std::ops::Bound;
 use std::path::Path;
 
-/// Java's `RocksDBStore` defaults (`WRITE_BUFFER_SIZE`, `MAX_WRITE_BUFFERS`, `BLOCK_CACHE_SIZE`,
-/// `BLOCK_SIZE`).
-const WRITE_BUFFER_BYTES: usize = 16 * 1024 * 1024;
-const MAX_WRITE_BUFFERS: i32 = 3;
-const BLOCK_CACHE_BYTES: usize = 50 * 1024 * 1024;
-const BLOCK_BYTES: usize = 4 * 1024;
-
-/// One RocksDB database per store and task.
+/// One RocksDB database: a store of one task, or one segment of a window or session store.
 pub(crate) struct RocksDbKvStore {
     name: &'static str,
     db: DB,
@@ -33,24 +23,21 @@ impl std::fmt::Debug for RocksDbKvStore {
 }
 
 impl RocksDbKvStore {
-    pub(crate) fn open(name: &'static str, path: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(path).map_err(|source| StoreError::Io { store: name, source })?;
-        let mut options = Options::default();
-        options.create_if_missing(true);
-        let mut table = BlockBasedOptions::default();
-        table.set_block_cache(&Cache::new_lru_cache(BLOCK_CACHE_BYTES));
-        table.set_block_size(BLOCK_BYTES);
-        table.set_bloom_filter(10.0, false);
-        options.set_block_based_table_factory(&table);
-        options.set_write_buffer_size(WRITE_BUFFER_BYTES);
-        options.set_max_write_buffer_number(MAX_WRITE_BUFFERS);
-        options.set_compaction_style(DBCompactionStyle::Universal);
-        options.set_compression_type(DBCompressionType::None);
-        let db = DB::open(&options, path).map_err(|source| StoreError::RocksDb { store: name, source })?;
+    /// Opens (or creates) the database `name` of `store` in `path`: the store itself, or one
+    /// of its segments.
+    pub(crate) fn open(
+        store: &'static str,
+        name: &str,
+        path: &Path,
+        settings: &RocksDbSettings,
+    ) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(path).map_err(|source| StoreError::Io { store, source })?;
+        let options = settings.options(name);
+        let db = DB::open(&options, path).map_err(|source| StoreError::RocksDb { store, source })?;
         let mut write_options = WriteOptions::default();
         write_options.disable_wal(true);
         Ok(RocksDbKvStore {
-            name,
+            name: store,
             db,
             write_options,
         })
@@ -149,6 +136,12 @@ impl RocksDbKvStore {
             .property_int_value("rocksdb.estimate-num-keys")
             .map_err(self.err())?
             .unwrap_or(0))
+    }
+
+    /// An integer property of the database (`rocksdb.block-cache-usage`, say); `None` when
+    /// RocksDB does not know it.
+    pub(crate) fn property_int(&self, property: &str) -> Result<Option<u64>, StoreError> {
+        self.db.property_int_value(property).map_err(self.err())
     }
 
     pub(crate) fn flush(&self) -> Result<(), StoreError> {

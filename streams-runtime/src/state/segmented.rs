@@ -17,6 +17,8 @@ use super::key_value::log_write;
 use super::memory::{Entry, InMemoryKvStore};
 #[cfg(feature = "rocksdb")]
 use super::rocks::RocksDbKvStore;
+#[cfg(feature = "rocksdb")]
+use super::rocks_settings::RocksDbSettings;
 use super::uncommitted::Uncommitted;
 use super::{StoreContext, StoreSpec};
 use crate::error::StoreError;
@@ -142,6 +144,15 @@ pub(crate) const fn segment_interval(retention_ms: i64) -> i64 {
     if half > 60_000 { half } else { 60_000 }
 }
 
+/// Where a persistent store's segments live, and the settings they open with.
+#[derive(Debug)]
+struct Disk {
+    /// `<task dir>/rocksdb/<store>`: a database per segment, `<store>.<segment start>`.
+    dir: PathBuf,
+    #[cfg(feature = "rocksdb")]
+    rocksdb: RocksDbSettings,
+}
+
 /// A window or session store's bytes, segmented by time.
 #[derive(Debug)]
 pub(crate) struct SegmentedStore {
@@ -157,7 +168,7 @@ pub(crate) struct SegmentedStore {
     pub(crate) timestamped: bool,
     segments: BTreeMap<i64, Segment>,
     /// Where RocksDB segments live (`None`: in memory).
-    dir: Option<PathBuf>,
+    disk: Option<Disk>,
     observed: i64,
     /// Stream time at the last commit, to go back to on an abort (exactly-once).
     committed_observed: i64,
@@ -180,9 +191,13 @@ impl SegmentedStore {
         store.changelog = super::changelog_buffer(spec);
         store.uncommitted = context.exactly_once.then(BTreeMap::new);
         if spec.persistent {
-            let dir = context.task_dir.join("rocksdb").join(spec.name);
-            store.open_existing(&dir)?;
-            store.dir = Some(dir);
+            let disk = Disk {
+                dir: context.task_dir.join("rocksdb").join(spec.name),
+                #[cfg(feature = "rocksdb")]
+                rocksdb: context.rocksdb.clone(),
+            };
+            store.open_existing(&disk)?;
+            store.disk = Some(disk);
         }
         Ok(store)
     }
@@ -199,7 +214,7 @@ impl SegmentedStore {
             seqnum: 0,
             timestamped: spec.timestamped,
             segments: BTreeMap::new(),
-            dir: None,
+            disk: None,
             observed: crate::task::UNKNOWN_TIME,
             committed_observed: crate::task::UNKNOWN_TIME,
             uncommitted: None,
@@ -213,24 +228,23 @@ impl SegmentedStore {
     }
 
     #[cfg(feature = "rocksdb")]
-    fn open_existing(&mut self, dir: &std::path::Path) -> Result<(), StoreError> {
+    fn open_existing(&mut self, disk: &Disk) -> Result<(), StoreError> {
         let io = |source| StoreError::Io {
             store: self.name,
             source,
         };
-        std::fs::create_dir_all(dir).map_err(io)?;
+        std::fs::create_dir_all(&disk.dir).map_err(io)?;
         let prefix = format!("{}.", self.name);
-        for entry in std::fs::read_dir(dir).map_err(io)? {
+        for entry in std::fs::read_dir(&disk.dir).map_err(io)? {
             let entry = entry.map_err(io)?;
             let file_name = entry.file_name();
-            let Some(start) = file_name
-                .to_str()
-                .and_then(|n| n.strip_prefix(&prefix))
-                .and_then(|s| s.parse::<i64>().ok())
-            else {
+            let Some((segment, start)) = file_name.to_str().and_then(|n| {
+                let start = n.strip_prefix(&prefix)?.parse::<i64>().ok()?;
+                Some((n, start))
+            }) else {
                 continue;
             };
-            let db = RocksDbKvStore::open(self.name, &entry.path())?;
+            let db = RocksDbKvStore::open(self.name, segment, &entry.path(), &disk.rocksdb)?;
             self.segments
                 .insert(start.div_euclid(self.interval_ms), Segment::RocksDb(db));
         }
@@ -238,7 +252,7 @@ impl SegmentedStore {
     }
 
     #[cfg(not(feature = "rocksdb"))]
-    fn open_existing(&mut self, _: &std::path::Path) -> Result<(), StoreError> {
+    fn open_existing(&mut self, _: &Disk) -> Result<(), StoreError> {
         Err(StoreError::Io {
             store: self.name,
             source: std::io::Error::other(
@@ -274,6 +288,11 @@ impl SegmentedStore {
         id.saturating_mul(self.interval_ms)
     }
 
+    /// A segment's database name (and directory), as Java names it: `<store>.<segment start>`.
+    fn segment_name(&self, id: i64) -> String {
+        format!("{}.{}", self.name, self.segment_start(id))
+    }
+
     /// Appends the window store key of `start` to the serialized key in `key_buf`.
     pub(crate) fn push_window_suffix(&mut self, start: i64) {
         let seqnum = if self.retain_duplicates {
@@ -288,12 +307,13 @@ impl SegmentedStore {
 
     fn segment_or_create(&mut self, id: i64) -> Result<&mut Segment, StoreError> {
         if !self.segments.contains_key(&id) {
-            let segment = match &self.dir {
+            let segment = match &self.disk {
                 None => Segment::Memory(InMemoryKvStore::default()),
                 #[cfg(feature = "rocksdb")]
-                Some(dir) => {
-                    let path = dir.join(format!("{}.{}", self.name, self.segment_start(id)));
-                    Segment::RocksDb(RocksDbKvStore::open(self.name, &path)?)
+                Some(disk) => {
+                    let name = self.segment_name(id);
+                    let path = disk.dir.join(&name);
+                    Segment::RocksDb(RocksDbKvStore::open(self.name, &name, &path, &disk.rocksdb)?)
                 }
                 #[cfg(not(feature = "rocksdb"))]
                 Some(_) => unreachable!("persistent stores need the rocksdb feature to open"),
@@ -314,8 +334,8 @@ impl SegmentedStore {
             }
             let id = *entry.key();
             drop(entry.remove());
-            if let Some(dir) = &self.dir {
-                let path = dir.join(format!("{}.{}", self.name, self.segment_start(id)));
+            if let Some(disk) = &self.disk {
+                let path = disk.dir.join(self.segment_name(id));
                 std::fs::remove_dir_all(&path).map_err(|source| StoreError::Io {
                     store: self.name,
                     source,
@@ -362,7 +382,7 @@ impl SegmentedStore {
         if result.is_ok()
             && let Some(log) = &mut self.changelog
         {
-            log_write(log, self.timestamped, &key, present.then_some(value.as_slice()));
+            log_write(log, self.timestamped, &key, present.then_some(value.as_slice()), None);
         }
         (self.key_buf, self.value_buf) = (key, value);
         result
@@ -555,11 +575,15 @@ mod tests {
             retention_ms: 100,
             window_size_ms: 10,
             retain_duplicates: false,
+            caching: false,
         };
         let context = StoreContext {
             task_dir: std::env::temp_dir(),
             exactly_once: true,
             globals: Default::default(),
+            #[cfg(feature = "rocksdb")]
+            rocksdb: Default::default(),
+            cache: Default::default(),
         };
         let mut store = SegmentedStore::open(&spec, KeySchema::Window, &context).unwrap();
         store.set_emitted_close_time(10);

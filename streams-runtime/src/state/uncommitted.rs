@@ -60,9 +60,9 @@ impl Uncommitted {
     ) -> Vec<Entry> {
         let writes = self.writes.range::<[u8], _>((from, to));
         if reverse {
-            merge(committed, writes.rev(), reverse)
+            merge(committed, writes.rev().map(as_write), reverse)
         } else {
-            merge(committed, writes, reverse)
+            merge(committed, writes.map(as_write), reverse)
         }
     }
 
@@ -71,31 +71,32 @@ impl Uncommitted {
         let writes = self
             .writes
             .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(prefix));
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(as_write);
         merge(committed, writes, false)
     }
 }
 
 /// Merges two sequences sorted the same way (descending when `reverse`); on equal keys the write
-/// wins, and a delete drops the key.
-fn merge<'a>(
+/// wins, and a delete (`None`) drops the key.
+pub(super) fn merge<'a>(
     committed: Vec<Entry>,
-    writes: impl Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)>,
+    writes: impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)>,
     reverse: bool,
 ) -> Vec<Entry> {
     let mut out = Vec::with_capacity(committed.len());
     let mut writes = writes.peekable();
     let comes_first = |a: &[u8], b: &[u8]| if reverse { a > b } else { a < b };
-    fn emit(out: &mut Vec<Entry>, key: &[u8], value: &Option<Vec<u8>>) {
+    fn emit(out: &mut Vec<Entry>, key: &[u8], value: Option<&[u8]>) {
         if let Some(v) = value {
-            out.push((key.to_vec(), v.clone()));
+            out.push((key.to_vec(), v.to_vec()));
         }
     }
     for (key, value) in committed {
-        while let Some((k, v)) = writes.next_if(|(k, _)| comes_first(k.as_slice(), key.as_slice())) {
+        while let Some((k, v)) = writes.next_if(|(k, _)| comes_first(k, key.as_slice())) {
             emit(&mut out, k, v);
         }
-        match writes.next_if(|(k, _)| k.as_slice() == key.as_slice()) {
+        match writes.next_if(|(k, _)| *k == key.as_slice()) {
             Some((k, v)) => emit(&mut out, k, v),
             None => out.push((key, value)),
         }
@@ -104,6 +105,11 @@ fn merge<'a>(
         emit(&mut out, k, v);
     }
     out
+}
+
+/// A write as [`merge`] takes it.
+fn as_write<'a>((key, value): (&'a Vec<u8>, &'a Option<Vec<u8>>)) -> (&'a [u8], Option<&'a [u8]>) {
+    (key, value.as_deref())
 }
 
 #[cfg(test)]

@@ -127,11 +127,13 @@ impl VersionedStoreInner {
         let inner = StoreSpec {
             logging: false,
             timestamped: false,
+            caching: false,
             ..*spec
         };
         Ok(Self::over(
             spec,
-            KvStoreInner::open(&inner, context)?,
+            // Without a cache, the store's index is not used.
+            KvStoreInner::open(0, &inner, context)?,
             super::changelog_buffer(spec),
         ))
     }
@@ -516,11 +518,15 @@ mod tests {
             retention_ms: 100,
             window_size_ms: 0,
             retain_duplicates: false,
+            caching: false,
         };
         let context = StoreContext {
             task_dir: dir.path().to_owned(),
             exactly_once: false,
             globals: Default::default(),
+            #[cfg(feature = "rocksdb")]
+            rocksdb: Default::default(),
+            cache: Default::default(),
         };
         VersionedStoreInner::open(&spec, &context).unwrap()
     }

@@ -53,7 +53,7 @@ impl Args {
                     _ if method == "split" => NamedValue::Expr(content.parse()?),
                     "key_serde" | "value_serde" | "partitioner" => NamedValue::Type(content.parse()?),
                     "store" | "name" => NamedValue::Str(content.parse()?),
-                    "persistent" | "logging" => NamedValue::Bool(content.parse()?),
+                    "persistent" | "logging" | "caching" => NamedValue::Bool(content.parse()?),
                     _ => NamedValue::Expr(content.parse()?),
                 };
                 Arg::Named(key, value)

@@ -81,9 +81,12 @@ impl Scope<'_> {
         } = grouping;
         let store_name = args.string("store");
         let (persistent, logging) = (args.boolean("persistent"), args.boolean("logging"));
+        let caching = args.boolean("caching");
         let explicit_value_serde = args.ty("value_serde");
-        // Options Java sets through `Materialized` (a store name, persistence, logging, serdes).
-        let materialized = persistent.is_some() || logging.is_some() || explicit_value_serde.is_some();
+        // Options Java sets through `Materialized` (a store name, persistence, logging, caching,
+        // serdes).
+        let materialized =
+            persistent.is_some() || logging.is_some() || caching.is_some() || explicit_value_serde.is_some();
         let (persistent, logging) = (persistent.unwrap_or(true), logging.unwrap_or(true));
         // A reduction's aggregate has the grouped values' type, so it inherits their serde.
         let value_serde = explicit_value_serde.or_else(|| match kind {
@@ -92,7 +95,7 @@ impl Scope<'_> {
         });
         args.finish(
             self.cx,
-            &format!("{method}(.., store: \"name\", persistent: bool, logging: bool, value_serde: ..)"),
+            &format!("{method}(.., store: \"name\", persistent: bool, logging: bool, caching: bool, value_serde: ..)"),
         );
         // Java's order of generated names. A grouped stream (`KGroupedStreamImpl`): the store
         // (after one burnt name for `count(Materialized)` without a store name), the
@@ -142,6 +145,8 @@ impl Scope<'_> {
             persistent,
             logging,
             timestamped: true,
+            // Java's aggregations cache unless `Materialized.withCachingDisabled()`.
+            caching: Some(caching.unwrap_or(true)),
         });
         let grouped_values = Box::new(group_serdes.value.clone());
         let serdes = Serdes {

@@ -52,19 +52,22 @@ fn joiner_takes_key(cx: &crate::ctxt::Ctxt, f: &Expr, method: &Ident, example: &
 /// The store `table` is read from; an error on `span` (naming the table `name`) when it has
 /// none, as the result of a suppression or a join.
 fn stored(
-    cx: &crate::ctxt::Ctxt,
+    scope: &mut Scope<'_>,
     table: &Table,
     name: &dyn std::fmt::Display,
     span: &dyn quote::ToTokens,
     join: &str,
 ) -> Option<usize> {
-    if table.store.is_none() {
-        cx.error_spanned_by(
+    let Some(store) = table.store else {
+        scope.cx.error_spanned_by(
             span,
             format!("`{name}` is not materialized in a key-value store (a suppression's or a join's result), so {join} cannot read it; join the table it comes from and apply the operator to the result"),
         );
-    }
-    table.store
+        return None;
+    };
+    // Reading a table through a join materializes it (Java's `KTableSource.materialize`).
+    scope.materialize(store);
+    Some(store)
 }
 
 /// The other side of a join: the first argument, a name declared above.
@@ -133,7 +136,7 @@ fn stream_table_join(
         &format!("{}(table, {example}, key_serde: .., value_serde: ..)", call.method),
     );
     let with_key = joiner_takes_key(cx, &f, &call.method, example)?;
-    let store = stored(cx, &table, &other, &other, "a join")?;
+    let store = stored(scope, &table, &other, &other, "a join")?;
     let mut parent = call.node;
     if stream.repartition {
         let base = scope.display_name(&parent);
@@ -480,6 +483,7 @@ fn stream_stream_join(
             persistent,
             logging,
             timestamped: false,
+            caching: Some(false),
         })
     };
     let right_serdes = Serdes {
@@ -501,6 +505,7 @@ fn stream_stream_join(
             persistent,
             logging,
             timestamped: false,
+            caching: Some(false),
         })
     });
 
@@ -612,8 +617,8 @@ fn table_join(scope: &mut Scope<'_>, mut call: Call, left: Table) -> Option<Hand
     let f = scope.required_closure(&mut call.args, 1, "joiner", 0, example)?;
     call.args.finish(cx, &usage);
     let with_key = joiner_takes_key(cx, &f, &call.method, example)?;
-    let left_store = stored(cx, &left, &"this table", &call.method, "a join")?;
-    let right_store = stored(cx, &right, &other, &other, "a join")?;
+    let left_store = stored(scope, &left, &"this table", &call.method, "a join")?;
+    let right_store = stored(scope, &right, &other, &other, "a join")?;
     // Java's order of generated names: the merge, then the two sides.
     let merge_name = scope.next_name("KTABLE-MERGE");
     let this_name = scope.next_name("KTABLE-JOINTHIS");
@@ -690,8 +695,8 @@ fn foreign_key_join(
     let f = scope.required_closure(&mut call.args, 2, "joiner", 0, example)?;
     call.args.finish(cx, &format!("{}({other}, {example})", call.method));
     let with_key = joiner_takes_key(cx, &f, &call.method, example)?;
-    let left_store = stored(cx, &left, &"this table", &call.method, "a foreign-key join")?;
-    let right_store = stored(cx, &right, &other, &other, "a foreign-key join")?;
+    let left_store = stored(scope, &left, &"this table", &call.method, "a foreign-key join")?;
+    let right_store = stored(scope, &right, &other, &other, "a foreign-key join")?;
     let method = call.method.clone();
     let left_serdes = scope.store_serdes(left_store);
     let right_serdes = scope.store_serdes(right_store);
@@ -749,6 +754,7 @@ fn foreign_key_join(
         persistent: true,
         logging: true,
         timestamped: true,
+        caching: Some(false),
     });
     let receive = scope.add_named_op(
         &method,

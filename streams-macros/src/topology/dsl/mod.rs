@@ -372,6 +372,12 @@ impl<'a> Scope<'a> {
         self.stores.len() - 1
     }
 
+    /// A table's store is materialized by what reads it (a join, a grouping): one not named
+    /// with `store:` caches from then on, as Java's table source does once materialized.
+    fn materialize(&mut self, store: usize) {
+        self.stores[store].caching.get_or_insert(true);
+    }
+
     /// `let name = chain;` or `chain;`.
     pub fn statement(&mut self, input: ParseStream<'_>) -> syn::Result<()> {
         let binding = if input.peek(Token![let]) {

@@ -94,6 +94,7 @@ fn suppress(scope: &mut Scope<'_>, mut call: Call, table: Table) -> Option<Handl
         persistent: false,
         logging: true,
         timestamped: false,
+        caching: Some(false),
     });
     let node = scope.add_named_op(
         &call.method,

@@ -26,6 +26,7 @@ impl Scope<'_> {
         mut source: SourceDef,
         store: Option<LitStr>,
         persistent: bool,
+        caching: Option<bool>,
         versioned: Option<Dur>,
     ) {
         let (key, value) = (source.key.clone(), source.value.clone());
@@ -42,6 +43,14 @@ impl Scope<'_> {
         source.value_serde = serdes.value.as_ref().map(wrap_serde);
         let topic = source.topics.first().map(LitStr::value).unwrap_or_default();
         let global = source.global;
+        // A table named with `store:` is materialized, and so cached unless told otherwise (Java's
+        // `Materialized.as`); a versioned or global one is not.
+        let caching = match caching {
+            Some(caching) => Some(caching),
+            None if versioned.is_some() || global => Some(false),
+            None if store.is_some() => Some(true),
+            None => None,
+        };
         // Java names the store before the source node.
         let store_name = store.unwrap_or_else(|| {
             let generated = self.next_name(&format!("{topic}-STATE-STORE"));
@@ -74,6 +83,7 @@ impl Scope<'_> {
             logging: !global,
             // A versioned store keeps its versions' timestamps itself.
             timestamped: versioned.is_none(),
+            caching,
         });
         let node = self.add_op(
             &ident,
@@ -150,13 +160,18 @@ fn to_stream(scope: &mut Scope<'_>, mut call: Call, table: Table) -> Option<Hand
     )
 }
 
-fn group_by(scope: &mut Scope<'_>, mut call: Call, _: Table) -> Option<Handle> {
+fn group_by(scope: &mut Scope<'_>, mut call: Call, table: Table) -> Option<Handle> {
     let f = scope.required_closure(&mut call.args, 0, "selector", 2, "|key, value| (new_key, new_value)")?;
     let serdes = call.args.serdes();
     call.args.finish(
         scope.cx,
         "group_by(|key, value| (new_key, new_value), key_serde: .., value_serde: ..)",
     );
+    // The grouping needs old values, which materializes the source table (Java's
+    // `enableSendingOldValues(true)`).
+    if let Some(store) = table.store {
+        scope.materialize(store);
+    }
     let node = scope.add_op(&call.method, call.parents(), Op::TableGroupBy(f));
     Handle::grouped(
         node,

@@ -300,6 +300,17 @@ impl Scope<'_> {
         let store_name = args.string("store");
         let (persistent, logging) = (args.boolean("persistent"), args.boolean("logging"));
         let explicit_value_serde = args.ty("value_serde");
+        // Window and session stores do not cache (yet): `caching: false` says what they do.
+        let caching = match args.take("caching") {
+            Some(NamedValue::Bool(on)) if on.value => {
+                cx.error_spanned_by(
+                    &on,
+                    "window and session aggregations do not cache yet: every update is forwarded (Java's `withCachingDisabled()`); write `caching: false` or leave it out",
+                );
+                return None;
+            }
+            caching => caching.is_some(),
+        };
         let retention = match args.take("retention") {
             Some(NamedValue::Expr(e)) => Some(Dur::parse(e).map_err(|e| cx.syn_error(e)).ok()?),
             _ => None,
@@ -318,8 +329,11 @@ impl Scope<'_> {
             Some(_) => false,
         };
         // Options Java sets through `Materialized`.
-        let materialized =
-            persistent.is_some() || logging.is_some() || explicit_value_serde.is_some() || retention.is_some();
+        let materialized = persistent.is_some()
+            || logging.is_some()
+            || caching
+            || explicit_value_serde.is_some()
+            || retention.is_some();
         let (persistent, logging) = (persistent.unwrap_or(true), logging.unwrap_or(true));
         let value_serde = explicit_value_serde.or_else(|| match kind {
             WindowedAggKind::Reduce(_) => group_serdes.value.clone(),
@@ -327,7 +341,7 @@ impl Scope<'_> {
         });
         args.finish(
             cx,
-            &format!("{method}(.., store: \"name\", persistent: bool, logging: bool, value_serde: .., retention: duration, emit_strategy: on_window_update | on_window_close)"),
+            &format!("{method}(.., store: \"name\", persistent: bool, logging: bool, caching: false, value_serde: .., retention: duration, emit_strategy: on_window_update | on_window_close)"),
         );
         if let (Some(r), Some(min)) = (retention.as_ref().and_then(Dur::millis), windows.min_retention_ms())
             && r < min
@@ -405,6 +419,7 @@ impl Scope<'_> {
             ident: Ident::new(&format!("__dsl_store_{}", self.stores.len()), method.span()),
             name: store_lit,
             timestamped: windows.kind != WindowKind::Session,
+            caching: Some(false),
             shape,
             key: None,
             value: None,

@@ -24,7 +24,8 @@ import org.apache.kafka.streams.test.TestRecord;
  * and writes every output record as a JSON line {"topic","key","value","timestamp"} to
  * OUT_DIR/<file name>, topic after topic in the scenario's order.
  *
- * <p>A scenario file is JSON lines: first {"topology": NAME}, then steps, either
+ * <p>A scenario file is JSON lines: first {"topology": NAME} (with "statestore_cache_max_bytes" to
+ * set the record cache's budget; Java's default otherwise), then steps, either
  * {"topic": T, "key": K, "value": V, "timestamp": MS} (K, V strings or null) or
  * {"advance_wall_clock_ms": MS}. The driver's wall clock starts at 1,000,000 ms.
  *
@@ -41,15 +42,16 @@ public final class Oracle {
     for (int i = 1; i < args.length; i++) {
       Path file = Path.of(args[i]);
       List<String> lines = Files.readAllLines(file);
-      String topology = json.readTree(lines.get(0)).get("topology").asText();
-      Scenarios.Scenario scenario = Scenarios.build(topology);
+      JsonNode header = json.readTree(lines.get(0));
+      Scenarios.Scenario scenario = Scenarios.build(header.get("topology").asText());
       try (BufferedWriter w = Files.newBufferedWriter(out.resolve(file.getFileName()))) {
-        run(json, scenario, lines.subList(1, lines.size()), w, out);
+        run(json, scenario, header, lines.subList(1, lines.size()), w, out);
       }
     }
   }
 
-  private static void run(ObjectMapper json, Scenarios.Scenario scenario, List<String> steps, BufferedWriter w, Path out)
+  private static void run(
+      ObjectMapper json, Scenarios.Scenario scenario, JsonNode header, List<String> steps, BufferedWriter w, Path out)
       throws Exception {
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "oracle");
@@ -57,6 +59,9 @@ public final class Oracle {
     props.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
     props.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
     props.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory(out, ".state-").toString());
+    if (header.has("statestore_cache_max_bytes")) {
+      props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, header.get("statestore_cache_max_bytes").asLong());
+    }
     try (TopologyTestDriver driver =
         new TopologyTestDriver(scenario.topology(), props, Instant.ofEpochMilli(INITIAL_WALL_CLOCK_MS))) {
       Map<String, TestInputTopic<String, String>> inputs = new HashMap<>();

@@ -72,10 +72,12 @@ final class Scenarios {
     return switch (name) {
       case "stateless" -> stateless();
       case "branch_merge" -> branchMerge();
-      case "table_ops" -> tableOps();
+      case "table_ops" -> tableOps(true);
+      case "table_ops_uncached" -> tableOps(false);
       case "table_aggregate" -> tableAggregate();
       case "stream_aggregate" -> streamAggregate();
       case "repartition" -> repartition();
+      case "cache_eviction" -> cacheEviction();
       case "punctuation" -> punctuation();
       case "tumbling" -> tumbling();
       case "sliding" -> sliding();
@@ -91,11 +93,18 @@ final class Scenarios {
   }
 
   /**
-   * A store without Kafka Streams' record cache: the Rust side has none yet, so the oracle compares
-   * every update (with the cache, Java collapses updates of one key within an input record).
+   * A store without Kafka Streams' record cache: every update is forwarded (with the cache, the
+   * driver forwards the latest update of each key after each input record). Windowed stores are
+   * uncached on both sides (the Rust side does not cache them yet), and one table scenario runs
+   * uncached to compare that path too.
    */
   private static <V, S extends org.apache.kafka.streams.processor.StateStore> Materialized<String, V, S> uncached(String name) {
     return Materialized.<String, V, S>as(name).withCachingDisabled();
+  }
+
+  /** A store with the record cache (Java's default for a materialized table or aggregation). */
+  private static <V, S extends org.apache.kafka.streams.processor.StateStore> Materialized<String, V, S> cached(String name) {
+    return Materialized.<String, V, S>as(name);
   }
 
   private static String str(Object o) {
@@ -158,10 +167,13 @@ final class Scenarios {
             Output.strings("branch-order")));
   }
 
-  /** A source table through filter, filterNot and mapValues, tombstones included. */
-  static Scenario tableOps() {
+  /**
+   * A source table through filter, filterNot and mapValues, tombstones included; cached (a
+   * tombstone for a row the table never had is dropped) or not (it is forwarded).
+   */
+  static Scenario tableOps(boolean caching) {
     StreamsBuilder b = new StreamsBuilder();
-    KTable<String, String> t = b.table("table-in", uncached("table-in-store"));
+    KTable<String, String> t = b.table("table-in", caching ? cached("table-in-store") : uncached("table-in-store"));
     t.toStream().to("table-changes");
     t.filter((k, v) -> v.length() > 2).mapValues(v -> v.toUpperCase(Locale.ROOT)).toStream().to("table-filtered");
     t.filterNot((k, v) -> v.startsWith("x")).toStream().to("table-filtered-not");
@@ -180,7 +192,7 @@ final class Scenarios {
   /** Table re-grouping: count, reduce and aggregate with subtractors, rows moving between groups. */
   static Scenario tableAggregate() {
     StreamsBuilder b = new StreamsBuilder();
-    KTable<String, String> users = b.table("users-in", uncached("users-store"));
+    KTable<String, String> users = b.table("users-in", cached("users-store"));
     users.groupBy((u, region) -> KeyValue.pair(region, u))
         .count(Materialized.as("region-counts-store"))
         .toStream()
@@ -243,6 +255,26 @@ final class Scenarios {
         .to("rp-reduce");
     return new Scenario(
         b.build(), List.of(Output.longs("rp-counts"), Output.strings("rp-out"), Output.strings("rp-reduce")));
+  }
+
+  /**
+   * The record cache under a small budget (the scenario sets statestore.cache.max.bytes): the
+   * words of each record counted and concatenated per record key. An update that does not fit is
+   * evicted, so flushed and forwarded, as it is written; the rest waits for the commit after the
+   * record.
+   */
+  static Scenario cacheEviction() {
+    StreamsBuilder b = new StreamsBuilder();
+    KGroupedStream<String, String> words =
+        b.<String, String>stream("evict-in").flatMapValues(v -> Arrays.asList(v.split(" "))).groupByKey();
+    words.count(cached("evict-count-store")).toStream().to("evict-count", LONGS);
+    words.reduce((a, v) -> a + "," + v, cached("evict-concat-store")).toStream().to("evict-concat");
+    return new Scenario(
+        b.build(),
+        List.of(
+            Output.longs("evict-count"),
+            Output.strings("evict-concat"),
+            Output.raw("oracle-evict-count-store-changelog")));
   }
 
   /**
@@ -383,7 +415,7 @@ final class Scenarios {
         .count(uncached("emit-final-store"))
         .toStream((wk, v) -> label(wk))
         .to("emit-final", LONGS);
-    byKey.count(uncached("limit-count-store"))
+    byKey.count(cached("limit-count-store"))
         .suppress(Suppressed.untilTimeLimit(Duration.ofMillis(10), BufferConfig.maxRecords(2)))
         .toStream()
         .to("limit-count", LONGS);
@@ -409,7 +441,7 @@ final class Scenarios {
   static Scenario streamTableJoin() {
     StreamsBuilder b = new StreamsBuilder();
     KStream<String, String> orders = b.stream("stj-orders");
-    KTable<String, String> customers = b.table("stj-customers", uncached("stj-customers-store"));
+    KTable<String, String> customers = b.table("stj-customers", cached("stj-customers-store"));
     orders.join(customers, (o, c) -> o + "/" + c).to("stj-inner");
     orders.leftJoin(customers, (o, c) -> o + "/" + c).to("stj-left");
     orders.selectKey((k, v) -> prefix(v)).join(customers, (o, c) -> o + "@" + c).to("stj-rekeyed");
@@ -455,14 +487,14 @@ final class Scenarios {
    */
   static Scenario tableTableJoin() {
     StreamsBuilder b = new StreamsBuilder();
-    KTable<String, String> l = b.table("ttj-left", uncached("ttj-left-store"));
-    KTable<String, String> r = b.table("ttj-right", uncached("ttj-right-store"));
+    KTable<String, String> l = b.table("ttj-left", cached("ttj-left-store"));
+    KTable<String, String> r = b.table("ttj-right", cached("ttj-right-store"));
     l.join(r, (a, c) -> a + "+" + c).toStream().to("ttj-inner");
     l.leftJoin(r, (a, c) -> a + "+" + c).toStream().to("ttj-left-join");
     l.outerJoin(r, (a, c) -> a + "+" + c).toStream().to("ttj-outer");
     l.join(r, (a, c) -> a + "+" + c)
         .groupBy((k, v) -> KeyValue.pair(v.substring(0, 1), v), Grouped.with(Serdes.String(), Serdes.String()))
-        .count(uncached("ttj-count-store"))
+        .count(cached("ttj-count-store"))
         .toStream()
         .to("ttj-counts", LONGS);
     return new Scenario(
@@ -495,8 +527,8 @@ final class Scenarios {
    */
   static Scenario fkJoin() {
     StreamsBuilder b = new StreamsBuilder();
-    KTable<String, String> orders = b.table("fk-orders", uncached("fk-orders-store"));
-    KTable<String, String> products = b.table("fk-products", uncached("fk-products-store"));
+    KTable<String, String> orders = b.table("fk-orders", cached("fk-orders-store"));
+    KTable<String, String> products = b.table("fk-products", cached("fk-products-store"));
     orders.join(products, v -> prefix(v), (o, p) -> o + "/" + p).toStream().to("fk-inner");
     orders.leftJoin(products, v -> prefix(v), (o, p) -> o + "/" + p).toStream().to("fk-left");
     return new Scenario(

@@ -22,7 +22,8 @@ import org.apache.kafka.streams.kstream.Produced;
  * or the pipe topology, as a KafkaStreams application, for the drop-in test and the benchmarks.
  *
  * <p>Usage: WordCountApp wordcount|pipe BOOTSTRAP APPLICATION_ID INPUT OUTPUT STATE_DIR GUARANTEE
- * COMMIT_MS THREADS. It prints "RUNNING" once the instance runs and runs until its standard input
+ * COMMIT_MS THREADS [CACHE_BYTES] (statestore.cache.max.bytes, 0 unless given: every update is
+ * written). It prints "RUNNING" once the instance runs and runs until its standard input
  * has a line "stop" or ends; then it closes, leaving the consumer group so the next instance (ours,
  * say) is assigned at once, and prints "CLOSED".
  */
@@ -36,8 +37,8 @@ public final class WordCountApp {
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, args[6]);
     props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, args[7]);
     props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, args[8]);
-    // Every update goes downstream, as ours does (no record cache).
-    props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+    // Every update goes downstream unless a record cache is asked for.
+    props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, args.length > 9 ? Long.parseLong(args[9]) : 0L);
     props.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
     props.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
     props.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
