@@ -1,7 +1,8 @@
 //! Kafka runtime benchmarks on the real Apache Kafka broker (`scripts/kafka.sh`), each against
 //! a baseline on the same broker in the same run:
 //!
-//! - P3: the pipe topology through `KafkaStreams` vs a raw rdkafka consume → produce loop;
+//! - P3: the pipe topology through `KafkaStreams` vs a raw rdkafka consume → produce loop (wall
+//!   clock, and the CPU time of the thread that consumes and produces);
 //! - P5: restoring a store from a changelog vs a raw consume of the same partition;
 //! - P6: the DSL word count end to end under exactly_once_v2 vs at_least_once (words/s at both);
 //! - recovery: from the SIGKILL of a word count instance to the first output of its
@@ -246,8 +247,34 @@ impl Observer {
     }
 }
 
+/// What one side of P3 took: from its start and from its first output record to its last, and
+/// the CPU time of the thread that consumes and produces.
+struct PipeRun {
+    total: Duration,
+    steady: Duration,
+    cpu: Duration,
+}
+
+/// The CPU time a thread has used so far, from `/proc/.../schedstat` of its task (`path`).
+fn thread_cpu(path: &std::path::Path) -> Duration {
+    let stat = std::fs::read_to_string(path).unwrap();
+    let ns = stat.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap();
+    Duration::from_nanos(ns)
+}
+
+/// The `schedstat` of this process's thread named (as Linux truncates names) `name`.
+fn thread_named(name: &str) -> std::path::PathBuf {
+    let truncated = &name[..name.len().min(15)];
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .map(|t| t.unwrap().path())
+        .find(|t| std::fs::read_to_string(t.join("comm")).is_ok_and(|c| c.trim_end() == truncated))
+        .unwrap_or_else(|| panic!("no thread {name}"))
+        .join("schedstat")
+}
+
 /// The raw baseline: consume `p3-in` in a group, produce each record to `p3-out-raw`.
-fn raw_pipe(bootstrap: &str, n: usize) -> (Duration, Duration) {
+fn raw_pipe(bootstrap: &str, n: usize) -> PipeRun {
     let observer = Observer::new(bootstrap, "p3-out-raw", "read_uncommitted");
     let started = Instant::now();
     let bootstrap = bootstrap.to_owned();
@@ -259,6 +286,7 @@ fn raw_pipe(bootstrap: &str, n: usize) -> (Duration, Duration) {
             .set("enable.auto.commit", "false")
             .create()
             .unwrap();
+        let cpu_at_start = thread_cpu("/proc/thread-self/schedstat".as_ref());
         consumer.subscribe(&["p3-in"]).unwrap();
         let p = producer(&bootstrap);
         let mut seen = 0;
@@ -280,22 +308,32 @@ fn raw_pipe(bootstrap: &str, n: usize) -> (Duration, Duration) {
             p.poll(Duration::ZERO);
         }
         p.flush(Duration::from_secs(60)).unwrap();
+        thread_cpu("/proc/thread-self/schedstat".as_ref()) - cpu_at_start
     });
     let arrivals = observer.await_records(n);
-    pipe.join().unwrap();
-    (arrivals.last - started, arrivals.last - arrivals.first)
+    let cpu = pipe.join().unwrap();
+    PipeRun {
+        total: arrivals.last - started,
+        steady: arrivals.last - arrivals.first,
+        cpu,
+    }
 }
 
 /// The pipe topology through `KafkaStreams`, observed the same way.
-fn streams_pipe(bootstrap: &str, n: usize) -> (Duration, Duration) {
+fn streams_pipe(bootstrap: &str, n: usize) -> PipeRun {
     let observer = Observer::new(bootstrap, "p3-out-streams", "read_uncommitted");
     let state = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let mut streams = KafkaStreams::new(BenchPipe, config("p3-streams", bootstrap, state.path())).unwrap();
     streams.start().unwrap();
     let arrivals = observer.await_records(n);
+    let cpu = thread_cpu(&thread_named("p3-streams-StreamThread-1"));
     streams.close(Duration::from_secs(30));
-    (arrivals.last - started, arrivals.last - arrivals.first)
+    PipeRun {
+        total: arrivals.last - started,
+        steady: arrivals.last - arrivals.first,
+        cpu,
+    }
 }
 
 /// The raw baseline of P5, read the way a restore reads: the offsets first, then the partition
@@ -457,8 +495,10 @@ fn pipe_throughput(bootstrap: &str, n: usize) {
         |i| format!("key-{}", i % 1000),
         |i| format!("value-{i:08}"),
     );
-    let (raw, raw_steady) = raw_pipe(bootstrap, n);
-    let (ours, ours_steady) = streams_pipe(bootstrap, n);
+    let raw_run = raw_pipe(bootstrap, n);
+    let ours_run = streams_pipe(bootstrap, n);
+    let (raw, raw_steady) = (raw_run.total, raw_run.steady);
+    let (ours, ours_steady) = (ours_run.total, ours_run.steady);
     let rate = |d: Duration| n as f64 / d.as_secs_f64() / 1000.0;
     println!(
         "P3 pipe, {n} records, start-up included: KafkaStreams {:.2} s ({:.0}k rec/s), raw consume->produce {:.2} s ({:.0}k rec/s): {:.2}x the raw throughput (goal >= 0.9)",
@@ -475,6 +515,13 @@ fn pipe_throughput(bootstrap: &str, n: usize) {
         raw_steady.as_secs_f64(),
         rate(raw_steady),
         raw_steady.as_secs_f64() / ours_steady.as_secs_f64()
+    );
+    let per_record = |d: Duration| d.as_secs_f64() * 1e9 / n as f64;
+    println!(
+        "P3 pipe, {n} records, CPU of the thread that consumes and produces: KafkaStreams {:.0} ns/record, raw {:.0} ns/record: {:.2}x",
+        per_record(ours_run.cpu),
+        per_record(raw_run.cpu),
+        raw_run.cpu.as_secs_f64() / ours_run.cpu.as_secs_f64()
     );
 }
 

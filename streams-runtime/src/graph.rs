@@ -458,6 +458,8 @@ impl<K, V> StreamPartitioner<K, V> for DefaultPartitioner {
 pub struct SinkNode<KS, VS, P> {
     name: &'static str,
     topic: &'static str,
+    /// Where the task keeps the topic's partition count (resolved in `init`).
+    partitions_slot: usize,
     destination: Destination,
     key_serde: KS,
     value_serde: VS,
@@ -470,6 +472,7 @@ impl<KS: Default, VS: Default, P: Default> SinkNode<KS, VS, P> {
         SinkNode {
             name,
             topic,
+            partitions_slot: usize::MAX,
             destination: Destination::Topic(topic),
             key_serde: KS::default(),
             value_serde: VS::default(),
@@ -479,7 +482,8 @@ impl<KS: Default, VS: Default, P: Default> SinkNode<KS, VS, P> {
 }
 
 impl<KS, VS, P> NodeLifecycle for SinkNode<KS, VS, P> {
-    fn init(&mut self, _: &mut TaskContext) -> Result<(), ProcessingError> {
+    fn init(&mut self, task: &mut TaskContext) -> Result<(), ProcessingError> {
+        self.partitions_slot = task.sink_topic_slot(self.topic);
         Ok(())
     }
     fn punctuate(&mut self, _: u32, _: ScheduleId, _: i64, _: &mut TaskContext) -> Option<Result<(), ProcessingError>> {
@@ -494,7 +498,7 @@ impl<KS, VS, P> NodeLifecycle for SinkNode<KS, VS, P> {
 impl<K, V, KS: Serde<K>, VS: Serde<V>, P: StreamPartitioner<K, V>> Node<K, V> for SinkNode<KS, VS, P> {
     #[inline]
     fn process(&mut self, record: Record<K, V>, task: &mut TaskContext) -> Result<(), ProcessingError> {
-        let partitions = task.partition_count(self.topic);
+        let partitions = task.partition_count_at(self.partitions_slot);
         let partition = self
             .partitioner
             .partition(self.topic, &record.key, &record.value, partitions);

@@ -158,6 +158,7 @@ pub struct TaskContext {
     punctuations: PunctuationQueue,
     collector: RecordCollector,
     commit_requested: bool,
+    /// Partition counts of the topics sinks name; a sink reads its entry by position.
     topic_partitions: Vec<(&'static str, i32)>,
     /// Partition counts of topics no sink names, for sinks that choose a topic per record.
     other_partitions: std::collections::HashMap<String, i32>,
@@ -253,14 +254,35 @@ impl TaskContext {
         self.punctuations.cancel(node, id);
     }
 
-    /// The partition count of a sink topic, for custom partitioners (1 unless the runtime set it).
+    /// The position of `topic`'s entry among the sink topics' partition counts (added, with
+    /// 1 partition until the runtime sets it, if the topic has none yet): a sink resolves it
+    /// once, in `init`, and reads its count with [`partition_count_at`](Self::partition_count_at).
+    pub(crate) fn sink_topic_slot(&mut self, topic: &'static str) -> usize {
+        match self.sink_topic_position(topic) {
+            Some(slot) => slot,
+            None => {
+                self.topic_partitions.push((topic, 1));
+                self.topic_partitions.len() - 1
+            }
+        }
+    }
+
+    fn sink_topic_position(&self, topic: &str) -> Option<usize> {
+        (self.topic_partitions.iter()).position(|(t, _)| std::ptr::eq(*t, topic) || *t == topic)
+    }
+
+    /// The partition count of the sink topic at `slot` (from
+    /// [`sink_topic_slot`](Self::sink_topic_slot)); 1 for an unknown slot.
+    #[inline]
+    pub(crate) fn partition_count_at(&self, slot: usize) -> i32 {
+        self.topic_partitions.get(slot).map_or(1, |(_, n)| *n)
+    }
+
+    /// The partition count of a topic a sink chose for one record, for custom partitioners (1
+    /// unless the runtime set it).
     pub(crate) fn partition_count(&self, topic: &'static str) -> i32 {
-        match self
-            .topic_partitions
-            .iter()
-            .find(|(t, _)| std::ptr::eq(*t, topic) || *t == topic)
-        {
-            Some((_, n)) => *n,
+        match self.sink_topic_position(topic) {
+            Some(slot) => self.topic_partitions[slot].1,
             None => self.other_partitions.get(topic).copied().unwrap_or(1),
         }
     }
@@ -532,8 +554,8 @@ impl<G: TaskGraph> Task<G> {
 
     /// Tells custom partitioners how many partitions a sink topic has.
     pub fn set_partition_count(&mut self, topic: &'static str, partitions: i32) {
-        self.context.topic_partitions.retain(|(t, _)| *t != topic);
-        self.context.topic_partitions.push((topic, partitions));
+        let slot = self.context.sink_topic_slot(topic);
+        self.context.topic_partitions[slot].1 = partitions;
     }
 
     /// Tells sinks that choose their topic per record how many partitions `topic` has.

@@ -15,6 +15,7 @@ mod rebalance;
 mod record_collector;
 mod restore;
 mod routes;
+mod routing_table;
 mod state_directory;
 mod state_manager;
 mod stream_task;
@@ -308,9 +309,10 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
     }
 
     /// How many records were not processed to the end: skipped by the deserialization or
-    /// processing handler (each logged with topic, partition and offset), or dropped by an
-    /// operator (a null key where one is required); Java's `dropped-records` metric summed over
-    /// tasks.
+    /// processing handler (each logged with topic, partition and offset), dropped by an
+    /// operator (a null key where one is required), or fetched for a partition none of the
+    /// thread's tasks reads (logged likewise; not expected); Java's `dropped-records` metric
+    /// summed over tasks.
     pub fn dropped_records(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed)
     }

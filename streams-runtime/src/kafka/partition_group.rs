@@ -2,20 +2,22 @@
 //! `PartitionGroup` and `RecordQueue`): the task processes the record with the smallest
 //! timestamp among the queue heads, so its input partitions are merged in timestamp order. With
 //! `max.task.idle.ms` above 0, a task whose input partitions are not all buffered waits that
-//! long for the empty ones before going on without them.
+//! long for the empty ones before going on without them. Queues are addressed by index (the
+//! stream thread's routing table resolves each fetched record's queue once per assignment).
 
-use crate::record::Headers;
+use crate::record::{self, Headers};
 use std::collections::VecDeque;
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-/// A fetched record; its bytes live in its queue's arena.
+/// A fetched record; its bytes (key, value and encoded headers) live in its queue's arena.
 struct Buffered {
     offset: i64,
     timestamp: i64,
     key: Option<Range<usize>>,
     value: Option<Range<usize>>,
-    headers: Headers,
+    headers: Range<usize>,
+    header_count: usize,
 }
 
 /// The buffered records of one input topic of a task.
@@ -29,6 +31,8 @@ struct RecordQueue {
 
 /// A record taken from a queue, ready to process.
 pub(crate) struct Next<'a> {
+    /// The index of the queue it came from.
+    pub(crate) queue: usize,
     pub(crate) topic: &'static str,
     pub(crate) source: usize,
     pub(crate) offset: i64,
@@ -66,34 +70,59 @@ impl PartitionGroup {
         }
     }
 
-    /// Buffers a fetched record of `topic`.
-    pub(crate) fn push(
+    /// The index of the queue of input topic `topic`, if the task reads it.
+    pub(crate) fn queue_of(&self, topic: &str) -> Option<usize> {
+        self.queues.iter().position(|q| q.topic == topic)
+    }
+
+    /// The input topic of queue `queue`.
+    pub(crate) fn topic(&self, queue: usize) -> &'static str {
+        self.queues.get(queue).map_or("", |q| q.topic)
+    }
+
+    /// The number of queues (input topics).
+    pub(crate) fn len(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// Buffers a fetched record in queue `queue` (`false` if there is no such queue), its
+    /// headers encoded into the queue's arena.
+    pub(crate) fn push<'h>(
         &mut self,
-        topic: &'static str,
+        queue: usize,
         offset: i64,
         timestamp: i64,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
-        headers: Headers,
-    ) {
-        let Some(queue) = self.queues.iter_mut().find(|q| std::ptr::eq(q.topic, topic)) else {
-            return;
+        headers: impl IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
+    ) -> bool {
+        let Some(queue) = self.queues.get_mut(queue) else {
+            return false;
         };
+        let bytes = &mut queue.bytes;
         let mut copy = |data: Option<&[u8]>| {
             data.map(|d| {
-                let start = queue.bytes.len();
-                queue.bytes.extend_from_slice(d);
-                start..queue.bytes.len()
+                let start = bytes.len();
+                bytes.extend_from_slice(d);
+                start..bytes.len()
             })
         };
         let (key, value) = (copy(key), copy(value));
+        let start = bytes.len();
+        let mut header_count = 0;
+        for (k, v) in headers {
+            record::encode(bytes, k, v);
+            header_count += 1;
+        }
         queue.records.push_back(Buffered {
             offset,
             timestamp,
             key,
             value,
-            headers,
+            headers: start..bytes.len(),
+            header_count,
         });
+        true
     }
 
     /// The next record to process, if the task may process now: the smallest head timestamp
@@ -119,13 +148,14 @@ impl PartitionGroup {
         let record = queue.records.pop_front()?;
         let slice = |r: &Option<Range<usize>>| r.clone().map(|r| &queue.bytes[r]);
         let next = Next {
+            queue: index,
             topic: queue.topic,
             source: queue.source,
             offset: record.offset,
             timestamp: record.timestamp,
             key: slice(&record.key),
             value: slice(&record.value),
-            headers: record.headers,
+            headers: Headers::from_encoded(&queue.bytes[record.headers], record.header_count),
         };
         self.taken = Some(index);
         Some(next)
@@ -170,21 +200,15 @@ mod tests {
     fn records_are_merged_in_timestamp_order() {
         let mut group = PartitionGroup::new([("a", 0), ("b", 1)]);
         for (t, ts) in [("a", 1), ("a", 5), ("b", 3), ("b", 4), ("a", 6)] {
-            group.push(
-                if t == "a" { "a" } else { "b" },
-                0,
-                ts,
-                None,
-                Some(b"v"),
-                Headers::new(),
-            );
+            let queue = group.queue_of(t).unwrap();
+            assert!(group.push(queue, 0, ts, None, Some(b"v"), []));
         }
         assert_eq!(
             drain(&mut group, Duration::ZERO),
             [("a", 1), ("b", 3), ("b", 4), ("a", 5), ("a", 6)]
         );
         assert!(group.next(Duration::ZERO, Instant::now()).is_none());
-        group.push("a", 0, 9, None, None, Headers::new());
+        assert!(group.push(0, 0, 9, None, None, []));
         group.clear();
         assert!(group.next(Duration::ZERO, Instant::now()).is_none(), "cleared");
     }
@@ -192,12 +216,32 @@ mod tests {
     #[test]
     fn with_max_task_idle_an_empty_input_is_waited_for() {
         let mut group = PartitionGroup::new([("a", 0), ("b", 1)]);
-        group.push("a", 0, 1, None, None, Headers::new());
+        assert!(group.push(0, 0, 1, None, None, []));
         assert!(
             group.next(Duration::from_secs(60), Instant::now()).is_none(),
             "b has nothing yet"
         );
         let later = Instant::now() + Duration::from_secs(61);
         assert_eq!(group.next(Duration::from_secs(60), later).map(|n| n.timestamp), Some(1));
+    }
+
+    #[test]
+    fn a_record_keeps_its_bytes_and_headers_and_names_its_queue() {
+        let mut group = PartitionGroup::new([("a", 0), ("b", 1)]);
+        assert_eq!(
+            (group.queue_of("b"), group.queue_of("c"), group.len()),
+            (Some(1), None, 2)
+        );
+        assert!(!group.push(2, 0, 1, None, None, []), "no third queue");
+        let headers = [("h", Some(&b"1"[..])), ("n", None), ("h", Some(&b""[..]))];
+        assert!(group.push(1, 7, 1, Some(b"k"), Some(b"v"), headers));
+        let next = group.next(Duration::ZERO, Instant::now()).unwrap();
+        assert_eq!(
+            (next.queue, next.topic, next.source, next.offset, next.key, next.value),
+            (1, "b", 1, 7, Some(&b"k"[..]), Some(&b"v"[..]))
+        );
+        let mut expected = Headers::new();
+        expected.add("h", Some(b"1")).add("n", None).add("h", Some(b""));
+        assert_eq!(next.headers, expected);
     }
 }

@@ -72,7 +72,8 @@ impl RebalanceContext {
 
     /// What rebalances did since the last call, if anything (one atomic load when nothing).
     pub(crate) fn take_events(&self) -> Option<RebalanceEvents> {
-        if !self.pending.swap(false, Ordering::AcqRel) {
+        // A plain load first: the swap is a locked instruction, and this runs after every poll.
+        if !self.pending.load(Ordering::Acquire) || !self.pending.swap(false, Ordering::AcqRel) {
             return None;
         }
         Some(std::mem::take(&mut *lock(&self.events)))

@@ -12,7 +12,6 @@ use rdkafka::ClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext};
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -23,29 +22,42 @@ pub(crate) type ThreadProducer = BaseProducer<OutputContext>;
 /// partition, and delivery failures for the production handler.
 #[derive(Default)]
 pub(crate) struct OutputContext {
-    changelog_offsets: Mutex<HashMap<String, Vec<(i32, i64)>>>,
+    /// Per store index, (partition, last delivered offset) of its changelog's partitions.
+    changelog_offsets: Mutex<Vec<Vec<(i32, i64)>>>,
     failures: Mutex<Vec<String>>,
+}
+
+/// The delivery opaque of a produced record: the index of the store whose changelog it was
+/// written to, plus one; 0 for every other record. The delivery report then knows a changelog
+/// record without looking at its topic's name.
+fn delivery_opaque(destination: Destination) -> usize {
+    match destination {
+        Destination::Changelog(store) => store + 1,
+        Destination::Topic(_) | Destination::Repartition(_) => 0,
+    }
 }
 
 impl ClientContext for OutputContext {}
 
 impl ProducerContext for OutputContext {
-    type DeliveryOpaque = ();
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
         match result {
-            Ok(m) if m.topic().ends_with("-changelog") => {
-                let mut offsets = self.changelog_offsets.lock().unwrap_or_else(|p| p.into_inner());
-                let partitions = match offsets.get_mut(m.topic()) {
-                    Some(p) => p,
-                    None => offsets.entry(m.topic().to_owned()).or_default(),
+            Ok(m) => {
+                let Some(store) = opaque.checked_sub(1) else {
+                    return;
                 };
+                let mut offsets = self.changelog_offsets.lock().unwrap_or_else(|p| p.into_inner());
+                if offsets.len() <= store {
+                    offsets.resize_with(store + 1, Vec::new);
+                }
+                let partitions = &mut offsets[store];
                 match partitions.iter_mut().find(|(p, _)| *p == m.partition()) {
                     Some(entry) => entry.1 = entry.1.max(m.offset()),
                     None => partitions.push((m.partition(), m.offset())),
                 }
             }
-            Ok(_) => {}
             Err((e, m)) => self.failures.lock().unwrap_or_else(|p| p.into_inner()).push(format!(
                 "{}-{}: {e}",
                 m.topic(),
@@ -56,11 +68,12 @@ impl ProducerContext for OutputContext {
 }
 
 impl OutputContext {
-    /// The last delivered offset of a changelog partition.
-    pub(crate) fn changelog_offset(&self, topic: &str, partition: i32) -> Option<i64> {
+    /// The last delivered offset of partition `partition` of the changelog of the store at
+    /// index `store`.
+    pub(crate) fn changelog_offset(&self, store: usize, partition: i32) -> Option<i64> {
         let offsets = self.changelog_offsets.lock().unwrap_or_else(|p| p.into_inner());
         offsets
-            .get(topic)?
+            .get(store)?
             .iter()
             .find(|(p, _)| *p == partition)
             .map(|(_, o)| *o)
@@ -111,7 +124,8 @@ pub(crate) fn send_output<G: TaskGraph>(
             Destination::Changelog(store) => (routes.changelogs[store].as_str(), Some(partition)),
             Destination::Repartition(source) => (routes.source_topics[source].as_str(), r.partition),
         };
-        let mut record = BaseRecord::<[u8], [u8]>::to(topic).timestamp(r.timestamp);
+        let mut record = BaseRecord::<[u8], [u8], usize>::with_opaque_to(topic, delivery_opaque(r.destination))
+            .timestamp(r.timestamp);
         if let Some(k) = r.key {
             record = record.key(k);
         }
@@ -123,11 +137,8 @@ pub(crate) fn send_output<G: TaskGraph>(
         }
         if !r.headers.is_empty() {
             let mut headers = OwnedHeaders::new_with_capacity(r.headers.len());
-            for h in r.headers.iter() {
-                headers = headers.insert(Header {
-                    key: &h.key,
-                    value: h.value.as_deref(),
-                });
+            for (key, value) in r.headers.entries() {
+                headers = headers.insert(Header { key, value });
             }
             record = record.headers(headers);
         }
@@ -158,7 +169,7 @@ pub(crate) fn send_dead_letter(
     failed: &Failed<'_>,
     error: &StreamsError,
 ) -> Result<(), StreamsError> {
-    let mut record = BaseRecord::<[u8], [u8]>::to(topic);
+    let mut record = BaseRecord::<[u8], [u8], usize>::with_opaque_to(topic, 0);
     if let Some(k) = failed.key {
         record = record.key(k);
     }
@@ -178,7 +189,7 @@ pub(crate) fn send_dead_letter(
 }
 
 /// Queues `record`, serving delivery reports while the producer's queue is full.
-fn send(producer: &ThreadProducer, mut record: BaseRecord<'_, [u8], [u8]>) -> Result<(), StreamsError> {
+fn send(producer: &ThreadProducer, mut record: BaseRecord<'_, [u8], [u8], usize>) -> Result<(), StreamsError> {
     loop {
         match producer.send(record) {
             Ok(()) => return Ok(()),

@@ -93,12 +93,17 @@ impl Routes {
             .map(|&(source, _)| self.task_of(source, partition))
     }
 
-    /// The input topics of sub-topology `subtopology`: (`'static` name, source index).
-    pub(crate) fn inputs_of(&self, subtopology: u32) -> impl Iterator<Item = (&'static str, usize)> + '_ {
-        self.sources
+    /// The input topics of sub-topology `subtopology`: (`'static` name, source index), in the
+    /// order of the topology's sources (and of a source's topics by name).
+    pub(crate) fn inputs_of(&self, subtopology: u32) -> Vec<(&'static str, usize)> {
+        let mut inputs: Vec<_> = self
+            .sources
             .values()
-            .filter(move |(source, _)| self.source_subtopology[*source] == subtopology)
+            .filter(|(source, _)| self.source_subtopology[*source] == subtopology)
             .map(|&(source, topic)| (topic, source))
+            .collect();
+        inputs.sort_unstable_by_key(|&(topic, source)| (source, topic));
+        inputs
     }
 
     /// Whether sub-topology `subtopology` has a sink choosing its topic per record.

@@ -39,7 +39,7 @@ impl StateManager {
     pub(crate) fn checkpoint(&mut self, stores: &StoreSet, routes: &Routes, producer: &ThreadProducer, partition: i32) {
         for (store, _) in stores.logged() {
             let changelog = &routes.changelogs[store];
-            if let Some(offset) = producer.context().changelog_offset(changelog, partition) {
+            if let Some(offset) = producer.context().changelog_offset(store, partition) {
                 // The producer may have written this partition in an earlier ownership of the task.
                 let reached = self.checkpoint.entry(changelog.to_owned()).or_insert(offset);
                 *reached = (*reached).max(offset);

@@ -13,7 +13,6 @@ use crate::config::{DeserializationHandler, ProcessingHandler, StreamsConfig};
 use crate::error::StreamsError;
 use crate::graph::{RawRecord, TaskGraph};
 use crate::processor::{PunctuationType, TaskId};
-use crate::record::Headers;
 use crate::state::{GlobalStores, ThreadCache};
 use crate::task::{Task, create_task};
 use crate::topology::{NodeSet, Topology};
@@ -26,16 +25,17 @@ use std::time::{Duration, Instant};
 /// An active task.
 pub(crate) struct StreamTask<G> {
     task: Task<G>,
-    /// (topic, next offset) of every input partition consumed since the last commit.
-    consumed: Vec<(&'static str, i64)>,
+    /// Per queue of `group` (input topic), the next offset to consume if records were
+    /// processed since the last commit.
+    consumed: Vec<Option<i64>>,
     /// Fetched records not yet processed, per input topic.
     group: PartitionGroup,
     state: StateManager,
     /// The task's dropped records already added to the application's count.
     reported_drops: u64,
-    /// Per input topic, the offset processing restarts from after an abort: the last committed
-    /// position, or the first record fetched (exactly-once rewinds there).
-    rewind: Vec<(&'static str, i64)>,
+    /// Per queue of `group`, the offset processing restarts from after an abort: the last
+    /// committed position, or the first record fetched (exactly-once rewinds there).
+    rewind: Vec<Option<i64>>,
 }
 
 /// The thread-wide things a stream thread's tasks are created with.
@@ -83,13 +83,14 @@ pub(crate) fn create<T: Topology>(
     }
     let state = StateManager::restore(config, dir, task.stores(), id.partition, shared)?;
     tracing::info!(task = %id, "task created");
+    let group = PartitionGroup::new(routes.inputs_of(id.subtopology));
     Ok(StreamTask {
         task,
-        consumed: Vec::new(),
-        group: PartitionGroup::new(routes.inputs_of(id.subtopology)),
+        consumed: vec![None; group.len()],
+        rewind: vec![None; group.len()],
+        group,
         state,
         reported_drops: 0,
-        rewind: Vec::new(),
     })
 }
 
@@ -101,30 +102,28 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 impl<G: TaskGraph> StreamTask<G> {
-    /// Buffers a fetched record of input topic `topic`.
-    pub(crate) fn add(&mut self, topic: &'static str, message: &BorrowedMessage<'_>, wallclock_timestamps: bool) {
-        let mut headers = Headers::new();
-        if let Some(hs) = message.headers() {
-            for h in hs.iter() {
-                headers.add(h.key, h.value);
-            }
-        }
+    /// The index of the queue of input topic `topic` (for the thread's routing table).
+    pub(crate) fn queue_of(&self, topic: &str) -> Option<usize> {
+        self.group.queue_of(topic)
+    }
+
+    /// Buffers a fetched record in queue `queue` (`false` if the task has no such queue).
+    pub(crate) fn add(&mut self, queue: usize, message: &BorrowedMessage<'_>, wallclock_timestamps: bool) -> bool {
         let timestamp = if wallclock_timestamps {
             now_ms()
         } else {
             message.timestamp().to_millis().unwrap_or(-1)
         };
-        if !self.rewind.iter().any(|(t, _)| std::ptr::eq(*t, topic)) {
-            self.rewind.push((topic, message.offset()));
+        let offset = message.offset();
+        let headers = message.headers();
+        let headers = headers.iter().flat_map(|hs| hs.iter()).map(|h| (h.key, h.value));
+        let added = self
+            .group
+            .push(queue, offset, timestamp, message.key(), message.payload(), headers);
+        if let Some(rewind @ None) = self.rewind.get_mut(queue) {
+            *rewind = Some(offset);
         }
-        self.group.push(
-            topic,
-            message.offset(),
-            timestamp,
-            message.key(),
-            message.payload(),
-            headers,
-        );
+        added
     }
 
     /// Processes the buffered records that may go now, in timestamp order, punctuating in
@@ -160,12 +159,10 @@ impl<G: TaskGraph> StreamTask<G> {
                 handle_error(config, producer, &failed, e)?;
                 shared.count_dropped(1);
             }
-            let (topic, offset) = (next.topic, next.offset + 1);
-            self.group.release();
-            match self.consumed.iter_mut().find(|(t, _)| std::ptr::eq(*t, topic)) {
-                Some(entry) => entry.1 = offset,
-                None => self.consumed.push((topic, offset)),
+            if let Some(consumed) = self.consumed.get_mut(next.queue) {
+                *consumed = Some(next.offset + 1);
             }
+            self.group.release();
             let stream_time = self.task.stream_time();
             self.task.punctuate(PunctuationType::StreamTime, stream_time)?;
             record_collector::send_output(producer, routes, partition, &mut self.task)?;
@@ -207,14 +204,18 @@ impl<G: TaskGraph> StreamTask<G> {
 
     /// The positions processed and not yet committed.
     pub(crate) fn positions(&self, id: TaskId) -> impl Iterator<Item = Position> + '_ {
-        self.consumed
-            .iter()
-            .map(move |&(topic, next)| (topic, id.partition, next))
+        self.consumed_offsets()
+            .map(move |(topic, next)| (topic, id.partition, next))
+    }
+
+    /// (input topic, next offset) of every input consumed since the last commit.
+    fn consumed_offsets(&self) -> impl Iterator<Item = (&'static str, i64)> + '_ {
+        (self.consumed.iter().enumerate()).filter_map(|(queue, next)| Some((self.group.topic(queue), (*next)?)))
     }
 
     /// Adds the offsets to commit to `offsets`.
     pub(crate) fn add_offsets(&self, id: TaskId, offsets: &mut TopicPartitionList) -> Result<(), StreamsError> {
-        for &(topic, next) in &self.consumed {
+        for (topic, next) in self.consumed_offsets() {
             offsets
                 .add_partition_offset(topic, id.partition, Offset::Offset(next))
                 .map_err(kafka_error("building the commit"))?;
@@ -229,7 +230,7 @@ impl<G: TaskGraph> StreamTask<G> {
 
     /// The offsets were committed (at-least-once): nothing is pending, the checkpoint follows.
     pub(crate) fn committed(&mut self, id: TaskId, routes: &Routes, producer: &ThreadProducer) {
-        self.consumed.clear();
+        self.consumed.fill(None);
         self.checkpoint(id, routes, producer);
     }
 
@@ -249,10 +250,9 @@ impl<G: TaskGraph> StreamTask<G> {
     ) -> Result<(), StreamsError> {
         self.task.commit_state()?;
         self.task.flush()?;
-        for (topic, next) in self.consumed.drain(..) {
-            match self.rewind.iter_mut().find(|(t, _)| std::ptr::eq(*t, topic)) {
-                Some(entry) => entry.1 = next,
-                None => self.rewind.push((topic, next)),
+        for (rewind, consumed) in self.rewind.iter_mut().zip(&mut self.consumed) {
+            if let Some(next) = consumed.take() {
+                *rewind = Some(next);
             }
         }
         self.checkpoint(id, routes, producer);
@@ -263,9 +263,10 @@ impl<G: TaskGraph> StreamTask<G> {
     /// consumer goes back to the last committed positions.
     pub(crate) fn aborted(&mut self, id: TaskId, consumer: &ThreadConsumer) -> Result<(), StreamsError> {
         self.task.revive()?;
-        self.consumed.clear();
+        self.consumed.fill(None);
         self.group.clear();
-        for &(topic, offset) in &self.rewind {
+        for (queue, offset) in (self.rewind.iter().enumerate()).filter_map(|(q, o)| Some((q, (*o)?))) {
+            let topic = self.group.topic(queue);
             consumer
                 .seek(topic, id.partition, Offset::Offset(offset), Duration::from_secs(10))
                 .map_err(kafka_error(format!("rewinding {topic}-{}", id.partition)))?;
@@ -284,10 +285,10 @@ impl<G: TaskGraph> StreamTask<G> {
             } else {
                 self.task.revive()?;
             }
-            self.consumed.clear();
-            self.rewind.clear();
+            self.consumed.fill(None);
+            self.rewind.fill(None);
         } else if committed {
-            self.consumed.clear();
+            self.consumed.fill(None);
         }
         Ok(())
     }

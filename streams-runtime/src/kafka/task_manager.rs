@@ -1,13 +1,14 @@
 //! A stream thread's tasks (Java's `TaskManager`): creates (and restores) the tasks of the
 //! partitions assigned to the thread as soon as they are assigned, suspends them between a
 //! revocation and the next assignment, closes those whose partitions went elsewhere, routes
-//! fetched records to them, and commits them: offsets under at-least-once, the transaction
-//! under exactly-once.
+//! fetched records to them (through a [`RoutingTable`] built at each assignment), and commits
+//! them: offsets under at-least-once, the transaction under exactly-once.
 
 use super::exactly_once::{self, CommitFailure};
 use super::rebalance::{self, Position, RebalanceEvents, ThreadConsumer};
 use super::record_collector::{self, ThreadProducer};
 use super::routes::Routes;
+use super::routing_table::{Route, RoutingTable};
 use super::stream_task::{StreamTask, now_ms};
 use super::{Fault, Shared, State, kafka_error};
 use crate::config::StreamsConfig;
@@ -18,12 +19,14 @@ use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Message};
-use std::collections::HashMap;
 use std::time::Instant;
 
 /// The tasks of one stream thread; `C` creates a task.
 pub(crate) struct TaskManager<'a, G, C> {
-    tasks: HashMap<TaskId, StreamTask<G>>,
+    /// The running tasks, ordered by id; the routing table addresses them by position.
+    tasks: Vec<(TaskId, StreamTask<G>)>,
+    /// Where the records of each assigned partition go, rebuilt at every assignment.
+    routing: RoutingTable,
     create: C,
     config: &'a StreamsConfig,
     routes: &'a Routes,
@@ -45,7 +48,8 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         create: C,
     ) -> Self {
         TaskManager {
-            tasks: HashMap::new(),
+            tasks: Vec::new(),
+            routing: RoutingTable::default(),
             create,
             config,
             routes,
@@ -93,7 +97,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
             };
             self.suspended = true;
             self.shared.transition(State::Rebalancing);
-            for task in self.tasks.values_mut() {
+            for (_, task) in &mut self.tasks {
                 task.suspend(self.config.exactly_once(), committed)?;
             }
         }
@@ -106,17 +110,26 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
             .collect();
         wanted.sort_unstable();
         wanted.dedup();
-        let lost: Vec<TaskId> = self.tasks.keys().copied().filter(|id| !wanted.contains(id)).collect();
-        for id in lost {
-            if let Some(task) = self.tasks.remove(&id) {
-                tracing::info!(task = %id, "task revoked");
-                task.close(id, self.routes, producer)?;
-            }
+        self.routing = RoutingTable::default();
+        let (kept, lost): (Vec<_>, Vec<_>) = std::mem::take(&mut self.tasks)
+            .into_iter()
+            .partition(|(id, _)| wanted.binary_search(id).is_ok());
+        for (id, task) in lost {
+            tracing::info!(task = %id, "task revoked");
+            task.close(id, self.routes, producer)?;
         }
+        // Both in id order: the kept tasks take their places among the new ones.
+        let mut kept = kept.into_iter().peekable();
         for &id in &wanted {
-            if !self.tasks.contains_key(&id) {
-                let task = (self.create)(id)?;
-                self.tasks.insert(id, task);
+            let task = match kept.next_if(|(kept_id, _)| *kept_id == id) {
+                Some((_, task)) => task,
+                None => (self.create)(id)?,
+            };
+            self.tasks.push((id, task));
+        }
+        for (topic, partition) in &assigned {
+            if let Some((topic, route)) = self.route_of(topic, *partition) {
+                self.routing.insert(topic, *partition, route);
             }
         }
         self.shared.set_active_tasks(self.thread, wanted);
@@ -127,17 +140,27 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         Ok(())
     }
 
-    /// Buffers a fetched record in its task.
+    /// The route of `partition` of `topic` among the current tasks (with the topic's
+    /// `'static` name), if the topology reads the topic.
+    fn route_of(&self, topic: &str, partition: i32) -> Option<(&'static str, Route)> {
+        let &(source, topic) = self.routes.sources.get(topic)?;
+        let id = self.routes.task_of(source, partition);
+        let task = self.tasks.binary_search_by_key(&id, |(id, _)| *id).ok()?;
+        let queue = self.tasks[task].1.queue_of(topic)?;
+        Some((topic, Route { task, queue }))
+    }
+
+    /// Buffers a fetched record in its task's queue, found through the routing table. A record
+    /// that has none (not expected: librdkafka delivers only assigned partitions) is counted as
+    /// dropped and logged with its topic, partition and offset.
     pub(crate) fn add(&mut self, message: &BorrowedMessage<'_>) {
-        let Some(&(source, topic)) = self.routes.sources.get(message.topic()) else {
-            return;
+        let added = match self.routing.route(message.topic(), message.partition()) {
+            Some(route) => (self.tasks.get_mut(route.task))
+                .is_some_and(|(_, task)| task.add(route.queue, message, self.config.wallclock_timestamps)),
+            None => false,
         };
-        let id = self.routes.task_of(source, message.partition());
-        match self.tasks.get_mut(&id) {
-            Some(task) => task.add(topic, message, self.config.wallclock_timestamps),
-            // Fetched before the revocation that took the partition away (not processed, so
-            // fetched again by its next owner).
-            None => tracing::debug!(task = %id, "record for a task this thread does not run"),
+        if !added {
+            report_unroutable(self.shared, message.topic(), message.partition(), message.offset());
         }
     }
 
@@ -157,7 +180,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
     /// Whether a processor of any task asked for a commit since the last call.
     pub(crate) fn commit_requested(&mut self) -> bool {
         let mut requested = false;
-        for task in self.tasks.values_mut() {
+        for (_, task) in &mut self.tasks {
             requested |= task.take_commit_request();
         }
         requested
@@ -220,7 +243,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
             return self.commit_transaction(consumer, producer, &offsets);
         }
         record_collector::flush(producer, self.config.production_handler, "before a commit")?;
-        for task in self.tasks.values_mut() {
+        for (_, task) in &mut self.tasks {
             task.flush()?;
         }
         let committed = if offsets.count() == 0 {
@@ -289,11 +312,22 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         producer: &ThreadProducer,
     ) -> Result<(), StreamsError> {
         let committed = self.commit(consumer, producer);
-        for (_, task) in self.tasks.drain() {
+        for (_, task) in self.tasks {
             task.close_committed()?;
         }
         committed
     }
+}
+
+/// Counts a fetched record that has no queue among the thread's tasks as dropped and logs it.
+fn report_unroutable(shared: &Shared, topic: &str, partition: i32, offset: i64) {
+    shared.count_dropped(1);
+    tracing::warn!(
+        topic,
+        partition,
+        offset,
+        "dropping a fetched record: no task of this thread reads its partition"
+    );
 }
 
 /// Whether a commit failed because this member's group generation is over.
@@ -307,4 +341,18 @@ fn lost_generation(error: &KafkaError) -> bool {
                 | RDKafkaErrorCode::AssignmentLost
         )
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+
+    #[test]
+    fn a_record_without_a_route_is_counted_as_dropped() {
+        let shared = Shared::new();
+        report_unroutable(&shared, "in", 3, 42);
+        report_unroutable(&shared, "in", 3, 43);
+        assert_eq!(shared.dropped.load(Ordering::Relaxed), 2);
+    }
 }

@@ -114,8 +114,8 @@ impl EntryContext {
         let topic = self.metadata.map_or(0, |m| utf16_len(m.topic));
         let headers: usize = self
             .headers
-            .iter()
-            .map(|h| utf16_len(&h.key) + h.value.as_ref().map_or(0, Vec::len))
+            .entries()
+            .map(|(key, value)| utf16_len(key) + value.map_or(0, <[u8]>::len))
             .sum();
         (8 + 8 + topic + 4 + headers) as u64
     }
