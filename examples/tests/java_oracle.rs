@@ -902,7 +902,7 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
         ),
         "wide" => drive(
             &Wide,
-            steps,
+            scenario,
             &[
                 ("wide-filtered", Strings),
                 ("wide-sources", Strings),
@@ -913,7 +913,7 @@ fn run_ours(scenario: &Scenario) -> Vec<Value> {
         "wide_processor" => {
             let topics: Vec<String> = (0..20).map(|i| format!("wide-p-out-{i:02}")).collect();
             let outputs: Vec<(&str, Values)> = topics.iter().map(|t| (t.as_str(), Strings)).collect();
-            drive(&WideProcessor, steps, &outputs)
+            drive(&WideProcessor, scenario, &outputs)
         }
         other => panic!("no Rust twin for scenario topology {other}"),
     }
