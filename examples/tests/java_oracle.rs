@@ -543,7 +543,7 @@ struct Router {
 
 /// `Scenarios.wideChild`: the router's child `i`, sinks at even positions, processors at odd.
 fn wide_child(i: usize) -> String {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         format!("s{i:02}")
     } else {
         format!("p{i:02}")

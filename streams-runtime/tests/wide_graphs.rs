@@ -11,7 +11,7 @@ const CHILDREN: usize = 20;
 
 /// The name of the router's child `i`: sinks at even positions, processors at odd ones.
 fn child_name(i: usize) -> String {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         format!("s{i:02}")
     } else {
         format!("p{i:02}")
