@@ -8,10 +8,10 @@
 //! into one. A DSL operator over a caching store forwards what a flush writes (the store
 //! *forwards*, Java's flush listener); a Processor API store only writes it.
 
+use super::ByteMap;
 use super::memory::Entry;
 use crate::error::StoreError;
 use crate::record::{Headers, RecordMetadata};
-use std::collections::HashMap;
 use std::ops::{Bound, Range, RangeBounds};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -276,7 +276,7 @@ pub(super) struct NamedCache {
     /// Whether forwarded updates carry the store's previous value (Java's `sendOldValues`: what
     /// is downstream needs it).
     send_old_values: bool,
-    index: HashMap<Arc<[u8]>, u32>,
+    index: ByteMap<u32>,
     nodes: Vec<Node>,
     /// Nodes no key uses (their value buffers are reused).
     free: Vec<u32>,
@@ -297,7 +297,7 @@ impl NamedCache {
             store,
             forwards: false,
             send_old_values: false,
-            index: HashMap::new(),
+            index: ByteMap::default(),
             nodes: Vec::new(),
             free: Vec::new(),
             lru: EMPTY,

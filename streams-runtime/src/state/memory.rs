@@ -2,7 +2,8 @@
 //! `InMemoryKeyValueStore`, with a hash index for point reads and writes (the join and
 //! aggregation paths), so those do not descend a B-tree of heap-allocated keys.
 
-use std::collections::{BTreeSet, HashMap};
+use super::ByteMap;
+use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ pub(crate) type Entry = (Vec<u8>, Vec<u8>);
 /// ordered scans.
 #[derive(Debug, Default)]
 pub(crate) struct InMemoryKvStore {
-    values: HashMap<Arc<[u8]>, Vec<u8>>,
+    values: ByteMap<Vec<u8>>,
     order: BTreeSet<Arc<[u8]>>,
 }
 

@@ -38,6 +38,10 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use versioned::VersionedStoreInner;
 
+/// The hash map of the stores' and caches' point lookups: foldhash (randomly seeded per map, a
+/// few instructions per key) instead of SipHash, whose cost showed in every cached update.
+pub(crate) type ByteMap<V> = std::collections::HashMap<std::sync::Arc<[u8]>, V, foldhash::fast::RandomState>;
+
 /// The kinds of state store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
