@@ -10,8 +10,8 @@ use streams_runtime::error::StreamsError;
 
 fn kafka(context: &str) -> impl FnOnce(rdkafka::error::KafkaError) -> StreamsError + '_ {
     move |e| StreamsError::Kafka {
-        context: context.to_owned(),
-        message: e.to_string(),
+        context: context.to_owned().into(),
+        source: Box::new(e),
     }
 }
 

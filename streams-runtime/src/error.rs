@@ -1,10 +1,14 @@
 //! Error types. Bad input never panics: it becomes one of these, naming topic, partition and
 //! offset where a record is involved.
 
+use crate::lifecycle::State;
+use crate::processor::TaskId;
 use crate::record::RecordMetadata;
 use crate::serde::SerdeError;
+use std::borrow::Cow;
 use std::error::Error;
 use std::fmt;
+use std::path::PathBuf;
 
 /// The boxed error a processor returns; any `std::error::Error` converts into it with `?`.
 ///
@@ -91,6 +95,7 @@ impl fmt::Display for RecordPart {
 
 /// A failed state store operation.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// Stored bytes could not be read back, or a value could not be written.
     #[error("store {store}: {source}")]
@@ -100,14 +105,13 @@ pub enum StoreError {
         /// The serde failure.
         source: SerdeError,
     },
-    /// RocksDB failed.
-    #[cfg(feature = "rocksdb")]
+    /// RocksDB failed. `source` is a `rocksdb::Error` (reachable with `downcast_ref`).
     #[error("store {store}: RocksDB: {source}")]
     RocksDb {
         /// The store.
         store: &'static str,
         /// The RocksDB failure.
-        source: rocksdb::Error,
+        source: Box<dyn Error + Send + Sync>,
     },
     /// The store's files could not be set up.
     #[error("store {store}: {source}")]
@@ -121,6 +125,7 @@ pub enum StoreError {
 
 /// Everything that can go wrong while building or running a topology.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StreamsError {
     /// A source record's key or value could not be deserialized.
     #[error("cannot deserialize the {part} of the record at {topic}-{partition} offset {offset}: {source}")]
@@ -184,32 +189,78 @@ pub enum StreamsError {
     /// A store name that the topology does not declare.
     #[error("no store named {0} in this topology")]
     UnknownStore(String),
-    /// The test driver's output topic had no record left to read.
-    #[error("output topic {0} has no record to read")]
-    EmptyOutputTopic(String),
     /// A topic that the topology neither reads nor writes.
     #[error("topic {0} is not a source topic of this topology")]
     UnknownTopic(String),
     /// The configuration is not usable.
     #[error("configuration: {0}")]
     Config(#[from] crate::config::ConfigError),
-    /// A Kafka client failed.
-    #[error("Kafka: {context}: {message}")]
+    /// A Kafka client call failed. `source` is librdkafka's error (an
+    /// `rdkafka::error::KafkaError`, reachable with `downcast_ref`).
+    #[error("Kafka: {context}: {source}")]
     Kafka {
         /// What the runtime was doing.
-        context: String,
-        /// librdkafka's error.
+        context: Cow<'static, str>,
+        /// The client's error.
+        source: Box<dyn Error + Send + Sync>,
+    },
+    /// A file system or thread operation failed (the state directory, starting a thread).
+    #[error("{context}: {source}")]
+    Io {
+        /// What the runtime was doing.
+        context: Cow<'static, str>,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Another instance on this machine holds the lock of a task's state directory (Java's
+    /// `LockException`).
+    #[error("state directory {}: task {task} is locked by another instance on this machine", .path.display())]
+    StateDirectoryLocked {
+        /// The task's directory.
+        path: PathBuf,
+        /// The task.
+        task: TaskId,
+    },
+    /// Topics the application needs are missing, unreadable or unusable: a source or global
+    /// topic that does not exist, co-partitioned topics with different partition counts, an
+    /// internal topic the broker refused to create (Java's `MissingSourceTopicException` and
+    /// `TopologyException`).
+    #[error("{context}: {message}")]
+    Topics {
+        /// What the runtime was checking or creating.
+        context: &'static str,
+        /// What is wrong.
         message: String,
     },
-    /// Another instance took over this thread's tasks (its transactional producer was fenced, as
-    /// Java's `TaskMigratedException`): the thread drops its tasks without committing and
-    /// starts again.
-    #[error("tasks migrated to another instance: {0}")]
-    TaskMigrated(String),
+    /// An operation made no progress within its time limit (Java's `TimeoutException`).
+    #[error("{context}: {message}")]
+    Timeout {
+        /// What the runtime was doing.
+        context: Cow<'static, str>,
+        /// What did not complete.
+        message: String,
+    },
+    /// Records could not be produced and the production exception handler says fail.
+    #[error("producing: {}", .failures.join("; "))]
+    Production {
+        /// Each failed record's topic and error.
+        failures: Vec<String>,
+    },
+    /// Another instance of the application asked every instance to shut down (its thread
+    /// failed and the uncaught exception handler said `SHUTDOWN_APPLICATION`).
+    #[error("shutting down the application: instance {instance} requested it")]
+    ShutdownRequested {
+        /// The thread of the instance that asked.
+        instance: String,
+    },
     /// The application is in the wrong state for the call.
-    #[cfg(feature = "kafka")]
-    #[error("the application is {0:?}; {1}")]
-    IllegalState(crate::kafka::State, &'static str),
+    #[error("the application is {state:?}; {reason}")]
+    IllegalState {
+        /// The state it is in.
+        state: State,
+        /// What the call needs.
+        reason: &'static str,
+    },
 }
 
 fn at(metadata: &Option<RecordMetadata>) -> String {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod graph;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub mod lifecycle;
 pub mod processor;
 pub mod record;
 pub mod serde;
@@ -47,7 +48,7 @@ pub mod prelude {
         ShortSerde, StringSerde, UnitSerde,
     };
     pub use crate::state::{KeyValueStore, SessionStore, StoreKind, VersionedKeyValueStore, WindowStore};
-    pub use crate::test_driver::{DriverConfig, TopologyTestDriver, test_driver, test_driver_with};
+    pub use crate::test_driver::{DriverConfig, ReadError, TopologyTestDriver, test_driver, test_driver_with};
     pub use crate::topology::Topology;
     pub use crate::window::{SessionWindowedSerde, TimeWindowedSerde, Window, Windowed};
     pub use crate::{Processor, topology};

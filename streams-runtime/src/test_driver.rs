@@ -19,6 +19,23 @@ use std::marker::PhantomData;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// Why a [`TestOutputTopic`] read failed (Java's driver throws `NoSuchElementException` for the
+/// first two).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// The topology has not written a record to the topic (Java: "Uncreated topic").
+    #[error("output topic {0} was never written")]
+    NeverWritten(String),
+    /// Every record written to the topic has been read (Java: "Empty topic").
+    #[error("output topic {0} has no record left to read")]
+    Empty(String),
+    /// A record's key or value could not be deserialized with the topic's serdes
+    /// ([`StreamsError::Deserialization`], naming topic and offset).
+    #[error(transparent)]
+    Deserialization(StreamsError),
+}
+
 /// Where a captured record's key and value bytes are in its topic's arena: the key at `start`,
 /// the value right after it; a length of [`NULL_LEN`] is null.
 #[derive(Debug, Clone, Copy)]
@@ -708,14 +725,17 @@ impl<G, K, V, KS: Serde<K>, VS: Serde<V>> TestOutputTopic<G, K, V, KS, VS> {
     fn take<R>(
         &self,
         read: impl FnOnce(&Self, Option<&[u8]>, Option<&[u8]>, (&str, i64)) -> Result<R, StreamsError>,
-    ) -> Result<(R, i64, Headers), StreamsError> {
+    ) -> Result<(R, i64, Headers), ReadError> {
         let mut state = self.state.borrow_mut();
         let out = &mut state.outputs[self.index];
         let offset = out.first_offset();
-        let r = out
-            .records
-            .pop_front()
-            .ok_or_else(|| StreamsError::EmptyOutputTopic(out.name.clone()))?;
+        let Some(r) = out.records.pop_front() else {
+            return Err(if out.next_offset == 0 {
+                ReadError::NeverWritten(out.name.clone())
+            } else {
+                ReadError::Empty(out.name.clone())
+            });
+        };
         let headers = if r.has_headers {
             out.headers.pop_front().unwrap_or_default()
         } else {
@@ -730,7 +750,7 @@ impl<G, K, V, KS: Serde<K>, VS: Serde<V>> TestOutputTopic<G, K, V, KS, VS> {
         if out.records.is_empty() {
             out.bytes.clear();
         }
-        Ok((result?, r.timestamp, headers))
+        Ok((result.map_err(ReadError::Deserialization)?, r.timestamp, headers))
     }
 
     fn decode<T, S: Serde<T>>(
@@ -749,7 +769,7 @@ impl<G, K, V, KS: Serde<K>, VS: Serde<V>> TestOutputTopic<G, K, V, KS, VS> {
     }
 
     /// Reads the next record.
-    pub fn read_record(&mut self) -> Result<Record<K, V>, StreamsError> {
+    pub fn read_record(&mut self) -> Result<Record<K, V>, ReadError> {
         let ((key, value), timestamp, headers) = self.take(|this, k, v, at| {
             let key = Self::decode(&this.key_serde, k, at, RecordPart::Key)?;
             Ok((key, Self::decode(&this.value_serde, v, at, RecordPart::Value)?))
@@ -763,34 +783,34 @@ impl<G, K, V, KS: Serde<K>, VS: Serde<V>> TestOutputTopic<G, K, V, KS, VS> {
     }
 
     /// Reads the next value.
-    pub fn read_value(&mut self) -> Result<V, StreamsError> {
+    pub fn read_value(&mut self) -> Result<V, ReadError> {
         Ok(self.read_record()?.value)
     }
 
     /// Reads the next key and value.
-    pub fn read_key_value(&mut self) -> Result<(K, V), StreamsError> {
+    pub fn read_key_value(&mut self) -> Result<(K, V), ReadError> {
         let r = self.read_record()?;
         Ok((r.key, r.value))
     }
 
     /// Reads every remaining record.
-    pub fn read_records_to_list(&mut self) -> Result<Vec<Record<K, V>>, StreamsError> {
+    pub fn read_records_to_list(&mut self) -> Result<Vec<Record<K, V>>, ReadError> {
         (0..self.queue_size()).map(|_| self.read_record()).collect()
     }
 
     /// Reads every remaining value.
-    pub fn read_values_to_list(&mut self) -> Result<Vec<V>, StreamsError> {
+    pub fn read_values_to_list(&mut self) -> Result<Vec<V>, ReadError> {
         (0..self.queue_size()).map(|_| self.read_value()).collect()
     }
 
     /// Reads every remaining key and value.
-    pub fn read_key_values_to_list(&mut self) -> Result<Vec<(K, V)>, StreamsError> {
+    pub fn read_key_values_to_list(&mut self) -> Result<Vec<(K, V)>, ReadError> {
         (0..self.queue_size()).map(|_| self.read_key_value()).collect()
     }
 
     /// Reads every remaining record into a map of the latest value per key; a record with a
     /// null value (a tombstone) removes its key.
-    pub fn read_key_values_to_map(&mut self) -> Result<BTreeMap<K, V>, StreamsError>
+    pub fn read_key_values_to_map(&mut self) -> Result<BTreeMap<K, V>, ReadError>
     where
         K: Ord,
     {

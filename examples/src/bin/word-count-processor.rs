@@ -6,7 +6,7 @@ use examples::word_count_processor::WordCountTopology;
 use std::time::Duration;
 use streams_runtime::prelude::*;
 
-fn main() -> Result<(), StreamsError> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut lines: Vec<String> = std::env::args().skip(1).collect();
     if lines.is_empty() {
         lines = vec!["all streams lead to kafka".to_owned(), "hello kafka streams".to_owned()];
@@ -23,5 +23,5 @@ fn main() -> Result<(), StreamsError> {
     for (word, count) in output.read_key_values_to_list()? {
         println!("{word}\t{count}");
     }
-    driver.close()
+    Ok(driver.close()?)
 }

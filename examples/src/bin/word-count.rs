@@ -21,7 +21,7 @@ use streams_runtime::prelude::*;
 const INPUT: &str = "streams-plaintext-input";
 const OUTPUT: &str = "streams-wordcount-output";
 
-fn main() -> Result<(), StreamsError> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
@@ -42,7 +42,7 @@ fn main() -> Result<(), StreamsError> {
     }
     println!("{}", WordCount.describe());
     if let (Some(bootstrap), true, false) = (&bootstrap, lines.is_empty(), driver) {
-        return run_until_stopped(bootstrap, &application_id);
+        return Ok(run_until_stopped(bootstrap, &application_id)?);
     }
     if lines.is_empty() {
         lines = vec!["all streams lead to kafka".to_owned(), "hello kafka streams".to_owned()];
@@ -92,7 +92,7 @@ fn main() -> Result<(), StreamsError> {
     )?;
     streams.close(Duration::from_secs(10));
     if let Some(error) = streams.take_failure() {
-        return Err(error);
+        return Err(error.into());
     }
     if !finished {
         eprintln!("timed out after {seen} of {expected_updates} count updates");
@@ -101,9 +101,9 @@ fn main() -> Result<(), StreamsError> {
 }
 
 fn state_dir() -> Result<tempfile::TempDir, StreamsError> {
-    tempfile::tempdir().map_err(|e| StreamsError::Kafka {
-        context: "creating the state directory".to_owned(),
-        message: e.to_string(),
+    tempfile::tempdir().map_err(|source| StreamsError::Io {
+        context: "creating the state directory".into(),
+        source,
     })
 }
 
@@ -140,7 +140,7 @@ fn run_until_stopped(bootstrap: &str, application_id: &str) -> Result<(), Stream
     streams.take_failure().map_or(Ok(()), Err)
 }
 
-fn run_on_driver(lines: &[String]) -> Result<(), StreamsError> {
+fn run_on_driver(lines: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let driver = test_driver(&WordCount)?;
     let mut input = driver.input_topic(WordCount::source_lines());
     let mut output = driver.output_topic_as::<String, Option<i64>>(OUTPUT);
@@ -153,5 +153,5 @@ fn run_on_driver(lines: &[String]) -> Result<(), StreamsError> {
             None => println!("{word}\tnull"),
         }
     }
-    driver.close()
+    Ok(driver.close()?)
 }

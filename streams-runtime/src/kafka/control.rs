@@ -49,9 +49,8 @@ pub(crate) fn watch(config: &StreamsConfig, shared: &Arc<Shared>) -> Option<std:
                 match consumer.poll(WATCH_POLL) {
                     Some(Ok(m)) if m.payload() == Some(SHUTDOWN_APPLICATION) => {
                         let from = m.key().map(String::from_utf8_lossy).unwrap_or_default();
-                        shared.fail(StreamsError::Kafka {
-                            context: "shutting down the application".to_owned(),
-                            message: format!("instance {from} requested it"),
+                        shared.fail(StreamsError::ShutdownRequested {
+                            instance: from.to_string(),
                         });
                     }
                     Some(Err(error)) => tracing::debug!(%error, "reading the control topic"),

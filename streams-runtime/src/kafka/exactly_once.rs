@@ -9,6 +9,7 @@
 //! fatal producer error fails the thread.
 
 use super::record_collector::ThreadProducer;
+use super::thread_error::ThreadError;
 use crate::error::StreamsError;
 use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
@@ -34,17 +35,17 @@ pub(crate) enum CommitFailure {
     /// The transaction was aborted (the reason is logged); the caller rolls back and rewinds.
     Aborted,
     /// The producer cannot go on (fenced, or a fatal producer error).
-    Fatal(StreamsError),
+    Fatal(ThreadError),
 }
 
-fn fatal(context: &str, e: KafkaError) -> CommitFailure {
+fn fatal(context: &'static str, e: KafkaError) -> CommitFailure {
     CommitFailure::Fatal(if is_fenced(&e) {
-        StreamsError::TaskMigrated(format!("{context}: {e}"))
+        ThreadError::Migrated(format!("{context}: {e}"))
     } else {
-        StreamsError::Kafka {
-            context: context.to_owned(),
-            message: e.to_string(),
-        }
+        ThreadError::Failed(StreamsError::Kafka {
+            context: context.into(),
+            source: Box::new(e),
+        })
     })
 }
 
@@ -70,8 +71,8 @@ pub(crate) fn init(producer: &ThreadProducer) -> Result<(), StreamsError> {
         .init_transactions(TIMEOUT)
         .and_then(|()| producer.begin_transaction())
         .map_err(|e| StreamsError::Kafka {
-            context: "initializing transactions".to_owned(),
-            message: e.to_string(),
+            context: "initializing transactions".into(),
+            source: Box::new(e),
         })
 }
 
@@ -121,8 +122,8 @@ const ABORT_AFTER_FAILURE: Duration = Duration::from_secs(5);
 /// nothing would: read_committed readers of its partitions would wait for the broker's
 /// transaction timeout. A fenced producer (or one with a fatal error) cannot abort: the producer
 /// that fenced it, or the timeout, does.
-pub(crate) fn abort_after_failure(producer: &ThreadProducer, failure: &StreamsError) {
-    if matches!(failure, StreamsError::TaskMigrated(_)) || producer.client().fatal_error().is_some() {
+pub(crate) fn abort_after_failure(producer: &ThreadProducer, failure: &ThreadError) {
+    if matches!(failure, ThreadError::Migrated(_)) || producer.client().fatal_error().is_some() {
         return;
     }
     if let Err(e) = abort(producer, ABORT_AFTER_FAILURE) {

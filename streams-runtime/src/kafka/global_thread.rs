@@ -205,8 +205,8 @@ pub(crate) fn bootstrap<T: Topology>(
             .flat_map(|t| t.partitions().iter().map(|p| p.id()))
             .collect();
         if partitions.is_empty() {
-            return Err(StreamsError::Kafka {
-                context: "bootstrapping the global stores".to_owned(),
+            return Err(StreamsError::Topics {
+                context: "bootstrapping the global stores",
                 message: format!("global topic {} does not exist; create it before starting", table.topic),
             });
         }
@@ -255,8 +255,8 @@ pub(crate) fn bootstrap<T: Topology>(
             None => {
                 state.catch_up_positions();
                 if last_progress.elapsed() > BOOTSTRAP_TIMEOUT {
-                    return Err(StreamsError::Kafka {
-                        context: "bootstrapping the global stores".to_owned(),
+                    return Err(StreamsError::Timeout {
+                        context: "bootstrapping the global stores".into(),
                         message: format!("no progress for {BOOTSTRAP_TIMEOUT:?}"),
                     });
                 }

@@ -21,6 +21,7 @@ mod state_manager;
 mod stream_task;
 mod stream_thread;
 mod task_manager;
+mod thread_error;
 mod topics;
 
 pub use embedded::EmbeddedCluster;
@@ -29,28 +30,15 @@ use crate::config::StreamsConfig;
 use crate::error::StreamsError;
 use crate::processor::TaskId;
 use crate::topology::Topology;
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use thread_error::ThreadError;
 
-/// The lifecycle state of an application (Java's `KafkaStreams.State`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    /// Built, not started.
-    Created,
-    /// Threads are joining the group or taking over partitions.
-    Rebalancing,
-    /// Processing.
-    Running,
-    /// `close` was called; threads are committing and stopping.
-    PendingShutdown,
-    /// Stopped cleanly.
-    NotRunning,
-    /// A stream thread failed.
-    Error,
-}
+pub use crate::lifecycle::State;
 
 /// Called on every state change with the new and the old state.
 pub type StateListener = Box<dyn Fn(State, State) + Send + Sync>;
@@ -352,27 +340,30 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
     /// Starts `num.stream.threads` stream threads.
     pub fn start(&mut self) -> Result<(), StreamsError> {
         if self.state() != State::Created {
-            return Err(StreamsError::IllegalState(self.state(), "an application starts once"));
+            return Err(StreamsError::IllegalState {
+                state: self.state(),
+                reason: "an application starts once",
+            });
         }
         topics::prepare::<T>(&self.config)?;
         self.shared.transition(State::Rebalancing);
         self.threads.extend(control::watch(&self.config, &self.shared));
         let routes = Arc::new(routes::Routes::new::<T>(&self.config.application_id));
         // Global tables are bootstrapped before any stream thread processes (as in Java).
-        let globals =
-            match global_thread::bootstrap::<T>(&self.config, &self.shared)? {
-                Some(state) => {
-                    let stores = state.stores();
-                    let thread = global_thread::spawn(state, Arc::clone(&self.config), Arc::clone(&self.shared))
-                        .map_err(|e| StreamsError::Kafka {
-                            context: "spawning the global stream thread".to_owned(),
-                            message: e.to_string(),
-                        })?;
-                    self.threads.push(thread);
-                    stores
-                }
-                None => crate::state::GlobalStores::default(),
-            };
+        let globals = match global_thread::bootstrap::<T>(&self.config, &self.shared)? {
+            Some(state) => {
+                let stores = state.stores();
+                let thread = global_thread::spawn(state, Arc::clone(&self.config), Arc::clone(&self.shared)).map_err(
+                    |source| StreamsError::Io {
+                        context: "spawning the global stream thread".into(),
+                        source,
+                    },
+                )?;
+                self.threads.push(thread);
+                stores
+            }
+            None => crate::state::GlobalStores::default(),
+        };
         for index in 0..self.config.num_stream_threads {
             let (topology, config, shared, routes, globals) = (
                 self.topology.clone(),
@@ -388,13 +379,19 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
                     // A replaced thread runs again under the same name, with new clients and tasks.
                     while let Err(e) = stream_thread::run(topology.clone(), &config, &routes, &globals, index, &shared)
                     {
-                        if let StreamsError::TaskMigrated(reason) = &e
-                            && !shared.stopping()
-                        {
+                        let e = match e {
+                            ThreadError::Failed(e) => e,
                             // Java rejoins without asking the handler: the tasks are elsewhere.
-                            tracing::warn!(%reason, thread = %name, "tasks migrated; the thread starts again");
-                            continue;
-                        }
+                            ThreadError::Migrated(reason) if !shared.stopping() => {
+                                tracing::warn!(%reason, thread = %name, "tasks migrated; the thread starts again");
+                                continue;
+                            }
+                            // Stopping: the tasks are elsewhere, nothing is left to commit.
+                            ThreadError::Migrated(reason) => {
+                                tracing::info!(%reason, thread = %name, "tasks migrated while stopping");
+                                break;
+                            }
+                        };
                         match shared.respond(&e) {
                             ThreadFailureResponse::ReplaceThread if !shared.stopping() => {
                                 tracing::warn!(error = %e, thread = %name, "replacing the failed stream thread");
@@ -414,9 +411,9 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
                         }
                     }
                 })
-                .map_err(|e| StreamsError::Kafka {
-                    context: "spawning a stream thread".to_owned(),
-                    message: e.to_string(),
+                .map_err(|source| StreamsError::Io {
+                    context: "spawning a stream thread".into(),
+                    source,
                 })?;
             self.threads.push(handle);
         }
@@ -508,9 +505,11 @@ fn process_id() -> String {
     format!("{:x}{:x}", nanos & 0xffff_ffff_ffff, std::process::id())
 }
 
-pub(crate) fn kafka_error(context: impl Into<String>) -> impl FnOnce(rdkafka::error::KafkaError) -> StreamsError {
+pub(crate) fn kafka_error(
+    context: impl Into<Cow<'static, str>>,
+) -> impl FnOnce(rdkafka::error::KafkaError) -> StreamsError {
     move |e| StreamsError::Kafka {
         context: context.into(),
-        message: e.to_string(),
+        source: Box::new(e),
     }
 }

@@ -92,10 +92,7 @@ impl OutputContext {
             return Ok(());
         }
         match handler {
-            ProductionHandler::Fail => Err(StreamsError::Kafka {
-                context: "producing".to_owned(),
-                message: failures.join("; "),
-            }),
+            ProductionHandler::Fail => Err(StreamsError::Production { failures }),
             ProductionHandler::Continue => {
                 for f in failures {
                     tracing::warn!(failure = %f, "a record could not be produced; continuing");

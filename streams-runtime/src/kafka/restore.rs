@@ -169,9 +169,9 @@ fn fetch_batches(
             // The end may hold no record to read (a transaction marker, a compacted tail).
             None if position(consumer, topic, partition).is_some_and(|p| p >= high) => return,
             None if idle_since.get_or_insert_with(Instant::now).elapsed() > RESTORE_TIMEOUT => {
-                let _ = batches.send(Err(StreamsError::Kafka {
-                    context: format!("restoring {topic}-{partition}"),
-                    message: format!("timed out before offset {high}"),
+                let _ = batches.send(Err(StreamsError::Timeout {
+                    context: format!("restoring {topic}-{partition}").into(),
+                    message: format!("no changelog record before offset {high}"),
                 }));
                 return;
             }

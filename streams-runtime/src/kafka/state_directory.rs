@@ -24,19 +24,16 @@ impl TaskDirectory {
     /// instance holds it until it stops: after `LOCK_WAIT` that is an error.
     pub(crate) fn lock(config: &StreamsConfig, id: TaskId) -> Result<Self, StreamsError> {
         let path = config.state_dir.join(&config.application_id).join(id.to_string());
-        let io = |e: std::io::Error| StreamsError::Kafka {
-            context: format!("state directory {}", path.display()),
-            message: e.to_string(),
+        let io = |source: std::io::Error| StreamsError::Io {
+            context: format!("state directory {}", path.display()).into(),
+            source,
         };
         std::fs::create_dir_all(&path).map_err(io)?;
         let lock = File::create(path.join(".lock")).map_err(io)?;
         let deadline = Instant::now() + LOCK_WAIT;
         while lock.try_lock().is_err() {
             if Instant::now() >= deadline {
-                return Err(StreamsError::Kafka {
-                    context: format!("state directory {}", path.display()),
-                    message: format!("task {id} is locked by another instance on this machine"),
-                });
+                return Err(StreamsError::StateDirectoryLocked { path, task: id });
             }
             std::thread::sleep(Duration::from_millis(100));
         }

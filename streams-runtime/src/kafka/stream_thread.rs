@@ -8,6 +8,7 @@ use super::rebalance::{RebalanceContext, ThreadConsumer};
 use super::record_collector::{OutputContext, ThreadProducer};
 use super::routes::Routes;
 use super::task_manager::TaskManager;
+use super::thread_error::ThreadError;
 use super::{Shared, kafka_error, stream_task, topics};
 use crate::config::{ConsumerKind, StreamsConfig};
 use crate::error::StreamsError;
@@ -27,7 +28,7 @@ pub(crate) fn run<T: Topology>(
     globals: &GlobalStores,
     index: usize,
     shared: &Shared,
-) -> Result<(), StreamsError> {
+) -> Result<(), ThreadError> {
     let producer = create_producer(config, index, shared)?;
     let consumer = create_consumer(config, index)?;
     let topics: Vec<&str> = routes.sources.keys().map(String::as_str).collect();
@@ -44,7 +45,7 @@ pub(crate) fn run<T: Topology>(
     let mut tasks = TaskManager::new(config, routes, shared, index, create);
 
     let mut last_commit = Instant::now();
-    let result = (|| -> Result<(), StreamsError> {
+    let result = (|| -> Result<(), ThreadError> {
         while !shared.stopping() {
             // Fetch: up to FETCH_BATCH records into the tasks' queues, waiting briefly for the first.
             let mut wait = Duration::from_millis(50);

@@ -10,6 +10,7 @@ use super::record_collector::{self, ThreadProducer};
 use super::routes::Routes;
 use super::routing_table::{Route, RoutingTable};
 use super::stream_task::{StreamTask, now_ms};
+use super::thread_error::ThreadError;
 use super::{Fault, Shared, State, kafka_error};
 use crate::config::StreamsConfig;
 use crate::error::StreamsError;
@@ -81,9 +82,9 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         events: RebalanceEvents,
         consumer: &ThreadConsumer,
         producer: &ThreadProducer,
-    ) -> Result<(), StreamsError> {
+    ) -> Result<(), ThreadError> {
         if let Some(error) = events.failure {
-            return Err(error);
+            return Err(error.into());
         }
         if events.revoked {
             let committed = if events.unassign {
@@ -195,7 +196,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         &mut self,
         consumer: &ThreadConsumer,
         producer: &ThreadProducer,
-    ) -> Result<bool, StreamsError> {
+    ) -> Result<bool, ThreadError> {
         for (id, task) in &mut self.tasks {
             task.prepare_commit(*id, producer, self.routes)?;
         }
@@ -231,7 +232,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
     /// at-least-once, flushes the producer and the stores and commits the consumed offsets
     /// (output is durable before the input is marked done); under exactly-once, commits the
     /// transaction instead.
-    pub(crate) fn commit(&mut self, consumer: &ThreadConsumer, producer: &ThreadProducer) -> Result<(), StreamsError> {
+    pub(crate) fn commit(&mut self, consumer: &ThreadConsumer, producer: &ThreadProducer) -> Result<(), ThreadError> {
         for (id, task) in &mut self.tasks {
             task.prepare_commit(*id, producer, self.routes)?;
         }
@@ -258,7 +259,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
                     tracing::warn!(error = %e, "offsets not committed: the group is rebalancing");
                     false
                 }
-                Err(e) => return Err(kafka_error("committing offsets")(e)),
+                Err(e) => return Err(kafka_error("committing offsets")(e).into()),
             }
         };
         for (id, task) in &mut self.tasks {
@@ -280,11 +281,11 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         consumer: &ThreadConsumer,
         producer: &ThreadProducer,
         offsets: &TopicPartitionList,
-    ) -> Result<(), StreamsError> {
+    ) -> Result<(), ThreadError> {
         let shared = self.shared;
         if offsets.count() > 0 && shared.take_fault(Fault::FenceNextCommit) {
             // What a fenced producer's commit reports; the thread drops its tasks uncommitted.
-            return Err(StreamsError::TaskMigrated("injected fault: producer fenced".to_owned()));
+            return Err(ThreadError::Migrated("injected fault: producer fenced".to_owned()));
         }
         let injected = (offsets.count() > 0 && shared.take_fault(Fault::AbortNextCommit)).then_some("injected fault");
         let result = exactly_once::commit(producer, consumer, offsets, injected);
@@ -306,11 +307,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
     }
 
     /// Graceful shutdown: commits what was processed, then closes every task.
-    pub(crate) fn shut_down(
-        mut self,
-        consumer: &ThreadConsumer,
-        producer: &ThreadProducer,
-    ) -> Result<(), StreamsError> {
+    pub(crate) fn shut_down(mut self, consumer: &ThreadConsumer, producer: &ThreadProducer) -> Result<(), ThreadError> {
         let committed = self.commit(consumer, producer);
         for (_, task) in self.tasks {
             task.close_committed()?;

@@ -57,8 +57,8 @@ fn missing_source(config: &StreamsConfig, topic: &str) -> StreamsError {
     } else {
         format!("source topic {topic} does not exist; create it before starting")
     };
-    StreamsError::Kafka {
-        context: "checking source topics".to_owned(),
+    StreamsError::Topics {
+        context: "checking source topics",
         message,
     }
 }
@@ -139,8 +139,8 @@ pub(crate) fn prepare<T: Topology>(config: &StreamsConfig) -> Result<(), Streams
             .collect();
         if found.windows(2).any(|w| w[0].1 != w[1].1) {
             let list: Vec<String> = found.iter().map(|(t, n)| format!("{t} ({n})")).collect();
-            return Err(StreamsError::Kafka {
-                context: "checking co-partitioning".to_owned(),
+            return Err(StreamsError::Topics {
+                context: "checking co-partitioning",
                 message: format!(
                     "the source topics and changelogs of sub-topology {subtopology} must have the same number \
                      of partitions: {}",
@@ -278,9 +278,9 @@ fn create(config: &StreamsConfig, topics: &[(String, Cleanup, usize)]) -> Result
         .collect();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
-        .map_err(|e| StreamsError::Kafka {
-            context: "starting the admin runtime".to_owned(),
-            message: e.to_string(),
+        .map_err(|source| StreamsError::Io {
+            context: "starting the admin runtime".into(),
+            source,
         })?;
     let options = AdminOptions::new()
         .request_timeout(Some(Duration::from_secs(30)))
@@ -303,8 +303,8 @@ fn create(config: &StreamsConfig, topics: &[(String, Cleanup, usize)]) -> Result
                         } else {
                             String::new()
                         };
-                        return Err(StreamsError::Kafka {
-                            context: "creating internal topics".to_owned(),
+                        return Err(StreamsError::Topics {
+                            context: "creating internal topics",
                             message: format!("could not create {topic}: {code}{hint}"),
                         });
                     }

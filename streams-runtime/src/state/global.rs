@@ -13,14 +13,17 @@ use std::marker::PhantomData;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// One global store, shared between the threads of an instance.
+/// One global store, shared between the threads of an instance (the Kafka runtime's global
+/// thread opens and updates it).
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "kafka"), allow(dead_code))]
 pub(crate) struct GlobalStore {
     pub(crate) index: usize,
     pub(crate) spec: &'static StoreSpec,
     inner: Arc<Mutex<KvStoreInner>>,
 }
 
+#[cfg_attr(not(feature = "kafka"), allow(dead_code))]
 impl GlobalStore {
     /// Opens the store at position `index` (`spec`) in the context of the global stores (their
     /// directory `state.dir/<app>/global`, no exactly-once buffering, no record cache, the

@@ -20,6 +20,7 @@ mod versioned;
 mod window;
 
 pub use cache::{DEFAULT_CACHE_MAX_BYTES, EntryContext, ThreadCache};
+#[cfg(feature = "kafka")]
 pub(crate) use global::GlobalStore;
 pub use global::{GlobalKeyValueStore, GlobalStores};
 pub use key_value::{KeyValueIterator, KeyValueStore};

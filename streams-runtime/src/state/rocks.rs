@@ -33,7 +33,10 @@ impl RocksDbKvStore {
     ) -> Result<Self, StoreError> {
         std::fs::create_dir_all(path).map_err(|source| StoreError::Io { store, source })?;
         let options = settings.options(name);
-        let db = DB::open(&options, path).map_err(|source| StoreError::RocksDb { store, source })?;
+        let db = DB::open(&options, path).map_err(|source| StoreError::RocksDb {
+            store,
+            source: Box::new(source),
+        })?;
         let mut write_options = WriteOptions::default();
         write_options.disable_wal(true);
         Ok(RocksDbKvStore {
@@ -46,7 +49,7 @@ impl RocksDbKvStore {
     fn err(&self) -> impl Fn(rocksdb::Error) -> StoreError + '_ {
         move |source| StoreError::RocksDb {
             store: self.name,
-            source,
+            source: Box::new(source),
         }
     }
 
