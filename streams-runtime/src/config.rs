@@ -123,8 +123,9 @@ pub struct StreamsConfig {
     pub processing_guarantee: ProcessingGuarantee,
     /// `state.dir` (default `<temp dir>/kafka-streams`).
     pub state_dir: PathBuf,
-    /// `commit.interval.ms` (default 30 000, or 100 under exactly-once).
-    pub commit_interval: Duration,
+    /// `commit.interval.ms` if set; `None` is Java's default for the guarantee (see
+    /// [`commit_interval`](Self::commit_interval)).
+    pub commit_interval: Option<Duration>,
     /// `statestore.cache.max.bytes` (default 10 MiB; `cache.max.bytes.buffering` is its
     /// deprecated name): the record cache of the instance, divided among its stream threads
     /// (and the global thread, if any, as in Java). 0 flushes every cached write at once.
@@ -198,6 +199,105 @@ const STREAMS_SETTINGS: &[&str] = &[
     "rocksdb.block.cache.max.bytes",
 ];
 
+/// Java settings that do not apply here, each with the reason the error gives.
+const NOT_APPLICABLE: &[(&str, &str)] = &[
+    (
+        "default.key.serde",
+        "serdes are types here: name them in the topology (`key_serde:`, or the key type's default serde)",
+    ),
+    (
+        "default.value.serde",
+        "serdes are types here: name them in the topology (`value_serde:`, or the value type's default serde)",
+    ),
+    (
+        "default.dsl.store",
+        "choose a store's kind in the topology (`persistent: false` for in-memory)",
+    ),
+    (
+        "dsl.store.suppliers.class",
+        "choose a store's kind in the topology (`persistent: false` for in-memory)",
+    ),
+    (
+        "topology.optimization",
+        "the topology! macro plans repartition topics at compile time (Java's `reuse.ktable.source.topics` and merged repartitions are not applied)",
+    ),
+    (
+        "application.server",
+        "interactive queries' metadata is not implemented yet",
+    ),
+    (
+        "acceptable.recovery.lag",
+        "the high-availability task assignor is not implemented: partitions are assigned by librdkafka's range assignor",
+    ),
+    (
+        "probing.rebalance.interval.ms",
+        "the high-availability task assignor is not implemented: partitions are assigned by librdkafka's range assignor",
+    ),
+    (
+        "max.warmup.replicas",
+        "the high-availability task assignor is not implemented: partitions are assigned by librdkafka's range assignor",
+    ),
+    (
+        "rack.aware.assignment.tags",
+        "standby replicas are not run yet, so there is nothing to place by rack",
+    ),
+    (
+        "rack.aware.assignment.strategy",
+        "the rack-aware task assignor is not implemented: partitions are assigned by librdkafka's range assignor",
+    ),
+    (
+        "task.timeout.ms",
+        "a task's Kafka calls are retried by librdkafka (`consumer.`/`producer.` timeouts), not per task",
+    ),
+    ("metrics.recording.level", "metrics are not recorded yet"),
+    ("metric.reporters", "metrics are not recorded yet"),
+    (
+        "upgrade.from",
+        "there is no earlier version of this library to upgrade from",
+    ),
+];
+
+/// Client settings Java passes to every client that knows them when they carry no prefix, and
+/// the clients that do (librdkafka takes the same names).
+const UNPREFIXED_CLIENT_SETTINGS: &[(&str, &[ClientScope])] = &[
+    ("acks", &[ClientScope::Producer]),
+    ("linger.ms", &[ClientScope::Producer]),
+    ("batch.size", &[ClientScope::Producer]),
+    ("compression.type", &[ClientScope::Producer]),
+    ("delivery.timeout.ms", &[ClientScope::Producer]),
+    ("request.timeout.ms", &[ClientScope::Producer, ClientScope::Admin]),
+    ("max.request.size", &[ClientScope::Producer]),
+    (
+        "retry.backoff.ms",
+        &[ClientScope::Consumer, ClientScope::Producer, ClientScope::Admin],
+    ),
+    (
+        "reconnect.backoff.ms",
+        &[ClientScope::Consumer, ClientScope::Producer, ClientScope::Admin],
+    ),
+    (
+        "reconnect.backoff.max.ms",
+        &[ClientScope::Consumer, ClientScope::Producer, ClientScope::Admin],
+    ),
+    (
+        "metadata.max.age.ms",
+        &[ClientScope::Consumer, ClientScope::Producer, ClientScope::Admin],
+    ),
+    (
+        "socket.connection.setup.timeout.ms",
+        &[ClientScope::Consumer, ClientScope::Producer, ClientScope::Admin],
+    ),
+    ("client.rack", &[ClientScope::Consumer]),
+    ("session.timeout.ms", &[ClientScope::Consumer]),
+    ("heartbeat.interval.ms", &[ClientScope::Consumer]),
+    ("max.poll.interval.ms", &[ClientScope::Consumer]),
+    ("fetch.min.bytes", &[ClientScope::Consumer]),
+    ("fetch.max.bytes", &[ClientScope::Consumer]),
+    ("fetch.max.wait.ms", &[ClientScope::Consumer]),
+    ("max.partition.fetch.bytes", &[ClientScope::Consumer]),
+    ("group.instance.id", &[ClientScope::MainConsumer]),
+];
+
 const PREFIXES: &[(&str, ClientScope)] = &[
     ("main.consumer.", ClientScope::MainConsumer),
     ("restore.consumer.", ClientScope::RestoreConsumer),
@@ -214,6 +314,17 @@ impl StreamsConfig {
         self.processing_guarantee == ProcessingGuarantee::ExactlyOnceV2
     }
 
+    /// How often offsets are committed: `commit.interval.ms` if set, else Java's default for
+    /// the guarantee (30 s under at-least-once, 100 ms under exactly-once), however the config
+    /// was built.
+    pub fn commit_interval(&self) -> Duration {
+        self.commit_interval.unwrap_or(if self.exactly_once() {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_millis(30_000)
+        })
+    }
+
     /// A config with Java's defaults for `application.id`.
     pub fn new(application_id: impl Into<String>) -> Self {
         StreamsConfig {
@@ -222,7 +333,7 @@ impl StreamsConfig {
             num_stream_threads: 1,
             processing_guarantee: ProcessingGuarantee::AtLeastOnce,
             state_dir: std::env::temp_dir().join("kafka-streams"),
-            commit_interval: Duration::from_millis(30_000),
+            commit_interval: None,
             statestore_cache_max_bytes: crate::state::DEFAULT_CACHE_MAX_BYTES,
             num_standby_replicas: 0,
             max_task_idle: Duration::ZERO,
@@ -276,9 +387,6 @@ impl StreamsConfig {
         let mut explicit = Explicit::default();
         for (name, value) in &settings {
             config.set(name, value, &mut explicit)?;
-        }
-        if config.processing_guarantee == ProcessingGuarantee::ExactlyOnceV2 && !explicit.commit_interval {
-            config.commit_interval = Duration::from_millis(100);
         }
         // The deprecated name counts only without the new one (Java's `totalCacheSize`).
         match (explicit.cache_max_bytes, explicit.cache_max_bytes_buffering) {
@@ -344,8 +452,7 @@ impl StreamsConfig {
             }
             "state.dir" => self.state_dir = PathBuf::from(value),
             "commit.interval.ms" => {
-                self.commit_interval = Duration::from_millis(number(0)? as u64);
-                explicit.commit_interval = true;
+                self.commit_interval = Some(Duration::from_millis(number(0)? as u64));
             }
             "statestore.cache.max.bytes" => explicit.cache_max_bytes = Some(number(0)? as u64),
             "cache.max.bytes.buffering" => explicit.cache_max_bytes_buffering = Some(number(0)? as u64),
@@ -433,6 +540,21 @@ impl StreamsConfig {
                 } else if name == "security.protocol" || name.starts_with("ssl.") || name.starts_with("sasl.") {
                     self.client_settings
                         .push((ClientScope::All, name.to_owned(), value.to_owned()));
+                } else if let Some((_, scopes)) = UNPREFIXED_CLIENT_SETTINGS.iter().find(|(n, _)| *n == name) {
+                    // Before every prefixed setting: a prefix wins over no prefix, as in Java.
+                    for scope in *scopes {
+                        let at = explicit.unprefixed_client_settings;
+                        self.client_settings
+                            .insert(at, (*scope, name.to_owned(), value.to_owned()));
+                        explicit.unprefixed_client_settings += 1;
+                    }
+                } else if let Some((_, reason)) = NOT_APPLICABLE.iter().find(|(n, _)| *n == name).or_else(|| {
+                    name.starts_with("client.tag.").then_some(&(
+                        "",
+                        "standby replicas are not run yet, so there is nothing to place by client tags",
+                    ))
+                }) {
+                    return Err(invalid(reason));
                 } else {
                     let hint = suggest(name);
                     return Err(ConfigError::Unknown {
@@ -521,7 +643,8 @@ impl StreamsConfig {
 /// Settings whose effect depends on whether (and how) others were set.
 #[derive(Default)]
 struct Explicit {
-    commit_interval: bool,
+    /// How many unprefixed client settings lead `client_settings`.
+    unprefixed_client_settings: usize,
     cache_max_bytes: Option<u64>,
     cache_max_bytes_buffering: Option<u64>,
 }
@@ -562,7 +685,7 @@ mod tests {
         assert_eq!(c.application_id, "wordcount");
         assert_eq!(c.num_stream_threads, 1);
         assert_eq!(c.processing_guarantee, ProcessingGuarantee::AtLeastOnce);
-        assert_eq!(c.commit_interval, Duration::from_secs(30));
+        assert_eq!(c.commit_interval(), Duration::from_secs(30));
         assert_eq!(c.replication_factor, -1);
         assert_eq!(c.deserialization_handler, DeserializationHandler::LogAndFail);
         assert!(c.bootstrap_servers.is_none());
@@ -606,18 +729,68 @@ mod tests {
     fn exactly_once_defaults_to_a_100_ms_commit_interval_unless_set() {
         let eos = [("application.id", "a"), ("processing.guarantee", "exactly_once_v2")];
         assert_eq!(
-            StreamsConfig::from_properties(eos).unwrap().commit_interval,
+            StreamsConfig::from_properties(eos).unwrap().commit_interval(),
             Duration::from_millis(100)
         );
+        // The same default when the guarantee is set on a config built with `new`.
+        let mut built = StreamsConfig::new("a");
+        built.processing_guarantee = ProcessingGuarantee::ExactlyOnceV2;
+        assert_eq!(built.commit_interval(), Duration::from_millis(100));
         let set = [
             ("application.id", "a"),
             ("processing.guarantee", "exactly_once_v2"),
             ("commit.interval.ms", "500"),
         ];
         assert_eq!(
-            StreamsConfig::from_properties(set).unwrap().commit_interval,
+            StreamsConfig::from_properties(set).unwrap().commit_interval(),
             Duration::from_millis(500)
         );
+    }
+
+    #[test]
+    fn unprefixed_client_settings_reach_the_clients_that_know_them_and_a_prefix_wins() {
+        let c = StreamsConfig::from_properties([
+            ("application.id", "a"),
+            ("producer.acks", "1"),
+            ("acks", "all"),
+            ("linger.ms", "5"),
+            ("session.timeout.ms", "10000"),
+            ("main.consumer.session.timeout.ms", "20000"),
+        ])
+        .unwrap();
+        let get =
+            |settings: Vec<(String, String)>, name: &str| settings.into_iter().find(|(k, _)| k == name).map(|(_, v)| v);
+        assert_eq!(get(c.producer_settings(), "acks").as_deref(), Some("1"));
+        assert_eq!(get(c.producer_settings(), "linger.ms").as_deref(), Some("5"));
+        assert_eq!(get(c.admin_settings(), "acks"), None);
+        assert_eq!(
+            get(c.consumer_settings(ConsumerKind::Main), "session.timeout.ms").as_deref(),
+            Some("20000")
+        );
+        assert_eq!(
+            get(c.consumer_settings(ConsumerKind::Restore), "session.timeout.ms").as_deref(),
+            Some("10000")
+        );
+        assert_eq!(get(c.consumer_settings(ConsumerKind::Main), "linger.ms"), None);
+    }
+
+    #[test]
+    fn java_settings_that_do_not_apply_are_rejected_with_the_reason() {
+        let reason =
+            |name: &str, value: &str| match StreamsConfig::from_properties([("application.id", "a"), (name, value)]) {
+                Err(ConfigError::Invalid { reason, .. }) => reason,
+                other => panic!("{name}: {other:?}"),
+            };
+        assert!(
+            reason(
+                "default.key.serde",
+                "org.apache.kafka.common.serialization.Serdes$StringSerde"
+            )
+            .starts_with("serdes are types here")
+        );
+        assert!(reason("application.server", "localhost:8080").contains("not implemented yet"));
+        assert!(reason("client.tag.zone", "eu-1a").contains("client tags"));
+        assert!(reason("acceptable.recovery.lag", "10000").contains("range assignor"));
     }
 
     #[test]

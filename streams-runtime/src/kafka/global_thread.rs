@@ -295,7 +295,7 @@ pub(crate) fn spawn(
         let result = (|| -> Result<(), StreamsError> {
             while !shared.stopping() {
                 state.poll(Duration::from_millis(100))?;
-                if last_checkpoint.elapsed() >= config.commit_interval {
+                if last_checkpoint.elapsed() >= config.commit_interval() {
                     state.checkpoint()?;
                     last_checkpoint = Instant::now();
                 }

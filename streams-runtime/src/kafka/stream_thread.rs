@@ -69,7 +69,7 @@ pub(crate) fn run<T: Topology>(
             }
             tasks.process(&producer)?;
             producer.poll(Duration::ZERO);
-            if tasks.commit_requested() || last_commit.elapsed() >= config.commit_interval {
+            if tasks.commit_requested() || last_commit.elapsed() >= config.commit_interval() {
                 tasks.commit(&consumer, &producer)?;
                 last_commit = Instant::now();
             }
@@ -111,7 +111,7 @@ fn create_producer(config: &StreamsConfig, index: usize, shared: &Shared) -> Res
             )
         });
         if !user_timeouts {
-            let timeout = config.commit_interval.saturating_mul(2).max(Duration::from_secs(10));
+            let timeout = config.commit_interval().saturating_mul(2).max(Duration::from_secs(10));
             producer_config.set("transaction.timeout.ms", timeout.as_millis().to_string());
         }
     }
