@@ -111,6 +111,23 @@ pub const fn check_processor_stores(topology: &str, processor: &str, fields: &[S
     }
 }
 
+/// Whether a store that does not say `persistent:` is persistent: with the `rocksdb` feature
+/// (Java's default, RocksDB), and in memory without it.
+pub const PERSISTENT_BY_DEFAULT: bool = cfg!(feature = "rocksdb");
+
+/// Fails compilation when a store is declared `persistent: true` and streams-runtime's
+/// `rocksdb` feature is off.
+pub const fn check_persistent_store(store: &str) {
+    #[cfg(not(feature = "rocksdb"))]
+    Message::new()
+        .push("store \"")
+        .push(store)
+        .push("\" is declared `persistent: true`, which needs streams-runtime's `rocksdb` feature: enable the feature, or declare the store `persistent: false`")
+        .fail();
+    #[cfg(feature = "rocksdb")]
+    let _ = store;
+}
+
 /// Fails compilation when a declared store is used by no processor.
 pub const fn check_store_used(topology: &str, store: &str, users: &[&[StoreField]]) {
     let mut i = 0;

@@ -233,6 +233,15 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             _ => None,
         })
         .collect();
+    // A store declared `persistent: true` needs the runtime's RocksDB: without its feature, a
+    // compile error at the store's name rather than a failure when the store opens (undeclared,
+    // a store is then in memory).
+    for s in def.stores.iter().filter(|s| s.persistent == Some(true)) {
+        let store_name = &s.name;
+        checks.push(quote_spanned!(store_name.span()=>
+            const _: () = ::streams_runtime::__private::check_persistent_store(#store_name);
+        ));
+    }
     // Stores the DSL creates are checked where they are made (their types are inferred).
     for s in def.stores.iter().filter(|s| !s.dsl) {
         let types = Types::store(s).expect("a store clause declares its types");
@@ -308,7 +317,11 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         }
     });
     let store_specs = def.stores.iter().map(|s| {
-        let (n, persistent, logging, timestamped) = (&s.name, s.persistent, s.logging, s.timestamped);
+        let (n, logging, timestamped) = (&s.name, s.logging, s.timestamped);
+        let persistent = match s.persistent {
+            Some(persistent) => quote!(#persistent),
+            None => quote!(::streams_runtime::__private::PERSISTENT_BY_DEFAULT),
+        };
         let caching = s.caching.unwrap_or(false);
         let kind = s.shape.kind();
         let (retention_ms, window_size_ms, retain_duplicates) = match &s.shape {

@@ -100,7 +100,9 @@ pub struct StoreDef {
     pub dsl: bool,
     pub key_serde: Option<Type>,
     pub value_serde: Option<Type>,
-    pub persistent: bool,
+    /// `persistent:` as written; `None` is the default: RocksDB when the runtime has its
+    /// `rocksdb` feature, in memory otherwise.
+    pub persistent: Option<bool>,
     pub logging: bool,
     /// Whether each value is kept with its timestamp (the DSL's key-value and window stores).
     pub timestamped: bool,
@@ -307,7 +309,7 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
                 let mut f = Fields::parse(clause, &body)?;
                 let source = source_fields(cx, &mut f, &ident, global);
                 let store = f.optional::<LitStr>(cx, "store");
-                let persistent = f.optional::<LitBool>(cx, "persistent").is_none_or(|b| b.value);
+                let persistent = f.optional::<LitBool>(cx, "persistent").map(|b| b.value);
                 let caching = f.optional::<LitBool>(cx, "caching");
                 let versioned = f.take(cx, "versioned").and_then(|field| {
                     let expr = syn::parse2::<Expr>(field.value).map_err(|e| cx.syn_error(e)).ok()?;
@@ -389,7 +391,7 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
                 let value = f.required(cx, "value", "value: i64");
                 let key_serde = f.optional(cx, "key_serde");
                 let value_serde = f.optional(cx, "value_serde");
-                let persistent = f.optional::<LitBool>(cx, "persistent").is_none_or(|b| b.value);
+                let persistent = f.optional::<LitBool>(cx, "persistent").map(|b| b.value);
                 let logging = f.optional::<LitBool>(cx, "logging").is_none_or(|b| b.value);
                 let caching = f.optional::<LitBool>(cx, "caching");
                 let shape = store_shape(cx, &mut f, &kind, &mut scope.const_checks);

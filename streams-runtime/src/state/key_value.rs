@@ -206,7 +206,7 @@ impl KvStoreInner {
         Err(StoreError::Io {
             store: spec.name,
             source: std::io::Error::other(
-                "persistent store needs streams-runtime's `rocksdb` feature; enable it or declare the store in_memory",
+                "persistent store needs streams-runtime's `rocksdb` feature; enable it or declare the store `persistent: false`",
             ),
         })
     }

@@ -87,7 +87,7 @@ impl Scope<'_> {
         // serdes).
         let materialized =
             persistent.is_some() || logging.is_some() || caching.is_some() || explicit_value_serde.is_some();
-        let (persistent, logging) = (persistent.unwrap_or(true), logging.unwrap_or(true));
+        let logging = logging.unwrap_or(true);
         // A reduction's aggregate has the grouped values' type, so it inherits their serde.
         let value_serde = explicit_value_serde.or_else(|| match kind {
             AggKind::Reduce(_) | AggKind::TableReduce(..) => group_serdes.value.clone(),

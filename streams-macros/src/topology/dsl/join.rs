@@ -437,7 +437,7 @@ fn stream_stream_join(
     scope.consts.push(windows.const_item(&const_ident));
     let topology = Ident::new(&scope.topology.to_string(), windows.token.span());
     let w = quote_spanned!(windows.token.span()=> #topology::#const_ident);
-    let (persistent, logging) = (persistent.unwrap_or(true), logging.unwrap_or(true));
+    let logging = logging.unwrap_or(true);
     let store_lit = |name: String| LitStr::new(&name, method.span());
     let (this_suffix, other_suffix) = (
         if right_outer { "-outer-this-join" } else { "-this-join" },
@@ -751,7 +751,7 @@ fn foreign_key_join(
         dsl: true,
         key_serde: None,
         value_serde: None,
-        persistent: true,
+        persistent: None,
         logging: true,
         timestamped: true,
         caching: Some(false),

@@ -91,7 +91,7 @@ fn suppress(scope: &mut Scope<'_>, mut call: Call, table: Table) -> Option<Handl
         dsl: true,
         key_serde: None,
         value_serde: None,
-        persistent: false,
+        persistent: Some(false),
         logging: true,
         timestamped: false,
         caching: Some(false),

@@ -25,7 +25,7 @@ impl Scope<'_> {
         ident: Ident,
         mut source: SourceDef,
         store: Option<LitStr>,
-        persistent: bool,
+        persistent: Option<bool>,
         caching: Option<bool>,
         versioned: Option<Dur>,
     ) {

@@ -334,7 +334,7 @@ impl Scope<'_> {
             || caching
             || explicit_value_serde.is_some()
             || retention.is_some();
-        let (persistent, logging) = (persistent.unwrap_or(true), logging.unwrap_or(true));
+        let logging = logging.unwrap_or(true);
         let value_serde = explicit_value_serde.or_else(|| match kind {
             WindowedAggKind::Reduce(_) => group_serdes.value.clone(),
             _ => None,
