@@ -9,7 +9,9 @@ fn pipe_copies_keys_values_timestamps_and_headers() {
     let mut input = driver.input_topic(Pipe::source_input());
     let mut output = driver.output_topic(Pipe::sink_output());
     // Java's driver tells a topic never written from one read to the end.
-    assert!(matches!(output.read_value(), Err(ReadError::NeverWritten(t)) if t == "streams-pipe-output"));
+    assert!(
+        matches!(output.read_value(), Err(ReadError::NeverWritten { topic, .. }) if topic == "streams-pipe-output")
+    );
     input
         .pipe_input_at(None, "all streams lead to kafka".to_owned(), 10)
         .unwrap();

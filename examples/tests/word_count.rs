@@ -42,6 +42,32 @@ fn counts_are_queryable_in_the_named_store_and_words_are_lower_cased() {
 }
 
 #[test]
+fn misspelled_store_and_topic_names_get_a_suggestion() {
+    let driver = test_driver(&WordCount).unwrap();
+    let store = driver.key_value_store::<String, i64>("count-store").err().unwrap();
+    assert_eq!(
+        store.to_string(),
+        "no store named count-store in this topology; did you mean `counts-store`?"
+    );
+    let topic = driver
+        .pipe_raw("streams-plaintext-inptu", None, Some(b"a"), 0)
+        .unwrap_err();
+    assert_eq!(
+        topic.to_string(),
+        "topic streams-plaintext-inptu is not a source topic of this topology; did you mean `streams-plaintext-input`?"
+    );
+    driver
+        .input_topic(WordCount::source_lines())
+        .pipe_input(None, "a".to_owned())
+        .unwrap();
+    let mut typo = driver.output_topic_as::<String, Option<i64>>("streams-wordcount-ouptut");
+    assert_eq!(
+        typo.read_value().unwrap_err().to_string(),
+        "output topic streams-wordcount-ouptut was never written; did you mean `streams-wordcount-output`?"
+    );
+}
+
+#[test]
 fn grouping_goes_through_the_repartition_topic_and_counts_are_logged() {
     let driver = test_driver(&WordCount).unwrap();
     let mut input = driver.input_topic(WordCount::source_lines());

@@ -652,27 +652,13 @@ struct Explicit {
 fn suggest(name: &str) -> String {
     let close = STREAMS_SETTINGS
         .iter()
-        .map(|s| (strsim(name, s), *s))
+        .map(|s| (crate::names::edit_distance(name, s), *s))
         .filter(|(d, _)| *d <= 2 + name.len() / 5)
         .min_by_key(|(d, _)| *d);
     match close {
         Some((_, s)) => format!("; did you mean `{s}`? (client settings need a prefix such as `consumer.`)"),
         None => "; client settings need a prefix such as `consumer.`, `producer.` or `admin.`".to_owned(),
     }
-}
-
-/// Edit distance between two names.
-fn strsim(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -187,11 +187,21 @@ pub enum StreamsError {
         actual: &'static str,
     },
     /// A store name that the topology does not declare.
-    #[error("no store named {0} in this topology")]
-    UnknownStore(String),
-    /// A topic that the topology neither reads nor writes.
-    #[error("topic {0} is not a source topic of this topology")]
-    UnknownTopic(String),
+    #[error("no store named {name} in this topology{hint}")]
+    UnknownStore {
+        /// The name asked for.
+        name: String,
+        /// The closest store name, or the store names.
+        hint: String,
+    },
+    /// A topic that no source of the topology reads.
+    #[error("topic {topic} is not a source topic of this topology{hint}")]
+    UnknownTopic {
+        /// The topic asked for.
+        topic: String,
+        /// The closest source topic, or the source topics.
+        hint: String,
+    },
     /// The configuration is not usable.
     #[error("configuration: {0}")]
     Config(#[from] crate::config::ConfigError),

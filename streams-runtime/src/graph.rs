@@ -697,7 +697,10 @@ impl<S: Source> Source for Option<S> {
     fn process_raw(&mut self, raw: RawRecord<'_>, task: &mut TaskContext) -> Result<(), StreamsError> {
         match self {
             Some(source) => source.process_raw(raw, task),
-            None => Err(StreamsError::UnknownTopic(raw.topic.to_owned())),
+            None => Err(StreamsError::UnknownTopic {
+                topic: raw.topic.to_owned(),
+                hint: String::new(),
+            }),
         }
     }
 }
@@ -719,7 +722,10 @@ macro_rules! source_tuple {
             fn process(&mut self, source: usize, raw: RawRecord<'_>, task: &mut TaskContext) -> Result<(), StreamsError> {
                 match source {
                     $($i => self.$i.process_raw(raw, task),)*
-                    _ => Err(StreamsError::UnknownTopic(raw.topic.to_owned())),
+                    _ => Err(StreamsError::UnknownTopic {
+                topic: raw.topic.to_owned(),
+                hint: String::new(),
+            }),
                 }
             }
         }

@@ -13,6 +13,7 @@ pub mod graph;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod lifecycle;
+mod names;
 pub mod processor;
 pub mod record;
 pub mod serde;
@@ -44,8 +45,8 @@ pub mod prelude {
     };
     pub use crate::record::{Headers, Record, RecordMetadata};
     pub use crate::serde::{
-        BytesSerde, DefaultSerde, DoubleSerde, FloatSerde, IntegerSerde, Json, LongSerde, OptionSerde, Serde, SerdeOf,
-        ShortSerde, StringSerde, UnitSerde,
+        BytesSerde, DefaultSerde, DoubleSerde, FloatSerde, IntegerSerde, Json, JsonSerde, LongSerde, OptionSerde,
+        Serde, SerdeOf, ShortSerde, StringSerde, UnitSerde,
     };
     pub use crate::state::{KeyValueStore, SessionStore, StoreKind, VersionedKeyValueStore, WindowStore};
     pub use crate::test_driver::{DriverConfig, ReadError, TopologyTestDriver, test_driver, test_driver_with};

@@ -20,8 +20,72 @@ pub trait ProcessorSpec {
 
 /// A node of the topology that handles one record at a time (Java's `api.Processor`).
 ///
-/// The context is a generic parameter, so forwarding is a direct, monomorphized call into the
-/// children; write it as `ctx: &mut impl ProcessorContext<Self::KeyOut, Self::ValueOut>`.
+/// `#[derive(Processor)]` with `#[processor(input = (K, V), output = (K, V))]` states the types;
+/// the store fields are marked `#[store("name")]`. The context is a generic parameter, so
+/// forwarding is a direct, monomorphized call into the children: every method takes
+/// `ctx: &mut impl ProcessorContext<KeyOut, ValueOut>` (not a Java-shaped `init(context)` with
+/// type parameters of its own), and only `process` is required.
+///
+/// ```
+/// use std::time::Duration;
+/// use streams_runtime::prelude::*;
+///
+/// /// Counts words per key and forwards every count once a second of wall-clock time.
+/// #[derive(Processor)]
+/// #[processor(input = (String, String), output = (String, i64))]
+/// struct CountPerKey {
+///     #[store("counts")]
+///     counts: KeyValueStore<String, i64>,
+/// }
+///
+/// impl Processor for CountPerKey {
+///     fn init(&mut self, ctx: &mut impl ProcessorContext<String, i64>) -> Result<(), ProcessingError> {
+///         ctx.schedule(Duration::from_secs(1), PunctuationType::WallClockTime);
+///         Ok(())
+///     }
+///
+///     fn process(
+///         &mut self,
+///         record: Record<String, String>,
+///         _ctx: &mut impl ProcessorContext<String, i64>,
+///     ) -> Result<(), ProcessingError> {
+///         let count = self.counts.get(&record.key)?.unwrap_or(0);
+///         self.counts.put(&record.key, &(count + 1))?;
+///         Ok(())
+///     }
+///
+///     fn punctuate(
+///         &mut self,
+///         _schedule: ScheduleId,
+///         timestamp: i64,
+///         ctx: &mut impl ProcessorContext<String, i64>,
+///     ) -> Result<(), ProcessingError> {
+///         for entry in self.counts.all()? {
+///             let (key, count) = entry?;
+///             ctx.forward(Record::new(key, count, timestamp))?;
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// topology! {
+///     struct Counting {
+///         source Input { topic: "in", key: String, value: String }
+///         processor Count: CountPerKey { parents: [Input] }
+///         sink Output { topic: "out", parents: [Count] }
+///         store counts { name: "counts", key: String, value: i64, persistent: false }
+///     }
+/// }
+///
+/// let driver = test_driver(&Counting)?;
+/// let mut input = driver.input_topic(Counting::source_input());
+/// input.pipe_input("a".to_owned(), "x".to_owned())?;
+/// input.pipe_input("a".to_owned(), "y".to_owned())?;
+/// driver.advance_wall_clock_time(Duration::from_secs(1))?;
+/// let mut output = driver.output_topic(Counting::sink_output());
+/// assert_eq!(output.read_key_value()?, ("a".to_owned(), 2));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Processor: ProcessorSpec {
     /// Called once when the task is created, before any record: schedule punctuation here.
     fn init(&mut self, ctx: &mut impl ProcessorContext<Self::KeyOut, Self::ValueOut>) -> Result<(), ProcessingError> {

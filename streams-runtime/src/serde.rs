@@ -1,6 +1,7 @@
 //! Serdes: how keys and values become bytes and back, byte-compatible with Java's `Serdes`.
 //!
-//! Every built-in serde is a zero-sized `Copy` type; `Json<T>` goes through serde_json.
+//! Every built-in serde is a zero-sized `Copy` type; `JsonSerde<T>` (short name `Json<T>`) goes
+//! through serde_json.
 //! [`DefaultSerde`] names the serde a type gets when a topology does not name one.
 
 use std::marker::PhantomData;
@@ -75,7 +76,7 @@ pub trait Serde<T>: Default + Clone {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no default serde",
     label = "no default serde for `{Self}`",
-    note = "name one (for example `value_serde: Json<{Self}>`), or implement `DefaultSerde` for `{Self}`"
+    note = "name one (for example `value_serde: JsonSerde<{Self}>`), or implement `DefaultSerde` for `{Self}`"
 )]
 pub trait DefaultSerde: Sized {
     /// The serde used for this type by default.
@@ -251,30 +252,34 @@ impl<T: DefaultSerde> DefaultSerde for Option<T> {
     type Serde = OptionSerde<T::Serde>;
 }
 
-/// JSON through serde_json, for any `Serialize + DeserializeOwned` type.
-pub struct Json<T>(PhantomData<fn() -> T>);
+/// JSON through serde_json, for any `Serialize + DeserializeOwned` type (Java users write a
+/// JSON serde by hand; this one is built in).
+pub struct JsonSerde<T>(PhantomData<fn() -> T>);
 
-impl<T> Default for Json<T> {
+/// The short name of [`JsonSerde`].
+pub type Json<T> = JsonSerde<T>;
+
+impl<T> Default for JsonSerde<T> {
     fn default() -> Self {
-        Json(PhantomData)
+        JsonSerde(PhantomData)
     }
 }
 
-impl<T> Clone for Json<T> {
+impl<T> Clone for JsonSerde<T> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<T> Copy for Json<T> {}
+impl<T> Copy for JsonSerde<T> {}
 
-impl<T> std::fmt::Debug for Json<T> {
+impl<T> std::fmt::Debug for JsonSerde<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Json<{}>", std::any::type_name::<T>())
+        write!(f, "JsonSerde<{}>", std::any::type_name::<T>())
     }
 }
 
-impl<T: serde::Serialize + serde::de::DeserializeOwned> Serde<T> for Json<T> {
+impl<T: serde::Serialize + serde::de::DeserializeOwned> Serde<T> for JsonSerde<T> {
     fn serialize(&self, value: &T, out: &mut Vec<u8>) -> Result<Encoded, SerdeError> {
         serde_json::to_writer(out, value)?;
         Ok(Encoded::Bytes)

@@ -25,8 +25,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 #[non_exhaustive]
 pub enum ReadError {
     /// The topology has not written a record to the topic (Java: "Uncreated topic").
-    #[error("output topic {0} was never written")]
-    NeverWritten(String),
+    #[error("output topic {topic} was never written{hint}")]
+    NeverWritten {
+        /// The topic.
+        topic: String,
+        /// The closest topic the topology writes, or those it wrote.
+        hint: String,
+    },
     /// Every record written to the topic has been read (Java: "Empty topic").
     #[error("output topic {0} has no record left to read")]
     Empty(String),
@@ -572,7 +577,18 @@ impl<G: TaskGraph> TopologyTestDriver<G> {
             .sources
             .iter()
             .position(|s| !s.internal && s.topics.contains(&topic))
-            .ok_or_else(|| StreamsError::UnknownTopic(topic.to_owned()))?;
+            .ok_or_else(|| StreamsError::UnknownTopic {
+                topic: topic.to_owned(),
+                hint: crate::names::did_you_mean(
+                    topic,
+                    state
+                        .sources
+                        .iter()
+                        .filter(|s| !s.internal)
+                        .flat_map(|s| s.topics.iter().copied()),
+                    "its source topics are",
+                ),
+            })?;
         state.pipe(
             source,
             PipedRecord {
@@ -727,14 +743,23 @@ impl<G, K, V, KS: Serde<K>, VS: Serde<V>> TestOutputTopic<G, K, V, KS, VS> {
         read: impl FnOnce(&Self, Option<&[u8]>, Option<&[u8]>, (&str, i64)) -> Result<R, StreamsError>,
     ) -> Result<(R, i64, Headers), ReadError> {
         let mut state = self.state.borrow_mut();
-        let out = &mut state.outputs[self.index];
-        let offset = out.first_offset();
-        let Some(r) = out.records.pop_front() else {
+        let outputs = &mut state.outputs;
+        if outputs[self.index].records.is_empty() {
+            let out = &outputs[self.index];
             return Err(if out.next_offset == 0 {
-                ReadError::NeverWritten(out.name.clone())
+                let written = outputs.iter().filter(|o| o.next_offset > 0).map(|o| o.name.as_str());
+                ReadError::NeverWritten {
+                    topic: out.name.clone(),
+                    hint: crate::names::did_you_mean(&out.name, written, "it wrote"),
+                }
             } else {
                 ReadError::Empty(out.name.clone())
             });
+        }
+        let out = &mut outputs[self.index];
+        let offset = out.first_offset();
+        let Some(r) = out.records.pop_front() else {
+            return Err(ReadError::Empty(out.name.clone()));
         };
         let headers = if r.has_headers {
             out.headers.pop_front().unwrap_or_default()

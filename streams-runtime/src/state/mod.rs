@@ -238,7 +238,10 @@ impl StoreSet {
             .specs
             .iter()
             .position(|s| s.name == name)
-            .ok_or_else(|| StreamsError::UnknownStore(name.to_owned()))?;
+            .ok_or_else(|| StreamsError::UnknownStore {
+                name: name.to_owned(),
+                hint: crate::names::did_you_mean(name, self.specs.iter().map(|s| s.name), "its stores are"),
+            })?;
         self.bind_index(index)
     }
 
