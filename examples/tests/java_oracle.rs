@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
-use streams_runtime::graph::TaskGraph;
 use streams_runtime::prelude::*;
 use streams_runtime::topology::Topology;
 
@@ -736,7 +735,7 @@ fn drive<T: Topology>(topology: &T, scenario: &Scenario, outputs: &[(&str, Value
     lines
 }
 
-fn read_output<G: TaskGraph, V: streams_runtime::serde::DefaultSerde + Into<Value>>(
+fn read_output<G: Graph, V: streams_runtime::serde::DefaultSerde + Into<Value>>(
     driver: &TopologyTestDriver<G>,
     topic: &str,
     lines: &mut Vec<Value>,
@@ -750,7 +749,7 @@ fn read_output<G: TaskGraph, V: streams_runtime::serde::DefaultSerde + Into<Valu
     }
 }
 
-fn read_raw<G: TaskGraph>(driver: &TopologyTestDriver<G>, topic: &str, lines: &mut Vec<Value>) {
+fn read_raw<G: Graph>(driver: &TopologyTestDriver<G>, topic: &str, lines: &mut Vec<Value>) {
     type Raw = OptionSerde<BytesSerde>;
     let hex = |b: Option<Vec<u8>>| b.map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>());
     let mut output = driver.output_topic_named::<Option<Vec<u8>>, Option<Vec<u8>>, Raw, Raw>(topic);

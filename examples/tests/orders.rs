@@ -3,7 +3,6 @@
 //! the text any producer would write (`TopologyTestDriver::pipe_raw`).
 
 use examples::orders::{Orders, Text, Totals};
-use streams_runtime::graph::TaskGraph;
 use streams_runtime::prelude::*;
 
 const MINUTE: i64 = 60_000;
@@ -13,28 +12,28 @@ const HOUR: i64 = 60 * MINUTE;
 type HourKey = TimeWindowedSerde<StringSerde, 3_600_000>;
 
 /// Pipes the order `id` (`customer|product|quantity`) at `ts`.
-fn order(driver: &TopologyTestDriver<impl TaskGraph>, id: &str, order: &str, ts: i64) {
+fn order(driver: &TopologyTestDriver<impl Graph>, id: &str, order: &str, ts: i64) {
     driver
         .pipe_raw("orders", Some(id.as_bytes()), Some(order.as_bytes()), ts)
         .unwrap();
 }
 
 /// Pipes the customer row `id` (`name|region`; `None`: a tombstone) at `ts`.
-fn customer(driver: &TopologyTestDriver<impl TaskGraph>, id: &str, row: Option<&str>, ts: i64) {
+fn customer(driver: &TopologyTestDriver<impl Graph>, id: &str, row: Option<&str>, ts: i64) {
     driver
         .pipe_raw("customers", Some(id.as_bytes()), row.map(str::as_bytes), ts)
         .unwrap();
 }
 
 /// Pipes the product row `id` (`name|unit cents`) at `ts`.
-fn product(driver: &TopologyTestDriver<impl TaskGraph>, id: &str, row: &str, ts: i64) {
+fn product(driver: &TopologyTestDriver<impl Graph>, id: &str, row: &str, ts: i64) {
     driver
         .pipe_raw("products", Some(id.as_bytes()), Some(row.as_bytes()), ts)
         .unwrap();
 }
 
 /// The output records since the last read as (customer, window start, totals text, timestamp).
-fn totals(driver: &TopologyTestDriver<impl TaskGraph>) -> Vec<(String, i64, String, i64)> {
+fn totals(driver: &TopologyTestDriver<impl Graph>) -> Vec<(String, i64, String, i64)> {
     driver
         .output_topic_named::<Windowed<String>, Option<String>, HourKey, OptionSerde<StringSerde>>(
             "order-totals-per-hour",

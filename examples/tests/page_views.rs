@@ -7,7 +7,7 @@ const MINUTE: i64 = 60_000;
 const SECOND: i64 = 1_000;
 
 /// Reads the final counts as (user, window start, window end, count).
-fn finals(driver: &TopologyTestDriver<impl streams_runtime::graph::TaskGraph>) -> Vec<(String, i64, i64, Option<i64>)> {
+fn finals(driver: &TopologyTestDriver<impl Graph>) -> Vec<(String, i64, i64, Option<i64>)> {
     driver
         .output_topic_named::<Windowed<String>, Option<i64>, TimeWindowedSerde<StringSerde, 60_000>, OptionSerde<LongSerde>>(
             "page-views-per-minute",

@@ -4,7 +4,7 @@ use examples::word_count_processor::WordCountTopology;
 use std::time::Duration;
 use streams_runtime::prelude::*;
 
-fn driver() -> TopologyTestDriver<impl streams_runtime::graph::TaskGraph> {
+fn driver() -> TopologyTestDriver<impl Graph> {
     test_driver_with(
         &WordCountTopology,
         DriverConfig {

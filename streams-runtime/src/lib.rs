@@ -7,8 +7,10 @@
 
 pub mod config;
 mod describe;
+#[doc(hidden)]
 pub mod dsl;
 pub mod error;
+#[doc(hidden)]
 pub mod graph;
 #[cfg(feature = "kafka")]
 pub mod kafka;
@@ -18,6 +20,7 @@ pub mod processor;
 pub mod record;
 pub mod serde;
 pub mod state;
+#[doc(hidden)]
 pub mod task;
 pub mod test_driver;
 pub mod topology;
@@ -37,9 +40,6 @@ pub use rocksdb;
 /// Everything a topology module needs, in one import.
 pub mod prelude {
     pub use crate::error::{ProcessingError, StreamsError};
-    pub use crate::graph::{
-        DefaultPartitioner, RecordTimestamp, StreamPartitioner, TimestampExtractor, WallclockTimestamp,
-    };
     pub use crate::processor::{
         ChildId, Processor, ProcessorContext, ProcessorSpec, PunctuationType, ScheduleId, TaskId,
     };
@@ -49,8 +49,11 @@ pub mod prelude {
         Serde, SerdeOf, ShortSerde, StringSerde, UnitSerde,
     };
     pub use crate::state::{KeyValueStore, SessionStore, StoreKind, VersionedKeyValueStore, WindowStore};
-    pub use crate::test_driver::{DriverConfig, ReadError, TopologyTestDriver, test_driver, test_driver_with};
+    pub use crate::test_driver::{DriverConfig, Graph, ReadError, TopologyTestDriver, test_driver, test_driver_with};
     pub use crate::topology::Topology;
+    pub use crate::topology::{
+        DefaultPartitioner, RecordTimestamp, StreamPartitioner, TimestampExtractor, WallclockTimestamp,
+    };
     pub use crate::window::{SessionWindowedSerde, TimeWindowedSerde, Window, Windowed};
     pub use crate::{Processor, topology};
 }

@@ -2,8 +2,13 @@
 
 /// `"; did you mean `x`?"` for the candidate closest to `name` when it is close enough, else
 /// the list of candidates (`"; <what>: a, b"`), or nothing when there are none.
-pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>, what: &str) -> String {
-    let candidates: Vec<&str> = candidates.into_iter().collect();
+pub(crate) fn did_you_mean<'a>(name: &str, names: impl IntoIterator<Item = &'a str>, what: &str) -> String {
+    let mut candidates: Vec<&str> = Vec::new();
+    for n in names {
+        if !candidates.contains(&n) {
+            candidates.push(n);
+        }
+    }
     let close = candidates
         .iter()
         .map(|c| (edit_distance(name, c), *c))

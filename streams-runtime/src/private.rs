@@ -12,8 +12,12 @@ use crate::state::{StoreKind, StoreSet};
 
 pub use crate::dsl::witness as dsl;
 pub use crate::dsl::{CachingOpNode, OpNode, Operator};
-pub use crate::graph::{Chunks, ProcessorNode, Shared, SinkNode, SourceNode};
+pub use crate::graph::RawRecord;
+pub use crate::graph::{
+    Chunks, DefaultPartitioner, ProcessorNode, RecordTimestamp, Shared, SinkNode, SourceNode, TaskGraph,
+};
 pub use crate::processor::ProcessorSpec;
+pub use crate::task::{Destination, Task, create_task};
 
 /// A store as `topology!` declares it, for the const checks.
 #[derive(Debug, Clone, Copy)]

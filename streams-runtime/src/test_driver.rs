@@ -331,6 +331,13 @@ pub struct TopologyTestDriver<G> {
     _state_dir: tempfile::TempDir,
 }
 
+/// The node graph `topology!` generates for a topology, as a driver runs it. Its type cannot be
+/// written out: name a driver as `TopologyTestDriver<impl Graph>` (a helper's argument or
+/// return type).
+pub trait Graph: TaskGraph {}
+
+impl<G: TaskGraph> Graph for G {}
+
 /// Settings of a [`TopologyTestDriver`].
 #[derive(Debug, Clone)]
 pub struct DriverConfig {
@@ -382,7 +389,7 @@ impl DriverConfig {
 }
 
 /// Creates a driver for `topology` with default settings.
-pub fn test_driver<T: Topology>(topology: &T) -> Result<TopologyTestDriver<impl TaskGraph + use<T>>, StreamsError> {
+pub fn test_driver<T: Topology>(topology: &T) -> Result<TopologyTestDriver<impl Graph + use<T>>, StreamsError> {
     test_driver_with(topology, DriverConfig::default())
 }
 
@@ -390,7 +397,7 @@ pub fn test_driver<T: Topology>(topology: &T) -> Result<TopologyTestDriver<impl 
 pub fn test_driver_with<T: Topology>(
     topology: &T,
     config: DriverConfig,
-) -> Result<TopologyTestDriver<impl TaskGraph + use<T>>, StreamsError> {
+) -> Result<TopologyTestDriver<impl Graph + use<T>>, StreamsError> {
     let dir = tempfile::tempdir().map_err(|source| crate::error::StoreError::Io {
         store: "<state.dir>",
         source,

@@ -4,6 +4,9 @@
 
 use crate::error::StreamsError;
 use crate::graph::TaskGraph;
+pub use crate::graph::{
+    DefaultPartitioner, RecordTimestamp, StreamPartitioner, TimestampExtractor, WallclockTimestamp,
+};
 use crate::state::{StoreField, StoreHandle, StoreSet, StoreSpec};
 use std::fmt;
 use std::marker::PhantomData;

@@ -92,10 +92,7 @@ topology! {
     }
 }
 
-fn read(
-    driver: &TopologyTestDriver<impl streams_runtime::graph::TaskGraph>,
-    topic: &str,
-) -> Vec<(String, String, i64)> {
+fn read(driver: &TopologyTestDriver<impl Graph>, topic: &str) -> Vec<(String, String, i64)> {
     let mut out = driver.output_topic_as::<String, String>(topic);
     out.read_records_to_list()
         .unwrap()
@@ -147,10 +144,7 @@ topology! {
     }
 }
 
-fn changes(
-    driver: &TopologyTestDriver<impl streams_runtime::graph::TaskGraph>,
-    topic: &str,
-) -> Vec<(String, Option<String>, i64)> {
+fn changes(driver: &TopologyTestDriver<impl Graph>, topic: &str) -> Vec<(String, Option<String>, i64)> {
     let mut out = driver.output_topic_as::<String, Option<String>>(topic);
     out.read_records_to_list()
         .unwrap()

@@ -23,7 +23,7 @@ topology! {
     }
 }
 
-fn pipe_numbers<G: streams_runtime::graph::TaskGraph>(driver: &TopologyTestDriver<G>, values: &[i64]) {
+fn pipe_numbers<G: Graph>(driver: &TopologyTestDriver<G>, values: &[i64]) {
     let mut input = driver.input_topic(Mapping::source_numbers());
     for (i, v) in values.iter().enumerate() {
         input.pipe_input_at(format!("k{i}"), *v, 100 + i as i64).unwrap();

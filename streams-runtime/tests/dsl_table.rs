@@ -21,10 +21,7 @@ topology! {
     }
 }
 
-fn pipe_users<G: streams_runtime::graph::TaskGraph>(
-    driver: &TopologyTestDriver<G>,
-    rows: &[(Option<&str>, Option<&str>)],
-) {
+fn pipe_users<G: Graph>(driver: &TopologyTestDriver<G>, rows: &[(Option<&str>, Option<&str>)]) {
     let mut input = driver.input_topic(Users::source_users());
     for (k, v) in rows {
         input.pipe_input(k.map(str::to_owned), v.map(str::to_owned)).unwrap();
@@ -130,7 +127,7 @@ topology! {
     }
 }
 
-fn pipe_balances<G: streams_runtime::graph::TaskGraph>(driver: &TopologyTestDriver<G>, rows: &[(&str, Option<i64>)]) {
+fn pipe_balances<G: Graph>(driver: &TopologyTestDriver<G>, rows: &[(&str, Option<i64>)]) {
     let mut input = driver.input_topic(Balances::source_balances());
     for (k, v) in rows {
         input.pipe_input(Some((*k).to_owned()), *v).unwrap();

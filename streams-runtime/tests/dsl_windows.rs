@@ -31,10 +31,7 @@ topology! {
 
 type Final = (String, i64, i64, Option<i64>, i64);
 
-fn finals<KS: Serde<Windowed<String>>>(
-    driver: &TopologyTestDriver<impl streams_runtime::graph::TaskGraph>,
-    topic: &str,
-) -> Vec<Final> {
+fn finals<KS: Serde<Windowed<String>>>(driver: &TopologyTestDriver<impl Graph>, topic: &str) -> Vec<Final> {
     driver
         .output_topic_named::<Windowed<String>, Option<i64>, KS, OptionSerde<LongSerde>>(topic)
         .read_records_to_list()
@@ -44,7 +41,7 @@ fn finals<KS: Serde<Windowed<String>>>(
         .collect()
 }
 
-fn pipe(driver: &TopologyTestDriver<impl streams_runtime::graph::TaskGraph>, records: &[(&str, i64)]) {
+fn pipe(driver: &TopologyTestDriver<impl Graph>, records: &[(&str, i64)]) {
     let mut input = driver.input_topic(EmitOnClose::source_input());
     for &(key, ts) in records {
         input.pipe_input_at(key.to_owned(), "v".to_owned(), ts).unwrap();

@@ -73,7 +73,7 @@ topology! {
     }
 }
 
-fn pipe(driver: &TopologyTestDriver<impl streams_runtime::graph::TaskGraph>, records: &[(&str, i64)]) {
+fn pipe(driver: &TopologyTestDriver<impl Graph>, records: &[(&str, i64)]) {
     let mut input = driver.input_topic(Windows::source_input());
     for &(key, ts) in records {
         input.pipe_input_at(key.to_owned(), "v".to_owned(), ts).unwrap();

@@ -62,7 +62,7 @@ topology! {
     }
 }
 
-fn driver() -> TopologyTestDriver<impl streams_runtime::graph::TaskGraph> {
+fn driver() -> TopologyTestDriver<impl Graph> {
     test_driver_with(
         &Ticks,
         DriverConfig {

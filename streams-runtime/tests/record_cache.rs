@@ -3,12 +3,11 @@
 //! table drops tombstones of rows it never had, a tight budget evicts (and so flushes) early,
 //! `caching: false` forwards every update, and an exactly-once abort drops dirty entries.
 
-use streams_runtime::graph::{RawRecord, TaskGraph};
+use streams_runtime::__private::{Destination, RawRecord, Task, TaskGraph, create_task};
 use streams_runtime::prelude::*;
 use streams_runtime::processor::TaskId;
 use streams_runtime::record::Headers;
 use streams_runtime::state::{StoreContext, ThreadCache};
-use streams_runtime::task::{Destination, Task, create_task};
 use streams_runtime::topology::NodeSet;
 
 fn kv<V>(k: &str, v: V) -> (String, V) {

@@ -4,12 +4,11 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use streams_runtime::graph::RawRecord;
+use streams_runtime::__private::{RawRecord, Task, create_task};
 use streams_runtime::prelude::*;
 use streams_runtime::processor::TaskId;
 use streams_runtime::record::Headers;
 use streams_runtime::state::StoreContext;
-use streams_runtime::task::{Task, create_task};
 use streams_runtime::topology::NodeSet;
 
 static INITS: AtomicUsize = AtomicUsize::new(0);
@@ -68,7 +67,7 @@ topology! {
     }
 }
 
-fn process<G: streams_runtime::graph::TaskGraph>(task: &mut Task<G>, offset: i64, timestamp: i64) {
+fn process<G: Graph>(task: &mut Task<G>, offset: i64, timestamp: i64) {
     let raw = RawRecord {
         topic: "in",
         partition: 0,
@@ -82,10 +81,10 @@ fn process<G: streams_runtime::graph::TaskGraph>(task: &mut Task<G>, offset: i64
 }
 
 /// The values the task sent to `out` since the last call.
-fn output<G: streams_runtime::graph::TaskGraph>(task: &mut Task<G>) -> Vec<i64> {
+fn output<G: Graph>(task: &mut Task<G>) -> Vec<i64> {
     let mut values = Vec::new();
     task.drain_output(|r| {
-        if matches!(r.destination, streams_runtime::task::Destination::Topic("out")) {
+        if matches!(r.destination, streams_runtime::__private::Destination::Topic("out")) {
             values.push(i64::from_be_bytes(r.value.unwrap().try_into().unwrap()));
         }
     });

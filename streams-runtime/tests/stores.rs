@@ -166,7 +166,10 @@ fn binding_an_unknown_store_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let set = open(false, &dir);
     let err = set.bind::<KeyValueStore<String, i64>>("nope").unwrap_err();
-    assert_eq!(err.to_string(), "no store named nope in this topology");
+    assert_eq!(
+        err.to_string(),
+        "no store named nope in this topology; its stores are: s"
+    );
 }
 
 #[test]

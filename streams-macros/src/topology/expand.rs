@@ -465,7 +465,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                     value_serde: vs,
                 } = Types::source(s);
                 let te = s.timestamp_extractor.as_ref().map_or_else(
-                    || quote_spanned!(span=> ::streams_runtime::graph::RecordTimestamp),
+                    || quote_spanned!(span=> ::streams_runtime::__private::RecordTimestamp),
                     ToTokens::to_token_stream,
                 );
                 quote_spanned!(span=> #rt::SourceNode::<#k, #vt, #ks, #vs, #te, _>::new(#node_name, #children))
@@ -481,7 +481,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                     ..
                 } = Types::sink(def, wiring, i, s);
                 let part = s.partitioner.as_ref().map_or_else(
-                    || quote_spanned!(span=> ::streams_runtime::graph::DefaultPartitioner),
+                    || quote_spanned!(span=> ::streams_runtime::__private::DefaultPartitioner),
                     ToTokens::to_token_stream,
                 );
                 let topic = &s.topic;
@@ -537,7 +537,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             &self,
             #st: &::streams_runtime::state::StoreSet,
             #nodes_param: ::streams_runtime::topology::NodeSet<'_>,
-        ) -> ::core::result::Result<impl ::streams_runtime::graph::TaskGraph + use<>, ::streams_runtime::error::StreamsError> {
+        ) -> ::core::result::Result<impl ::streams_runtime::__private::TaskGraph + use<>, ::streams_runtime::error::StreamsError> {
             let _ = #st;
             #(#forward)*
             #(#build)*

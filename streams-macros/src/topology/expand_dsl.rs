@@ -551,7 +551,7 @@ fn sends_old_values(def: &TopologyDef, wiring: &Wiring, i: usize) -> bool {
 fn partitioner_or_default(partitioner: &Option<syn::Type>, span: Span) -> TokenStream {
     match partitioner {
         Some(p) => quote!(#p),
-        None => quote_spanned!(span=> ::streams_runtime::graph::DefaultPartitioner),
+        None => quote_spanned!(span=> ::streams_runtime::__private::DefaultPartitioner),
     }
 }
 
