@@ -733,6 +733,20 @@ impl<G: TaskGraph, K, V, KS: Serde<K>, VS: Serde<V>> TestInputTopic<G, K, V, KS,
     }
 }
 
+/// Why output topic `index` has no record to read: never written (with the closest topic that
+/// was), or read to the end.
+fn nothing_to_read(outputs: &[OutputTopic], index: usize) -> ReadError {
+    let out = &outputs[index];
+    if out.next_offset > 0 {
+        return ReadError::Empty(out.name.clone());
+    }
+    let written = outputs.iter().filter(|o| o.next_offset > 0).map(|o| o.name.as_str());
+    ReadError::NeverWritten {
+        topic: out.name.clone(),
+        hint: crate::names::did_you_mean(&out.name, written, "it wrote"),
+    }
+}
+
 /// A topic the test reads from (Java's `TestOutputTopic`). Reading consumes.
 pub struct TestOutputTopic<G, K, V, KS, VS> {
     state: Rc<RefCell<DriverState<G>>>,
@@ -751,22 +765,10 @@ impl<G, K, V, KS: Serde<K>, VS: Serde<V>> TestOutputTopic<G, K, V, KS, VS> {
     ) -> Result<(R, i64, Headers), ReadError> {
         let mut state = self.state.borrow_mut();
         let outputs = &mut state.outputs;
-        if outputs[self.index].records.is_empty() {
-            let out = &outputs[self.index];
-            return Err(if out.next_offset == 0 {
-                let written = outputs.iter().filter(|o| o.next_offset > 0).map(|o| o.name.as_str());
-                ReadError::NeverWritten {
-                    topic: out.name.clone(),
-                    hint: crate::names::did_you_mean(&out.name, written, "it wrote"),
-                }
-            } else {
-                ReadError::Empty(out.name.clone())
-            });
-        }
         let out = &mut outputs[self.index];
         let offset = out.first_offset();
         let Some(r) = out.records.pop_front() else {
-            return Err(ReadError::Empty(out.name.clone()));
+            return Err(nothing_to_read(outputs, self.index));
         };
         let headers = if r.has_headers {
             out.headers.pop_front().unwrap_or_default()
