@@ -13,3 +13,7 @@ export STREAMS_TEST_BOOTSTRAP
 echo "Kafka broker for the tests: $STREAMS_TEST_BOOTSTRAP"
 cargo test --workspace --all-targets "$@"
 cargo test --workspace --doc
+# The API documentation builds without a warning (a missing doc is an error: `missing_docs`),
+# and the two library crates package and build as crates.io would take them.
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+cargo publish --dry-run --allow-dirty -p streams-macros -p streams-runtime
