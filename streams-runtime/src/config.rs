@@ -111,6 +111,22 @@ pub enum ConsumerKind {
 pub const DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES: usize = 50 * 1024 * 1024;
 
 /// The settings of a Kafka Streams application.
+///
+/// ```
+/// use std::time::Duration;
+/// use streams_runtime::config::{ProcessingGuarantee, StreamsConfig};
+///
+/// let config = StreamsConfig::from_properties([
+///     ("application.id", "word-count"),
+///     ("bootstrap.servers", "localhost:9092"),
+///     ("processing.guarantee", "exactly_once_v2"),
+///     ("producer.linger.ms", "5"),
+/// ])?;
+/// assert_eq!(config.processing_guarantee, ProcessingGuarantee::ExactlyOnceV2);
+/// assert_eq!(config.commit_interval(), Duration::from_millis(100)); // Java's exactly-once default
+/// assert!(StreamsConfig::from_properties([("application.id", "a"), ("num.stream.thread", "2")]).is_err());
+/// # Ok::<(), streams_runtime::config::ConfigError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamsConfig {
     /// `application.id`: the consumer group and the prefix of internal topics.

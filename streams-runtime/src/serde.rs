@@ -53,7 +53,19 @@ pub enum Encoded {
 
 /// Turns values of `T` into bytes and back (Java's `Serde<T>`).
 ///
-/// `serialize` appends to a reused buffer so the per-record path allocates nothing.
+/// `serialize` appends to a reused buffer so the per-record path allocates nothing. The built-in
+/// serdes write the bytes Java's do:
+///
+/// ```
+/// use streams_runtime::serde::{Encoded, LongSerde, Serde, StringSerde};
+///
+/// let mut bytes = Vec::new();
+/// assert!(matches!(LongSerde.serialize(&42, &mut bytes)?, Encoded::Bytes));
+/// assert_eq!(bytes, 42i64.to_be_bytes()); // Java's LongSerializer: 8 bytes, big-endian
+/// assert_eq!(LongSerde.deserialize(Some(&bytes))?, 42);
+/// assert_eq!(StringSerde.deserialize(Some(b"kafka"))?, "kafka");
+/// # Ok::<(), streams_runtime::serde::SerdeError>(())
+/// ```
 #[diagnostic::on_unimplemented(
     message = "serde `{Self}` cannot (de)serialize `{T}`",
     label = "`{Self}` is not a serde for `{T}`",

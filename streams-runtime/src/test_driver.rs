@@ -326,6 +326,31 @@ struct PipedRecord<'a> {
 /// Like Java's driver, all sub-topologies run in one task (partition 0 of every topic), records
 /// written to a topic the topology reads are processed in turn, and wall-clock time only moves
 /// when the test advances it.
+///
+/// ```
+/// use streams_runtime::prelude::*;
+///
+/// topology! {
+///     struct Counts {
+///         stream words { topic: "words", key: Option<String>, value: String }
+///         words.group_by(|_, word| word.clone())
+///             .count(store: "counts", persistent: false)
+///             .to_stream()
+///             .to("word-counts");
+///     }
+/// }
+///
+/// let driver = test_driver(&Counts)?;
+/// let mut input = driver.input_topic(Counts::source_words());
+/// input.pipe_input(None, "kafka".to_owned())?;
+/// input.pipe_input(None, "kafka".to_owned())?;
+/// let mut output = driver.output_topic_as::<String, Option<i64>>("word-counts");
+/// assert_eq!(output.read_key_values_to_list()?, [("kafka".to_owned(), Some(1)), ("kafka".to_owned(), Some(2))]);
+/// // The store the aggregation created, read by name (Java's `getKeyValueStore`).
+/// let counts = driver.key_value_store::<String, i64>("counts")?;
+/// assert_eq!(counts.get(&"kafka".to_owned())?, Some(2));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct TopologyTestDriver<G> {
     state: Rc<RefCell<DriverState<G>>>,
     _state_dir: tempfile::TempDir,

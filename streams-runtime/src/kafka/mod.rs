@@ -228,7 +228,31 @@ impl Shared {
     }
 }
 
-/// A topology running against Kafka.
+/// A topology running against Kafka (Java's `KafkaStreams`).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use streams_runtime::config::StreamsConfig;
+/// use streams_runtime::kafka::KafkaStreams;
+/// use streams_runtime::prelude::*;
+///
+/// topology! {
+///     struct Uppercase {
+///         stream lines { topic: "lines", key: Option<String>, value: String }
+///         lines.map_values(|line| line.to_uppercase()).to("upper");
+///     }
+/// }
+///
+/// let config = StreamsConfig::from_properties([
+///     ("application.id", "uppercase"),
+///     ("bootstrap.servers", "localhost:9092"),
+/// ])?;
+/// let mut streams = KafkaStreams::new(Uppercase, config)?;
+/// streams.start()?; // threads join the group, restore their stores and process
+/// // ... until shutdown:
+/// streams.close(Duration::from_secs(30));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct KafkaStreams<T> {
     topology: T,
     config: Arc<StreamsConfig>,
