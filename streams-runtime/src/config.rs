@@ -4,6 +4,9 @@
 //! (`security.protocol`, `ssl.*`, `sasl.*`) pass through to librdkafka unchanged. Unknown or
 //! invalid settings are an error when the config is built.
 
+mod builder;
+
+pub use builder::StreamsConfigBuilder;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -793,6 +796,42 @@ mod tests {
         assert!(reason("application.server", "localhost:8080").contains("not implemented yet"));
         assert!(reason("client.tag.zone", "eu-1a").contains("client tags"));
         assert!(reason("acceptable.recovery.lag", "10000").contains("range assignor"));
+    }
+
+    #[test]
+    fn the_builder_and_from_properties_agree() {
+        let built = StreamsConfig::builder()
+            .application_id("a")
+            .num_stream_threads(3)
+            .processing_guarantee(ProcessingGuarantee::ExactlyOnceV2)
+            .statestore_cache_max_bytes(7)
+            .commit_interval(Duration::from_millis(250))
+            .deserialization_handler(DeserializationHandler::LogAndContinue)
+            .property("acks", "all")
+            .build()
+            .unwrap();
+        let properties = StreamsConfig::from_properties([
+            ("application.id", "a"),
+            ("num.stream.threads", "3"),
+            ("processing.guarantee", "exactly_once_v2"),
+            ("statestore.cache.max.bytes", "7"),
+            ("commit.interval.ms", "250"),
+            ("deserialization.exception.handler", "LogAndContinueExceptionHandler"),
+            ("acks", "all"),
+        ])
+        .unwrap();
+        assert_eq!(built, properties);
+        assert!(matches!(
+            StreamsConfig::builder()
+                .application_id("a")
+                .num_stream_threads(0)
+                .build(),
+            Err(ConfigError::Invalid { .. })
+        ));
+        assert_eq!(
+            StreamsConfig::builder().build(),
+            Err(ConfigError::Missing("application.id"))
+        );
     }
 
     #[test]
