@@ -118,6 +118,14 @@ fn read_stored<R>(
 }
 
 /// The store below its record cache: the backend, the transaction's writes and the changelog.
+/// A caching store's parts, borrowed apart (see `KvStoreInner::cache_parts`).
+struct CacheParts<'a> {
+    cache: &'a mut NamedCache,
+    below: Stored<'a>,
+    key: &'a mut Vec<u8>,
+    value: &'a mut Vec<u8>,
+}
+
 struct Stored<'a> {
     backend: &'a mut Backend,
     uncommitted: &'a mut Option<Uncommitted>,
@@ -323,31 +331,9 @@ impl KvStoreInner {
         })
     }
 
-    /// Writes the cache's dirty entries to the store (Java's `flushCache` at commit).
-    pub(super) fn flush_cache(&mut self) -> Result<(), StoreError> {
-        let KvStoreInner {
-            cache: Some(cache),
-            backend,
-            uncommitted,
-            changelog,
-            timestamped,
-            ..
-        } = self
-        else {
-            return Ok(());
-        };
-        let mut below = Stored {
-            backend,
-            uncommitted,
-            changelog,
-            timestamped: *timestamped,
-        };
-        cache.flush(&mut below)
-    }
-
-    /// Reads the key in the scratch key buffer through the cache, if the store has one (which
-    /// keeps what it read, as Java's caching store does).
-    fn read_key_buf<R>(&mut self, read: impl FnOnce(Option<&[u8]>) -> R) -> Result<R, StoreError> {
+    /// The store's record cache apart from the store below it and the scratch key and value
+    /// buffers, borrowed together; `None` for a store without a cache.
+    fn cache_parts(&mut self) -> Option<CacheParts<'_>> {
         let KvStoreInner {
             cache,
             backend,
@@ -355,75 +341,66 @@ impl KvStoreInner {
             changelog,
             timestamped,
             key_buf,
+            value_buf,
             ..
         } = self;
-        match cache {
-            Some(cache) => {
-                let mut below = Stored {
-                    backend,
-                    uncommitted,
-                    changelog,
-                    timestamped: *timestamped,
-                };
-                cache.read(key_buf, &mut below, read)
-            }
-            None => read_stored(backend, uncommitted.as_ref(), key_buf, read),
+        Some(CacheParts {
+            cache: cache.as_mut()?,
+            below: Stored {
+                backend,
+                uncommitted,
+                changelog,
+                timestamped: *timestamped,
+            },
+            key: key_buf,
+            value: value_buf,
+        })
+    }
+
+    /// [`cache_parts`](Self::cache_parts) of a store known to cache.
+    fn cached(&mut self) -> CacheParts<'_> {
+        self.cache_parts().expect("only called for a caching store")
+    }
+
+    /// Writes the cache's dirty entries to the store (Java's `flushCache` at commit).
+    pub(super) fn flush_cache(&mut self) -> Result<(), StoreError> {
+        match self.cache_parts() {
+            Some(CacheParts { cache, mut below, .. }) => cache.flush(&mut below),
+            None => Ok(()),
         }
+    }
+
+    /// Reads the key in the scratch key buffer through the cache, if the store has one (which
+    /// keeps what it read, as Java's caching store does).
+    fn read_key_buf<R>(&mut self, read: impl FnOnce(Option<&[u8]>) -> R) -> Result<R, StoreError> {
+        if self.cache.is_none() {
+            return read_stored(&self.backend, self.uncommitted.as_ref(), &self.key_buf, read);
+        }
+        let CacheParts {
+            cache, mut below, key, ..
+        } = self.cached();
+        cache.read(key, &mut below, read)
     }
 
     /// The read of a caching store's read-modify-write: reads the key in the scratch key buffer
     /// through the cache, with where the cache has it for [`put_cached_at`](Self::put_cached_at).
     fn read_cached_slot<R>(&mut self, read: impl FnOnce(Option<&[u8]>) -> R) -> Result<(R, Slot), StoreError> {
-        let KvStoreInner {
-            cache: Some(cache),
-            backend,
-            uncommitted,
-            changelog,
-            timestamped,
-            key_buf,
-            ..
-        } = self
-        else {
-            unreachable!("only called for a caching store")
-        };
-        let mut below = Stored {
-            backend,
-            uncommitted,
-            changelog,
-            timestamped: *timestamped,
-        };
-        cache.read_slot(key_buf, &mut below, read)
+        let CacheParts {
+            cache, mut below, key, ..
+        } = self.cached();
+        cache.read_slot(key, &mut below, read)
     }
 
     /// The write of a caching store's read-modify-write: the scratch key and value (or a delete
     /// when `value` is `false`) into the cache at `slot`, with the context of the write.
     fn put_cached_at(&mut self, slot: Slot, value: bool, context: EntryContext) -> Result<(), StoreError> {
-        let KvStoreInner {
-            cache: Some(cache),
-            backend,
-            uncommitted,
-            changelog,
-            timestamped,
-            key_buf,
-            value_buf,
-            ..
-        } = self
-        else {
-            unreachable!("only called for a caching store")
-        };
-        let mut below = Stored {
-            backend,
-            uncommitted,
-            changelog,
-            timestamped: *timestamped,
-        };
-        cache.put_at(
-            slot,
-            key_buf,
-            value.then_some(value_buf.as_slice()),
-            context,
-            &mut below,
-        )
+        let CacheParts {
+            cache,
+            mut below,
+            key,
+            value: bytes,
+        } = self.cached();
+        cache.put_at(slot, key, value.then_some(bytes.as_slice()), context, &mut below)
     }
 
     /// Writes the scratch key and value (or a delete when `value` is `false`) into the cache,
@@ -435,26 +412,13 @@ impl KvStoreInner {
         } else {
             self.read_key_buf(|b| b.map(<[u8]>::to_vec))?
         };
-        let KvStoreInner {
-            cache: Some(cache),
-            backend,
-            uncommitted,
-            changelog,
-            timestamped,
-            key_buf,
-            value_buf,
-            ..
-        } = self
-        else {
-            unreachable!("only called for a caching store")
-        };
-        let mut below = Stored {
-            backend,
-            uncommitted,
-            changelog,
-            timestamped: *timestamped,
-        };
-        cache.put(key_buf, value.then_some(value_buf.as_slice()), context, &mut below)?;
+        let CacheParts {
+            cache,
+            mut below,
+            key,
+            value: bytes,
+        } = self.cached();
+        cache.put(key, value.then_some(bytes.as_slice()), context, &mut below)?;
         Ok(old)
     }
 
