@@ -673,20 +673,32 @@ fn tasks_of_idle_partitions_are_created_at_assignment_and_punctuate() {
     assert!(streams.take_failure().is_none());
 }
 
-topology! {
-    /// The word count with each counted word also written to `wc-cache-seen`, after the
-    /// counting task counted it: once that topic holds every word, a test knows the counts are
-    /// all in the store (or its cache).
-    struct CountedWords {
-        stream lines { topic: "wc-cache-in", key: Option<String>, value: String }
-        let words = lines
-            .flat_map_values(|line| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
-            .select_key(|_, word| word.clone())
-            .repartition(name: "wc-cache-words");
-        words.group_by_key().count(store: "wc-cache-counts").to_stream().to("wc-cache-out");
-        words.to("wc-cache-seen");
-    }
+/// A word count with each counted word also written to a `seen` topic, after the counting task
+/// counted it: once that topic holds every word, a test knows the counts are all in the store
+/// (or its cache).
+macro_rules! counted_words_topology {
+    (struct $name:ident { input: $input:tt, words: $words:tt, counts: $counts:tt, output: $output:tt, seen: $seen:tt }) => {
+        topology! {
+            struct $name {
+                stream lines { topic: $input, key: Option<String>, value: String }
+                let words = lines
+                    .flat_map_values(|line| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
+                    .select_key(|_, word| word.clone())
+                    .repartition(name: $words);
+                words.group_by_key().count(store: $counts).to_stream().to($output);
+                words.to($seen);
+            }
+        }
+    };
 }
+
+counted_words_topology!(struct CountedWords {
+    input: "wc-cache-in",
+    words: "wc-cache-words",
+    counts: "wc-cache-counts",
+    output: "wc-cache-out",
+    seen: "wc-cache-seen"
+});
 
 #[test]
 fn the_record_cache_writes_one_update_per_word_and_commit_and_every_update_without_it() {
@@ -716,19 +728,13 @@ fn the_record_cache_writes_one_update_per_word_and_commit_and_every_update_witho
     }
 }
 
-topology! {
-    /// Word count whose words are also written uncached, so a test sees them processed while the
-    /// counts wait in the record cache.
-    struct CachedHandOver {
-        stream lines { topic: "wc-cached-two-in", key: Option<String>, value: String }
-        let words = lines
-            .flat_map_values(|line| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
-            .select_key(|_, word| word.clone())
-            .repartition(name: "wc-cached-two-words");
-        words.group_by_key().count(store: "wc-cached-two-counts").to_stream().to("wc-cached-two-out");
-        words.to("wc-cached-two-seen");
-    }
-}
+counted_words_topology!(struct CachedHandOver {
+    input: "wc-cached-two-in",
+    words: "wc-cached-two-words",
+    counts: "wc-cached-two-counts",
+    output: "wc-cached-two-out",
+    seen: "wc-cached-two-seen"
+});
 
 #[test]
 fn a_revocation_flushes_the_record_caches_before_it_commits() {

@@ -218,7 +218,8 @@ const STREAMS_SETTINGS: &[&str] = &[
     "rocksdb.block.cache.max.bytes",
 ];
 
-/// Java settings that do not apply here, each with the reason the error gives.
+/// Java settings that do not apply here, each with the reason the error gives (a name ending
+/// in `.` stands for every setting it prefixes).
 const NOT_APPLICABLE: &[(&str, &str)] = &[
     (
         "default.key.serde",
@@ -259,6 +260,10 @@ const NOT_APPLICABLE: &[(&str, &str)] = &[
     (
         "rack.aware.assignment.tags",
         "standby replicas are not run yet, so there is nothing to place by rack",
+    ),
+    (
+        "client.tag.",
+        "standby replicas are not run yet, so there is nothing to place by client tags",
     ),
     (
         "rack.aware.assignment.strategy",
@@ -567,12 +572,10 @@ impl StreamsConfig {
                             .insert(at, (*scope, name.to_owned(), value.to_owned()));
                         explicit.unprefixed_client_settings += 1;
                     }
-                } else if let Some((_, reason)) = NOT_APPLICABLE.iter().find(|(n, _)| *n == name).or_else(|| {
-                    name.starts_with("client.tag.").then_some(&(
-                        "",
-                        "standby replicas are not run yet, so there is nothing to place by client tags",
-                    ))
-                }) {
+                } else if let Some((_, reason)) = NOT_APPLICABLE
+                    .iter()
+                    .find(|(n, _)| *n == name || (n.ends_with('.') && name.starts_with(n)))
+                {
                     return Err(invalid(reason));
                 } else {
                     let hint = suggest(name);
