@@ -194,6 +194,15 @@ pub enum StreamsError {
         /// The closest store name, or the store names.
         hint: String,
     },
+    /// A store cannot be queried now (Java's `InvalidStateStoreException` family): retry later,
+    /// or ask the instance that holds it.
+    #[error("store {store} cannot be queried: {reason}")]
+    StoreNotQueryable {
+        /// The store.
+        store: String,
+        /// Why.
+        reason: NotQueryable,
+    },
     /// A topic that no source of the topology reads.
     #[error("topic {topic} is not a source topic of this topology{hint}")]
     UnknownTopic {
@@ -271,6 +280,31 @@ pub enum StreamsError {
         /// What the call needs.
         reason: &'static str,
     },
+}
+
+/// Why a store cannot be queried (the cases of Java's `InvalidStateStoreException`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotQueryable {
+    /// The application has not been started (Java's `StreamsNotStartedException`).
+    #[error("the application has not been started")]
+    NotStarted,
+    /// No running task of this instance holds the store: it is being rebalanced or restored,
+    /// or it lives on another instance (Java's `StateStoreMigratedException`). Retry, or ask
+    /// the instance `query_metadata_for_key` names.
+    #[error("it may have migrated to another instance, or its task is being rebalanced or restored")]
+    Migrated,
+    /// The application is shutting down, stopped or failed (Java's
+    /// `StateStoreNotAvailableException`).
+    #[error("the application is {0:?}")]
+    NotAvailable(State),
+    /// The query asked for one partition and this instance holds no task of it (Java's
+    /// `InvalidStateStorePartitionException`).
+    #[error("this instance holds no task of partition {0}")]
+    NoSuchPartition(i32),
+    /// A stream thread did not answer in time (busy restoring, under a stale query).
+    #[error("a stream thread did not answer within {0:?}")]
+    Timeout(std::time::Duration),
 }
 
 fn at(metadata: &Option<RecordMetadata>) -> String {

@@ -11,6 +11,7 @@ mod embedded;
 mod exactly_once;
 mod global_thread;
 mod partition_group;
+mod query;
 mod rebalance;
 mod record_collector;
 mod restore;
@@ -25,12 +26,16 @@ mod thread_error;
 mod topics;
 
 pub use embedded::EmbeddedCluster;
+pub use query::{DEFAULT_QUERY_TIMEOUT, QueryIter, StoreQuery};
 
 use crate::config::StreamsConfig;
 use crate::error::StreamsError;
 use crate::processor::TaskId;
-use crate::topology::Topology;
+use crate::serde::DefaultSerde;
+use crate::state::{KeyValueStore, SessionStore, StoreHandle, ThreadCache, WindowStore};
+use crate::topology::{StoreRef, Topology};
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -100,8 +105,8 @@ pub(crate) struct Shared {
     restore_listener: Mutex<Option<RestoreListener>>,
     error_handler: Mutex<Option<UncaughtErrorHandler>>,
     failure: Mutex<Option<StreamsError>>,
-    /// The active tasks of each stream thread.
-    active_tasks: Mutex<Vec<Vec<TaskId>>>,
+    /// The live stream threads by index.
+    stream_threads: Mutex<BTreeMap<usize, StreamThreadSlot>>,
     /// What every RocksDB store of the instance opens with: one block cache for all of them.
     #[cfg(feature = "rocksdb")]
     rocksdb: crate::state::RocksDbSettings,
@@ -120,7 +125,7 @@ impl Shared {
             restore_listener: Mutex::new(None),
             error_handler: Mutex::new(None),
             failure: Mutex::new(None),
-            active_tasks: Mutex::new(Vec::new()),
+            stream_threads: Mutex::new(BTreeMap::new()),
             #[cfg(feature = "rocksdb")]
             rocksdb: crate::state::RocksDbSettings::new(
                 config.rocksdb_block_cache_bytes,
@@ -189,18 +194,27 @@ impl Shared {
         }
     }
 
-    /// Records the active tasks of stream thread `index`.
-    pub(crate) fn set_active_tasks(&self, index: usize, tasks: Vec<TaskId>) {
-        let mut all = self.active_tasks.lock().unwrap_or_else(|p| p.into_inner());
-        if all.len() <= index {
-            all.resize(index + 1, Vec::new());
-        }
-        all[index] = tasks;
+    fn stream_threads(&self) -> std::sync::MutexGuard<'_, BTreeMap<usize, StreamThreadSlot>> {
+        self.stream_threads.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn active_tasks_of(&self, index: usize) -> Vec<TaskId> {
-        let all = self.active_tasks.lock().unwrap_or_else(|p| p.into_inner());
-        all.get(index).cloned().unwrap_or_default()
+    /// Records the active tasks of stream thread `index`.
+    pub(crate) fn set_active_tasks(&self, index: usize, tasks: Vec<TaskId>) {
+        if let Some(slot) = self.stream_threads().get_mut(&index) {
+            slot.active_tasks = tasks;
+        }
+    }
+
+    /// Where to send queries: one sender per live stream thread.
+    pub(crate) fn query_senders(&self) -> Vec<query::QuerySender> {
+        self.stream_threads()
+            .values()
+            .map(|slot| slot.queries.clone())
+            .collect()
+    }
+
+    fn state(&self) -> State {
+        *self.state.borrow()
     }
 
     pub(crate) fn restored(&self, restored: &Restored) {
@@ -257,7 +271,27 @@ pub struct KafkaStreams<T> {
     topology: T,
     config: Arc<StreamsConfig>,
     shared: Arc<Shared>,
+    /// The control topic's watcher and the global stream thread.
     threads: Vec<JoinHandle<()>>,
+    /// The stream threads, by index.
+    stream_threads: Mutex<BTreeMap<usize, JoinHandle<()>>>,
+    /// What stream threads start with, once the application started.
+    started: Option<Started>,
+}
+
+/// What every stream thread of a started application shares.
+struct Started {
+    routes: Arc<routes::Routes>,
+    globals: crate::state::GlobalStores,
+}
+
+/// A live stream thread as the application reaches it.
+pub(crate) struct StreamThreadSlot {
+    queries: query::QuerySender,
+    stop: Arc<AtomicBool>,
+    cache: ThreadCache,
+    /// The tasks the thread runs now.
+    active_tasks: Vec<TaskId>,
 }
 
 impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
@@ -272,6 +306,8 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
             shared: Arc::new(Shared::new(&config)),
             config: Arc::new(config),
             threads: Vec::new(),
+            stream_threads: Mutex::new(BTreeMap::new()),
+            started: None,
         })
     }
 
@@ -311,7 +347,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
 
     /// The current state.
     pub fn state(&self) -> State {
-        *self.shared.state.borrow()
+        self.shared.state()
     }
 
     /// A receiver of state changes for async code, e.g.
@@ -329,12 +365,14 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         self.shared.dropped.load(Ordering::Relaxed)
     }
 
-    /// The stream threads of this instance and their clients (Java's
-    /// `metadataForLocalThreads`, without task lists and thread states).
+    /// The live stream threads of this instance, their clients and tasks (Java's
+    /// `metadataForLocalThreads`, without thread states and standby tasks).
     pub fn metadata_for_local_threads(&self) -> Vec<ThreadMetadata> {
         let app = &self.config.application_id;
-        (0..self.config.num_stream_threads)
-            .map(|index| {
+        self.shared
+            .stream_threads()
+            .iter()
+            .map(|(&index, slot)| {
                 let (consumer_client_id, producer_client_id) = self.config.thread_client_ids(index);
                 ThreadMetadata {
                     thread_name: thread_name(app, index),
@@ -344,10 +382,70 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
                         .config
                         .exactly_once()
                         .then(|| exactly_once::transactional_id(app, self.shared.process_id(), index)),
-                    active_tasks: self.shared.active_tasks_of(index),
+                    active_tasks: slot.active_tasks.clone(),
                 }
             })
             .collect()
+    }
+
+    /// A read-only view of a store of the topology over this instance's tasks (Java's
+    /// `KafkaStreams.store`), typed as the topology declares it:
+    /// `streams.store(MyTopology::store_counts()).get(&key)`.
+    pub fn store<H: StoreHandle + 'static>(&self, store: StoreRef<H>) -> StoreQuery<H> {
+        StoreQuery::new(Arc::clone(&self.shared), store.index(), T::STORES[store.index()].name)
+    }
+
+    /// A read-only view of the key-value store `name` with the default serdes of `K` and `V`:
+    /// the way to query the stores of DSL aggregations and tables.
+    pub fn key_value_store<K: DefaultSerde, V: DefaultSerde>(
+        &self,
+        name: &str,
+    ) -> Result<StoreQuery<KeyValueStore<K, V>>, StreamsError>
+    where
+        KeyValueStore<K, V>: 'static,
+    {
+        self.store_named(name)
+    }
+
+    /// A read-only view of the window store `name` with the default serdes of `K` and `V`.
+    pub fn window_store<K: DefaultSerde, V: DefaultSerde>(
+        &self,
+        name: &str,
+    ) -> Result<StoreQuery<WindowStore<K, V>>, StreamsError>
+    where
+        WindowStore<K, V>: 'static,
+    {
+        self.store_named(name)
+    }
+
+    /// A read-only view of the session store `name` with the default serdes of `K` and `V`.
+    pub fn session_store<K: DefaultSerde, V: DefaultSerde>(
+        &self,
+        name: &str,
+    ) -> Result<StoreQuery<SessionStore<K, V>>, StreamsError>
+    where
+        SessionStore<K, V>: 'static,
+    {
+        self.store_named(name)
+    }
+
+    fn store_named<H: StoreHandle + 'static>(&self, name: &str) -> Result<StoreQuery<H>, StreamsError> {
+        let index = T::STORES
+            .iter()
+            .position(|s| s.name == name)
+            .ok_or_else(|| StreamsError::UnknownStore {
+                name: name.to_owned(),
+                hint: crate::names::did_you_mean(name, T::STORES.iter().map(|s| s.name), "its stores are"),
+            })?;
+        let spec = &T::STORES[index];
+        if spec.kind != H::KIND {
+            return Err(StreamsError::StoreKind {
+                store: spec.name.to_owned(),
+                expected: H::KIND.name(),
+                actual: spec.kind.name(),
+            });
+        }
+        Ok(StoreQuery::new(Arc::clone(&self.shared), index, spec.name))
     }
 
     /// Makes the runtime fail once in the given way (fault tests).
@@ -388,59 +486,167 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
             }
             None => crate::state::GlobalStores::default(),
         };
+        self.started = Some(Started { routes, globals });
         for index in 0..self.config.num_stream_threads {
-            let (topology, config, shared, routes, globals) = (
-                self.topology.clone(),
-                Arc::clone(&self.config),
-                Arc::clone(&self.shared),
-                Arc::clone(&routes),
-                globals.clone(),
-            );
-            let name = thread_name(&config.application_id, index);
-            let handle = std::thread::Builder::new()
-                .name(name.clone())
-                .spawn(move || {
-                    // A replaced thread runs again under the same name, with new clients and tasks.
-                    while let Err(e) = stream_thread::run(topology.clone(), &config, &routes, &globals, index, &shared)
-                    {
-                        let e = match e {
-                            ThreadError::Failed(e) => e,
-                            // Java rejoins without asking the handler: the tasks are elsewhere.
-                            ThreadError::Migrated(reason) if !shared.stopping() => {
-                                tracing::warn!(%reason, thread = %name, "tasks migrated; the thread starts again");
-                                continue;
-                            }
-                            // Stopping: the tasks are elsewhere, nothing is left to commit.
-                            ThreadError::Migrated(reason) => {
-                                tracing::info!(%reason, thread = %name, "tasks migrated while stopping");
-                                break;
-                            }
-                        };
-                        match shared.respond(&e) {
-                            ThreadFailureResponse::ReplaceThread if !shared.stopping() => {
-                                tracing::warn!(error = %e, thread = %name, "replacing the failed stream thread");
-                            }
-                            ThreadFailureResponse::ShutdownApplication => {
-                                // The failure is recorded first: this instance's own watcher
-                                // reads the request too.
-                                let request = e.to_string();
-                                shared.fail(e);
-                                control::request_shutdown(&config, &name, &request);
-                                break;
-                            }
-                            _ => {
-                                shared.fail(e);
-                                break;
-                            }
+            self.spawn_stream_thread(index)?;
+        }
+        Ok(())
+    }
+
+    /// Starts one more stream thread on the running application (Java's `addStreamThread`): it
+    /// joins the group, and the rebalance gives it its share of the tasks. The record cache is
+    /// divided anew among the threads. Returns the new thread's name, which reuses the lowest
+    /// free thread number.
+    pub fn add_stream_thread(&self) -> Result<String, StreamsError> {
+        if !matches!(self.state(), State::Running | State::Rebalancing) {
+            return Err(StreamsError::IllegalState {
+                state: self.state(),
+                reason: "stream threads are added to a running application",
+            });
+        }
+        let index = {
+            let (live, handles) = (self.shared.stream_threads(), self.stream_threads());
+            (0..)
+                .find(|i| !live.contains_key(i) && !handles.contains_key(i))
+                .unwrap_or_default()
+        };
+        self.spawn_stream_thread(index)?;
+        self.resize_caches();
+        Ok(thread_name(&self.config.application_id, index))
+    }
+
+    /// Stops one stream thread of the running application (Java's `removeStreamThread`): it
+    /// commits, closes its tasks and leaves the group, whose rebalance moves its tasks to the
+    /// other threads and instances. Waits up to `timeout` for it to stop; returns its name.
+    pub fn remove_stream_thread(&self, timeout: Duration) -> Result<String, StreamsError> {
+        if !matches!(self.state(), State::Running | State::Rebalancing) {
+            return Err(StreamsError::IllegalState {
+                state: self.state(),
+                reason: "stream threads are removed from a running application",
+            });
+        }
+        // Java removes the first live thread.
+        let Some((index, stop)) = (self.shared.stream_threads().iter())
+            .next()
+            .map(|(&index, slot)| (index, Arc::clone(&slot.stop)))
+        else {
+            return Err(StreamsError::IllegalState {
+                state: self.state(),
+                reason: "the application has no stream thread left to remove",
+            });
+        };
+        stop.store(true, Ordering::Relaxed);
+        let name = thread_name(&self.config.application_id, index);
+        let deadline = Instant::now() + timeout;
+        // A thread that does not stop in time stays in the table, for close to join.
+        while !self.stream_threads().get(&index).is_none_or(JoinHandle::is_finished) {
+            if Instant::now() >= deadline {
+                return Err(StreamsError::Timeout {
+                    context: format!("removing stream thread {name}").into(),
+                    message: format!("the thread did not stop within {timeout:?}"),
+                });
+            }
+            std::thread::sleep(CLOSE_POLL);
+        }
+        if let Some(handle) = self.stream_threads().remove(&index) {
+            let _ = handle.join();
+        }
+        self.resize_caches();
+        Ok(name)
+    }
+
+    fn stream_threads(&self) -> std::sync::MutexGuard<'_, BTreeMap<usize, JoinHandle<()>>> {
+        self.stream_threads.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Divides the record cache among the live stream threads (and the global thread).
+    fn resize_caches(&self) {
+        let threads = self.shared.stream_threads();
+        let global = self.started.as_ref().is_some_and(|s| !s.globals.0.is_empty());
+        let share = self.config.statestore_cache_max_bytes / (threads.len() as u64 + u64::from(global)).max(1);
+        for slot in threads.values() {
+            slot.cache.resize(share);
+        }
+    }
+
+    /// Spawns stream thread `index` and registers it with the application.
+    fn spawn_stream_thread(&self, index: usize) -> Result<(), StreamsError> {
+        let Some(started) = &self.started else {
+            return Err(StreamsError::IllegalState {
+                state: self.state(),
+                reason: "stream threads run once the application started",
+            });
+        };
+        let (queries, mailbox) = query::mailbox();
+        let stop = Arc::new(AtomicBool::new(false));
+        let global = !started.globals.0.is_empty();
+        let cache = ThreadCache::new(self.config.cache_max_bytes_per_thread(global));
+        self.shared.stream_threads().insert(
+            index,
+            StreamThreadSlot {
+                queries,
+                stop: Arc::clone(&stop),
+                cache: cache.clone(),
+                active_tasks: Vec::new(),
+            },
+        );
+        let own = stream_thread::ThreadOwn {
+            index,
+            mailbox,
+            stop,
+            cache,
+        };
+        let (topology, config, shared, routes, globals) = (
+            self.topology.clone(),
+            Arc::clone(&self.config),
+            Arc::clone(&self.shared),
+            Arc::clone(&started.routes),
+            started.globals.clone(),
+        );
+        let name = thread_name(&config.application_id, index);
+        let handle = std::thread::Builder::new()
+            .name(name.clone())
+            .spawn(move || {
+                // A replaced thread runs again under the same name, with new clients and tasks.
+                while let Err(e) = stream_thread::run(topology.clone(), &config, &routes, &globals, &own, &shared) {
+                    let e = match e {
+                        ThreadError::Failed(e) => e,
+                        // Java rejoins without asking the handler: the tasks are elsewhere.
+                        ThreadError::Migrated(reason) if !own.stopping(&shared) => {
+                            tracing::warn!(%reason, thread = %name, "tasks migrated; the thread starts again");
+                            continue;
+                        }
+                        // Stopping: the tasks are elsewhere, nothing is left to commit.
+                        ThreadError::Migrated(reason) => {
+                            tracing::info!(%reason, thread = %name, "tasks migrated while stopping");
+                            break;
+                        }
+                    };
+                    match shared.respond(&e) {
+                        ThreadFailureResponse::ReplaceThread if !own.stopping(&shared) => {
+                            tracing::warn!(error = %e, thread = %name, "replacing the failed stream thread");
+                        }
+                        ThreadFailureResponse::ShutdownApplication => {
+                            // The failure is recorded first: this instance's own watcher
+                            // reads the request too.
+                            let request = e.to_string();
+                            shared.fail(e);
+                            control::request_shutdown(&config, &name, &request);
+                            break;
+                        }
+                        _ => {
+                            shared.fail(e);
+                            break;
                         }
                     }
-                })
-                .map_err(|source| StreamsError::Io {
-                    context: "spawning a stream thread".into(),
-                    source,
-                })?;
-            self.threads.push(handle);
-        }
+                }
+                shared.stream_threads().remove(&own.index);
+            })
+            .map_err(|source| StreamsError::Io {
+                context: "spawning a stream thread".into(),
+                source,
+            })?;
+        self.stream_threads().insert(index, handle);
         Ok(())
     }
 
@@ -471,12 +677,16 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
     }
 
     fn threads_finished(&self) -> bool {
-        self.threads.iter().all(JoinHandle::is_finished)
+        self.threads.iter().all(JoinHandle::is_finished) && self.stream_threads().values().all(JoinHandle::is_finished)
     }
 
     fn end_close(&mut self) -> bool {
         let all = self.threads_finished();
-        for t in std::mem::take(&mut self.threads) {
+        let stream_threads = std::mem::take(&mut *self.stream_threads());
+        for t in std::mem::take(&mut self.threads)
+            .into_iter()
+            .chain(stream_threads.into_values())
+        {
             if t.is_finished() {
                 let _ = t.join();
             }
@@ -494,7 +704,11 @@ const CLOSE_POLL: Duration = Duration::from_millis(10);
 impl<T> Drop for KafkaStreams<T> {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
-        for t in std::mem::take(&mut self.threads) {
+        let stream_threads = std::mem::take(self.stream_threads.get_mut().unwrap_or_else(|p| p.into_inner()));
+        for t in std::mem::take(&mut self.threads)
+            .into_iter()
+            .chain(stream_threads.into_values())
+        {
             let _ = t.join();
         }
     }

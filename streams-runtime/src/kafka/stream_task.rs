@@ -102,6 +102,11 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 impl<G: TaskGraph> StreamTask<G> {
+    /// The task's stores (for interactive queries).
+    pub(crate) fn stores(&self) -> &crate::state::StoreSet {
+        self.task.stores()
+    }
+
     /// The index of the queue of input topic `topic` (for the thread's routing table).
     pub(crate) fn queue_of(&self, topic: &str) -> Option<usize> {
         self.group.queue_of(topic)

@@ -4,6 +4,7 @@
 //! and punctuate, and commits every `commit.interval.ms`.
 
 use super::exactly_once;
+use super::query::QueryMailbox;
 use super::rebalance::{RebalanceContext, ThreadConsumer};
 use super::record_collector::{OutputContext, ThreadProducer};
 use super::routes::Routes;
@@ -15,10 +16,33 @@ use crate::error::StreamsError;
 use crate::state::{GlobalStores, ThreadCache};
 use crate::topology::Topology;
 use rdkafka::consumer::Consumer;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The most records fetched in one round before the tasks process them.
 const FETCH_BATCH: usize = 500;
+
+/// How long an idle thread waits for records in one poll: also how long an interactive query
+/// waits for an idle thread to answer.
+const IDLE_POLL: Duration = Duration::from_millis(10);
+
+/// What one stream thread keeps across its runs (a replaced thread runs again with them): its
+/// index, its query mailbox, its own stop flag (set when the thread is removed) and its record
+/// cache.
+pub(crate) struct ThreadOwn {
+    pub(crate) index: usize,
+    pub(crate) mailbox: QueryMailbox,
+    pub(crate) stop: Arc<AtomicBool>,
+    pub(crate) cache: ThreadCache,
+}
+
+impl ThreadOwn {
+    /// Whether the thread is to stop: the application closes or the thread is removed.
+    pub(crate) fn stopping(&self, shared: &Shared) -> bool {
+        shared.stopping() || self.stop.load(Ordering::Relaxed)
+    }
+}
 
 /// Runs stream thread `index` (counted from 0) until the application stops it or it fails.
 pub(crate) fn run<T: Topology>(
@@ -26,29 +50,29 @@ pub(crate) fn run<T: Topology>(
     config: &StreamsConfig,
     routes: &Routes,
     globals: &GlobalStores,
-    index: usize,
+    own: &ThreadOwn,
     shared: &Shared,
 ) -> Result<(), ThreadError> {
+    let index = own.index;
     let producer = create_producer(config, index, shared)?;
     let consumer = create_consumer(config, index)?;
     let topics: Vec<&str> = routes.sources.keys().map(String::as_str).collect();
     consumer.subscribe(&topics).map_err(kafka_error("subscribing"))?;
     // The sinks' partition counts, as the cluster has them now.
     let partitions = topics::partition_counts(config)?;
-    let cache = ThreadCache::new(config.cache_max_bytes_per_thread(!globals.0.is_empty()));
     let resources = stream_task::ThreadResources {
         globals,
         partitions: &partitions,
-        cache: &cache,
+        cache: &own.cache,
     };
     let create = |id| stream_task::create(&topology, config, routes, &resources, id, shared);
-    let mut tasks = TaskManager::new(config, routes, shared, index, create);
+    let mut tasks = TaskManager::new(config, routes, shared, index, &own.mailbox, create);
 
     let mut last_commit = Instant::now();
     let result = (|| -> Result<(), ThreadError> {
-        while !shared.stopping() {
+        while !own.stopping(shared) {
             // Fetch: up to FETCH_BATCH records into the tasks' queues, waiting briefly for the first.
-            let mut wait = Duration::from_millis(50);
+            let mut wait = IDLE_POLL;
             for _ in 0..FETCH_BATCH {
                 let polled = consumer.poll(wait);
                 if let Some(events) = consumer.context().take_events() {
@@ -64,10 +88,12 @@ pub(crate) fn run<T: Topology>(
                 }
                 wait = Duration::ZERO;
             }
+            own.mailbox.answer(&tasks);
             if tasks.suspended() {
                 continue;
             }
             tasks.process(&producer)?;
+            own.mailbox.answer(&tasks);
             producer.poll(Duration::ZERO);
             if tasks.commit_requested() || last_commit.elapsed() >= config.commit_interval() {
                 tasks.commit(&consumer, &producer)?;
@@ -79,6 +105,7 @@ pub(crate) fn run<T: Topology>(
     // Graceful shutdown: commit what was processed, then close the tasks (flushing stores).
     // After a failure nothing more is committed: the tasks are dropped as they are.
     let result = result.and_then(|()| tasks.shut_down(&consumer, &producer));
+    own.mailbox.set_available(false);
     shared.set_active_tasks(index, Vec::new());
     // Either way the consumer's close (its last revocation) must not commit: a clean exit has
     // committed already, and after a failure the published offsets may run ahead of what was

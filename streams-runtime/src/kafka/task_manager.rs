@@ -5,6 +5,7 @@
 //! them: offsets under at-least-once, the transaction under exactly-once.
 
 use super::exactly_once::{self, CommitFailure};
+use super::query::{LocalStores, QueryMailbox};
 use super::rebalance::{self, Position, RebalanceEvents, ThreadConsumer};
 use super::record_collector::{self, ThreadProducer};
 use super::routes::Routes;
@@ -34,6 +35,8 @@ pub(crate) struct TaskManager<'a, G, C> {
     shared: &'a Shared,
     /// The thread's index, for its metadata.
     thread: usize,
+    /// The thread's query mailbox, told when the tasks can be queried.
+    mailbox: &'a QueryMailbox,
     /// Between a revocation and the next assignment: no processing, punctuation or commit
     /// (the partitions may be someone else's by now).
     suspended: bool,
@@ -46,6 +49,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         routes: &'a Routes,
         shared: &'a Shared,
         thread: usize,
+        mailbox: &'a QueryMailbox,
         create: C,
     ) -> Self {
         TaskManager {
@@ -56,6 +60,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
             routes,
             shared,
             thread,
+            mailbox,
             suspended: false,
         }
     }
@@ -87,6 +92,8 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
             return Err(error.into());
         }
         if events.revoked {
+            // Not queryable until the tasks are assigned, restored and running again.
+            self.mailbox.set_available(false);
             let committed = if events.unassign {
                 let committed = self.commit_on_revocation(consumer, producer);
                 if let Err(e) = consumer.unassign() {
@@ -105,6 +112,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         let Some(assigned) = events.assigned else {
             return Ok(());
         };
+        self.mailbox.set_available(false);
         let mut wanted: Vec<TaskId> = assigned
             .iter()
             .filter_map(|(topic, p)| self.routes.task_for(topic, *p))
@@ -138,6 +146,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
             self.shared.transition(State::Running);
         }
         self.suspended = false;
+        self.mailbox.set_available(true);
         Ok(())
     }
 
@@ -313,6 +322,14 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
             task.close_committed()?;
         }
         committed
+    }
+}
+
+impl<G: TaskGraph, C> LocalStores for TaskManager<'_, G, C> {
+    fn each_task(&self, visit: &mut dyn FnMut(TaskId, &crate::state::StoreSet)) {
+        for (id, task) in &self.tasks {
+            visit(*id, task.stores());
+        }
     }
 }
 

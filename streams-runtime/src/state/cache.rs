@@ -29,7 +29,7 @@ pub struct ThreadCache(Arc<ThreadCacheState>);
 
 #[derive(Debug)]
 struct ThreadCacheState {
-    max_bytes: u64,
+    max_bytes: AtomicU64,
     size_bytes: AtomicU64,
     record: Mutex<(Option<RecordMetadata>, i64)>,
 }
@@ -38,7 +38,7 @@ impl ThreadCache {
     /// A cache of at most `max_bytes` (0: every write is flushed at once, as in Java).
     pub fn new(max_bytes: u64) -> Self {
         ThreadCache(Arc::new(ThreadCacheState {
-            max_bytes,
+            max_bytes: AtomicU64::new(max_bytes),
             size_bytes: AtomicU64::new(0),
             record: Mutex::new((None, -1)),
         }))
@@ -46,7 +46,13 @@ impl ThreadCache {
 
     /// The budget in bytes.
     pub fn max_bytes(&self) -> u64 {
-        self.0.max_bytes
+        self.0.max_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Changes the budget (Java's `ThreadCache.resize`, when stream threads are added or
+    /// removed); a smaller budget evicts at the thread's next cached write.
+    pub(crate) fn resize(&self, max_bytes: u64) {
+        self.0.max_bytes.store(max_bytes, Ordering::Relaxed);
     }
 
     /// The bytes the thread's caching stores hold now, counted as Java counts them.
@@ -83,7 +89,7 @@ impl ThreadCache {
     }
 
     fn over_budget(&self) -> bool {
-        self.size_bytes() > self.0.max_bytes
+        self.size_bytes() > self.max_bytes()
     }
 }
 

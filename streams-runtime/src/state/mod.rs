@@ -232,6 +232,11 @@ impl StoreSet {
             .filter(|(i, s)| s.logging && self.owned[*i])
     }
 
+    /// Whether the task owns the store at `index` (its sub-topology uses it).
+    pub(crate) fn owns(&self, index: usize) -> bool {
+        self.owned.get(index).copied().unwrap_or(false)
+    }
+
     /// Binds a typed handle to the store with this name (done once, when a task is created).
     pub fn bind<H: StoreHandle>(&self, name: &str) -> Result<H, StreamsError> {
         let index = self

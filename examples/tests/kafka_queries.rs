@@ -1,0 +1,243 @@
+//! Interactive queries and elastic threads on the real Kafka broker (`support::kafka`): the word
+//! count's `counts-store` read through `KafkaStreams::key_value_store` while the application
+//! runs (point reads, scans, per-partition reads, counts), the errors before start, for unknown
+//! stores and after close, and stream threads added and removed at run time with exact counts.
+
+mod support;
+
+use examples::word_count_topology;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use streams_runtime::config::StreamsConfig;
+use streams_runtime::error::{NotQueryable, StreamsError};
+use streams_runtime::kafka::{KafkaStreams, State};
+use streams_runtime::prelude::*;
+use support::{RawRecord, app_id, await_running, kafka, word_counts};
+
+const PARTITIONS: i32 = 2;
+
+fn config(app: &str, state_dir: &std::path::Path, threads: &str) -> StreamsConfig {
+    let bootstrap = kafka().bootstrap();
+    let state_dir = state_dir.display().to_string();
+    StreamsConfig::from_properties([
+        ("application.id", app),
+        ("bootstrap.servers", bootstrap.as_str()),
+        ("commit.interval.ms", "100"),
+        ("state.dir", state_dir.as_str()),
+        ("num.stream.threads", threads),
+    ])
+    .unwrap()
+}
+
+fn write(topic: &str, lines: &[String]) {
+    let records: Vec<RawRecord<'_>> = lines.iter().map(|l| (None, Some(l.as_bytes()))).collect();
+    kafka().send(topic, None, &records);
+}
+
+/// Queries until the store holds `expected` (the counts arrive through a repartition topic).
+fn await_queried<T: Topology + Clone + Send + 'static>(streams: &KafkaStreams<T>, expected: &BTreeMap<String, i64>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let store = streams.key_value_store::<String, i64>("counts-store").unwrap();
+        let seen = store
+            .all()
+            .map(|entries| entries.map(Result::unwrap).collect::<BTreeMap<_, _>>());
+        if seen.as_ref().is_ok_and(|seen| seen == expected) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "store holds {seen:?}, expected {expected:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn lines(seed: u64, count: usize) -> Vec<String> {
+    // A small deterministic generator: words w0..w29, 1-5 per line.
+    let mut state = seed;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    };
+    (0..count)
+        .map(|_| {
+            let words = 1 + next() % 5;
+            (0..words)
+                .map(|_| format!("w{}", next() % 30))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+word_count_topology!(struct Queried { input: "iq-local-in", output: "iq-local-out" });
+
+#[test]
+fn a_running_application_answers_queries_from_its_stores() {
+    let app = app_id("iq-local");
+    kafka().create_topics(&["iq-local-in", "iq-local-out"], PARTITIONS);
+    let state = tempfile::tempdir().unwrap();
+    let input = lines(7, 200);
+    write("iq-local-in", &input);
+    let expected = word_counts(&input);
+
+    let mut streams = KafkaStreams::new(Queried, config(&app, state.path(), "2")).unwrap();
+    let store = streams.key_value_store::<String, i64>("counts-store").unwrap();
+    match store.get(&"w1".to_owned()) {
+        Err(StreamsError::StoreNotQueryable { store, reason }) => {
+            assert_eq!((store.as_str(), reason), ("counts-store", NotQueryable::NotStarted));
+        }
+        other => panic!("expected NotStarted, got {other:?}"),
+    }
+    match streams.key_value_store::<String, i64>("count-store") {
+        Err(StreamsError::UnknownStore { name, hint }) => {
+            assert_eq!(name, "count-store");
+            assert!(hint.contains("counts-store"), "{hint}");
+        }
+        other => panic!("expected UnknownStore, got {other:?}"),
+    }
+    assert!(matches!(
+        streams.window_store::<String, i64>("counts-store"),
+        Err(StreamsError::StoreKind { .. })
+    ));
+
+    streams.start().unwrap();
+    await_running(&streams);
+    await_queried(&streams, &expected);
+    // Point reads, from whichever task holds the word; a missing word is None.
+    for (word, count) in &expected {
+        assert_eq!(store.get(word).unwrap(), Some(*count), "{word}");
+        let (value, timestamp) = store.get_with_timestamp(word).unwrap().unwrap();
+        assert_eq!(value, *count);
+        assert!(timestamp > 0, "the aggregation keeps the record's timestamp");
+    }
+    assert_eq!(store.get(&"absent".to_owned()).unwrap(), None);
+    assert_eq!(store.approximate_num_entries().unwrap(), expected.len() as u64);
+    // Each partition's task holds its share; together they hold every word once.
+    let mut by_partition = BTreeMap::new();
+    for partition in 0..PARTITIONS {
+        let part = store.clone().partition(partition);
+        for entry in part.all().unwrap() {
+            let (word, count) = entry.unwrap();
+            assert_eq!(by_partition.insert(word, count), None, "a word in two partitions");
+        }
+    }
+    assert_eq!(by_partition, expected);
+    assert!(matches!(
+        store.clone().partition(7).get(&"w1".to_owned()),
+        Err(StreamsError::StoreNotQueryable {
+            reason: NotQueryable::NoSuchPartition(7),
+            ..
+        })
+    ));
+    // Ranges within each task, task after task.
+    let ranged: BTreeMap<String, i64> = store
+        .range(Some(&"w1".to_owned()), Some(&"w2".to_owned()))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let in_range: BTreeMap<String, i64> = expected
+        .iter()
+        .filter(|(w, _)| w.as_str() >= "w1" && w.as_str() <= "w2")
+        .map(|(w, c)| (w.clone(), *c))
+        .collect();
+    assert_eq!(ranged, in_range);
+    let prefixed: BTreeMap<String, i64> = store
+        .prefix_scan(&"w2".to_owned(), &StringSerde)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let with_prefix: BTreeMap<String, i64> = expected
+        .iter()
+        .filter(|(w, _)| w.starts_with("w2"))
+        .map(|(w, c)| (w.clone(), *c))
+        .collect();
+    assert_eq!(prefixed, with_prefix);
+    // Queries from several threads at once while more input is processed.
+    let more = lines(8, 100);
+    write("iq-local-in", &more);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            let store = store.clone();
+            scope.spawn(move || {
+                for _ in 0..50 {
+                    match store.get(&"w3".to_owned()) {
+                        Ok(count) => assert!(count.is_some()),
+                        // A rebalance cannot happen here (one instance, stable group), but a
+                        // commit may be slow: only the migration error is acceptable.
+                        Err(e) => panic!("query failed: {e}"),
+                    }
+                }
+            });
+        }
+    });
+    let all = word_counts(input.iter().chain(&more));
+    await_queried(&streams, &all);
+
+    assert!(streams.close(Duration::from_secs(10)));
+    assert!(matches!(
+        store.get(&"w1".to_owned()),
+        Err(StreamsError::StoreNotQueryable {
+            reason: NotQueryable::NotAvailable(State::NotRunning),
+            ..
+        })
+    ));
+}
+
+word_count_topology!(struct Elastic { input: "iq-elastic-in", output: "iq-elastic-out" });
+
+#[test]
+fn stream_threads_are_added_and_removed_while_the_counts_stay_exact() {
+    let app = app_id("iq-elastic");
+    kafka().create_topics(&["iq-elastic-in", "iq-elastic-out"], 4);
+    let state = tempfile::tempdir().unwrap();
+    let mut streams = KafkaStreams::new(Elastic, config(&app, state.path(), "1")).unwrap();
+    streams.start().unwrap();
+    await_running(&streams);
+    let mut written = Vec::new();
+    let mut step = |seed: u64, streams: &KafkaStreams<Elastic>| {
+        let batch = lines(seed, 150);
+        write("iq-elastic-in", &batch);
+        written.extend(batch);
+        await_queried(streams, &word_counts(&written));
+    };
+    step(1, &streams);
+    let names: Vec<String> = (0..2).map(|_| streams.add_stream_thread().unwrap()).collect();
+    assert_eq!(
+        names,
+        [format!("{app}-StreamThread-2"), format!("{app}-StreamThread-3")]
+    );
+    step(2, &streams);
+    let tasks_of = |streams: &KafkaStreams<Elastic>| {
+        streams
+            .metadata_for_local_threads()
+            .into_iter()
+            .map(|t| (t.thread_name, t.active_tasks.len()))
+            .collect::<Vec<_>>()
+    };
+    // Eight tasks (two sub-topologies, four partitions) over three threads.
+    let spread = tasks_of(&streams);
+    assert_eq!(spread.len(), 3);
+    assert_eq!(spread.iter().map(|(_, n)| n).sum::<usize>(), 8, "{spread:?}");
+    let removed = streams.remove_stream_thread(Duration::from_secs(30)).unwrap();
+    assert_eq!(removed, format!("{app}-StreamThread-1"));
+    step(3, &streams);
+    let spread = tasks_of(&streams);
+    assert_eq!(
+        spread.iter().map(|(name, _)| name.clone()).collect::<Vec<_>>(),
+        [format!("{app}-StreamThread-2"), format!("{app}-StreamThread-3")]
+    );
+    assert_eq!(spread.iter().map(|(_, n)| n).sum::<usize>(), 8, "{spread:?}");
+    // The removed thread's number is the next new thread's.
+    assert_eq!(streams.add_stream_thread().unwrap(), format!("{app}-StreamThread-1"));
+    step(4, &streams);
+    // No record lost or double counted: the output's last count per word is the input's count.
+    let expected = word_counts(&written);
+    let output = kafka().read("iq-elastic-out", "read_uncommitted", Duration::from_secs(1), |r| {
+        r.iter().map(|r| (r.key_str(), r.long())).collect::<BTreeMap<_, _>>() == expected
+    });
+    let latest: BTreeMap<String, i64> = output.iter().map(|r| (r.key_str(), r.long())).collect();
+    assert_eq!(latest, expected);
+    assert!(streams.close(Duration::from_secs(10)));
+    assert!(streams.take_failure().is_none());
+}
