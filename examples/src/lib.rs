@@ -9,3 +9,4 @@ pub mod pipe;
 pub mod process;
 pub mod word_count;
 pub mod word_count_processor;
+pub mod word_count_server;

@@ -106,7 +106,7 @@ fn the_application_rides_out_the_loss_of_an_input_partition_leader_under_at_leas
     let cluster = &own.kafka;
     cluster.create_topics_replicated(&["fault-alo-in", "fault-alo-out"], 2, 3);
     let dir = tempfile::tempdir().unwrap();
-    let mut streams = start(LeaderLoss, cluster, "at_least_once", dir.path());
+    let streams = start(LeaderLoss, cluster, "at_least_once", dir.path());
     write(cluster, "fault-alo-in", &lines(0, 50));
     updates(
         cluster,
@@ -143,7 +143,7 @@ fn the_application_rides_out_the_loss_of_its_transaction_coordinator_under_exact
     let cluster = &own.kafka;
     cluster.create_topics_replicated(&["fault-eos-in", "fault-eos-out"], 2, 3);
     let dir = tempfile::tempdir().unwrap();
-    let mut streams = start(CoordinatorLoss, cluster, "exactly_once_v2", dir.path());
+    let streams = start(CoordinatorLoss, cluster, "exactly_once_v2", dir.path());
     write(cluster, "fault-eos-in", &lines(0, 50));
     updates(cluster, "fault-eos-out", "read_committed", &word_counts(&lines(0, 50)));
     // The broker of the thread's transaction coordinator stops mid-stream.

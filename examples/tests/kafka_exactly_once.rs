@@ -107,7 +107,7 @@ word_count_topology!(struct EosWordCount { input: "eos-wc-in", output: "eos-wc-o
 #[test]
 fn word_count_runs_in_transactions() {
     let dir = tempfile::tempdir().unwrap();
-    let mut streams = start_on(EosWordCount, ["eos-wc-in", "eos-wc-out"], &[], dir.path());
+    let streams = start_on(EosWordCount, ["eos-wc-in", "eos-wc-out"], &[], dir.path());
     let text = [&b"a b a"[..], b"b a"];
     let records: Vec<_> = text.iter().map(|l| (None, Some(*l))).collect();
     kafka().send("eos-wc-in", None, &records);
@@ -122,7 +122,7 @@ event_count_topology!(AbortCount, "abort-events", "abort-counts");
 #[test]
 fn an_aborted_commit_rolls_the_store_back_rewinds_the_input_and_is_never_read() {
     let dir = tempfile::tempdir().unwrap();
-    let mut streams = start_on(AbortCount, ["abort-events", "abort-counts"], &[], dir.path());
+    let streams = start_on(AbortCount, ["abort-events", "abort-counts"], &[], dir.path());
     // a is counted three times and committed ...
     for _ in 0..3 {
         send("abort-events", "a", "x");
@@ -151,7 +151,7 @@ event_count_topology!(FencedCount, "fenced-events", "fenced-counts");
 #[test]
 fn a_fenced_thread_drops_its_tasks_and_starts_again_without_the_error_handler() {
     let dir = tempfile::tempdir().unwrap();
-    let mut streams = start_on(FencedCount, ["fenced-events", "fenced-counts"], &[], dir.path());
+    let streams = start_on(FencedCount, ["fenced-events", "fenced-counts"], &[], dir.path());
     let handled = count_handler_calls(&streams, ThreadFailureResponse::ShutdownClient);
     send("fenced-events", "a", "x");
     assert_eq!(read_counts("fenced-counts", |v| !v.is_empty()), [1]);
@@ -248,7 +248,7 @@ fn a_processing_error_mid_transaction_aborts_it_and_the_new_thread_resumes_at_th
     let dir = tempfile::tempdir().unwrap();
     // Long transactions (8 s; the transaction timeout is then 16 s), so that the failing one
     // still holds an update the test has seen written to the broker (a few seconds).
-    let mut streams = start_on(
+    let streams = start_on(
         FailingCount,
         ["failing-events", "failing-counts"],
         &[("commit.interval.ms", "8000")],
@@ -285,7 +285,7 @@ event_count_topology!(ZombieCount, "zombie-events", "zombie-counts");
 #[test]
 fn a_zombie_producer_with_the_thread_transactional_id_is_fenced() {
     let dir = tempfile::tempdir().unwrap();
-    let mut streams = start_on(ZombieCount, ["zombie-events", "zombie-counts"], &[], dir.path());
+    let streams = start_on(ZombieCount, ["zombie-events", "zombie-counts"], &[], dir.path());
     let handled = count_handler_calls(&streams, ThreadFailureResponse::ShutdownClient);
     let bootstrap = kafka().bootstrap();
     send("zombie-events", "a", "x");

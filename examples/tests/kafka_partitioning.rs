@@ -43,7 +43,7 @@ fn the_default_partitioner_puts_each_key_where_a_java_producer_would() {
     kafka().create_topics(&["part-wc-in"], 1);
     kafka().create_topics(&["part-wc-out"], 3);
     let dir = tempfile::tempdir().unwrap();
-    let mut streams = start(Murmur, &app_id("part-wc"), dir.path());
+    let streams = start(Murmur, &app_id("part-wc"), dir.path());
     kafka().send("part-wc-in", None, &[(None, Some(b"kafka streams hello all lead to"))]);
     let records = kafka().read("part-wc-out", "read_uncommitted", Duration::from_secs(1), |r| {
         r.len() >= 6
@@ -88,7 +88,7 @@ fn a_custom_partitioner_is_told_the_sink_topic_partition_count() {
     kafka().create_topics(&["part-custom-in"], 1);
     kafka().create_topics(&["part-custom-out"], 5);
     let dir = tempfile::tempdir().unwrap();
-    let mut streams = start(ToLast, &app_id("part-custom"), dir.path());
+    let streams = start(ToLast, &app_id("part-custom"), dir.path());
     kafka().send(
         "part-custom-in",
         None,
@@ -154,7 +154,7 @@ fn every_partition_of_every_input_topic_reaches_the_sink_once_with_its_headers()
     producer.flush(Duration::from_secs(30)).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let mut streams = start(CarryHeaders, &app_id("part-headers"), dir.path());
+    let streams = start(CarryHeaders, &app_id("part-headers"), dir.path());
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)
         .set("group.id", app_id("part-headers-reader"))

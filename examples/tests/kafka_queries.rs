@@ -1,16 +1,21 @@
 //! Interactive queries and elastic threads on the real Kafka broker (`support::kafka`): the word
 //! count's `counts-store` read through `KafkaStreams::key_value_store` while the application
 //! runs (point reads, scans, per-partition reads, counts), the errors before start, for unknown
-//! stores and after close, and stream threads added and removed at run time with exact counts.
+//! stores and after close; two instances that learn each other's endpoints and partitions and
+//! answer for every word over HTTP (`examples::word_count_server`); and stream threads added
+//! and removed at run time with exact counts.
 
 mod support;
 
+use examples::word_count_server::{self, WordCountReply};
 use examples::word_count_topology;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use streams_runtime::config::StreamsConfig;
 use streams_runtime::error::{NotQueryable, StreamsError};
 use streams_runtime::kafka::{KafkaStreams, State};
+use streams_runtime::metadata::HostInfo;
 use streams_runtime::prelude::*;
 use support::{RawRecord, app_id, await_running, kafka, word_counts};
 
@@ -240,4 +245,138 @@ fn stream_threads_are_added_and_removed_while_the_counts_stay_exact() {
     assert_eq!(latest, expected);
     assert!(streams.close(Duration::from_secs(10)));
     assert!(streams.take_failure().is_none());
+}
+
+word_count_topology!(struct Served { input: "iq-http-in", output: "iq-http-out" });
+
+/// One instance of the served word count.
+struct Instance {
+    streams: Arc<KafkaStreams<Served>>,
+    me: HostInfo,
+    serving: Option<word_count_server::Serving>,
+    _state: tempfile::TempDir,
+}
+
+fn http_get(runtime: &tokio::runtime::Runtime, url: &str) -> (u16, String) {
+    runtime.block_on(async {
+        let reply = reqwest::get(url).await.unwrap();
+        (reply.status().as_u16(), reply.text().await.unwrap())
+    })
+}
+
+#[test]
+fn two_instances_learn_each_other_and_answer_for_every_word_over_http() {
+    let app = app_id("iq-http");
+    kafka().create_topics(&["iq-http-in", "iq-http-out"], 4);
+    let input = lines(11, 300);
+    write("iq-http-in", &input);
+    let expected = word_counts(&input);
+    let instances: Vec<Instance> = (0..2)
+        .map(|_| {
+            let state = tempfile::tempdir().unwrap();
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let me = HostInfo::new("127.0.0.1", listener.local_addr().unwrap().port());
+            let mut config = config(&app, state.path(), "1");
+            config.application_server = Some(me.clone());
+            let mut streams = KafkaStreams::new(Served, config).unwrap();
+            streams.start().unwrap();
+            let streams = Arc::new(streams);
+            let serving = word_count_server::serve(Arc::clone(&streams), me.clone(), listener).unwrap();
+            Instance {
+                streams,
+                me,
+                serving: Some(serving),
+                _state: state,
+            }
+        })
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let hosts: BTreeSet<HostInfo> = instances.iter().map(|i| i.me.clone()).collect();
+    let repartition = format!("{app}-counts-store-repartition");
+
+    // Both instances see both, with every partition of both sub-topologies held once, and the
+    // gathered counts are the input's.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let settled = instances.iter().all(|i| {
+            let all = i.streams.all_metadata();
+            let partitions: Vec<&(String, i32)> = all.iter().flat_map(|m| &m.topic_partitions).collect();
+            all.iter().map(|m| m.host_info.clone()).collect::<BTreeSet<_>>() == hosts
+                && partitions.len() == 8
+                && i.streams.state() == State::Running
+        }) && instances.iter().all(|i| {
+            let (status, body) = http_get(&runtime, &format!("http://{}/counts", i.me));
+            status == 200 && serde_json::from_str::<BTreeMap<String, i64>>(&body).unwrap() == expected
+        });
+        if settled {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{:?}", instances[0].streams.all_metadata());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for instance in &instances {
+        let all = instance.streams.all_metadata_for_store("counts-store");
+        assert_eq!(all.len(), 2);
+        for m in &all {
+            assert_eq!(m.state_store_names, BTreeSet::from(["counts-store".to_owned()]));
+            let repartitions = m.topic_partitions.iter().filter(|(t, _)| *t == repartition).count();
+            assert_eq!(
+                repartitions, 2,
+                "the range assignor splits the 4 partitions evenly: {m:?}"
+            );
+        }
+    }
+
+    // Every word from both instances: the holder answers, locally or through the other.
+    let mut answered_by = BTreeMap::new();
+    for (word, count) in &expected {
+        let holder = instances[0]
+            .streams
+            .query_metadata_for_key("counts-store", word, &StringSerde)
+            .unwrap()
+            .unwrap();
+        for instance in &instances {
+            let (status, body) = http_get(&runtime, &format!("http://{}/counts/{word}", instance.me));
+            assert_eq!(status, 200, "{word} from {}: {body}", instance.me);
+            let reply: WordCountReply = serde_json::from_str(&body).unwrap();
+            assert_eq!(
+                reply,
+                WordCountReply {
+                    word: word.clone(),
+                    count: *count,
+                    host: holder.active_host.to_string()
+                }
+            );
+            // The local store holds the word only on its holder.
+            let local = instance.streams.key_value_store::<String, i64>("counts-store").unwrap();
+            let held = (instance.me == holder.active_host).then_some(*count);
+            assert_eq!(local.get(word).unwrap(), held, "{word} on {}", instance.me);
+        }
+        *answered_by.entry(holder.active_host.port).or_insert(0) += 1;
+    }
+    assert_eq!(answered_by.len(), 2, "both instances hold words: {answered_by:?}");
+    let (status, _) = http_get(&runtime, &format!("http://{}/counts/never-seen", instances[1].me));
+    assert_eq!(status, 404);
+
+    // One instance closes: it withdraws, and the other takes every partition over.
+    let mut instances = instances;
+    let leaving = instances.remove(0);
+    drop(leaving.serving);
+    assert!(leaving.streams.close(Duration::from_secs(10)));
+    let stays = &instances[0];
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !(stays.streams.all_metadata().len() == 1
+        && stays.streams.all_metadata()[0].topic_partitions.len() == 8
+        && http_get(&runtime, &format!("http://{}/counts", stays.me)).1 == serde_json::to_string(&expected).unwrap())
+    {
+        assert!(Instant::now() < deadline, "{:?}", stays.streams.all_metadata());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(stays.streams.all_metadata()[0].host_info, stays.me);
+    let mut stays = instances.remove(0);
+    drop(stays.serving.take());
+    assert!(stays.streams.close(Duration::from_secs(10)));
 }

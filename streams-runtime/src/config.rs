@@ -151,6 +151,11 @@ pub struct StreamsConfig {
     pub statestore_cache_max_bytes: u64,
     /// `num.standby.replicas` (default 0; accepted, standbys are not run yet).
     pub num_standby_replicas: u32,
+    /// `application.server` (`host:port`): the endpoint where this instance answers
+    /// interactive queries, which every instance learns (see
+    /// [`KafkaStreams::all_metadata`](crate::kafka::KafkaStreams::all_metadata)); `None`
+    /// (the default) keeps the instance out of the application's metadata.
+    pub application_server: Option<crate::metadata::HostInfo>,
     /// `max.task.idle.ms` (default 0).
     pub max_task_idle: Duration,
     /// `replication.factor` of internal topics (default -1: the broker's default).
@@ -202,6 +207,7 @@ const STREAMS_SETTINGS: &[&str] = &[
     "statestore.cache.max.bytes",
     "cache.max.bytes.buffering",
     "num.standby.replicas",
+    "application.server",
     "max.task.idle.ms",
     "replication.factor",
     "default.timestamp.extractor",
@@ -240,10 +246,6 @@ const NOT_APPLICABLE: &[(&str, &str)] = &[
     (
         "topology.optimization",
         "the topology! macro plans repartition topics at compile time (Java's `reuse.ktable.source.topics` and merged repartitions are not applied)",
-    ),
-    (
-        "application.server",
-        "interactive queries' metadata is not implemented yet",
     ),
     (
         "acceptable.recovery.lag",
@@ -360,6 +362,7 @@ impl StreamsConfig {
             commit_interval: None,
             statestore_cache_max_bytes: crate::state::DEFAULT_CACHE_MAX_BYTES,
             num_standby_replicas: 0,
+            application_server: None,
             max_task_idle: Duration::ZERO,
             replication_factor: -1,
             wallclock_timestamps: false,
@@ -481,6 +484,16 @@ impl StreamsConfig {
             "statestore.cache.max.bytes" => explicit.cache_max_bytes = Some(number(0)? as u64),
             "cache.max.bytes.buffering" => explicit.cache_max_bytes_buffering = Some(number(0)? as u64),
             "num.standby.replicas" => self.num_standby_replicas = number(0)? as u32,
+            "application.server" => {
+                self.application_server = match value {
+                    "" => None,
+                    _ => Some(
+                        value
+                            .parse()
+                            .map_err(|e: crate::metadata::HostInfoError| invalid(&e.to_string()))?,
+                    ),
+                }
+            }
             "max.task.idle.ms" => self.max_task_idle = Duration::from_millis(number(0)? as u64),
             "windowstore.changelog.additional.retention.ms" => {
                 self.windowstore_changelog_additional_retention = Duration::from_millis(number(0)? as u64)
@@ -796,8 +809,8 @@ mod tests {
             )
             .starts_with("serdes are types here")
         );
-        assert!(reason("application.server", "localhost:8080").contains("not implemented yet"));
         assert!(reason("client.tag.zone", "eu-1a").contains("client tags"));
+        assert!(reason("application.server", "no-port").contains("host:port"));
         assert!(reason("acceptable.recovery.lag", "10000").contains("range assignor"));
     }
 
@@ -809,6 +822,7 @@ mod tests {
             .processing_guarantee(ProcessingGuarantee::ExactlyOnceV2)
             .statestore_cache_max_bytes(7)
             .commit_interval(Duration::from_millis(250))
+            .application_server(&crate::metadata::HostInfo::new("10.0.0.7", 8080))
             .deserialization_handler(DeserializationHandler::LogAndContinue)
             .property("acks", "all")
             .build()
@@ -819,6 +833,7 @@ mod tests {
             ("processing.guarantee", "exactly_once_v2"),
             ("statestore.cache.max.bytes", "7"),
             ("commit.interval.ms", "250"),
+            ("application.server", "10.0.0.7:8080"),
             ("deserialization.exception.handler", "LogAndContinueExceptionHandler"),
             ("acks", "all"),
         ])

@@ -15,6 +15,7 @@ pub mod graph;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod lifecycle;
+pub mod metadata;
 mod names;
 pub mod processor;
 pub mod record;

@@ -7,12 +7,17 @@
 //! with lines it writes them and prints the updates as above; without, it runs the application
 //! until it is stopped, as the reference's `WordCountDemo` does (feed it with Kafka's console
 //! producer, read it with the console consumer); it prints `running` once it has its partitions.
-//! `--application-id` names the application (default `streams-wordcount`). `--driver` runs
-//! through the `TopologyTestDriver` without Kafka.
+//! `--application-id` names the application (default `streams-wordcount`). With
+//! `--http host:port` as well, the instance serves its counts over HTTP there and announces the
+//! endpoint as its `application.server` (see `examples::word_count_server`: `GET /counts/{word}`
+//! from whichever instance holds the word, `GET /counts` from all of them); start several
+//! instances with different endpoints and state, and ask any of them. `--driver` runs through
+//! the `TopologyTestDriver` without Kafka.
 
 use examples::kafka_demo::{produce_lines, read_topic};
 use examples::word_count::WordCount;
 use std::io::BufRead;
+use std::sync::Arc;
 use std::time::Duration;
 use streams_runtime::config::StreamsConfig;
 use streams_runtime::kafka::{EmbeddedCluster, KafkaStreams, State};
@@ -30,19 +35,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut bootstrap = None;
     let mut driver = false;
     let mut application_id = "streams-wordcount".to_owned();
+    let mut http = None;
     let mut lines = Vec::new();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--bootstrap-servers" => bootstrap = args.next(),
             "--application-id" => application_id = args.next().unwrap_or(application_id),
             "--driver" => driver = true,
+            "--http" => http = args.next(),
             "-" => lines.extend(std::io::stdin().lock().lines().map_while(Result::ok)),
             _ => lines.push(arg),
         }
     }
     println!("{}", WordCount.describe());
     if let (Some(bootstrap), true, false) = (&bootstrap, lines.is_empty(), driver) {
-        return Ok(run_until_stopped(bootstrap, &application_id)?);
+        return run_until_stopped(bootstrap, &application_id, http.as_deref());
     }
     if lines.is_empty() {
         lines = vec!["all streams lead to kafka".to_owned(), "hello kafka streams".to_owned()];
@@ -118,12 +125,31 @@ fn config(bootstrap: &str, application_id: &str, state_dir: &tempfile::TempDir) 
     ])?)
 }
 
-/// Runs the application on `bootstrap` until it fails or the process is stopped.
-fn run_until_stopped(bootstrap: &str, application_id: &str) -> Result<(), StreamsError> {
+/// Runs the application on `bootstrap` until it fails or the process is stopped, serving its
+/// counts over HTTP at `http` if given.
+fn run_until_stopped(
+    bootstrap: &str,
+    application_id: &str,
+    http: Option<&str>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let state_dir = state_dir()?;
-    let mut streams = KafkaStreams::new(WordCount, config(bootstrap, application_id, &state_dir)?)?;
+    let mut config = config(bootstrap, application_id, &state_dir)?;
+    let endpoint = match http {
+        Some(http) => {
+            let me: streams_runtime::metadata::HostInfo = http.parse()?;
+            config.application_server = Some(me.clone());
+            Some((me, std::net::TcpListener::bind(http)?))
+        }
+        None => None,
+    };
+    let mut streams = KafkaStreams::new(WordCount, config)?;
     let mut states = streams.state_changes();
     streams.start()?;
+    let streams = Arc::new(streams);
+    let _serving = match endpoint {
+        Some((me, listener)) => Some(examples::word_count_server::serve(Arc::clone(&streams), me, listener)?),
+        None => None,
+    };
     let mut announced = false;
     loop {
         match *states.borrow_and_update() {
@@ -137,7 +163,7 @@ fn run_until_stopped(bootstrap: &str, application_id: &str) -> Result<(), Stream
         std::thread::sleep(Duration::from_millis(50));
     }
     streams.close(Duration::from_secs(10));
-    streams.take_failure().map_or(Ok(()), Err)
+    streams.take_failure().map_or(Ok(()), |e| Err(e.into()))
 }
 
 fn run_on_driver(lines: &[String]) -> Result<(), Box<dyn std::error::Error>> {

@@ -79,6 +79,12 @@ impl StreamsConfigBuilder {
         self.with("state.dir", dir.into().display())
     }
 
+    /// `application.server`: where this instance answers interactive queries, announced to
+    /// every instance of the application.
+    pub fn application_server(self, endpoint: &crate::metadata::HostInfo) -> Self {
+        self.with("application.server", endpoint)
+    }
+
     /// `commit.interval.ms` (default: 30 s, or 100 ms under exactly-once).
     pub fn commit_interval(self, interval: Duration) -> Self {
         self.with("commit.interval.ms", Self::millis(interval))

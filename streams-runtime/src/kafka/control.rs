@@ -1,12 +1,17 @@
-//! Shutting down every instance of an application (Java's `SHUTDOWN_APPLICATION`).
+//! The application's control topic, `<application.id>-control` (one partition): what Java
+//! passes through its own partition assignor, which librdkafka does not let us write.
 //!
-//! Java passes the request through its own partition assignor; librdkafka offers no custom
-//! assignor, so a one-partition internal topic, `<application.id>-control`, carries it instead.
-//! Every instance watches the topic from the end from its start on; an instance whose thread
-//! failed with [`ThreadFailureResponse::ShutdownApplication`](super::ThreadFailureResponse)
-//! writes a request there, and every instance that reads it stops its threads and enters
-//! `Error`.
+//! - Shutting down every instance (Java's `SHUTDOWN_APPLICATION`): an instance whose thread
+//!   failed with [`ThreadFailureResponse::ShutdownApplication`](super::ThreadFailureResponse)
+//!   writes a request, and every instance that reads it stops its threads and enters `Error`.
+//!   Requests written before an instance started are not for it.
+//! - Every instance's endpoint and partitions, for interactive queries (see
+//!   [`metadata_state`](super::metadata_state)): an instance with `application.server` announces
+//!   itself after each change of its assignment and withdraws when it closes.
+//!
+//! Every instance reads the topic from its beginning on a thread of its own.
 
+use super::metadata_state::Announcement;
 use super::{Shared, kafka_error};
 use crate::config::{ConsumerKind, StreamsConfig};
 use crate::error::StreamsError;
@@ -21,6 +26,10 @@ use std::time::Duration;
 /// The value of a shutdown request.
 const SHUTDOWN_APPLICATION: &[u8] = b"shutdown-application";
 
+/// The header that marks an instance's announcement (key: its process id; value: the JSON of
+/// an [`Announcement`], null when it closes).
+const ANNOUNCEMENT: &str = "__streams.announcement";
+
 /// How long the watcher waits for a request in one poll (also how quickly it sees `close`).
 const WATCH_POLL: Duration = Duration::from_millis(100);
 
@@ -29,25 +38,38 @@ pub(crate) fn control_topic(application_id: &str) -> String {
     format!("{application_id}-control")
 }
 
-/// Watches the control topic (from its end at the time the watcher starts) on a thread of its
-/// own, until the application stops; if the topic cannot be read, only this instance stops on
-/// a request (logged).
+/// Watches the control topic on a thread of its own until the application stops, and announces
+/// this instance's assignment there whenever it changes (with `application.server` set); if
+/// the topic cannot be read, only this instance stops on a request (logged) and no other
+/// instance's metadata is known.
 pub(crate) fn watch(config: &StreamsConfig, shared: &Arc<Shared>) -> Option<std::thread::JoinHandle<()>> {
     let (config, shared) = (config.clone(), Arc::clone(shared));
     let spawned = std::thread::Builder::new()
         .name(format!("{}-control", config.application_id))
         .spawn(move || {
             let topic = control_topic(&config.application_id);
-            let consumer = match start_consumer(&config, &topic) {
-                Ok(consumer) => consumer,
+            let (consumer, first_request) = match start_consumer(&config, &topic) {
+                Ok(started) => started,
                 Err(error) => {
                     tracing::warn!(%topic, %error, "cannot watch for shutdown requests of other instances");
                     return;
                 }
             };
+            let mut announcer = config
+                .application_server
+                .as_ref()
+                .and_then(|host| Announcer::new(&config, host));
             while !shared.stopping() {
+                if let Some(announcer) = &mut announcer {
+                    announcer.announce_changes(&shared, &topic);
+                }
                 match consumer.poll(WATCH_POLL) {
-                    Some(Ok(m)) if m.payload() == Some(SHUTDOWN_APPLICATION) => {
+                    Some(Ok(m)) if is_announcement(&m) => {
+                        let instance = m.key().map(String::from_utf8_lossy).unwrap_or_default();
+                        let announcement = m.payload().and_then(|p| serde_json::from_slice(p).ok());
+                        shared.metadata().apply(m.offset(), &instance, announcement);
+                    }
+                    Some(Ok(m)) if m.payload() == Some(SHUTDOWN_APPLICATION) && m.offset() >= first_request => {
                         let from = m.key().map(String::from_utf8_lossy).unwrap_or_default();
                         shared.fail(StreamsError::ShutdownRequested {
                             instance: from.to_string(),
@@ -57,11 +79,87 @@ pub(crate) fn watch(config: &StreamsConfig, shared: &Arc<Shared>) -> Option<std:
                     _ => {}
                 }
             }
+            if let Some(announcer) = announcer {
+                announcer.withdraw(&shared, &topic);
+            }
         });
     spawned.ok()
 }
 
-fn start_consumer(config: &StreamsConfig, topic: &str) -> Result<BaseConsumer, StreamsError> {
+fn is_announcement(message: &rdkafka::message::BorrowedMessage<'_>) -> bool {
+    use rdkafka::message::Headers;
+    message
+        .headers()
+        .is_some_and(|headers| headers.iter().any(|h| h.key == ANNOUNCEMENT))
+}
+
+/// Writes this instance's announcements.
+struct Announcer {
+    producer: BaseProducer,
+    host: crate::metadata::HostInfo,
+    /// The assignment version last announced.
+    announced: Option<u64>,
+}
+
+impl Announcer {
+    fn new(config: &StreamsConfig, host: &crate::metadata::HostInfo) -> Option<Self> {
+        match config.client_config(config.producer_settings()).create() {
+            Ok(producer) => Some(Announcer {
+                producer,
+                host: host.clone(),
+                announced: None,
+            }),
+            Err(error) => {
+                tracing::warn!(%error, "cannot announce this instance for interactive queries");
+                None
+            }
+        }
+    }
+
+    /// Announces the instance's partitions if they changed since the last announcement.
+    fn announce_changes(&mut self, shared: &Shared, topic: &str) {
+        let (version, partitions) = shared.local_partitions();
+        if self.announced == Some(version) {
+            return;
+        }
+        let announcement = Announcement {
+            host: self.host.clone(),
+            partitions,
+        };
+        if let Ok(json) = serde_json::to_vec(&announcement) {
+            self.send(shared, topic, Some(&json));
+            self.announced = Some(version);
+        }
+    }
+
+    /// Says the instance is gone (it closes).
+    fn withdraw(self, shared: &Shared, topic: &str) {
+        self.send(shared, topic, None);
+        let _ = self.producer.flush(Duration::from_secs(5));
+    }
+
+    fn send(&self, shared: &Shared, topic: &str, payload: Option<&[u8]>) {
+        let headers = OwnedHeaders::new().insert(Header::<&[u8]> {
+            key: ANNOUNCEMENT,
+            value: None,
+        });
+        let mut record = BaseRecord::<str, [u8]>::to(topic)
+            .partition(0)
+            .key(shared.process_id())
+            .headers(headers);
+        if let Some(payload) = payload {
+            record = record.payload(payload);
+        }
+        if let Err((error, _)) = self.producer.send(record) {
+            tracing::warn!(%error, "announcing this instance on the control topic");
+        }
+        self.producer.poll(Duration::ZERO);
+    }
+}
+
+/// A consumer of the control topic from its beginning, and the topic's end when it started
+/// (where the shutdown requests meant for this instance begin).
+fn start_consumer(config: &StreamsConfig, topic: &str) -> Result<(BaseConsumer, i64), StreamsError> {
     let mut client = config.client_config(Vec::new());
     client
         .set("group.id", format!("{}-control", config.application_id))
@@ -87,12 +185,12 @@ fn start_consumer(config: &StreamsConfig, topic: &str) -> Result<BaseConsumer, S
     };
     let mut assignment = TopicPartitionList::new();
     assignment
-        .add_partition_offset(topic, 0, Offset::Offset(high))
+        .add_partition_offset(topic, 0, Offset::Beginning)
         .map_err(kafka_error("assigning the control topic"))?;
     consumer
         .assign(&assignment)
         .map_err(kafka_error("assigning the control topic"))?;
-    Ok(consumer)
+    Ok((consumer, high))
 }
 
 /// Whether `code` says the topic or partition is not (yet) known.

@@ -10,6 +10,7 @@ mod control;
 mod embedded;
 mod exactly_once;
 mod global_thread;
+mod metadata_state;
 mod partition_group;
 mod query;
 mod rebalance;
@@ -30,8 +31,9 @@ pub use query::{DEFAULT_QUERY_TIMEOUT, QueryIter, StoreQuery};
 
 use crate::config::StreamsConfig;
 use crate::error::StreamsError;
+use crate::metadata::{KeyQueryMetadata, StreamsMetadata};
 use crate::processor::TaskId;
-use crate::serde::DefaultSerde;
+use crate::serde::{DefaultSerde, Serde};
 use crate::state::{KeyValueStore, SessionStore, StoreHandle, ThreadCache, WindowStore};
 use crate::topology::{StoreRef, Topology};
 use std::borrow::Cow;
@@ -107,6 +109,10 @@ pub(crate) struct Shared {
     failure: Mutex<Option<StreamsError>>,
     /// The live stream threads by index.
     stream_threads: Mutex<BTreeMap<usize, StreamThreadSlot>>,
+    /// Counts the changes of the stream threads' assignments (what the instance announces).
+    assignment_version: AtomicU64,
+    /// Every instance's endpoint and partitions, from the control topic.
+    metadata: Mutex<metadata_state::MetadataState>,
     /// What every RocksDB store of the instance opens with: one block cache for all of them.
     #[cfg(feature = "rocksdb")]
     rocksdb: crate::state::RocksDbSettings,
@@ -126,6 +132,8 @@ impl Shared {
             error_handler: Mutex::new(None),
             failure: Mutex::new(None),
             stream_threads: Mutex::new(BTreeMap::new()),
+            assignment_version: AtomicU64::new(0),
+            metadata: Mutex::new(metadata_state::MetadataState::default()),
             #[cfg(feature = "rocksdb")]
             rocksdb: crate::state::RocksDbSettings::new(
                 config.rocksdb_block_cache_bytes,
@@ -198,11 +206,33 @@ impl Shared {
         self.stream_threads.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records the active tasks of stream thread `index`.
-    pub(crate) fn set_active_tasks(&self, index: usize, tasks: Vec<TaskId>) {
+    /// Records the active tasks of stream thread `index` and their input partitions.
+    pub(crate) fn set_active_tasks(&self, index: usize, tasks: Vec<TaskId>, partitions: Vec<(String, i32)>) {
         if let Some(slot) = self.stream_threads().get_mut(&index) {
             slot.active_tasks = tasks;
+            slot.partitions = partitions;
         }
+        self.assignment_version.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Forgets stream thread `index`, which stopped.
+    fn remove_stream_thread(&self, index: usize) {
+        self.stream_threads().remove(&index);
+        self.assignment_version.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The input partitions of every stream thread's tasks, sorted, with the assignment version
+    /// they are of.
+    pub(crate) fn local_partitions(&self) -> (u64, Vec<(String, i32)>) {
+        let threads = self.stream_threads();
+        let version = self.assignment_version.load(Ordering::Relaxed);
+        let mut partitions: Vec<(String, i32)> = threads.values().flat_map(|t| t.partitions.iter().cloned()).collect();
+        partitions.sort_unstable();
+        (version, partitions)
+    }
+
+    pub(crate) fn metadata(&self) -> std::sync::MutexGuard<'_, metadata_state::MetadataState> {
+        self.metadata.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Where to send queries: one sender per live stream thread.
@@ -272,7 +302,7 @@ pub struct KafkaStreams<T> {
     config: Arc<StreamsConfig>,
     shared: Arc<Shared>,
     /// The control topic's watcher and the global stream thread.
-    threads: Vec<JoinHandle<()>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
     /// The stream threads, by index.
     stream_threads: Mutex<BTreeMap<usize, JoinHandle<()>>>,
     /// What stream threads start with, once the application started.
@@ -292,6 +322,8 @@ pub(crate) struct StreamThreadSlot {
     cache: ThreadCache,
     /// The tasks the thread runs now.
     active_tasks: Vec<TaskId>,
+    /// Their input partitions: (topic, partition).
+    partitions: Vec<(String, i32)>,
 }
 
 impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
@@ -305,7 +337,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
             topology,
             shared: Arc::new(Shared::new(&config)),
             config: Arc::new(config),
-            threads: Vec::new(),
+            threads: Mutex::new(Vec::new()),
             stream_threads: Mutex::new(BTreeMap::new()),
             started: None,
         })
@@ -429,14 +461,52 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         self.store_named(name)
     }
 
-    fn store_named<H: StoreHandle + 'static>(&self, name: &str) -> Result<StoreQuery<H>, StreamsError> {
-        let index = T::STORES
+    /// Every live instance of the application with `application.server` set, its endpoint,
+    /// stores and partitions (Java's `metadataForAllStreamsClients`), as the control topic
+    /// announced them; empty until the first announcements are read.
+    pub fn all_metadata(&self) -> Vec<StreamsMetadata> {
+        self.shared.metadata().all_metadata()
+    }
+
+    /// The live instances whose active tasks hold the store `store` (Java's
+    /// `streamsMetadataForStore`).
+    pub fn all_metadata_for_store(&self, store: &str) -> Vec<StreamsMetadata> {
+        self.shared.metadata().for_store(store)
+    }
+
+    /// The instance that holds `key` of the store `store` (Java's `queryMetadataForKey`): the
+    /// key is serialized with `key_serde` and partitioned with Kafka's default partitioner
+    /// among the partitions of the store's input topics. `Ok(None)` while no instance holds the
+    /// partition (a rebalance), or for a global store (every instance holds it).
+    pub fn query_metadata_for_key<K, KS: Serde<K>>(
+        &self,
+        store: &str,
+        key: &K,
+        key_serde: &KS,
+    ) -> Result<Option<KeyQueryMetadata>, StreamsError> {
+        let index = self.store_index(store)?;
+        let mut bytes = Vec::new();
+        key_serde
+            .serialize(key, &mut bytes)
+            .map_err(|source| crate::error::StoreError::Serde {
+                store: T::STORES[index].name,
+                source,
+            })?;
+        Ok(self.shared.metadata().for_key(index, &bytes))
+    }
+
+    fn store_index(&self, name: &str) -> Result<usize, StreamsError> {
+        T::STORES
             .iter()
             .position(|s| s.name == name)
             .ok_or_else(|| StreamsError::UnknownStore {
                 name: name.to_owned(),
                 hint: crate::names::did_you_mean(name, T::STORES.iter().map(|s| s.name), "its stores are"),
-            })?;
+            })
+    }
+
+    fn store_named<H: StoreHandle + 'static>(&self, name: &str) -> Result<StoreQuery<H>, StreamsError> {
+        let index = self.store_index(name)?;
         let spec = &T::STORES[index];
         if spec.kind != H::KIND {
             return Err(StreamsError::StoreKind {
@@ -468,9 +538,11 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
             });
         }
         topics::prepare::<T>(&self.config)?;
-        self.shared.transition(State::Rebalancing);
-        self.threads.extend(control::watch(&self.config, &self.shared));
         let routes = Arc::new(routes::Routes::new::<T>(&self.config.application_id));
+        let partitions = topics::partition_counts(&self.config)?;
+        *self.shared.metadata() = metadata_state::MetadataState::new::<T>(&routes, &partitions);
+        self.shared.transition(State::Rebalancing);
+        self.other_threads().extend(control::watch(&self.config, &self.shared));
         // Global tables are bootstrapped before any stream thread processes (as in Java).
         let globals = match global_thread::bootstrap::<T>(&self.config, &self.shared)? {
             Some(state) => {
@@ -481,7 +553,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
                         source,
                     },
                 )?;
-                self.threads.push(thread);
+                self.other_threads().push(thread);
                 stores
             }
             None => crate::state::GlobalStores::default(),
@@ -588,6 +660,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
                 stop: Arc::clone(&stop),
                 cache: cache.clone(),
                 active_tasks: Vec::new(),
+                partitions: Vec::new(),
             },
         );
         let own = stream_thread::ThreadOwn {
@@ -640,7 +713,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
                         }
                     }
                 }
-                shared.stream_threads().remove(&own.index);
+                shared.remove_stream_thread(own.index);
             })
             .map_err(|source| StreamsError::Io {
                 context: "spawning a stream thread".into(),
@@ -652,7 +725,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
 
     /// Stops the threads (each commits, flushes and closes its stores) and waits up to
     /// `timeout`; `true` if every thread stopped in time.
-    pub fn close(&mut self, timeout: Duration) -> bool {
+    pub fn close(&self, timeout: Duration) -> bool {
         self.begin_close();
         let deadline = Instant::now() + timeout;
         while !self.threads_finished() && Instant::now() < deadline {
@@ -662,7 +735,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
     }
 
     /// [`close`](Self::close) for async code: waits without blocking the executor's thread.
-    pub async fn close_async(&mut self, timeout: Duration) -> bool {
+    pub async fn close_async(&self, timeout: Duration) -> bool {
         self.begin_close();
         let deadline = Instant::now() + timeout;
         while !self.threads_finished() && Instant::now() < deadline {
@@ -676,17 +749,20 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         self.shared.stop.store(true, Ordering::Relaxed);
     }
 
-    fn threads_finished(&self) -> bool {
-        self.threads.iter().all(JoinHandle::is_finished) && self.stream_threads().values().all(JoinHandle::is_finished)
+    fn other_threads(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
+        self.threads.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn end_close(&mut self) -> bool {
+    fn threads_finished(&self) -> bool {
+        self.other_threads().iter().all(JoinHandle::is_finished)
+            && self.stream_threads().values().all(JoinHandle::is_finished)
+    }
+
+    fn end_close(&self) -> bool {
         let all = self.threads_finished();
         let stream_threads = std::mem::take(&mut *self.stream_threads());
-        for t in std::mem::take(&mut self.threads)
-            .into_iter()
-            .chain(stream_threads.into_values())
-        {
+        let other_threads = std::mem::take(&mut *self.other_threads());
+        for t in other_threads.into_iter().chain(stream_threads.into_values()) {
             if t.is_finished() {
                 let _ = t.join();
             }
@@ -705,10 +781,8 @@ impl<T> Drop for KafkaStreams<T> {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
         let stream_threads = std::mem::take(self.stream_threads.get_mut().unwrap_or_else(|p| p.into_inner()));
-        for t in std::mem::take(&mut self.threads)
-            .into_iter()
-            .chain(stream_threads.into_values())
-        {
+        let other_threads = std::mem::take(self.threads.get_mut().unwrap_or_else(|p| p.into_inner()));
+        for t in other_threads.into_iter().chain(stream_threads.into_values()) {
             let _ = t.join();
         }
     }

@@ -106,7 +106,7 @@ pub(crate) fn run<T: Topology>(
     // After a failure nothing more is committed: the tasks are dropped as they are.
     let result = result.and_then(|()| tasks.shut_down(&consumer, &producer));
     own.mailbox.set_available(false);
-    shared.set_active_tasks(index, Vec::new());
+    shared.set_active_tasks(index, Vec::new(), Vec::new());
     // Either way the consumer's close (its last revocation) must not commit: a clean exit has
     // committed already, and after a failure the published offsets may run ahead of what was
     // delivered (or, under exactly-once, the open transaction holds unfinished work).

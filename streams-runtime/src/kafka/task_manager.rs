@@ -141,7 +141,11 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
                 self.routing.insert(topic, *partition, route);
             }
         }
-        self.shared.set_active_tasks(self.thread, wanted);
+        let partitions = (assigned.iter())
+            .filter(|(topic, _)| self.routes.sources.contains_key(topic.as_str()))
+            .cloned()
+            .collect();
+        self.shared.set_active_tasks(self.thread, wanted, partitions);
         if !self.shared.stopping() {
             self.shared.transition(State::Running);
         }

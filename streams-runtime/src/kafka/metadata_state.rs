@@ -1,0 +1,220 @@
+//! Which instance holds which partitions and stores (Java's `StreamsMetadataState`).
+//!
+//! Java passes every instance's `application.server` and assignment through its partition
+//! assignor; librdkafka offers no custom assignor data, so each instance announces itself on the
+//! application's control topic instead (`<application.id>-control`, one partition, read from
+//! its beginning by every instance): the record's key is the instance's process id, its value
+//! the instance's endpoint and the input partitions its stream threads hold now (JSON), written
+//! after every change of its assignment; a null value when it closes. The one partition orders
+//! all announcements: a partition belongs to the instance whose latest announcement claims it
+//! most recently. An instance that died without a word keeps its entry until the rebalance that
+//! follows hands all its partitions to others, whose announcements then supersede it.
+
+use super::routes::Routes;
+use crate::metadata::{HostInfo, KeyQueryMetadata, StreamsMetadata, default_partition};
+use crate::topology::Topology;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What an instance says about itself on the control topic.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Announcement {
+    /// Its `application.server`.
+    pub(crate) host: HostInfo,
+    /// The input partitions of its active tasks: (topic, partition).
+    pub(crate) partitions: Vec<(String, i32)>,
+}
+
+/// A store and the input topics of its sub-topology (none: a global store, on every instance).
+#[derive(Debug, Clone)]
+struct StoreTopics {
+    name: &'static str,
+    topics: Vec<String>,
+}
+
+/// Every instance's latest announcement, and what is needed to map keys to partitions.
+#[derive(Debug, Default)]
+pub(crate) struct MetadataState {
+    /// Per instance (process id): the offset of its latest announcement and the announcement.
+    instances: BTreeMap<String, (i64, Announcement)>,
+    stores: Vec<StoreTopics>,
+    /// The partition count of each input topic.
+    partitions: BTreeMap<String, i32>,
+}
+
+impl MetadataState {
+    /// The state of an application of `T`, whose topics have the partition counts
+    /// `partitions`.
+    pub(crate) fn new<T: Topology>(routes: &Routes, partitions: &BTreeMap<String, usize>) -> Self {
+        let stores = T::STORES
+            .iter()
+            .map(|spec| {
+                let mut topics: Vec<String> = (routes.subtopologies.iter().enumerate())
+                    .filter(|(_, nodes)| nodes.iter().any(|&n| T::NODES[n].uses_store(spec.name)))
+                    .flat_map(|(sub, _)| routes.inputs_of(sub as u32))
+                    .map(|(topic, _)| topic.to_owned())
+                    .collect();
+                topics.sort_unstable();
+                topics.dedup();
+                StoreTopics {
+                    name: spec.name,
+                    topics,
+                }
+            })
+            .collect();
+        let partitions = partitions
+            .iter()
+            .filter(|(topic, _)| routes.sources.contains_key(*topic))
+            .map(|(topic, &n)| (topic.clone(), n as i32))
+            .collect();
+        MetadataState {
+            instances: BTreeMap::new(),
+            stores,
+            partitions,
+        }
+    }
+
+    /// Applies the announcement at `offset` of the control topic by `instance` (`None`: it
+    /// closed).
+    pub(crate) fn apply(&mut self, offset: i64, instance: &str, announcement: Option<Announcement>) {
+        match announcement {
+            Some(announcement) => {
+                self.instances.insert(instance.to_owned(), (offset, announcement));
+            }
+            None => {
+                self.instances.remove(instance);
+            }
+        }
+    }
+
+    /// Each partition's owner: the instance whose latest announcement claims it most recently.
+    fn owners(&self) -> BTreeMap<&(String, i32), (i64, &str)> {
+        let mut owners: BTreeMap<&(String, i32), (i64, &str)> = BTreeMap::new();
+        for (instance, (offset, announcement)) in &self.instances {
+            for partition in &announcement.partitions {
+                let owner = owners.entry(partition).or_insert((*offset, instance));
+                if *offset > owner.0 {
+                    *owner = (*offset, instance);
+                }
+            }
+        }
+        owners
+    }
+
+    /// Every live instance (Java's `allMetadata`): those that hold partitions now, and those
+    /// that announced holding none; by endpoint.
+    pub(crate) fn all_metadata(&self) -> Vec<StreamsMetadata> {
+        let owners = self.owners();
+        let mut all: Vec<StreamsMetadata> = (self.instances.iter())
+            .filter_map(|(instance, (_, announcement))| {
+                let held: BTreeSet<(String, i32)> = (announcement.partitions.iter())
+                    .filter(|p| owners.get(p).is_some_and(|(_, owner)| owner == instance))
+                    .cloned()
+                    .collect();
+                if held.is_empty() && !announcement.partitions.is_empty() {
+                    return None; // superseded everywhere: it is gone
+                }
+                let state_store_names = (self.stores.iter())
+                    .filter(|s| s.topics.is_empty() || held.iter().any(|(t, _)| s.topics.contains(t)))
+                    .map(|s| s.name.to_owned())
+                    .collect();
+                Some(StreamsMetadata {
+                    host_info: announcement.host.clone(),
+                    state_store_names,
+                    topic_partitions: held,
+                    standby_state_store_names: BTreeSet::new(),
+                    standby_topic_partitions: BTreeSet::new(),
+                })
+            })
+            .collect();
+        all.sort_by(|a, b| a.host_info.cmp(&b.host_info));
+        all
+    }
+
+    /// The live instances that hold `store` (Java's `streamsMetadataForStore`).
+    pub(crate) fn for_store(&self, store: &str) -> Vec<StreamsMetadata> {
+        let mut all = self.all_metadata();
+        all.retain(|m| m.state_store_names.contains(store));
+        all
+    }
+
+    /// Where the key with serialized bytes `key` of the store at `index` lives, if some instance
+    /// holds its partition now (`None` during a rebalance, or for a global store, which every
+    /// instance holds).
+    pub(crate) fn for_key(&self, index: usize, key: &[u8]) -> Option<KeyQueryMetadata> {
+        let topic = self.stores.get(index)?.topics.first()?;
+        let partition = default_partition(key, *self.partitions.get(topic)?);
+        let owners = self.owners();
+        let (_, owner) = owners.get(&(topic.clone(), partition))?;
+        let (_, announcement) = self.instances.get(*owner)?;
+        Some(KeyQueryMetadata {
+            active_host: announcement.host.clone(),
+            standby_hosts: BTreeSet::new(),
+            partition,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> MetadataState {
+        MetadataState {
+            instances: BTreeMap::new(),
+            stores: vec![StoreTopics {
+                name: "counts",
+                topics: vec!["words".to_owned()],
+            }],
+            partitions: [("words".to_owned(), 2)].into_iter().collect(),
+        }
+    }
+
+    fn says(port: u16, partitions: &[i32]) -> Option<Announcement> {
+        Some(Announcement {
+            host: HostInfo::new("h", port),
+            partitions: partitions.iter().map(|&p| ("words".to_owned(), p)).collect(),
+        })
+    }
+
+    fn hosts(state: &MetadataState) -> Vec<(u16, Vec<i32>)> {
+        (state.all_metadata().into_iter())
+            .map(|m| (m.host_info.port, m.topic_partitions.iter().map(|(_, p)| *p).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn the_latest_claim_of_a_partition_wins_and_an_instance_without_claims_is_gone() {
+        let mut state = state();
+        state.apply(0, "a", says(1, &[0, 1]));
+        assert_eq!(hosts(&state), [(1, vec![0, 1])]);
+        // b joins: the rebalance gives it partition 1; a's announcement of it comes first.
+        state.apply(1, "a", says(1, &[0]));
+        state.apply(2, "b", says(2, &[1]));
+        assert_eq!(hosts(&state), [(1, vec![0]), (2, vec![1])]);
+        // a dies without a word; after the rebalance b claims both.
+        state.apply(3, "b", says(2, &[0, 1]));
+        assert_eq!(hosts(&state), [(2, vec![0, 1])]);
+        // An instance that holds nothing (more instances than partitions) is listed.
+        state.apply(4, "c", says(3, &[]));
+        assert_eq!(hosts(&state), [(2, vec![0, 1]), (3, vec![])]);
+        // A clean close removes the instance.
+        state.apply(5, "c", None);
+        assert_eq!(hosts(&state), [(2, vec![0, 1])]);
+        assert_eq!(state.for_store("counts").len(), 1);
+        assert!(state.for_store("other").is_empty());
+    }
+
+    #[test]
+    fn a_key_is_found_in_the_partition_the_default_partitioner_gives_it() {
+        let mut state = state();
+        state.apply(0, "a", says(1, &[0]));
+        state.apply(1, "b", says(2, &[1]));
+        // murmur2("kafka") is partition 0 of 2, murmur2("abc") partition 1 (see metadata.rs).
+        let kafka = state.for_key(0, b"kafka").unwrap();
+        assert_eq!((kafka.active_host.port, kafka.partition), (1, 0));
+        let abc = state.for_key(0, b"abc").unwrap();
+        assert_eq!((abc.active_host.port, abc.partition), (2, 1));
+        state.apply(2, "b", None);
+        assert_eq!(state.for_key(0, b"abc"), None, "nobody holds partition 1 now");
+    }
+}
