@@ -172,8 +172,15 @@ pub struct StreamsConfig {
     pub production_handler: ProductionHandler,
     /// `processing.exception.handler`.
     pub processing_handler: ProcessingHandler,
-    /// `client.id` prefix (default: the application id).
+    /// `client.id` prefix (default, as in Java: `<application.id>-<process id>`, unique per
+    /// instance, which standby placement relies on to tell instances apart in the group).
     pub client_id: Option<String>,
+    /// `client.tag.<key>`: this instance's tags (its rack, zone, ...), which standby placement
+    /// reads for the keys `rack.aware.assignment.tags` names.
+    pub client_tags: std::collections::BTreeMap<String, String>,
+    /// `rack.aware.assignment.tags` (comma-separated tag keys, default none): standby replicas
+    /// go preferably to instances whose values of these tags differ from the active task's.
+    pub rack_aware_assignment_tags: Vec<String>,
     /// `windowstore.changelog.additional.retention.ms` (default one day): how much longer than
     /// its store a window or session store's changelog keeps records (`retention.ms` of the
     /// changelog topic is the store's retention plus this).
@@ -208,6 +215,7 @@ const STREAMS_SETTINGS: &[&str] = &[
     "cache.max.bytes.buffering",
     "num.standby.replicas",
     "application.server",
+    "rack.aware.assignment.tags",
     "max.task.idle.ms",
     "replication.factor",
     "default.timestamp.extractor",
@@ -258,14 +266,6 @@ const NOT_APPLICABLE: &[(&str, &str)] = &[
     (
         "max.warmup.replicas",
         "the high-availability task assignor is not implemented: partitions are assigned by librdkafka's range assignor",
-    ),
-    (
-        "rack.aware.assignment.tags",
-        "standby replicas are not run yet, so there is nothing to place by rack",
-    ),
-    (
-        "client.tag.",
-        "standby replicas are not run yet, so there is nothing to place by client tags",
     ),
     (
         "rack.aware.assignment.strategy",
@@ -371,6 +371,8 @@ impl StreamsConfig {
             production_handler: ProductionHandler::Fail,
             processing_handler: ProcessingHandler::LogAndFail,
             client_id: None,
+            client_tags: std::collections::BTreeMap::new(),
+            rack_aware_assignment_tags: Vec::new(),
             windowstore_changelog_additional_retention: Duration::from_millis(86_400_000),
             windowed_emit_interval: Duration::from_millis(1_000),
             outer_join_emit_interval: Duration::from_millis(1_000),
@@ -559,6 +561,20 @@ impl StreamsConfig {
                 }
             }
             "client.id" => self.client_id = Some(value.to_owned()),
+            "rack.aware.assignment.tags" => {
+                self.rack_aware_assignment_tags = (value.split(','))
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
+            _ if name.starts_with("client.tag.") => {
+                let key = &name["client.tag.".len()..];
+                if key.is_empty() {
+                    return Err(invalid("a client tag needs a key: `client.tag.<key>`"));
+                }
+                self.client_tags.insert(key.to_owned(), value.to_owned());
+            }
             "rocksdb.block.cache.max.bytes" => {
                 self.rocksdb_block_cache_bytes = usize::try_from(number(0)?).map_err(|_| invalid("too large"))?
             }
@@ -643,11 +659,20 @@ impl StreamsConfig {
         self.client_settings_for(&[ClientScope::Topic])
     }
 
-    /// The `client.id`s of stream thread `index`'s consumer and producer:
-    /// `<client.id>-StreamThread-<n>-consumer` and `-producer` (the prefix defaults to the
-    /// application id), unless the client settings name them.
-    pub fn thread_client_ids(&self, index: usize) -> (String, String) {
-        let prefix = self.client_id.as_deref().unwrap_or(&self.application_id);
+    /// The `client.id` prefix of the instance with process id `process_id`: `client.id`, else
+    /// `<application.id>-<process id>` (Java's default).
+    pub fn client_id_prefix(&self, process_id: &str) -> String {
+        match &self.client_id {
+            Some(prefix) => prefix.clone(),
+            None => format!("{}-{process_id}", self.application_id),
+        }
+    }
+
+    /// The `client.id`s of stream thread `index`'s consumer and producer in the instance with
+    /// process id `process_id`: `<prefix>-StreamThread-<n>-consumer` and `-producer` (see
+    /// [`client_id_prefix`](Self::client_id_prefix)), unless the client settings name them.
+    pub fn thread_client_ids(&self, index: usize, process_id: &str) -> (String, String) {
+        let prefix = self.client_id_prefix(process_id);
         let named = |settings: Vec<(String, String)>| {
             settings
                 .into_iter()
@@ -809,7 +834,6 @@ mod tests {
             )
             .starts_with("serdes are types here")
         );
-        assert!(reason("client.tag.zone", "eu-1a").contains("client tags"));
         assert!(reason("application.server", "no-port").contains("host:port"));
         assert!(reason("acceptable.recovery.lag", "10000").contains("range assignor"));
     }
@@ -908,10 +932,10 @@ mod tests {
     fn thread_client_ids_follow_the_client_id_prefix_unless_named() {
         let plain = StreamsConfig::from_properties([("application.id", "a")]).unwrap();
         assert_eq!(
-            plain.thread_client_ids(0),
+            plain.thread_client_ids(0, "p7"),
             (
-                "a-StreamThread-1-consumer".to_owned(),
-                "a-StreamThread-1-producer".to_owned()
+                "a-p7-StreamThread-1-consumer".to_owned(),
+                "a-p7-StreamThread-1-producer".to_owned()
             )
         );
         let named = StreamsConfig::from_properties([
@@ -921,7 +945,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            named.thread_client_ids(1),
+            named.thread_client_ids(1, "p7"),
             ("mine".to_owned(), "svc-StreamThread-2-producer".to_owned())
         );
     }

@@ -57,9 +57,9 @@ pub struct StreamsMetadata {
     pub state_store_names: BTreeSet<String>,
     /// The input partitions of its active tasks: (topic, partition).
     pub topic_partitions: BTreeSet<(String, i32)>,
-    /// The stores of its standby tasks (none: standby replicas are not run yet).
+    /// The stores of its standby tasks.
     pub standby_state_store_names: BTreeSet<String>,
-    /// The input partitions of its standby tasks (none: standby replicas are not run yet).
+    /// The input partitions of its standby tasks.
     pub standby_topic_partitions: BTreeSet<(String, i32)>,
 }
 
@@ -68,7 +68,7 @@ pub struct StreamsMetadata {
 pub struct KeyQueryMetadata {
     /// The instance whose active task holds the key.
     pub active_host: HostInfo,
-    /// Instances with a standby copy (none: standby replicas are not run yet).
+    /// Instances with a standby copy of the key's task.
     pub standby_hosts: BTreeSet<HostInfo>,
     /// The partition of the key.
     pub partition: i32,

@@ -122,6 +122,17 @@ impl Kafka {
             .unwrap()
     }
 
+    /// The low and high watermarks of `topic`'s `partition`.
+    pub fn watermarks(&self, topic: &str, partition: i32) -> (i64, i64) {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .create()
+            .unwrap();
+        consumer
+            .fetch_watermarks(topic, partition, Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("watermarks of {topic}-{partition}: {e}"))
+    }
+
     /// Creates `topics` with `partitions` partitions each (and the cluster's replication),
     /// deleting them first where an earlier run left them.
     pub fn create_topics(&self, topics: &[&str], partitions: i32) {

@@ -55,10 +55,8 @@ pub(crate) fn watch(config: &StreamsConfig, shared: &Arc<Shared>) -> Option<std:
                     return;
                 }
             };
-            let mut announcer = config
-                .application_server
-                .as_ref()
-                .and_then(|host| Announcer::new(&config, host));
+            let announces = config.application_server.is_some() || config.num_standby_replicas > 0;
+            let mut announcer = announces.then(|| Announcer::new(&config, &shared)).flatten();
             while !shared.stopping() {
                 if let Some(announcer) = &mut announcer {
                     announcer.announce_changes(&shared, &topic);
@@ -96,17 +94,22 @@ fn is_announcement(message: &rdkafka::message::BorrowedMessage<'_>) -> bool {
 /// Writes this instance's announcements.
 struct Announcer {
     producer: BaseProducer,
-    host: crate::metadata::HostInfo,
+    /// What every announcement says besides the partitions.
+    client: String,
+    host: Option<crate::metadata::HostInfo>,
+    tags: std::collections::BTreeMap<String, String>,
     /// The assignment version last announced.
     announced: Option<u64>,
 }
 
 impl Announcer {
-    fn new(config: &StreamsConfig, host: &crate::metadata::HostInfo) -> Option<Self> {
+    fn new(config: &StreamsConfig, shared: &Shared) -> Option<Self> {
         match config.client_config(config.producer_settings()).create() {
             Ok(producer) => Some(Announcer {
                 producer,
-                host: host.clone(),
+                client: config.client_id_prefix(shared.process_id()),
+                host: config.application_server.clone(),
+                tags: config.client_tags.clone(),
                 announced: None,
             }),
             Err(error) => {
@@ -118,13 +121,16 @@ impl Announcer {
 
     /// Announces the instance's partitions if they changed since the last announcement.
     fn announce_changes(&mut self, shared: &Shared, topic: &str) {
-        let (version, partitions) = shared.local_partitions();
+        let (version, partitions, standby) = shared.local_partitions();
         if self.announced == Some(version) {
             return;
         }
         let announcement = Announcement {
+            client: self.client.clone(),
             host: self.host.clone(),
             partitions,
+            standby,
+            tags: self.tags.clone(),
         };
         if let Ok(json) = serde_json::to_vec(&announcement) {
             self.send(shared, topic, Some(&json));

@@ -18,10 +18,17 @@ use std::collections::{BTreeMap, BTreeSet};
 /// What an instance says about itself on the control topic.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Announcement {
-    /// Its `application.server`.
-    pub(crate) host: HostInfo,
+    /// Its client id prefix, which names it among the group's members.
+    pub(crate) client: String,
+    /// Its `application.server`, if it has one (only instances with one are listed in the
+    /// metadata).
+    pub(crate) host: Option<HostInfo>,
     /// The input partitions of its active tasks: (topic, partition).
     pub(crate) partitions: Vec<(String, i32)>,
+    /// The input partitions of its standby tasks.
+    pub(crate) standby: Vec<(String, i32)>,
+    /// Its `client.tag.*` values.
+    pub(crate) tags: BTreeMap<String, String>,
 }
 
 /// A store and the input topics of its sub-topology (none: a global store, on every instance).
@@ -100,12 +107,13 @@ impl MetadataState {
         owners
     }
 
-    /// Every live instance (Java's `allMetadata`): those that hold partitions now, and those
-    /// that announced holding none; by endpoint.
+    /// Every live instance with an endpoint (Java's `allMetadata`): those that hold partitions
+    /// now, and those that announced holding none; by endpoint.
     pub(crate) fn all_metadata(&self) -> Vec<StreamsMetadata> {
         let owners = self.owners();
         let mut all: Vec<StreamsMetadata> = (self.instances.iter())
             .filter_map(|(instance, (_, announcement))| {
+                let host = announcement.host.clone()?;
                 let held: BTreeSet<(String, i32)> = (announcement.partitions.iter())
                     .filter(|p| owners.get(p).is_some_and(|(_, owner)| owner == instance))
                     .cloned()
@@ -113,21 +121,39 @@ impl MetadataState {
                 if held.is_empty() && !announcement.partitions.is_empty() {
                     return None; // superseded everywhere: it is gone
                 }
-                let state_store_names = (self.stores.iter())
-                    .filter(|s| s.topics.is_empty() || held.iter().any(|(t, _)| s.topics.contains(t)))
-                    .map(|s| s.name.to_owned())
-                    .collect();
+                let standby: BTreeSet<(String, i32)> = announcement.standby.iter().cloned().collect();
                 Some(StreamsMetadata {
-                    host_info: announcement.host.clone(),
-                    state_store_names,
+                    host_info: host,
+                    state_store_names: self.stores_of(&held, true),
                     topic_partitions: held,
-                    standby_state_store_names: BTreeSet::new(),
-                    standby_topic_partitions: BTreeSet::new(),
+                    standby_state_store_names: self.stores_of(&standby, false),
+                    standby_topic_partitions: standby,
                 })
             })
             .collect();
         all.sort_by(|a, b| a.host_info.cmp(&b.host_info));
         all
+    }
+
+    /// The stores of the tasks of `partitions` (with `global`: and the global stores).
+    fn stores_of(&self, partitions: &BTreeSet<(String, i32)>, global: bool) -> BTreeSet<String> {
+        (self.stores.iter())
+            .filter(|s| {
+                if s.topics.is_empty() {
+                    global
+                } else {
+                    partitions.iter().any(|(t, _)| s.topics.contains(t))
+                }
+            })
+            .map(|s| s.name.to_owned())
+            .collect()
+    }
+
+    /// Each announced instance's client tags, by client id prefix.
+    pub(crate) fn tags(&self) -> BTreeMap<String, BTreeMap<String, String>> {
+        (self.instances.values())
+            .map(|(_, a)| (a.client.clone(), a.tags.clone()))
+            .collect()
     }
 
     /// The live instances that hold `store` (Java's `streamsMetadataForStore`).
@@ -144,11 +170,16 @@ impl MetadataState {
         let topic = self.stores.get(index)?.topics.first()?;
         let partition = default_partition(key, *self.partitions.get(topic)?);
         let owners = self.owners();
-        let (_, owner) = owners.get(&(topic.clone(), partition))?;
+        let key = (topic.clone(), partition);
+        let (_, owner) = owners.get(&key)?;
         let (_, announcement) = self.instances.get(*owner)?;
+        let standby_hosts = (self.instances.values())
+            .filter(|(_, a)| a.standby.contains(&key))
+            .filter_map(|(_, a)| a.host.clone())
+            .collect();
         Some(KeyQueryMetadata {
-            active_host: announcement.host.clone(),
-            standby_hosts: BTreeSet::new(),
+            active_host: announcement.host.clone()?,
+            standby_hosts,
             partition,
         })
     }
@@ -171,8 +202,11 @@ mod tests {
 
     fn says(port: u16, partitions: &[i32]) -> Option<Announcement> {
         Some(Announcement {
-            host: HostInfo::new("h", port),
+            client: format!("app-{port}"),
+            host: Some(HostInfo::new("h", port)),
             partitions: partitions.iter().map(|&p| ("words".to_owned(), p)).collect(),
+            standby: Vec::new(),
+            tags: BTreeMap::new(),
         })
     }
 
@@ -214,7 +248,20 @@ mod tests {
         assert_eq!((kafka.active_host.port, kafka.partition), (1, 0));
         let abc = state.for_key(0, b"abc").unwrap();
         assert_eq!((abc.active_host.port, abc.partition), (2, 1));
-        state.apply(2, "b", None);
+        // A standby of partition 1 on c: listed for the key and in c's metadata.
+        let mut standby = says(3, &[]).unwrap();
+        standby.standby = vec![("words".to_owned(), 1)];
+        state.apply(2, "c", Some(standby));
+        let abc = state.for_key(0, b"abc").unwrap();
+        assert_eq!(abc.standby_hosts, BTreeSet::from([HostInfo::new("h", 3)]));
+        let c = state
+            .all_metadata()
+            .into_iter()
+            .find(|m| m.host_info.port == 3)
+            .unwrap();
+        assert_eq!(c.standby_state_store_names, BTreeSet::from(["counts".to_owned()]));
+        assert!(c.state_store_names.is_empty());
+        state.apply(3, "b", None);
         assert_eq!(state.for_key(0, b"abc"), None, "nobody holds partition 1 now");
     }
 }

@@ -10,6 +10,7 @@ mod control;
 mod embedded;
 mod exactly_once;
 mod global_thread;
+mod group_members;
 mod metadata_state;
 mod partition_group;
 mod query;
@@ -18,6 +19,8 @@ mod record_collector;
 mod restore;
 mod routes;
 mod routing_table;
+mod standby;
+mod standby_placement;
 mod state_directory;
 mod state_manager;
 mod stream_task;
@@ -46,6 +49,9 @@ use std::time::{Duration, Instant};
 use thread_error::ThreadError;
 
 pub use crate::lifecycle::State;
+
+/// A topic's partition: (topic, partition).
+pub(crate) type TopicPartition = (String, i32);
 
 /// Called on every state change with the new and the old state.
 pub type StateListener = Box<dyn Fn(State, State) + Send + Sync>;
@@ -113,6 +119,8 @@ pub(crate) struct Shared {
     assignment_version: AtomicU64,
     /// Every instance's endpoint and partitions, from the control topic.
     metadata: Mutex<metadata_state::MetadataState>,
+    /// The standby tasks of this instance and their input partitions.
+    standby_tasks: Mutex<(Vec<TaskId>, Vec<TopicPartition>)>,
     /// What every RocksDB store of the instance opens with: one block cache for all of them.
     #[cfg(feature = "rocksdb")]
     rocksdb: crate::state::RocksDbSettings,
@@ -134,6 +142,7 @@ impl Shared {
             stream_threads: Mutex::new(BTreeMap::new()),
             assignment_version: AtomicU64::new(0),
             metadata: Mutex::new(metadata_state::MetadataState::default()),
+            standby_tasks: Mutex::new((Vec::new(), Vec::new())),
             #[cfg(feature = "rocksdb")]
             rocksdb: crate::state::RocksDbSettings::new(
                 config.rocksdb_block_cache_bytes,
@@ -209,10 +218,37 @@ impl Shared {
     /// Records the active tasks of stream thread `index` and their input partitions.
     pub(crate) fn set_active_tasks(&self, index: usize, tasks: Vec<TaskId>, partitions: Vec<(String, i32)>) {
         if let Some(slot) = self.stream_threads().get_mut(&index) {
+            slot.claimed.clone_from(&tasks);
             slot.active_tasks = tasks;
             slot.partitions = partitions;
         }
         self.assignment_version.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records that stream thread `index` is about to create (or keeps) the tasks `tasks`: a
+    /// standby of one of them lets go of its directory.
+    pub(crate) fn claim_tasks(&self, index: usize, tasks: &[TaskId]) {
+        if let Some(slot) = self.stream_threads().get_mut(&index) {
+            slot.claimed = tasks.to_vec();
+        }
+    }
+
+    /// The tasks the stream threads of this instance run or are about to create.
+    pub(crate) fn claimed_tasks(&self) -> std::collections::BTreeSet<TaskId> {
+        self.stream_threads()
+            .values()
+            .flat_map(|s| s.claimed.iter().copied())
+            .collect()
+    }
+
+    /// Records this instance's standby tasks and their input partitions.
+    pub(crate) fn set_standby_tasks(&self, tasks: Vec<TaskId>, partitions: Vec<(String, i32)>) {
+        *self.standby_tasks.lock().unwrap_or_else(|p| p.into_inner()) = (tasks, partitions);
+        self.assignment_version.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn standby_task_ids(&self) -> Vec<TaskId> {
+        self.standby_tasks.lock().unwrap_or_else(|p| p.into_inner()).0.clone()
     }
 
     /// Forgets stream thread `index`, which stopped.
@@ -221,14 +257,16 @@ impl Shared {
         self.assignment_version.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The input partitions of every stream thread's tasks, sorted, with the assignment version
-    /// they are of.
-    pub(crate) fn local_partitions(&self) -> (u64, Vec<(String, i32)>) {
+    /// The input partitions of every stream thread's tasks and of the standby tasks, sorted,
+    /// with the assignment version they are of.
+    pub(crate) fn local_partitions(&self) -> (u64, Vec<TopicPartition>, Vec<TopicPartition>) {
         let threads = self.stream_threads();
         let version = self.assignment_version.load(Ordering::Relaxed);
         let mut partitions: Vec<(String, i32)> = threads.values().flat_map(|t| t.partitions.iter().cloned()).collect();
         partitions.sort_unstable();
-        (version, partitions)
+        let mut standby = self.standby_tasks.lock().unwrap_or_else(|p| p.into_inner()).1.clone();
+        standby.sort_unstable();
+        (version, partitions, standby)
     }
 
     pub(crate) fn metadata(&self) -> std::sync::MutexGuard<'_, metadata_state::MetadataState> {
@@ -324,6 +362,8 @@ pub(crate) struct StreamThreadSlot {
     active_tasks: Vec<TaskId>,
     /// Their input partitions: (topic, partition).
     partitions: Vec<(String, i32)>,
+    /// The tasks it runs or is about to create (see [`Shared::claim_tasks`]).
+    claimed: Vec<TaskId>,
 }
 
 impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
@@ -405,7 +445,8 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
             .stream_threads()
             .iter()
             .map(|(&index, slot)| {
-                let (consumer_client_id, producer_client_id) = self.config.thread_client_ids(index);
+                let (consumer_client_id, producer_client_id) =
+                    self.config.thread_client_ids(index, self.shared.process_id());
                 ThreadMetadata {
                     thread_name: thread_name(app, index),
                     consumer_client_id,
@@ -418,6 +459,12 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
                 }
             })
             .collect()
+    }
+
+    /// The standby tasks this instance keeps (Java's `ThreadMetadata.standbyTasks`, over all
+    /// threads: here one standby thread keeps them all; see `num.standby.replicas`).
+    pub fn local_standby_tasks(&self) -> Vec<TaskId> {
+        self.shared.standby_task_ids()
     }
 
     /// A read-only view of a store of the topology over this instance's tasks (Java's
@@ -558,6 +605,21 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
             }
             None => crate::state::GlobalStores::default(),
         };
+        if self.config.num_standby_replicas > 0
+            && let Some(layout) = standby::StandbyLayout::of::<T>(&routes, &partitions)
+        {
+            let thread = standby::spawn::<T>(
+                layout,
+                Arc::clone(&routes),
+                Arc::clone(&self.config),
+                Arc::clone(&self.shared),
+            )
+            .map_err(|source| StreamsError::Io {
+                context: "spawning the standby thread".into(),
+                source,
+            })?;
+            self.other_threads().push(thread);
+        }
         self.started = Some(Started { routes, globals });
         for index in 0..self.config.num_stream_threads {
             self.spawn_stream_thread(index)?;
@@ -661,6 +723,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
                 cache: cache.clone(),
                 active_tasks: Vec::new(),
                 partitions: Vec::new(),
+                claimed: Vec::new(),
             },
         );
         let own = stream_thread::ThreadOwn {

@@ -40,6 +40,22 @@ impl TaskDirectory {
         Ok(TaskDirectory { path, _lock: lock })
     }
 
+    /// Creates and locks the directory of task `id` if no one holds it now (`None` if someone
+    /// does): a standby replica does not wait for a directory an active task holds.
+    pub(crate) fn try_lock(config: &StreamsConfig, id: TaskId) -> Result<Option<Self>, StreamsError> {
+        let path = config.state_dir.join(&config.application_id).join(id.to_string());
+        let io = |source: std::io::Error| StreamsError::Io {
+            context: format!("state directory {}", path.display()).into(),
+            source,
+        };
+        std::fs::create_dir_all(&path).map_err(io)?;
+        let lock = File::create(path.join(".lock")).map_err(io)?;
+        if lock.try_lock().is_err() {
+            return Ok(None);
+        }
+        Ok(Some(TaskDirectory { path, _lock: lock }))
+    }
+
     /// The directory.
     pub(crate) fn path(&self) -> &Path {
         &self.path

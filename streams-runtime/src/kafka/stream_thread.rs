@@ -55,7 +55,7 @@ pub(crate) fn run<T: Topology>(
 ) -> Result<(), ThreadError> {
     let index = own.index;
     let producer = create_producer(config, index, shared)?;
-    let consumer = create_consumer(config, index)?;
+    let consumer = create_consumer(config, index, shared)?;
     let topics: Vec<&str> = routes.sources.keys().map(String::as_str).collect();
     consumer.subscribe(&topics).map_err(kafka_error("subscribing"))?;
     // The sinks' partition counts, as the cluster has them now.
@@ -120,7 +120,7 @@ pub(crate) fn run<T: Topology>(
 /// The thread's producer: murmur2 partitioning as Java's; under exactly-once, transactional
 /// (and initialized) with Java's transaction timeout.
 fn create_producer(config: &StreamsConfig, index: usize, shared: &Shared) -> Result<ThreadProducer, StreamsError> {
-    let (_, producer_id) = config.thread_client_ids(index);
+    let (_, producer_id) = config.thread_client_ids(index, shared.process_id());
     let mut producer_config = config.client_config(Vec::new());
     producer_config
         .set("client.id", producer_id)
@@ -160,8 +160,8 @@ fn create_producer(config: &StreamsConfig, index: usize, shared: &Shared) -> Res
 
 /// The thread's consumer in the application's group: manual commits, the eager range assignor,
 /// read_committed under exactly-once; its context defers revocations to the thread.
-fn create_consumer(config: &StreamsConfig, index: usize) -> Result<ThreadConsumer, StreamsError> {
-    let (consumer_id, _) = config.thread_client_ids(index);
+fn create_consumer(config: &StreamsConfig, index: usize, shared: &Shared) -> Result<ThreadConsumer, StreamsError> {
+    let (consumer_id, _) = config.thread_client_ids(index, shared.process_id());
     let mut consumer_config = config.client_config(Vec::new());
     consumer_config
         .set("group.id", &config.application_id)

@@ -119,6 +119,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
             .collect();
         wanted.sort_unstable();
         wanted.dedup();
+        self.shared.claim_tasks(self.thread, &wanted);
         self.routing = RoutingTable::default();
         let (kept, lost): (Vec<_>, Vec<_>) = std::mem::take(&mut self.tasks)
             .into_iter()
