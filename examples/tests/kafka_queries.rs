@@ -117,6 +117,10 @@ fn a_running_application_answers_queries_from_its_stores() {
         assert!(timestamp > 0, "the aggregation keeps the record's timestamp");
     }
     assert_eq!(store.get(&"absent".to_owned()).unwrap(), None);
+    assert!(
+        matches!(streams.clean_up(), Err(StreamsError::IllegalState { .. })),
+        "no cleaning up under a running application"
+    );
     assert_eq!(store.approximate_num_entries().unwrap(), expected.len() as u64);
     // Each partition's task holds its share; together they hold every word once.
     let mut by_partition = BTreeMap::new();

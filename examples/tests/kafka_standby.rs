@@ -3,17 +3,24 @@
 //! two others take its tasks over. Without standbys each moved task restores its whole
 //! changelog partition; with `num.standby.replicas = 1` the standby sits where the range
 //! assignor moves the task, so the takeover restores only the tail: nothing, as the standby had
-//! caught up.
+//! caught up. In one process: each of two instances keeps a standby of the other's counts, which
+//! stale queries read and the metadata lists.
 
 mod support;
 
-use std::collections::BTreeMap;
+use examples::word_count_topology;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{RawRecord, app_id, kafka, word_counts};
+use streams_runtime::config::StreamsConfig;
+use streams_runtime::error::{NotQueryable, StreamsError};
+use streams_runtime::kafka::KafkaStreams;
+use streams_runtime::metadata::HostInfo;
+use streams_runtime::prelude::*;
+use support::{RawRecord, app_id, await_running, kafka, word_counts};
 
 const PARTITIONS: i32 = 6;
 
@@ -223,4 +230,111 @@ fn a_takeover_restores_only_the_tail_with_a_standby_and_everything_without() {
         without.len(),
         with.len()
     );
+}
+
+word_count_topology!(struct Shadowed { input: "standby-iq-in", output: "standby-iq-out" });
+
+/// The entries of `store` (a view of one partition) as a map.
+fn entries(
+    store: &streams_runtime::kafka::StoreQuery<KeyValueStore<String, i64>>,
+) -> Result<BTreeMap<String, i64>, StreamsError> {
+    Ok(store.all()?.map(Result::unwrap).collect())
+}
+
+#[test]
+fn each_instance_keeps_a_standby_of_the_other_which_stale_queries_read() {
+    let app = app_id("standby-iq");
+    kafka().create_topics(&["standby-iq-in", "standby-iq-out"], 2);
+    let lines: Vec<String> = (0..200).map(|i| format!("w{} w{}", i % 25, (i * 3) % 25)).collect();
+    write("standby-iq-in", &lines);
+    let expected = word_counts(&lines);
+    let dirs: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let instances: Vec<(KafkaStreams<Shadowed>, HostInfo)> = dirs
+        .iter()
+        .enumerate()
+        .map(|(i, dir)| {
+            let host = HostInfo::new("127.0.0.1", 7000 + i as u16);
+            let bootstrap = kafka().bootstrap();
+            let state = dir.path().display().to_string();
+            let endpoint = host.to_string();
+            let config = StreamsConfig::from_properties([
+                ("application.id", app.as_str()),
+                ("bootstrap.servers", bootstrap.as_str()),
+                ("state.dir", state.as_str()),
+                ("commit.interval.ms", "100"),
+                ("num.standby.replicas", "1"),
+                ("application.server", endpoint.as_str()),
+            ])
+            .unwrap();
+            let mut streams = KafkaStreams::new(Shadowed, config).unwrap();
+            streams.start().unwrap();
+            (streams, host)
+        })
+        .collect();
+    for (streams, _) in &instances {
+        await_running(streams);
+    }
+    kafka().count_updates(Duration::from_secs(60), "standby-iq-out", "read_uncommitted", &expected);
+
+    // Each instance's standby (of the counting sub-topology) mirrors the other's active task.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mirrored = (0..2).all(|i| {
+            let (streams, _) = &instances[i];
+            let (other, _) = &instances[1 - i];
+            let standbys = streams.local_standby_tasks();
+            let [task] = standbys.as_slice() else { return false };
+            let counts = streams.key_value_store::<String, i64>("counts-store").unwrap();
+            let shadow = entries(&counts.clone().stale(true).partition(task.partition));
+            let active = other.key_value_store::<String, i64>("counts-store").unwrap();
+            let original = entries(&active.partition(task.partition));
+            task.subtopology == 1 && shadow.is_ok() && shadow.ok() == original.ok()
+        });
+        if mirrored {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the standbys did not catch up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut gathered = BTreeMap::new();
+    for (streams, _) in &instances {
+        let partition = streams.local_standby_tasks()[0].partition;
+        let counts = streams.key_value_store::<String, i64>("counts-store").unwrap();
+        // Not stale: the standby is not read.
+        assert!(matches!(
+            counts.clone().partition(partition).get(&"w1".to_owned()),
+            Err(StreamsError::StoreNotQueryable {
+                reason: NotQueryable::NoSuchPartition(p),
+                ..
+            }) if p == partition
+        ));
+        gathered.extend(entries(&counts.stale(true).partition(partition)).unwrap());
+    }
+    assert_eq!(gathered, expected, "the two standbys hold every count");
+    // The metadata names the standby's instance for each key.
+    let hosts: Vec<HostInfo> = instances.iter().map(|(_, h)| h.clone()).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for word in expected.keys() {
+        loop {
+            let key = instances[0]
+                .0
+                .query_metadata_for_key("counts-store", word, &StringSerde)
+                .unwrap();
+            let listed = key.as_ref().is_some_and(|k| {
+                let other = hosts.iter().find(|h| **h != k.active_host).unwrap().clone();
+                k.standby_hosts == BTreeSet::from([other])
+            });
+            if listed {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{word}: {key:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    for (streams, _) in &instances {
+        assert!(streams.close(Duration::from_secs(10)));
+    }
+    // Closed: the local state can go.
+    instances[0].0.clean_up().unwrap();
+    assert!(!dirs[0].path().join(&app).exists());
 }

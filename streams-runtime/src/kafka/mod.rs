@@ -119,6 +119,8 @@ pub(crate) struct Shared {
     assignment_version: AtomicU64,
     /// Every instance's endpoint and partitions, from the control topic.
     metadata: Mutex<metadata_state::MetadataState>,
+    /// Where to send stale queries for the standby tasks' stores.
+    standby_queries: Mutex<Option<query::QuerySender>>,
     /// The standby tasks of this instance and their input partitions.
     standby_tasks: Mutex<(Vec<TaskId>, Vec<TopicPartition>)>,
     /// What every RocksDB store of the instance opens with: one block cache for all of them.
@@ -142,6 +144,7 @@ impl Shared {
             stream_threads: Mutex::new(BTreeMap::new()),
             assignment_version: AtomicU64::new(0),
             metadata: Mutex::new(metadata_state::MetadataState::default()),
+            standby_queries: Mutex::new(None),
             standby_tasks: Mutex::new((Vec::new(), Vec::new())),
             #[cfg(feature = "rocksdb")]
             rocksdb: crate::state::RocksDbSettings::new(
@@ -241,6 +244,11 @@ impl Shared {
             .collect()
     }
 
+    /// Registers the standby thread's query mailbox (`None`: it stopped).
+    pub(crate) fn set_standby_queries(&self, sender: Option<query::QuerySender>) {
+        *self.standby_queries.lock().unwrap_or_else(|p| p.into_inner()) = sender;
+    }
+
     /// Records this instance's standby tasks and their input partitions.
     pub(crate) fn set_standby_tasks(&self, tasks: Vec<TaskId>, partitions: Vec<(String, i32)>) {
         *self.standby_tasks.lock().unwrap_or_else(|p| p.into_inner()) = (tasks, partitions);
@@ -274,11 +282,17 @@ impl Shared {
     }
 
     /// Where to send queries: one sender per live stream thread.
-    pub(crate) fn query_senders(&self) -> Vec<query::QuerySender> {
-        self.stream_threads()
+    /// With `standbys`: and the standby thread, if there is one.
+    pub(crate) fn query_senders(&self, standbys: bool) -> Vec<query::QuerySender> {
+        let mut senders: Vec<query::QuerySender> = self
+            .stream_threads()
             .values()
             .map(|slot| slot.queries.clone())
-            .collect()
+            .collect();
+        if standbys {
+            senders.extend(self.standby_queries.lock().unwrap_or_else(|p| p.into_inner()).clone());
+        }
+        senders
     }
 
     fn state(&self) -> State {
@@ -459,6 +473,34 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
                 }
             })
             .collect()
+    }
+
+    /// Deletes this application's local state, `state.dir/<application.id>` (Java's
+    /// `cleanUp`): the next start restores every store from its changelog. Only before
+    /// [`start`](Self::start) or after [`close`](Self::close).
+    pub fn clean_up(&self) -> Result<(), StreamsError> {
+        let state = self.state();
+        if !matches!(state, State::Created | State::NotRunning | State::Error) || self.threads_alive() {
+            return Err(StreamsError::IllegalState {
+                state,
+                reason: "the local state is cleaned up before the application starts or after it closed",
+            });
+        }
+        let dir = self.config.state_dir.join(&self.config.application_id);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(StreamsError::Io {
+                context: format!("deleting the state directory {}", dir.display()).into(),
+                source,
+            }),
+        }
+    }
+
+    /// Whether a thread of this instance still runs (one that did not stop within `close`'s
+    /// timeout holds task directories).
+    fn threads_alive(&self) -> bool {
+        !self.other_threads().is_empty() || !self.stream_threads().is_empty()
     }
 
     /// The standby tasks this instance keeps (Java's `ThreadMetadata.standbyTasks`, over all

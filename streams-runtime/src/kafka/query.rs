@@ -135,9 +135,9 @@ impl<H: StoreHandle + 'static> StoreQuery<H> {
         self.name
     }
 
-    /// Also reads stores that are not up to date (Java's `enableStaleStores`): the tasks of a
-    /// thread suspended by a rebalance, and tasks being restored (the query then waits for the
-    /// restoration, up to the timeout).
+    /// Also reads stores that are not up to date (Java's `enableStaleStores`): the standby
+    /// replicas of this instance, the tasks of a thread suspended by a rebalance, and tasks being
+    /// restored (the query then waits for the restoration, up to the timeout).
     pub fn stale(mut self, enabled: bool) -> Self {
         self.stale = enabled;
         self
@@ -179,7 +179,7 @@ impl<H: StoreHandle + 'static> StoreQuery<H> {
         let read = Arc::new(read);
         let (reply, answers) = mpsc::channel::<Answer<R>>();
         let mut asked = 0;
-        for thread in self.shared.query_senders() {
+        for thread in self.shared.query_senders(self.stale) {
             if !self.stale && !thread.available.load(Ordering::Relaxed) {
                 return Err(self.not_queryable(NotQueryable::Migrated));
             }

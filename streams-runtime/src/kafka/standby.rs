@@ -16,6 +16,7 @@
 
 use super::checkpoint;
 use super::group_members;
+use super::query::{self, LocalStores, QueryMailbox};
 use super::routes::Routes;
 use super::standby_placement::{Placement, Stateful};
 use super::state_directory::TaskDirectory;
@@ -95,12 +96,17 @@ pub(crate) fn spawn<T: Topology>(
     std::thread::Builder::new()
         .name(format!("{}-StandbyThread", config.application_id))
         .spawn(move || {
+            // Stale queries read the standbys' stores.
+            let (queries, mailbox) = query::mailbox();
+            mailbox.set_available(true);
+            shared.set_standby_queries(Some(queries));
             while !shared.stopping() {
-                if let Err(error) = run::<T>(&layout, &routes, &config, &shared) {
+                if let Err(error) = run::<T>(&layout, &routes, &config, &shared, &mailbox) {
                     tracing::warn!(%error, "standby replicas failed; starting over");
                     std::thread::sleep(RETRY);
                 }
             }
+            shared.set_standby_queries(None);
         })
 }
 
@@ -190,6 +196,7 @@ fn run<T: Topology>(
     routes: &Routes,
     config: &StreamsConfig,
     shared: &Shared,
+    mailbox: &QueryMailbox,
 ) -> Result<(), StreamsError> {
     let consumer = create_consumer(config)?;
     let me = config.client_id_prefix(shared.process_id());
@@ -222,6 +229,7 @@ fn run<T: Topology>(
                 register(layout, shared, &tasks);
             }
             apply(&consumer, &mut tasks)?;
+            mailbox.answer(&Standbys(&tasks));
             if last_checkpoint.elapsed() >= config.commit_interval() {
                 tasks.iter().for_each(StandbyTask::checkpoint);
                 last_checkpoint = Instant::now();
@@ -232,6 +240,17 @@ fn run<T: Topology>(
     tasks.into_iter().for_each(StandbyTask::close);
     shared.set_standby_tasks(Vec::new(), Vec::new());
     result
+}
+
+/// The standby tasks as stale queries read them.
+struct Standbys<'a>(&'a [StandbyTask]);
+
+impl LocalStores for Standbys<'_> {
+    fn each_task(&self, visit: &mut dyn FnMut(TaskId, &StoreSet)) {
+        for task in self.0 {
+            visit(task.id, &task.stores);
+        }
+    }
 }
 
 /// Closes the tasks `unwanted` picks; whether it picked any.
