@@ -22,14 +22,14 @@
 
 mod common;
 
+use common::broker::{self, create_topics, fill, producer};
+
 use examples::process::{self, ChildApp};
 use examples::word_count::WordCount;
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::producer::{BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -50,96 +50,6 @@ topology! {
     struct BenchTable {
         table rows { topic: "p5-in", key: String, value: String, store: "p5-store", persistent: false }
     }
-}
-
-/// The broker the benchmark started (`scripts/kafka.sh`), stopped on drop.
-struct OwnBroker(std::path::PathBuf);
-
-impl Drop for OwnBroker {
-    fn drop(&mut self) {
-        let _ = kafka_sh(&["stop", "--dir", self.0.to_str().unwrap()]);
-    }
-}
-
-/// Runs `scripts/kafka.sh` with `args`; its output.
-fn kafka_sh(args: &[&str]) -> String {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned();
-    let out = Command::new("bash")
-        .arg(root.join("scripts/kafka.sh"))
-        .args(args)
-        .output()
-        .expect("running scripts/kafka.sh");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-fn start_broker() -> (OwnBroker, String) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned();
-    let dir = root.join("target/kafka-bench");
-    let _ = kafka_sh(&["stop", "--dir", dir.to_str().unwrap()]);
-    let bootstrap = kafka_sh(&["start", "--dir", dir.to_str().unwrap()]);
-    (OwnBroker(dir), bootstrap)
-}
-
-/// Creates `topics` with one partition each, deleting them first if they exist.
-fn create_topics(bootstrap: &str, topics: &[&str]) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let _ = runtime.block_on(admin.delete_topics(topics, &options));
-    let new: Vec<NewTopic<'_>> = topics
-        .iter()
-        .map(|t| NewTopic::new(t, 1, TopicReplication::Fixed(1)))
-        .collect();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let results = runtime.block_on(admin.create_topics(new.iter(), &options)).unwrap();
-        if results.iter().all(Result::is_ok) {
-            break;
-        }
-        // A topic deleted a moment ago may still be going away.
-        assert!(Instant::now() < deadline, "could not create {topics:?}: {results:?}");
-        let _ = runtime.block_on(admin.delete_topics(topics, &options));
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
-fn producer(bootstrap: &str) -> BaseProducer {
-    ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("linger.ms", "5")
-        .create()
-        .unwrap()
-}
-
-fn fill(bootstrap: &str, topic: &str, n: usize, key: impl Fn(usize) -> String, value: impl Fn(usize) -> String) {
-    let p = producer(bootstrap);
-    for i in 0..n {
-        let (k, v) = (key(i), value(i));
-        let mut record = BaseRecord::to(topic).key(&k).payload(&v);
-        loop {
-            match p.send(record) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    p.poll(Duration::from_millis(5));
-                    record = back;
-                }
-            }
-        }
-    }
-    p.flush(Duration::from_secs(60)).unwrap();
 }
 
 fn config(app: &str, bootstrap: &str, state: &std::path::Path) -> StreamsConfig {
@@ -397,13 +307,7 @@ fn main() {
     // STREAMS_BENCH_ONLY=p3|p5|p6|recovery runs one of them.
     let only = std::env::var("STREAMS_BENCH_ONLY").ok();
     let runs = |part: &str| only.as_deref().is_none_or(|o| o == part);
-    let (_broker, bootstrap) = match std::env::var("STREAMS_BENCH_BOOTSTRAP") {
-        Ok(b) => (None, b),
-        Err(_) => {
-            let (broker, b) = start_broker();
-            (Some(broker), b)
-        }
-    };
+    let (_broker, bootstrap) = broker::broker();
     println!("Apache Kafka 4.1.1 at {bootstrap}, {n} records");
     if runs("p3") {
         pipe_throughput(&bootstrap, n);

@@ -46,6 +46,21 @@ pub enum ProcessingGuarantee {
     ExactlyOnceV2,
 }
 
+/// How the stream threads' consumer group rebalances (`partition.assignment.strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RebalanceProtocol {
+    /// `range` (the default): every rebalance revokes every partition (stop the world); the
+    /// range assignor keeps partition `p` of co-partitioned topics on one member, and standby
+    /// placement predicts where it moves a failed instance's tasks.
+    #[default]
+    Eager,
+    /// `cooperative-sticky`: a rebalance revokes only the partitions that move, tasks that stay
+    /// keep processing, and partitions stay where they are when they can. The group assigns one
+    /// input topic per sub-topology; a thread takes partition `p` of the sub-topology's other
+    /// input topics along with it.
+    Cooperative,
+}
+
 /// What happens to a record whose key or value cannot be deserialized
 /// (`deserialization.exception.handler`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -160,6 +175,9 @@ pub struct StreamsConfig {
     pub max_task_idle: Duration,
     /// `replication.factor` of internal topics (default -1: the broker's default).
     pub replication_factor: i16,
+    /// `partition.assignment.strategy` of the stream threads' consumers: `range` (eager, the
+    /// default) or `cooperative-sticky`.
+    pub rebalance_protocol: RebalanceProtocol,
     /// `default.timestamp.extractor`: `true` for `WallclockTimestampExtractor`, `false` for the
     /// record's own timestamp (`FailOnInvalidTimestamp`, the default).
     pub wallclock_timestamps: bool,
@@ -216,6 +234,7 @@ const STREAMS_SETTINGS: &[&str] = &[
     "num.standby.replicas",
     "application.server",
     "rack.aware.assignment.tags",
+    "partition.assignment.strategy",
     "max.task.idle.ms",
     "replication.factor",
     "default.timestamp.extractor",
@@ -365,6 +384,7 @@ impl StreamsConfig {
             application_server: None,
             max_task_idle: Duration::ZERO,
             replication_factor: -1,
+            rebalance_protocol: RebalanceProtocol::Eager,
             wallclock_timestamps: false,
             deserialization_handler: DeserializationHandler::LogAndFail,
             dead_letter_topic: None,
@@ -561,6 +581,15 @@ impl StreamsConfig {
                 }
             }
             "client.id" => self.client_id = Some(value.to_owned()),
+            "partition.assignment.strategy"
+            | "consumer.partition.assignment.strategy"
+            | "main.consumer.partition.assignment.strategy" => {
+                self.rebalance_protocol = match value {
+                    "range" => RebalanceProtocol::Eager,
+                    "cooperative-sticky" => RebalanceProtocol::Cooperative,
+                    _ => return Err(invalid("expected `range` (eager) or `cooperative-sticky`")),
+                }
+            }
             "rack.aware.assignment.tags" => {
                 self.rack_aware_assignment_tags = (value.split(','))
                     .map(str::trim)

@@ -1,5 +1,8 @@
 //! What the benchmarks share: running only under `cargo bench`, and best-of-N timing.
 
+#[allow(dead_code)] // only the Kafka benchmarks use a broker
+pub mod broker;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,6 @@
-//! The stream thread's consumer context (Java's `StreamsRebalanceListener`, eager protocol).
+//! The stream thread's consumer context (Java's `StreamsRebalanceListener`).
 //!
+//! Eager protocol (`range`, the default):
 //! On revocation, librdkafka's rebalance callback leaves the revoked partitions assigned and
 //! tells the thread, which handles it as soon as `poll` returns, while it still belongs to the
 //! group's generation (librdkafka waits for the unassign before rejoining): it flushes its
@@ -13,12 +14,20 @@
 //! eager protocol revokes everything at every rebalance) the context starts them at those
 //! positions instead of the committed offsets, as Java resumes suspended tasks: only records
 //! of partitions that move to another member are processed twice (at-least-once).
+//!
+//! Cooperative protocol (`cooperative-sticky`): the group assigns only each sub-topology's
+//! leading input topic; the context adds partition `p` of the sub-topology's other input topics
+//! to every leading partition `p` it is given (`incremental_assign`) and removes them with it,
+//! so co-partitioning holds whatever the sticky assignor decides. A revocation names only the
+//! partitions that move: the thread commits, closes their tasks and gives them (and their
+//! partners) up with `incremental_unassign`; the other tasks go on.
 
 use super::kafka_error;
 use crate::error::StreamsError;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -36,7 +45,11 @@ pub(crate) struct RebalanceEvents {
     /// Whether the revoked partitions are still assigned: the thread commits what it processed,
     /// then unassigns them (`false` when the thread was stopping: nothing is committed).
     pub(crate) unassign: bool,
-    /// The partitions of the latest assignment, if there was one.
+    /// Under the cooperative protocol, the partitions revoked (with their partners): only
+    /// their tasks stop.
+    pub(crate) revoked_partitions: Vec<(String, i32)>,
+    /// The partitions of the latest assignment, if there was one (under the cooperative
+    /// protocol, the whole assignment after the increment).
     pub(crate) assigned: Option<Vec<(String, i32)>>,
     /// Why the revocation failed (the thread fails, or restarts if its tasks migrated).
     pub(crate) failure: Option<StreamsError>,
@@ -45,6 +58,9 @@ pub(crate) struct RebalanceEvents {
 /// The consumer context of a stream thread.
 #[derive(Default)]
 pub(crate) struct RebalanceContext {
+    /// Under the cooperative protocol, each leading topic's partner topics (see the module
+    /// documentation); `None` under the eager protocol.
+    cooperative: Option<HashMap<&'static str, Vec<&'static str>>>,
     /// Positions whose commit on revocation failed: where those partitions resume if they
     /// are assigned back.
     resume: Mutex<Vec<Position>>,
@@ -59,6 +75,36 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl RebalanceContext {
+    /// A context for the cooperative protocol with the partner topics of each leading topic
+    /// (`None`: the eager protocol).
+    pub(crate) fn new(cooperative: Option<HashMap<&'static str, Vec<&'static str>>>) -> Self {
+        RebalanceContext {
+            cooperative,
+            ..RebalanceContext::default()
+        }
+    }
+
+    /// Whether the consumer rebalances cooperatively.
+    pub(crate) fn cooperative(&self) -> bool {
+        self.cooperative.is_some()
+    }
+
+    /// `partitions` with, under the cooperative protocol, partition `p` of each partner topic
+    /// of a leading topic's partition `p`.
+    fn with_partners(&self, partitions: &TopicPartitionList) -> TopicPartitionList {
+        let mut all = partitions.clone();
+        if let Some(partners) = &self.cooperative {
+            for element in partitions.elements() {
+                for partner in partners.get(element.topic()).into_iter().flatten() {
+                    if all.find_partition(partner, element.partition()).is_none() {
+                        all.add_partition(partner, element.partition());
+                    }
+                }
+            }
+        }
+        all
+    }
+
     /// The revocation's commit of `positions` failed: if their partitions are assigned back,
     /// they resume there.
     pub(crate) fn resume_at(&self, positions: Vec<Position>) {
@@ -81,27 +127,50 @@ impl RebalanceContext {
 
     /// A stopping thread's revocation unassigns at once (it committed already, or failed);
     /// otherwise the thread commits and unassigns when `poll` returns.
-    fn on_revoke(&self, consumer: &BaseConsumer<Self>) {
+    fn on_revoke(&self, consumer: &BaseConsumer<Self>, revoked: &TopicPartitionList) {
         let stopped = self.stopped.load(Ordering::Acquire);
-        if stopped && let Err(e) = consumer.unassign() {
-            tracing::warn!(error = %e, "unassigning revoked partitions");
+        let revoked = self.with_partners(revoked);
+        if stopped {
+            let unassigned = match self.cooperative() {
+                true => consumer.incremental_unassign(&revoked),
+                false => consumer.unassign(),
+            };
+            if let Err(e) = unassigned {
+                tracing::warn!(error = %e, "unassigning revoked partitions");
+            }
         }
         let mut events = lock(&self.events);
         events.revoked = true;
         events.unassign = !stopped;
+        if self.cooperative() {
+            events
+                .revoked_partitions
+                .extend(revoked.elements().iter().map(|e| (e.topic().to_owned(), e.partition())));
+        }
         self.pending.store(true, Ordering::Release);
     }
 
     fn on_assign(&self, consumer: &BaseConsumer<Self>, assignment: &mut TopicPartitionList) {
+        let mut assignment = self.with_partners(assignment);
         for (topic, partition, next) in std::mem::take(&mut *lock(&self.resume)) {
             if assignment.find_partition(topic, partition).is_some() {
                 let _ = assignment.set_partition_offset(topic, partition, Offset::Offset(next));
             }
         }
-        if let Err(e) = consumer.assign(assignment) {
+        let taken = match self.cooperative() {
+            true => consumer.incremental_assign(&assignment),
+            false => consumer.assign(&assignment),
+        };
+        if let Err(e) = taken {
             lock(&self.events)
                 .failure
                 .get_or_insert(kafka_error("taking the assigned partitions")(e));
+        }
+        // Under the cooperative protocol the tasks follow the whole assignment.
+        if self.cooperative()
+            && let Ok(whole) = consumer.assignment()
+        {
+            assignment = whole;
         }
         let partitions = assignment
             .elements()
@@ -130,10 +199,10 @@ impl ConsumerContext for RebalanceContext {
     fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, assignment: &mut TopicPartitionList) {
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => self.on_assign(consumer, assignment),
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => self.on_revoke(consumer),
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => self.on_revoke(consumer, assignment),
             other => {
                 tracing::warn!(error = ?other, "rebalance error; giving up the assignment");
-                self.on_revoke(consumer);
+                self.on_revoke(consumer, assignment);
             }
         }
     }

@@ -35,6 +35,9 @@ pub(crate) struct Routes {
     source_subtopology: Vec<u32>,
     /// The node indices of each sub-topology.
     pub(crate) subtopologies: Vec<Vec<usize>>,
+    /// Per sub-topology's leading input topic (its first): the sub-topology's other input
+    /// topics, co-partitioned with it (what a cooperative rebalance assigns along with it).
+    pub(crate) partners: HashMap<&'static str, Vec<&'static str>>,
 }
 
 impl Routes {
@@ -69,13 +72,21 @@ impl Routes {
                 sub.unwrap_or_default() as u32
             })
             .collect();
-        Routes {
+        let mut routes = Routes {
             sources,
             changelogs,
             source_topics,
             source_subtopology,
             subtopologies,
+            partners: HashMap::new(),
+        };
+        for s in 0..routes.subtopologies.len() {
+            let inputs: Vec<&'static str> = routes.inputs_of(s as u32).into_iter().map(|(t, _)| t).collect();
+            if let Some((&leader, others)) = inputs.split_first() {
+                routes.partners.insert(leader, others.to_vec());
+            }
         }
+        routes
     }
 
     /// The task that consumes `partition` of the topic read by the source at `source`.

@@ -11,7 +11,7 @@ use super::routes::Routes;
 use super::task_manager::TaskManager;
 use super::thread_error::ThreadError;
 use super::{Shared, kafka_error, stream_task, topics};
-use crate::config::{ConsumerKind, StreamsConfig};
+use crate::config::{ConsumerKind, RebalanceProtocol, StreamsConfig};
 use crate::error::StreamsError;
 use crate::state::{GlobalStores, ThreadCache};
 use crate::topology::Topology;
@@ -55,8 +55,12 @@ pub(crate) fn run<T: Topology>(
 ) -> Result<(), ThreadError> {
     let index = own.index;
     let producer = create_producer(config, index, shared)?;
-    let consumer = create_consumer(config, index, shared)?;
-    let topics: Vec<&str> = routes.sources.keys().map(String::as_str).collect();
+    let consumer = create_consumer(config, index, shared, routes)?;
+    // Under the cooperative protocol the group assigns each sub-topology's leading topic only.
+    let topics: Vec<&str> = match consumer.context().cooperative() {
+        true => routes.partners.keys().copied().collect(),
+        false => routes.sources.keys().map(String::as_str).collect(),
+    };
     consumer.subscribe(&topics).map_err(kafka_error("subscribing"))?;
     // The sinks' partition counts, as the cluster has them now.
     let partitions = topics::partition_counts(config)?;
@@ -158,9 +162,15 @@ fn create_producer(config: &StreamsConfig, index: usize, shared: &Shared) -> Res
     Ok(producer)
 }
 
-/// The thread's consumer in the application's group: manual commits, the eager range assignor,
-/// read_committed under exactly-once; its context defers revocations to the thread.
-fn create_consumer(config: &StreamsConfig, index: usize, shared: &Shared) -> Result<ThreadConsumer, StreamsError> {
+/// The thread's consumer in the application's group: manual commits, the eager range assignor
+/// or the cooperative sticky one (see [`RebalanceProtocol`]), read_committed under
+/// exactly-once; its context defers revocations to the thread.
+fn create_consumer(
+    config: &StreamsConfig,
+    index: usize,
+    shared: &Shared,
+    routes: &Routes,
+) -> Result<ThreadConsumer, StreamsError> {
     let (consumer_id, _) = config.thread_client_ids(index, shared.process_id());
     let mut consumer_config = config.client_config(Vec::new());
     consumer_config
@@ -171,12 +181,15 @@ fn create_consumer(config: &StreamsConfig, index: usize, shared: &Shared) -> Res
     for (k, v) in config.consumer_settings(ConsumerKind::Main) {
         consumer_config.set(k, v);
     }
-    // The rebalance handling assumes the eager protocol (every rebalance revokes everything).
-    consumer_config.set("partition.assignment.strategy", "range");
+    let cooperative = config.rebalance_protocol == RebalanceProtocol::Cooperative;
+    consumer_config.set(
+        "partition.assignment.strategy",
+        if cooperative { "cooperative-sticky" } else { "range" },
+    );
     if config.exactly_once() {
         consumer_config.set("isolation.level", "read_committed");
     }
     consumer_config
-        .create_with_context(RebalanceContext::default())
+        .create_with_context(RebalanceContext::new(cooperative.then(|| routes.partners.clone())))
         .map_err(kafka_error("creating the consumer"))
 }

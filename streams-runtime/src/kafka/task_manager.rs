@@ -88,10 +88,13 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         consumer: &ThreadConsumer,
         producer: &ThreadProducer,
     ) -> Result<(), ThreadError> {
+        tracing::debug!(instance = self.shared.process_id(), ?events, "rebalance");
         if let Some(error) = events.failure {
             return Err(error.into());
         }
-        if events.revoked {
+        if events.revoked && consumer.context().cooperative() {
+            self.revoke_cooperatively(&events.revoked_partitions, events.unassign, consumer, producer)?;
+        } else if events.revoked {
             // Not queryable until the tasks are assigned, restored and running again.
             self.mailbox.set_available(false);
             let committed = if events.unassign {
@@ -120,7 +123,6 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         wanted.sort_unstable();
         wanted.dedup();
         self.shared.claim_tasks(self.thread, &wanted);
-        self.routing = RoutingTable::default();
         let (kept, lost): (Vec<_>, Vec<_>) = std::mem::take(&mut self.tasks)
             .into_iter()
             .partition(|(id, _)| wanted.binary_search(id).is_ok());
@@ -137,15 +139,8 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
             };
             self.tasks.push((id, task));
         }
-        for (topic, partition) in &assigned {
-            if let Some((topic, route)) = self.route_of(topic, *partition) {
-                self.routing.insert(topic, *partition, route);
-            }
-        }
-        let partitions = (assigned.iter())
-            .filter(|(topic, _)| self.routes.sources.contains_key(topic.as_str()))
-            .cloned()
-            .collect();
+        self.route(&assigned);
+        let partitions = self.source_partitions(&assigned);
         self.shared.set_active_tasks(self.thread, wanted, partitions);
         if !self.shared.stopping() {
             self.shared.transition(State::Running);
@@ -153,6 +148,75 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         self.suspended = false;
         self.mailbox.set_available(true);
         Ok(())
+    }
+
+    /// A cooperative revocation of `revoked` (with their partners): commits what every task
+    /// processed (one producer, one transaction), closes the tasks of the revoked partitions and
+    /// gives the partitions up; the other tasks go on. Stopping (`unassign` false), the context
+    /// gave them up already and nothing is committed here.
+    fn revoke_cooperatively(
+        &mut self,
+        revoked: &[(String, i32)],
+        unassign: bool,
+        consumer: &ThreadConsumer,
+        producer: &ThreadProducer,
+    ) -> Result<(), ThreadError> {
+        self.shared.transition(State::Rebalancing);
+        if !unassign {
+            return Ok(());
+        }
+        self.commit(consumer, producer)?;
+        let mut gone: Vec<TaskId> = (revoked.iter())
+            .filter_map(|(topic, p)| self.routes.task_for(topic, *p))
+            .collect();
+        gone.sort_unstable();
+        gone.dedup();
+        let (closed, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.tasks)
+            .into_iter()
+            .partition(|(id, _)| gone.binary_search(id).is_ok());
+        self.tasks = kept;
+        for (id, task) in closed {
+            tracing::info!(task = %id, "task revoked");
+            task.close(id, self.routes, producer)?;
+        }
+        let mut partitions = TopicPartitionList::new();
+        for (topic, partition) in revoked {
+            partitions.add_partition(topic, *partition);
+        }
+        consumer
+            .incremental_unassign(&partitions)
+            .map_err(kafka_error("giving up revoked partitions"))?;
+        let remaining: Vec<(String, i32)> = (consumer.assignment())
+            .map(|a| {
+                a.elements()
+                    .iter()
+                    .map(|e| (e.topic().to_owned(), e.partition()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.route(&remaining);
+        let ids = self.tasks.iter().map(|(id, _)| *id).collect();
+        self.shared
+            .set_active_tasks(self.thread, ids, self.source_partitions(&remaining));
+        Ok(())
+    }
+
+    /// Rebuilds the routing table for the assigned partitions `assigned`.
+    fn route(&mut self, assigned: &[(String, i32)]) {
+        self.routing = RoutingTable::default();
+        for (topic, partition) in assigned {
+            if let Some((topic, route)) = self.route_of(topic, *partition) {
+                self.routing.insert(topic, *partition, route);
+            }
+        }
+    }
+
+    /// The assigned partitions the topology reads.
+    fn source_partitions(&self, assigned: &[(String, i32)]) -> Vec<(String, i32)> {
+        (assigned.iter())
+            .filter(|(topic, _)| self.routes.sources.contains_key(topic.as_str()))
+            .cloned()
+            .collect()
     }
 
     /// The route of `partition` of `topic` among the current tasks (with the topic's
