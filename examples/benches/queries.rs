@@ -7,10 +7,13 @@
 //! - failover: three word count instances (`word-count-instance`, child processes) have counted
 //!   1M distinct words; one is killed (SIGKILL); the time from the kill to the first new output
 //!   of each partition of the counting sub-topology (the killed instance's partitions come
-//!   last), and the records the takeover restored, without standbys and with one.
+//!   last), and the records the takeover restored, without standbys and with one;
+//! - rebalance: three instances count a steady 2,000 records/s over 12 partitions; a fourth
+//!   joins; the longest gap between two outputs of each partition around the join, under the
+//!   eager protocol (`range`) and the cooperative one (`cooperative-sticky`).
 //!
 //! `cargo bench -p examples --bench queries` starts a broker of its own in `target/kafka-bench`
-//! (or uses `STREAMS_BENCH_BOOTSTRAP`); `STREAMS_BENCH_ONLY=iq|failover` runs one part,
+//! (or uses `STREAMS_BENCH_BOOTSTRAP`); `STREAMS_BENCH_ONLY=iq|failover|rebalance` runs one part,
 //! `STREAMS_BENCH_RECORDS` sets the number of keys (default 1M). Figures go to
 //! docs/BENCHMARKS.md.
 
@@ -41,6 +44,17 @@ topology! {
     }
 }
 
+topology! {
+    struct RebalanceBench {
+        stream input { topic: "rb-bench-in", key: String, value: String }
+        input
+            .group_by_key()
+            .count(store: "rb-bench-counts")
+            .to_stream()
+            .to("rb-bench-out", key_serde: StringSerde, value_serde: OptionSerde<LongSerde>);
+    }
+}
+
 fn main() {
     if !common::measuring() {
         return;
@@ -61,6 +75,15 @@ fn main() {
     }
     if runs("failover") {
         failover(&bootstrap, keys);
+    }
+    if runs("rebalance") {
+        let strategies = std::env::var("STREAMS_BENCH_STRATEGY").map_or_else(
+            |_| vec!["range".to_owned(), "cooperative-sticky".to_owned()],
+            |s| vec![s],
+        );
+        for strategy in &strategies {
+            rebalance_pause(&bootstrap, strategy);
+        }
     }
 }
 
@@ -356,5 +379,108 @@ fn failover(bootstrap: &str, keys: usize) {
              for the last partition (per partition, s: {})",
             each.join(", ")
         );
+    }
+}
+
+/// rebalance: see the module documentation.
+fn rebalance_pause(bootstrap: &str, strategy: &str) {
+    const PARTITIONS: i32 = 12;
+    const RATE: u64 = 2_000;
+    create_partitioned_topics(bootstrap, &["rb-bench-in", "rb-bench-out"], PARTITIONS);
+    let app = format!("rb-bench-{strategy}-{}", std::process::id());
+    let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let start = |dir: &tempfile::TempDir| {
+        let config = StreamsConfig::from_properties([
+            ("application.id", app.as_str()),
+            ("bootstrap.servers", bootstrap),
+            ("state.dir", &dir.path().display().to_string()),
+            ("commit.interval.ms", "100"),
+            ("statestore.cache.max.bytes", "0"),
+            ("producer.linger.ms", "5"),
+            ("partition.assignment.strategy", strategy),
+        ])
+        .unwrap();
+        let mut streams = KafkaStreams::new(RebalanceBench, config).unwrap();
+        streams.start().unwrap();
+        streams
+    };
+    // The steady input, until told to stop.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let feeding = {
+        let (stop, bootstrap) = (Arc::clone(&stop), bootstrap.to_owned());
+        std::thread::spawn(move || {
+            let producer = common::broker::producer(&bootstrap);
+            let began = Instant::now();
+            let mut sent = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let due = began.elapsed().as_millis() as u64 * RATE / 1000;
+                while sent < due {
+                    let key = format!("k{}", sent % 10_000);
+                    let record = rdkafka::producer::BaseRecord::to("rb-bench-in").key(&key).payload("");
+                    if producer.send(record).is_ok() {
+                        sent += 1;
+                    }
+                    producer.poll(Duration::ZERO);
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            rdkafka::producer::Producer::flush(&producer, Duration::from_secs(10)).unwrap();
+        })
+    };
+    let observer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("{app}-observer"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut all = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        all.add_partition_offset("rb-bench-out", p, Offset::End).unwrap();
+    }
+    observer.assign(&all).unwrap();
+    let mut arrivals: BTreeMap<i32, Vec<Instant>> = BTreeMap::new();
+    let mut observe = |until: Instant| {
+        while Instant::now() < until {
+            if let Some(Ok(m)) = observer.poll(Duration::from_millis(10)) {
+                arrivals.entry(m.partition()).or_default().push(Instant::now());
+            }
+        }
+    };
+    let mut instances: Vec<_> = dirs[..3].iter().map(start).collect();
+    observe(Instant::now() + Duration::from_secs(15));
+    let joined = Instant::now();
+    instances.push(start(&dirs[3]));
+    observe(Instant::now() + Duration::from_secs(20));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    feeding.join().unwrap();
+    // Each partition's longest gap between outputs from a second before the join on, and in
+    // the steady 10 s before that (the baseline).
+    let longest_gaps = |from: Instant, to: Instant| -> (f64, f64, usize) {
+        let mut gaps: Vec<f64> = arrivals
+            .values()
+            .map(|times| {
+                let within: Vec<&Instant> = times.iter().filter(|t| **t >= from && **t < to).collect();
+                within
+                    .windows(2)
+                    .map(|w| (*w[1] - *w[0]).as_secs_f64() * 1000.0)
+                    .fold(0.0, f64::max)
+            })
+            .collect();
+        gaps.sort_by(f64::total_cmp);
+        let median = gaps.get(gaps.len() / 2).copied().unwrap_or_default();
+        let paused = gaps.iter().filter(|g| **g >= 500.0).count();
+        (median, gaps.last().copied().unwrap_or_default(), paused)
+    };
+    let (median, longest, paused) = longest_gaps(joined - Duration::from_secs(1), Instant::now());
+    let (steady_median, steady_longest, _) =
+        longest_gaps(joined - Duration::from_secs(11), joined - Duration::from_secs(1));
+    println!(
+        "rebalance ({strategy}) as a fourth instance joins, {RATE} records/s over {PARTITIONS} partitions: \
+         longest output gap per partition around the join: median {median:.0} ms, max {longest:.0} ms \
+         ({paused} partitions paused 0.5 s or more); in the 10 s before: median {steady_median:.0} ms, \
+         max {steady_longest:.0} ms"
+    );
+    for streams in &instances {
+        streams.close(Duration::from_secs(30));
     }
 }

@@ -196,6 +196,14 @@ pub(crate) fn offsets(positions: &[Position]) -> Result<TopicPartitionList, Stre
 impl ClientContext for RebalanceContext {}
 
 impl ConsumerContext for RebalanceContext {
+    /// The outcome of an asynchronous commit (the cooperative protocol's periodic commits): a
+    /// failure is logged; the next commit of each partition supersedes it.
+    fn commit_callback(&self, result: rdkafka::error::KafkaResult<()>, _offsets: &TopicPartitionList) {
+        if let Err(error) = result {
+            tracing::warn!(%error, "offsets not committed (the next commit of each partition supersedes them)");
+        }
+    }
+
     fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, assignment: &mut TopicPartitionList) {
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => self.on_assign(consumer, assignment),

@@ -199,11 +199,27 @@ fn send(producer: &ThreadProducer, mut record: BaseRecord<'_, [u8], [u8], usize>
     }
 }
 
+/// How long a flush waits for everything queued to be delivered.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a flush waits for delivery reports at a time. rust-rdkafka's own `flush` waits in
+/// polls of 100 ms that do not return when a report arrives, so every commit with records in
+/// flight took 100 ms (measured: output of every partition paused 100-150 ms at each commit).
+const FLUSH_POLL: Duration = Duration::from_millis(1);
+
 /// Waits until everything queued is delivered, then applies the production handler to the
 /// failures (at-least-once: output is durable before the input is marked done).
 pub(crate) fn flush(producer: &ThreadProducer, handler: ProductionHandler, context: &str) -> Result<(), StreamsError> {
-    producer
-        .flush(Duration::from_secs(30))
-        .map_err(kafka_error(format!("flushing the producer {context}")))?;
+    let deadline = std::time::Instant::now() + FLUSH_TIMEOUT;
+    loop {
+        // Each call also tells librdkafka to send what lingers at once.
+        match producer.flush(Duration::ZERO) {
+            Ok(()) => break,
+            Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) if std::time::Instant::now() < deadline => {
+                producer.poll(FLUSH_POLL);
+            }
+            Err(e) => return Err(kafka_error(format!("flushing the producer {context}"))(e)),
+        }
+    }
     producer.context().take_failures(handler)
 }

@@ -165,7 +165,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         if !unassign {
             return Ok(());
         }
-        self.commit(consumer, producer)?;
+        self.commit_with(consumer, producer, CommitMode::Sync)?;
         let mut gone: Vec<TaskId> = (revoked.iter())
             .filter_map(|(topic, p)| self.routes.task_for(topic, *p))
             .collect();
@@ -310,7 +310,26 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
     /// at-least-once, flushes the producer and the stores and commits the consumed offsets
     /// (output is durable before the input is marked done); under exactly-once, commits the
     /// transaction instead.
+    ///
+    /// Under the cooperative protocol, the thread's own (periodic) commits of offsets do not
+    /// wait for the broker: librdkafka holds a commit back while the group rebalances, and the
+    /// tasks that stay are meant to go on meanwhile (a failed commit is logged and its offsets
+    /// are superseded by the next commit of each partition).
     pub(crate) fn commit(&mut self, consumer: &ThreadConsumer, producer: &ThreadProducer) -> Result<(), ThreadError> {
+        let mode = match consumer.context().cooperative() {
+            true => CommitMode::Async,
+            false => CommitMode::Sync,
+        };
+        self.commit_with(consumer, producer, mode)
+    }
+
+    /// [`commit`](Self::commit) with offsets committed in `mode`.
+    fn commit_with(
+        &mut self,
+        consumer: &ThreadConsumer,
+        producer: &ThreadProducer,
+        mode: CommitMode,
+    ) -> Result<(), ThreadError> {
         for (id, task) in &mut self.tasks {
             task.prepare_commit(*id, producer, self.routes)?;
         }
@@ -328,7 +347,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         let committed = if offsets.count() == 0 {
             true
         } else {
-            match consumer.commit(&offsets, CommitMode::Sync) {
+            match consumer.commit(&offsets, mode) {
                 Ok(()) => true,
                 // The group moved on (a rebalance began, this member was evicted): the offsets
                 // stay to be committed on revocation or at the next commit, and are redone by
@@ -386,7 +405,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
 
     /// Graceful shutdown: commits what was processed, then closes every task.
     pub(crate) fn shut_down(mut self, consumer: &ThreadConsumer, producer: &ThreadProducer) -> Result<(), ThreadError> {
-        let committed = self.commit(consumer, producer);
+        let committed = self.commit_with(consumer, producer, CommitMode::Sync);
         for (_, task) in self.tasks {
             task.close_committed()?;
         }
