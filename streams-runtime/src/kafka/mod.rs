@@ -130,10 +130,10 @@ pub(crate) struct Shared {
 
 impl Shared {
     #[cfg_attr(not(feature = "rocksdb"), allow(unused_variables))]
-    fn new(config: &StreamsConfig) -> Self {
+    fn new(config: &StreamsConfig, process_id: String) -> Self {
         Shared {
             stop: AtomicBool::new(false),
-            process_id: process_id(),
+            process_id,
             fault: Mutex::new(None),
             dropped: AtomicU64::new(0),
             state: tokio::sync::watch::Sender::new(State::Created),
@@ -389,7 +389,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         }
         Ok(KafkaStreams {
             topology,
-            shared: Arc::new(Shared::new(&config)),
+            shared: Arc::new(Shared::new(&config, state_directory::process_id(&config)?)),
             config: Arc::new(config),
             threads: Mutex::new(Vec::new()),
             stream_threads: Mutex::new(BTreeMap::new()),
@@ -912,14 +912,6 @@ pub struct ThreadMetadata {
     pub transactional_id: Option<String>,
     /// The tasks the thread runs now (Java's `ThreadMetadata.activeTasks`).
     pub active_tasks: Vec<TaskId>,
-}
-
-/// A process id unique enough to tell instances apart in transactional ids (Java uses a UUID).
-fn process_id() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("{:x}{:x}", nanos & 0xffff_ffff_ffff, std::process::id())
 }
 
 pub(crate) fn kafka_error(

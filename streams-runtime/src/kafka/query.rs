@@ -49,6 +49,7 @@ pub(crate) fn mailbox() -> (QuerySender, QueryMailbox) {
         QueryMailbox {
             jobs: receiver,
             available,
+            last_query: std::cell::Cell::new(None),
         },
     )
 }
@@ -64,14 +65,37 @@ pub(crate) struct QuerySender {
 pub(crate) struct QueryMailbox {
     jobs: mpsc::Receiver<QueryJob>,
     available: Arc<AtomicBool>,
+    /// When the thread last answered a query.
+    last_query: std::cell::Cell<Option<Instant>>,
 }
+
+/// How long after a query the thread keeps polling briefly (see [`QueryMailbox::poll_wait`]).
+const QUERIED_RECENTLY: Duration = Duration::from_secs(1);
+
+/// The poll wait of a thread that was asked recently.
+const QUERY_POLL: Duration = Duration::from_millis(1);
 
 impl QueryMailbox {
     /// Runs every waiting query over `stores`.
     pub(crate) fn answer(&self, stores: &dyn LocalStores) {
         let available = self.available.load(Ordering::Relaxed);
+        let mut answered = false;
         while let Ok(job) = self.jobs.try_recv() {
             job(stores, available);
+            answered = true;
+        }
+        if answered {
+            self.last_query.set(Some(Instant::now()));
+        }
+    }
+
+    /// How long the thread may wait in an idle consumer poll: `idle`, or 1 ms for a second after
+    /// a query (nothing wakes a thread waiting in its poll, so queries of an idle application
+    /// would wait up to `idle` each).
+    pub(crate) fn poll_wait(&self, idle: Duration) -> Duration {
+        match self.last_query.get() {
+            Some(at) if at.elapsed() < QUERIED_RECENTLY => QUERY_POLL.min(idle),
+            _ => idle,
         }
     }
 

@@ -228,7 +228,7 @@ fn run<T: Topology>(
                 assign(&consumer, &tasks)?;
                 register(layout, shared, &tasks);
             }
-            apply(&consumer, &mut tasks)?;
+            apply(&consumer, &mut tasks, mailbox.poll_wait(POLL))?;
             mailbox.answer(&Standbys(&tasks));
             if last_checkpoint.elapsed() >= config.commit_interval() {
                 tasks.iter().for_each(StandbyTask::checkpoint);
@@ -312,9 +312,9 @@ fn register(layout: &StandbyLayout, shared: &Shared, tasks: &[StandbyTask]) {
     shared.set_standby_tasks(ids, partitions);
 }
 
-/// Applies what the changelogs have now, up to `BATCH` records.
-fn apply(consumer: &BaseConsumer, tasks: &mut [StandbyTask]) -> Result<(), StreamsError> {
-    let mut wait = POLL;
+/// Applies what the changelogs have now, up to `BATCH` records, waiting up to `wait` for the
+/// first.
+fn apply(consumer: &BaseConsumer, tasks: &mut [StandbyTask], mut wait: Duration) -> Result<(), StreamsError> {
     for _ in 0..BATCH {
         let message = match consumer.poll(wait) {
             None => return Ok(()),

@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 /// The most records fetched in one round before the tasks process them.
 const FETCH_BATCH: usize = 500;
 
-/// How long an idle thread waits for records in one poll: also how long an interactive query
-/// waits for an idle thread to answer.
+/// How long an idle thread waits for records in one poll: also how long the first interactive
+/// query waits for an idle thread to answer (see `QueryMailbox::poll_wait`).
 const IDLE_POLL: Duration = Duration::from_millis(10);
 
 /// What one stream thread keeps across its runs (a replaced thread runs again with them): its
@@ -76,7 +76,7 @@ pub(crate) fn run<T: Topology>(
     let result = (|| -> Result<(), ThreadError> {
         while !own.stopping(shared) {
             // Fetch: up to FETCH_BATCH records into the tasks' queues, waiting briefly for the first.
-            let mut wait = IDLE_POLL;
+            let mut wait = own.mailbox.poll_wait(IDLE_POLL);
             for _ in 0..FETCH_BATCH {
                 let polled = consumer.poll(wait);
                 if let Some(events) = consumer.context().take_events() {

@@ -452,7 +452,7 @@ mod tests {
 
     #[test]
     fn a_record_without_a_route_is_counted_as_dropped() {
-        let shared = Shared::new(&StreamsConfig::new("unroutable"));
+        let shared = Shared::new(&StreamsConfig::new("unroutable"), "p".to_owned());
         report_unroutable(&shared, "in", 3, 42);
         report_unroutable(&shared, "in", 3, 43);
         assert_eq!(shared.dropped.load(Ordering::Relaxed), 2);
