@@ -236,7 +236,9 @@ impl Instance {
                 sink.lock().unwrap().push(line);
             }
         });
+        let deadline = Instant::now() + Duration::from_secs(120);
         while !lines.lock().unwrap().iter().any(|l| l == "running") {
+            assert!(Instant::now() < deadline, "the instance did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
         Instance { child, lines }

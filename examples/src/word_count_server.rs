@@ -11,7 +11,7 @@
 //!
 //! A store that cannot be queried now (a rebalance, a restoration) answers 503: retry.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -78,9 +78,19 @@ async fn blocking<R: Send + 'static>(query: impl FnOnce() -> R + Send + 'static)
     tokio::task::spawn_blocking(query).await.map_err(|e| failure(e, false))
 }
 
+/// The query string of a request one instance forwards to another.
+#[derive(serde::Deserialize)]
+struct Forwarded {
+    /// Set on a forwarded request: it is answered here or not at all (two instances whose
+    /// metadata disagree during a rebalance would otherwise pass it back and forth).
+    #[serde(default)]
+    forwarded: bool,
+}
+
 async fn count_of<T: Topology + Clone + Send + Sync + 'static>(
     State(server): State<Arc<Server<T>>>,
     Path(word): Path<String>,
+    Query(hop): Query<Forwarded>,
 ) -> Response {
     let holder = match server.streams.query_metadata_for_key(STORE, &word, &StringSerde) {
         Ok(Some(metadata)) => metadata.active_host,
@@ -88,7 +98,21 @@ async fn count_of<T: Topology + Clone + Send + Sync + 'static>(
         Err(e) => return streams_failure(e),
     };
     if holder != server.me {
-        return forward(&server.http, &format!("http://{holder}/counts/{word}")).await;
+        if hop.forwarded {
+            return failure(format!("{word:?} is not held here; the metadata is changing"), true);
+        }
+        let mut url = match reqwest::Url::parse(&format!("http://{holder}/counts/")) {
+            Ok(url) => url,
+            Err(e) => return failure(format!("the holder's endpoint {holder}: {e}"), false),
+        };
+        // The word as one path segment, percent-encoded.
+        url.path_segments_mut()
+            .map(|mut path| {
+                path.pop_if_empty().push(&word);
+            })
+            .ok();
+        url.set_query(Some("forwarded=true"));
+        return forward(&server.http, url.as_str()).await;
     }
     let streams = Arc::clone(&server.streams);
     let key = word.clone();
@@ -112,7 +136,10 @@ async fn forward(http: &reqwest::Client, url: &str) -> Response {
         Ok(reply) => {
             let status = StatusCode::from_u16(reply.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
             let content_type = reply.headers().get(reqwest::header::CONTENT_TYPE).cloned();
-            let body = reply.bytes().await.unwrap_or_default();
+            let body = match reply.bytes().await {
+                Ok(body) => body,
+                Err(e) => return failure(format!("reading the answer of {url}: {e}"), true),
+            };
             let mut response = (status, body).into_response();
             if let Some(content_type) = content_type.and_then(|c| c.to_str().ok().map(str::to_owned))
                 && let Ok(value) = content_type.parse()

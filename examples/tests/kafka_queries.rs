@@ -172,8 +172,7 @@ fn a_running_application_answers_queries_from_its_stores() {
                 for _ in 0..50 {
                     match store.get(&"w3".to_owned()) {
                         Ok(count) => assert!(count.is_some()),
-                        // A rebalance cannot happen here (one instance, stable group), but a
-                        // commit may be slow: only the migration error is acceptable.
+                        // One instance in a stable group: no query may fail.
                         Err(e) => panic!("query failed: {e}"),
                     }
                 }

@@ -164,7 +164,8 @@ pub struct StreamsConfig {
     /// deprecated name): the record cache of the instance, divided among its stream threads
     /// (and the global thread, if any, as in Java). 0 flushes every cached write at once.
     pub statestore_cache_max_bytes: u64,
-    /// `num.standby.replicas` (default 0; accepted, standbys are not run yet).
+    /// `num.standby.replicas` (default 0): shadow copies of every stateful task's persistent
+    /// stores on other instances (see `kafka::KafkaStreams::local_standby_tasks`).
     pub num_standby_replicas: u32,
     /// `application.server` (`host:port`): the endpoint where this instance answers
     /// interactive queries, which every instance learns (see
@@ -276,19 +277,19 @@ const NOT_APPLICABLE: &[(&str, &str)] = &[
     ),
     (
         "acceptable.recovery.lag",
-        "the high-availability task assignor is not implemented: partitions are assigned by librdkafka's range assignor",
+        "the high-availability task assignor is not implemented: partitions are assigned by librdkafka's range or cooperative-sticky assignor",
     ),
     (
         "probing.rebalance.interval.ms",
-        "the high-availability task assignor is not implemented: partitions are assigned by librdkafka's range assignor",
+        "the high-availability task assignor is not implemented: partitions are assigned by librdkafka's range or cooperative-sticky assignor",
     ),
     (
         "max.warmup.replicas",
-        "the high-availability task assignor is not implemented: partitions are assigned by librdkafka's range assignor",
+        "the high-availability task assignor is not implemented: partitions are assigned by librdkafka's range or cooperative-sticky assignor",
     ),
     (
         "rack.aware.assignment.strategy",
-        "the rack-aware task assignor is not implemented: partitions are assigned by librdkafka's range assignor",
+        "the rack-aware task assignor is not implemented: partitions are assigned by librdkafka's range or cooperative-sticky assignor (standbys honour rack.aware.assignment.tags)",
     ),
     (
         "task.timeout.ms",

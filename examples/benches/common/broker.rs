@@ -32,6 +32,7 @@ pub fn kafka_sh(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// Starts a broker of the benchmark's own in `target/kafka-bench`; its bootstrap address.
 pub fn start_broker() -> (OwnBroker, String) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -77,6 +78,7 @@ pub fn create_partitioned_topics(bootstrap: &str, topics: &[&str], partitions: i
     }
 }
 
+/// A producer for the benchmarks' input (5 ms linger).
 pub fn producer(bootstrap: &str) -> BaseProducer {
     ClientConfig::new()
         .set("bootstrap.servers", bootstrap)

@@ -26,6 +26,9 @@ use std::time::Duration;
 /// The value of a shutdown request.
 const SHUTDOWN_APPLICATION: &[u8] = b"shutdown-application";
 
+/// How often an instance says its unchanged assignment again.
+const REANNOUNCE: Duration = Duration::from_secs(60);
+
 /// The header that marks an instance's announcement (key: its process id; value: the JSON of
 /// an [`Announcement`], null when it closes).
 const ANNOUNCEMENT: &str = "__streams.announcement";
@@ -65,7 +68,8 @@ pub(crate) fn watch(config: &StreamsConfig, shared: &Arc<Shared>) -> Option<std:
                     Some(Ok(m)) if is_announcement(&m) => {
                         let instance = m.key().map(String::from_utf8_lossy).unwrap_or_default();
                         let announcement = m.payload().and_then(|p| serde_json::from_slice(p).ok());
-                        shared.metadata().apply(m.offset(), &instance, announcement);
+                        let written = m.timestamp().to_millis().unwrap_or_default();
+                        shared.metadata().apply(m.offset(), written, &instance, announcement);
                     }
                     Some(Ok(m)) if m.payload() == Some(SHUTDOWN_APPLICATION) && m.offset() >= first_request => {
                         let from = m.key().map(String::from_utf8_lossy).unwrap_or_default();
@@ -98,8 +102,8 @@ struct Announcer {
     client: String,
     host: Option<crate::metadata::HostInfo>,
     tags: std::collections::BTreeMap<String, String>,
-    /// The assignment version last announced.
-    announced: Option<u64>,
+    /// The assignment version last announced, and when.
+    announced: Option<(u64, std::time::Instant)>,
 }
 
 impl Announcer {
@@ -122,7 +126,12 @@ impl Announcer {
     /// Announces the instance's partitions if they changed since the last announcement.
     fn announce_changes(&mut self, shared: &Shared, topic: &str) {
         let (version, partitions, standby) = shared.local_partitions();
-        if self.announced == Some(version) {
+        // Unchanged, it is said again now and then: the topic's retention must not forget a
+        // quiet instance, and the others drop one not heard of for a while.
+        if self
+            .announced
+            .is_some_and(|(announced, at)| announced == version && at.elapsed() < REANNOUNCE)
+        {
             return;
         }
         let announcement = Announcement {
@@ -132,19 +141,23 @@ impl Announcer {
             standby,
             tags: self.tags.clone(),
         };
-        if let Ok(json) = serde_json::to_vec(&announcement) {
-            self.send(shared, topic, Some(&json));
-            self.announced = Some(version);
+        if let Ok(json) = serde_json::to_vec(&announcement)
+            && self.send(shared, topic, Some(&json))
+        {
+            self.announced = Some((version, std::time::Instant::now()));
         }
     }
 
     /// Says the instance is gone (it closes).
     fn withdraw(self, shared: &Shared, topic: &str) {
         self.send(shared, topic, None);
-        let _ = self.producer.flush(Duration::from_secs(5));
+        if let Err(error) = self.producer.flush(Duration::from_secs(5)) {
+            tracing::warn!(%error, "withdrawing this instance from the control topic");
+        }
     }
 
-    fn send(&self, shared: &Shared, topic: &str, payload: Option<&[u8]>) {
+    /// Queues an announcement; whether it was queued (a lost one is said again later).
+    fn send(&self, shared: &Shared, topic: &str, payload: Option<&[u8]>) -> bool {
         let headers = OwnedHeaders::new().insert(Header::<&[u8]> {
             key: ANNOUNCEMENT,
             value: None,
@@ -156,10 +169,15 @@ impl Announcer {
         if let Some(payload) = payload {
             record = record.payload(payload);
         }
-        if let Err((error, _)) = self.producer.send(record) {
-            tracing::warn!(%error, "announcing this instance on the control topic");
-        }
+        let sent = self.producer.send(record);
         self.producer.poll(Duration::ZERO);
+        match sent {
+            Ok(()) => true,
+            Err((error, _)) => {
+                tracing::warn!(%error, "announcing this instance on the control topic");
+                false
+            }
+        }
     }
 }
 

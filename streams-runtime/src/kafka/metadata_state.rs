@@ -8,12 +8,18 @@
 //! after every change of its assignment; a null value when it closes. The one partition orders
 //! all announcements: a partition belongs to the instance whose latest announcement claims it
 //! most recently. An instance that died without a word keeps its entry until the rebalance that
-//! follows hands all its partitions to others, whose announcements then supersede it.
+//! follows hands all its partitions to others, whose announcements then supersede it; live
+//! instances say their assignment again every minute, and one not heard of for five minutes is
+//! dropped (one that held nothing, or only standbys, and died).
 
 use super::routes::Routes;
 use crate::metadata::{HostInfo, KeyQueryMetadata, StreamsMetadata, default_partition};
 use crate::topology::Topology;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// How long an instance may go unheard of (ms of announcement time) before it is dropped: five
+/// times the announcement interval.
+const SILENCE_MS: i64 = 5 * 60 * 1000;
 
 /// What an instance says about itself on the control topic.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -43,6 +49,8 @@ struct StoreTopics {
 pub(crate) struct MetadataState {
     /// Per instance (process id): the offset of its latest announcement and the announcement.
     instances: BTreeMap<String, (i64, Announcement)>,
+    /// Per instance: when its latest announcement was written (ms since the epoch).
+    heard: BTreeMap<String, i64>,
     stores: Vec<StoreTopics>,
     /// The partition count of each input topic.
     partitions: BTreeMap<String, i32>,
@@ -75,21 +83,34 @@ impl MetadataState {
             .collect();
         MetadataState {
             instances: BTreeMap::new(),
+            heard: BTreeMap::new(),
             stores,
             partitions,
         }
     }
 
-    /// Applies the announcement at `offset` of the control topic by `instance` (`None`: it
-    /// closed).
-    pub(crate) fn apply(&mut self, offset: i64, instance: &str, announcement: Option<Announcement>) {
+    /// Applies the announcement at `offset` of the control topic by `instance`, written at
+    /// `written` (ms since the epoch; `None`: it closed). Instances not heard of for
+    /// [`SILENCE_MS`] (in announcement time) are dropped.
+    pub(crate) fn apply(&mut self, offset: i64, written: i64, instance: &str, announcement: Option<Announcement>) {
         match announcement {
             Some(announcement) => {
                 self.instances.insert(instance.to_owned(), (offset, announcement));
+                self.heard.insert(instance.to_owned(), written);
             }
             None => {
                 self.instances.remove(instance);
+                self.heard.remove(instance);
             }
+        }
+        let latest = self.heard.values().copied().max().unwrap_or_default();
+        let silent: Vec<String> = (self.heard.iter())
+            .filter(|(_, at)| latest - **at > SILENCE_MS)
+            .map(|(instance, _)| instance.clone())
+            .collect();
+        for instance in silent {
+            self.instances.remove(&instance);
+            self.heard.remove(&instance);
         }
     }
 
@@ -192,6 +213,7 @@ mod tests {
     fn state() -> MetadataState {
         MetadataState {
             instances: BTreeMap::new(),
+            heard: BTreeMap::new(),
             stores: vec![StoreTopics {
                 name: "counts",
                 topics: vec!["words".to_owned()],
@@ -219,30 +241,41 @@ mod tests {
     #[test]
     fn the_latest_claim_of_a_partition_wins_and_an_instance_without_claims_is_gone() {
         let mut state = state();
-        state.apply(0, "a", says(1, &[0, 1]));
+        state.apply(0, 0, "a", says(1, &[0, 1]));
         assert_eq!(hosts(&state), [(1, vec![0, 1])]);
         // b joins: the rebalance gives it partition 1; a's announcement of it comes first.
-        state.apply(1, "a", says(1, &[0]));
-        state.apply(2, "b", says(2, &[1]));
+        state.apply(1, 0, "a", says(1, &[0]));
+        state.apply(2, 0, "b", says(2, &[1]));
         assert_eq!(hosts(&state), [(1, vec![0]), (2, vec![1])]);
         // a dies without a word; after the rebalance b claims both.
-        state.apply(3, "b", says(2, &[0, 1]));
+        state.apply(3, 0, "b", says(2, &[0, 1]));
         assert_eq!(hosts(&state), [(2, vec![0, 1])]);
         // An instance that holds nothing (more instances than partitions) is listed.
-        state.apply(4, "c", says(3, &[]));
+        state.apply(4, 0, "c", says(3, &[]));
         assert_eq!(hosts(&state), [(2, vec![0, 1]), (3, vec![])]);
         // A clean close removes the instance.
-        state.apply(5, "c", None);
+        state.apply(5, 0, "c", None);
         assert_eq!(hosts(&state), [(2, vec![0, 1])]);
         assert_eq!(state.for_store("counts").len(), 1);
         assert!(state.for_store("other").is_empty());
     }
 
     #[test]
+    fn an_instance_not_heard_of_for_five_minutes_is_dropped() {
+        let mut state = state();
+        state.apply(0, 0, "a", says(1, &[]));
+        state.apply(1, 0, "b", says(2, &[0, 1]));
+        state.apply(2, SILENCE_MS, "b", says(2, &[0, 1]));
+        assert_eq!(hosts(&state).len(), 2, "exactly five minutes: still there");
+        state.apply(3, SILENCE_MS + 1, "b", says(2, &[0, 1]));
+        assert_eq!(hosts(&state), [(2, vec![0, 1])]);
+    }
+
+    #[test]
     fn a_key_is_found_in_the_partition_the_default_partitioner_gives_it() {
         let mut state = state();
-        state.apply(0, "a", says(1, &[0]));
-        state.apply(1, "b", says(2, &[1]));
+        state.apply(0, 0, "a", says(1, &[0]));
+        state.apply(1, 0, "b", says(2, &[1]));
         // murmur2("kafka") is partition 0 of 2, murmur2("abc") partition 1 (see metadata.rs).
         let kafka = state.for_key(0, b"kafka").unwrap();
         assert_eq!((kafka.active_host.port, kafka.partition), (1, 0));
@@ -251,7 +284,7 @@ mod tests {
         // A standby of partition 1 on c: listed for the key and in c's metadata.
         let mut standby = says(3, &[]).unwrap();
         standby.standby = vec![("words".to_owned(), 1)];
-        state.apply(2, "c", Some(standby));
+        state.apply(2, 0, "c", Some(standby));
         let abc = state.for_key(0, b"abc").unwrap();
         assert_eq!(abc.standby_hosts, BTreeSet::from([HostInfo::new("h", 3)]));
         let c = state
@@ -261,7 +294,7 @@ mod tests {
             .unwrap();
         assert_eq!(c.standby_state_store_names, BTreeSet::from(["counts".to_owned()]));
         assert!(c.state_store_names.is_empty());
-        state.apply(3, "b", None);
+        state.apply(3, 0, "b", None);
         assert_eq!(state.for_key(0, b"abc"), None, "nobody holds partition 1 now");
     }
 }

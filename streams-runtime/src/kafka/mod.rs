@@ -357,11 +357,17 @@ pub struct KafkaStreams<T> {
     threads: Mutex<Vec<JoinHandle<()>>>,
     /// The stream threads, by index.
     stream_threads: Mutex<BTreeMap<usize, JoinHandle<()>>>,
-    /// What stream threads start with, once the application started.
-    started: Option<Started>,
+    /// What stream threads start with, from the start to the close (the global stores' RocksDB
+    /// databases close with it).
+    started: Mutex<Option<Started>>,
+    /// Serializes adding and removing stream threads.
+    resizing: Mutex<()>,
+    /// The process id and the lock that keeps it this instance's.
+    _identity: state_directory::ProcessIdentity,
 }
 
 /// What every stream thread of a started application shares.
+#[derive(Clone)]
 struct Started {
     routes: Arc<routes::Routes>,
     globals: crate::state::GlobalStores,
@@ -387,13 +393,16 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         if config.bootstrap_servers.is_none() {
             return Err(crate::config::ConfigError::Missing("bootstrap.servers").into());
         }
+        let identity = state_directory::process_id(&config)?;
         Ok(KafkaStreams {
             topology,
-            shared: Arc::new(Shared::new(&config, state_directory::process_id(&config)?)),
+            shared: Arc::new(Shared::new(&config, identity.id.clone())),
+            _identity: identity,
             config: Arc::new(config),
             threads: Mutex::new(Vec::new()),
             stream_threads: Mutex::new(BTreeMap::new()),
-            started: None,
+            started: Mutex::new(None),
+            resizing: Mutex::new(()),
         })
     }
 
@@ -488,13 +497,17 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         }
         let dir = self.config.state_dir.join(&self.config.application_id);
         match std::fs::remove_dir_all(&dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(StreamsError::Io {
-                context: format!("deleting the state directory {}", dir.display()).into(),
-                source,
-            }),
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(StreamsError::Io {
+                    context: format!("deleting the state directory {}", dir.display()).into(),
+                    source,
+                });
+            }
         }
+        // The instance keeps its id: a restart after this one comes back as it.
+        state_directory::keep_process_id(&self.config, self.shared.process_id())
     }
 
     /// Whether a thread of this instance still runs (one that did not stop within `close`'s
@@ -662,7 +675,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
             })?;
             self.other_threads().push(thread);
         }
-        self.started = Some(Started { routes, globals });
+        *self.started.lock().unwrap_or_else(|p| p.into_inner()) = Some(Started { routes, globals });
         for index in 0..self.config.num_stream_threads {
             self.spawn_stream_thread(index)?;
         }
@@ -701,9 +714,10 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
                 reason: "stream threads are removed from a running application",
             });
         }
-        // Java removes the first live thread.
+        let _resizing = self.resizing.lock().unwrap_or_else(|p| p.into_inner());
+        // Java removes the first live thread (one already stopping is not live).
         let Some((index, stop)) = (self.shared.stream_threads().iter())
-            .next()
+            .find(|(_, slot)| !slot.stop.load(Ordering::Relaxed))
             .map(|(&index, slot)| (index, Arc::clone(&slot.stop)))
         else {
             return Err(StreamsError::IllegalState {
@@ -731,6 +745,10 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         Ok(name)
     }
 
+    fn started(&self) -> Option<Started> {
+        self.started.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     fn stream_threads(&self) -> std::sync::MutexGuard<'_, BTreeMap<usize, JoinHandle<()>>> {
         self.stream_threads.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -738,7 +756,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
     /// Divides the record cache among the live stream threads (and the global thread).
     fn resize_caches(&self) {
         let threads = self.shared.stream_threads();
-        let global = self.started.as_ref().is_some_and(|s| !s.globals.0.is_empty());
+        let global = self.started().is_some_and(|s| !s.globals.0.is_empty());
         let share = self.config.statestore_cache_max_bytes / (threads.len() as u64 + u64::from(global)).max(1);
         for slot in threads.values() {
             slot.cache.resize(share);
@@ -747,7 +765,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
 
     /// Spawns stream thread `index` and registers it with the application.
     fn spawn_stream_thread(&self, index: usize) -> Result<(), StreamsError> {
-        let Some(started) = &self.started else {
+        let Some(started) = self.started() else {
             return Err(StreamsError::IllegalState {
                 state: self.state(),
                 reason: "stream threads run once the application started",

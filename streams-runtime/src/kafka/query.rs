@@ -31,6 +31,11 @@ pub(crate) type QueryJob = Box<dyn FnOnce(&dyn LocalStores, bool) + Send>;
 pub(crate) trait LocalStores {
     /// Calls `visit` with each task's id and stores, in task order.
     fn each_task(&self, visit: &mut dyn FnMut(TaskId, &StoreSet));
+
+    /// Whether these are standby replicas (a stale query prefers an active task's answer).
+    fn standby(&self) -> bool {
+        false
+    }
 }
 
 /// How long a query waits for the stream threads by default.
@@ -199,14 +204,16 @@ impl<H: StoreHandle + 'static> StoreQuery<H> {
             }
             State::Rebalancing | State::Running => {}
         }
-        type Answer<R> = Result<Vec<(TaskId, Result<R, StreamsError>)>, NotQueryable>;
+        type Answer<R> = Result<Vec<(TaskId, bool, Result<R, StreamsError>)>, NotQueryable>;
+        let threads = self.shared.query_senders(self.stale);
+        // Checked before any thread is asked: no work for an answer that cannot be used.
+        if !self.stale && threads.iter().any(|t| !t.available.load(Ordering::Relaxed)) {
+            return Err(self.not_queryable(NotQueryable::Migrated));
+        }
         let read = Arc::new(read);
         let (reply, answers) = mpsc::channel::<Answer<R>>();
         let mut asked = 0;
-        for thread in self.shared.query_senders(self.stale) {
-            if !self.stale && !thread.available.load(Ordering::Relaxed) {
-                return Err(self.not_queryable(NotQueryable::Migrated));
-            }
+        for thread in threads {
             let (read, reply) = (Arc::clone(&read), reply.clone());
             let (index, partition, stale) = (self.index, self.partition, self.stale);
             let job: QueryJob = Box::new(move |stores, available| {
@@ -215,6 +222,7 @@ impl<H: StoreHandle + 'static> StoreQuery<H> {
                     return;
                 }
                 let mut answers = Vec::new();
+                let standby = stores.standby();
                 stores.each_task(&mut |task, set| {
                     if !set.owns(index) || partition.is_some_and(|p| p != task.partition) {
                         return;
@@ -222,7 +230,7 @@ impl<H: StoreHandle + 'static> StoreQuery<H> {
                     let answer = set
                         .bind_index::<H>(index)
                         .and_then(|store| read(&store).map_err(StreamsError::from));
-                    answers.push((task, answer));
+                    answers.push((task, standby, answer));
                 });
                 let _ = reply.send(Ok(answers));
             });
@@ -250,8 +258,10 @@ impl<H: StoreHandle + 'static> StoreQuery<H> {
                 None => NotQueryable::Migrated,
             }));
         }
-        all.sort_by_key(|(task, _)| *task);
-        all.into_iter().map(|(_, answer)| answer).collect()
+        // A task answered by its active copy and a standby (a handover) counts once, active first.
+        all.sort_by_key(|(task, standby, _)| (*task, *standby));
+        all.dedup_by_key(|(task, _, _)| *task);
+        all.into_iter().map(|(_, _, answer)| answer).collect()
     }
 }
 

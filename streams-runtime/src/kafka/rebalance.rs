@@ -167,10 +167,15 @@ impl RebalanceContext {
                 .get_or_insert(kafka_error("taking the assigned partitions")(e));
         }
         // Under the cooperative protocol the tasks follow the whole assignment.
-        if self.cooperative()
-            && let Ok(whole) = consumer.assignment()
-        {
-            assignment = whole;
+        if self.cooperative() {
+            match consumer.assignment() {
+                Ok(whole) => assignment = whole,
+                Err(e) => {
+                    lock(&self.events)
+                        .failure
+                        .get_or_insert(kafka_error("reading the assignment")(e));
+                }
+            }
         }
         let partitions = assignment
             .elements()
@@ -210,7 +215,12 @@ impl ConsumerContext for RebalanceContext {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => self.on_revoke(consumer, assignment),
             other => {
                 tracing::warn!(error = ?other, "rebalance error; giving up the assignment");
-                self.on_revoke(consumer, assignment);
+                // All of it: under the cooperative protocol too.
+                let whole = match self.cooperative() {
+                    true => consumer.assignment().unwrap_or_else(|_| assignment.clone()),
+                    false => assignment.clone(),
+                };
+                self.on_revoke(consumer, &whole);
             }
         }
     }

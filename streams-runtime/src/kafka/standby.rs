@@ -251,6 +251,10 @@ impl LocalStores for Standbys<'_> {
             visit(task.id, &task.stores);
         }
     }
+
+    fn standby(&self) -> bool {
+        true
+    }
 }
 
 /// Closes the tasks `unwanted` picks; whether it picked any.
@@ -319,7 +323,7 @@ fn apply(consumer: &BaseConsumer, tasks: &mut [StandbyTask], mut wait: Duration)
         let message = match consumer.poll(wait) {
             None => return Ok(()),
             Some(Err(error)) => {
-                tracing::debug!(%error, "standby consumer");
+                tracing::warn!(%error, "standby consumer");
                 return Ok(());
             }
             Some(Ok(message)) => message,
@@ -334,7 +338,12 @@ fn apply(consumer: &BaseConsumer, tasks: &mut [StandbyTask], mut wait: Duration)
         let timestamp = message.timestamp().to_millis().unwrap_or(-1);
         task.stores
             .restore(store, message.key().unwrap_or_default(), message.payload(), timestamp)?;
-        task.reached.insert(topic.to_owned(), message.offset());
+        match task.reached.get_mut(topic) {
+            Some(reached) => *reached = message.offset(),
+            None => {
+                task.reached.insert(topic.to_owned(), message.offset());
+            }
+        }
     }
     Ok(())
 }
@@ -345,7 +354,10 @@ fn create_consumer(config: &StreamsConfig) -> Result<BaseConsumer, StreamsError>
     client
         .set("group.id", format!("{}-standby", config.application_id))
         .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false");
+        .set("enable.partition.eof", "false")
+        // A checkpoint before the log's start (retention, a truncated topic) reads from the start:
+        // never past data the standby does not have.
+        .set("auto.offset.reset", "earliest");
     for (k, v) in config.consumer_settings(ConsumerKind::Restore) {
         client.set(k, v);
     }

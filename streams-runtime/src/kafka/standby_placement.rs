@@ -9,7 +9,9 @@
 //! instance's members), so the takeover finds a caught-up copy and restores only the tail.
 //! Further standbys (`num.standby.replicas` > 1) go to the other instances. A standby never
 //! lands on the instance of its active task, and with `rack.aware.assignment.tags` instances
-//! whose tag values differ from the active instance's come first.
+//! whose tag values differ from the active instance's come first. The prediction is the range
+//! assignor's (the default, eager protocol); under `cooperative-sticky` the first standby may
+//! not be where the task lands, and that takeover restores in full.
 
 use crate::processor::TaskId;
 use std::collections::{BTreeMap, BTreeSet};

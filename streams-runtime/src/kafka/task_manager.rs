@@ -313,8 +313,8 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
     ///
     /// Under the cooperative protocol, the thread's own (periodic) commits of offsets do not
     /// wait for the broker: librdkafka holds a commit back while the group rebalances, and the
-    /// tasks that stay are meant to go on meanwhile (a failed commit is logged and its offsets
-    /// are superseded by the next commit of each partition).
+    /// tasks that stay are meant to go on meanwhile. Their positions stay pending, so each
+    /// later commit carries them again (a failed one is logged).
     pub(crate) fn commit(&mut self, consumer: &ThreadConsumer, producer: &ThreadProducer) -> Result<(), ThreadError> {
         let mode = match consumer.context().cooperative() {
             true => CommitMode::Async,
@@ -348,7 +348,9 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
             true
         } else {
             match consumer.commit(&offsets, mode) {
-                Ok(()) => true,
+                // An asynchronous commit may still fail: the positions stay pending and go with
+                // every later commit until a synchronous one (the revocation's, the last) lands.
+                Ok(()) => matches!(mode, CommitMode::Sync),
                 // The group moved on (a rebalance began, this member was evicted): the offsets
                 // stay to be committed on revocation or at the next commit, and are redone by
                 // the partitions' next owner otherwise (at-least-once).
