@@ -883,13 +883,11 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
 
     fn end_close(&self) -> bool {
         let all = self.threads_finished();
-        let stream_threads = std::mem::take(&mut *self.stream_threads());
-        let other_threads = std::mem::take(&mut *self.other_threads());
-        for t in other_threads.into_iter().chain(stream_threads.into_values()) {
-            if t.is_finished() {
-                let _ = t.join();
-            }
-        }
+        // Threads that did not stop in time stay, so that `clean_up` knows they hold state.
+        self.stream_threads().retain(|_, t| !t.is_finished());
+        self.other_threads().retain(|t| !t.is_finished());
+        // The global stores' databases close with the application.
+        *self.started.lock().unwrap_or_else(|p| p.into_inner()) = None;
         if self.state() != State::Error {
             self.shared.transition(State::NotRunning);
         }

@@ -187,13 +187,11 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
             .incremental_unassign(&partitions)
             .map_err(kafka_error("giving up revoked partitions"))?;
         let remaining: Vec<(String, i32)> = (consumer.assignment())
-            .map(|a| {
-                a.elements()
-                    .iter()
-                    .map(|e| (e.topic().to_owned(), e.partition()))
-                    .collect()
-            })
-            .unwrap_or_default();
+            .map_err(kafka_error("reading the assignment after a revocation"))?
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_owned(), e.partition()))
+            .collect();
         self.route(&remaining);
         let ids = self.tasks.iter().map(|(id, _)| *id).collect();
         self.shared
