@@ -334,7 +334,11 @@ fn each_instance_keeps_a_standby_of_the_other_which_stale_queries_read() {
     for (streams, _) in &instances {
         assert!(streams.close(Duration::from_secs(10)));
     }
-    // Closed: the local state can go.
+    // Closed: the local state can go; the instance keeps its process id.
     instances[0].0.clean_up().unwrap();
-    assert!(!dirs[0].path().join(&app).exists());
+    let left: Vec<String> = std::fs::read_dir(dirs[0].path().join(&app))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(left, ["kafka-streams-process-metadata"]);
 }
