@@ -121,7 +121,8 @@ fn a_running_application_answers_queries_from_its_stores() {
         matches!(streams.clean_up(), Err(StreamsError::IllegalState { .. })),
         "no cleaning up under a running application"
     );
-    assert_eq!(store.approximate_num_entries().unwrap(), expected.len() as u64);
+    // (approximate_num_entries is RocksDB's estimate, which ignores the record cache's
+    // unflushed entries: not asserted.)
     // Each partition's task holds its share; together they hold every word once.
     let mut by_partition = BTreeMap::new();
     for partition in 0..PARTITIONS {
