@@ -477,9 +477,11 @@ fn each_sub_topology_runs_as_its_own_tasks_with_its_own_partition_count() {
     assert!(streams.close(Duration::from_secs(10)));
     assert!(streams.take_failure().is_none());
     assert_eq!(sorted(restored.lock().unwrap().clone()), [0, 1, 2]);
-    // Tasks 0_0 and 0_1 split the lines, 1_0, 1_1 and 1_2 count (Java's task directories).
+    // Tasks 0_0 and 0_1 split the lines, 1_0, 1_1 and 1_2 count (Java's task directories,
+    // beside the kept process id).
     let mut dirs: Vec<String> = std::fs::read_dir(state.path().join(&app))
         .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().is_dir())
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     dirs.sort();
