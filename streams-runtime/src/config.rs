@@ -865,7 +865,7 @@ mod tests {
             .starts_with("serdes are types here")
         );
         assert!(reason("application.server", "no-port").contains("host:port"));
-        assert!(reason("acceptable.recovery.lag", "10000").contains("range assignor"));
+        assert!(reason("acceptable.recovery.lag", "10000").contains("range or cooperative-sticky assignor"));
     }
 
     #[test]
