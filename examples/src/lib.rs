@@ -7,6 +7,7 @@ pub mod orders;
 pub mod page_views;
 pub mod pipe;
 pub mod process;
+pub mod prometheus;
 pub mod word_count;
 pub mod word_count_processor;
 pub mod word_count_server;

@@ -8,6 +8,8 @@
 //!   otherwise forwards the request to the holder.
 //! - `GET /counts`: every word's count, gathered from every instance's local store.
 //! - `GET /local/counts`: this instance's words only (what `/counts` gathers).
+//! - `GET /metrics`: the process's metrics in Prometheus' text format (see
+//!   [`crate::prometheus`]).
 //!
 //! A store that cannot be queried now (a rebalance, a restoration) answers 503: retry.
 
@@ -46,6 +48,9 @@ struct Server<T> {
 
 /// The routes of an instance at `me` (its `application.server`) of the word count `streams`.
 pub fn router<T: Topology + Clone + Send + Sync + 'static>(streams: Arc<KafkaStreams<T>>, me: HostInfo) -> Router {
+    if let Err(error) = crate::prometheus::recorder() {
+        tracing::warn!(%error, "no Prometheus metrics at /metrics");
+    }
     let server = Arc::new(Server {
         streams,
         me,
@@ -55,6 +60,7 @@ pub fn router<T: Topology + Clone + Send + Sync + 'static>(streams: Arc<KafkaStr
         .route("/counts/{word}", get(count_of::<T>))
         .route("/counts", get(all_counts::<T>))
         .route("/local/counts", get(local_counts::<T>))
+        .route("/metrics", get(prometheus_text))
         .with_state(server)
 }
 
@@ -197,6 +203,14 @@ async fn all_counts<T: Topology + Clone + Send + Sync + 'static>(State(server): 
         }
     }
     Json(all).into_response()
+}
+
+/// `GET /metrics`: Prometheus text, or 500 if no Prometheus recorder could be installed.
+async fn prometheus_text() -> Response {
+    match crate::prometheus::render() {
+        Ok(text) => text.into_response(),
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error).into_response(),
+    }
 }
 
 /// An HTTP server running on a tokio runtime of its own; dropping it stops the server.

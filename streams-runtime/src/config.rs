@@ -172,6 +172,9 @@ pub struct StreamsConfig {
     /// [`KafkaStreams::all_metadata`](crate::kafka::KafkaStreams::all_metadata)); `None`
     /// (the default) keeps the instance out of the application's metadata.
     pub application_server: Option<crate::metadata::HostInfo>,
+    /// `metrics.recording.level` (default `INFO`): which metrics the application records (see
+    /// `kafka::KafkaStreams::metrics`).
+    pub metrics_recording_level: RecordingLevel,
     /// `max.task.idle.ms` (default 0).
     pub max_task_idle: Duration,
     /// `replication.factor` of internal topics (default -1: the broker's default).
@@ -223,6 +226,41 @@ pub struct StreamsConfig {
     pub client_settings: Vec<(ClientScope, String, String)>,
 }
 
+/// Which metrics are recorded (Java's `metrics.recording.level`): `INFO` (the default) records
+/// the client and thread metrics and the tasks' dropped records; `DEBUG` adds the task-level
+/// metrics (process, record lateness); `TRACE` adds nothing more here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum RecordingLevel {
+    /// Client and thread metrics, and dropped records per task.
+    #[default]
+    Info,
+    /// Also the task-level metrics.
+    Debug,
+    /// Everything `DEBUG` records.
+    Trace,
+}
+
+impl RecordingLevel {
+    /// Java's spelling.
+    pub fn java_name(self) -> &'static str {
+        match self {
+            RecordingLevel::Info => "INFO",
+            RecordingLevel::Debug => "DEBUG",
+            RecordingLevel::Trace => "TRACE",
+        }
+    }
+
+    /// Parses Java's spelling (`INFO`, `DEBUG`, `TRACE`).
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "INFO" => Some(RecordingLevel::Info),
+            "DEBUG" => Some(RecordingLevel::Debug),
+            "TRACE" => Some(RecordingLevel::Trace),
+            _ => None,
+        }
+    }
+}
+
 const STREAMS_SETTINGS: &[&str] = &[
     "application.id",
     "bootstrap.servers",
@@ -234,6 +272,7 @@ const STREAMS_SETTINGS: &[&str] = &[
     "cache.max.bytes.buffering",
     "num.standby.replicas",
     "application.server",
+    "metrics.recording.level",
     "rack.aware.assignment.tags",
     "partition.assignment.strategy",
     "max.task.idle.ms",
@@ -295,8 +334,18 @@ const NOT_APPLICABLE: &[(&str, &str)] = &[
         "task.timeout.ms",
         "a task's Kafka calls are retried by librdkafka (`consumer.`/`producer.` timeouts), not per task",
     ),
-    ("metrics.recording.level", "metrics are not recorded yet"),
-    ("metric.reporters", "metrics are not recorded yet"),
+    (
+        "metric.reporters",
+        "metrics go to the `metrics` crate's facade: install an exporter of that crate (Prometheus, StatsD, ...) instead",
+    ),
+    (
+        "metrics.sample.window.ms",
+        "sampled metrics keep Java's defaults: two samples of 30 s",
+    ),
+    (
+        "metrics.num.samples",
+        "sampled metrics keep Java's defaults: two samples of 30 s",
+    ),
     (
         "upgrade.from",
         "there is no earlier version of this library to upgrade from",
@@ -383,6 +432,7 @@ impl StreamsConfig {
             statestore_cache_max_bytes: crate::state::DEFAULT_CACHE_MAX_BYTES,
             num_standby_replicas: 0,
             application_server: None,
+            metrics_recording_level: RecordingLevel::Info,
             max_task_idle: Duration::ZERO,
             replication_factor: -1,
             rebalance_protocol: RebalanceProtocol::Eager,
@@ -516,6 +566,10 @@ impl StreamsConfig {
                             .map_err(|e: crate::metadata::HostInfoError| invalid(&e.to_string()))?,
                     ),
                 }
+            }
+            "metrics.recording.level" => {
+                self.metrics_recording_level =
+                    RecordingLevel::parse(value).ok_or_else(|| invalid("expected `INFO`, `DEBUG` or `TRACE`"))?
             }
             "max.task.idle.ms" => self.max_task_idle = Duration::from_millis(number(0)? as u64),
             "windowstore.changelog.additional.retention.ms" => {

@@ -16,6 +16,8 @@ pub mod graph;
 pub mod kafka;
 pub mod lifecycle;
 pub mod metadata;
+#[cfg(feature = "kafka")]
+pub mod metrics;
 mod names;
 pub mod processor;
 pub mod record;

@@ -377,6 +377,9 @@ pub struct Task<G> {
     /// registration, by the first node (in declaration order) that uses each, so a flush that
     /// forwards into a caching store downstream is flushed in the same commit.
     cached_stores: Vec<usize>,
+    /// Punctuations fired and the nanoseconds they took, since the last
+    /// [`take_punctuation_counts`](Self::take_punctuation_counts).
+    punctuations: (u64, u64),
 }
 
 /// Creates a task of `topology` running `nodes`: opens their stores, builds their part of the
@@ -411,6 +414,7 @@ pub fn create_task<T: Topology>(
         graph,
         stores,
         cached_stores,
+        punctuations: (0, 0),
         committed_stream_time: UNKNOWN_TIME,
         context: TaskContext {
             task_id,
@@ -458,13 +462,22 @@ impl<G: TaskGraph> Task<G> {
             return Ok(());
         }
         let mut fired = Vec::new();
+        let started = std::time::Instant::now();
         while let Some((id, node)) = self.context.punctuations.pop_due(kind, now, &fired) {
             fired.push(id);
             self.context.set_record_context(None, now);
             let result = self.graph.punctuate(node, id, now, &mut self.context).unwrap_or(Ok(()));
             self.after(result)?;
         }
+        self.punctuations.0 += fired.len() as u64;
+        self.punctuations.1 += started.elapsed().as_nanos() as u64;
         Ok(())
+    }
+
+    /// The punctuations fired since the last call and the nanoseconds they took (the
+    /// `punctuate-*` metrics).
+    pub fn take_punctuation_counts(&mut self) -> (u64, u64) {
+        std::mem::take(&mut self.punctuations)
     }
 
     /// Flushes the record caches of the task's stores, as Java's commit does before anything

@@ -2,7 +2,8 @@
 //! `from_properties`.
 
 use super::{
-    ConfigError, DeserializationHandler, ProcessingGuarantee, ProcessingHandler, ProductionHandler, StreamsConfig,
+    ConfigError, DeserializationHandler, ProcessingGuarantee, ProcessingHandler, ProductionHandler, RecordingLevel,
+    StreamsConfig,
 };
 use std::path::PathBuf;
 use std::time::Duration;
@@ -93,6 +94,11 @@ impl StreamsConfigBuilder {
     /// `statestore.cache.max.bytes` (the instance's record cache; 0 turns it off).
     pub fn statestore_cache_max_bytes(self, bytes: u64) -> Self {
         self.with("statestore.cache.max.bytes", bytes)
+    }
+
+    /// `metrics.recording.level`.
+    pub fn metrics_recording_level(self, level: RecordingLevel) -> Self {
+        self.with("metrics.recording.level", level.java_name())
     }
 
     /// `max.task.idle.ms`.

@@ -27,6 +27,7 @@ mod stream_task;
 mod stream_thread;
 mod task_manager;
 mod thread_error;
+mod thread_metrics;
 mod topics;
 
 pub use embedded::EmbeddedCluster;
@@ -384,6 +385,8 @@ pub(crate) struct StreamThreadSlot {
     partitions: Vec<(String, i32)>,
     /// The tasks it runs or is about to create (see [`Shared::claim_tasks`]).
     claimed: Vec<TaskId>,
+    /// What it measures.
+    metrics: Arc<thread_metrics::ThreadMetrics>,
 }
 
 impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
@@ -458,6 +461,45 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
     /// summed over tasks.
     pub fn dropped_records(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// The application's metrics now (Java's `KafkaStreams.metrics()`), under Java's names,
+    /// groups and tags, as far as `metrics.recording.level` records them: the client's
+    /// (`stream-metrics`: `alive-stream-threads`), each live stream thread's
+    /// (`stream-thread-metrics`: `process-`, `poll-`, `commit-` and `punctuate-rate`,
+    /// `-total`, `-latency-avg` and `-latency-max`, `poll-records-avg/max`,
+    /// `task-created-`/`task-closed-rate/total`, `thread-start-time`), each task's
+    /// (`stream-task-metrics`: `dropped-records-rate/total`; at `DEBUG` also `process-rate/total`
+    /// and `record-lateness-avg/max`) and each thread consumer's partition lags
+    /// (`consumer-fetch-manager-metrics`: `records-lag` per partition, `records-lag-max`).
+    /// The same metrics go to the [`metrics`](::metrics) crate's facade once a second (see
+    /// [`crate::metrics`]).
+    ///
+    /// ```no_run
+    /// # fn show<T: streams_runtime::topology::Topology + Clone + Send + 'static>(
+    /// #     streams: &streams_runtime::kafka::KafkaStreams<T>) {
+    /// for metric in streams.metrics() {
+    ///     if metric.name.group == "stream-thread-metrics" && metric.name.name == "process-total" {
+    ///         println!("{}: {} records", metric.name.tag("thread-id").unwrap_or("?"), metric.value);
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn metrics(&self) -> Vec<crate::metrics::Metric> {
+        let threads = self.shared.stream_threads();
+        let client_id = self.config.client_id_prefix(self.shared.process_id());
+        let mut out = vec![crate::metrics::Metric {
+            name: crate::metrics::MetricName {
+                name: "alive-stream-threads",
+                group: "stream-metrics",
+                tags: vec![("client-id", client_id)],
+            },
+            value: threads.len() as f64,
+        }];
+        for slot in threads.values() {
+            slot.metrics.snapshot(self.config.metrics_recording_level, &mut out);
+        }
+        out
     }
 
     /// The live stream threads of this instance, their clients and tasks (Java's
@@ -775,6 +817,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         let stop = Arc::new(AtomicBool::new(false));
         let global = !started.globals.0.is_empty();
         let cache = ThreadCache::new(self.config.cache_max_bytes_per_thread(global));
+        let metrics = Arc::new(thread_metrics::ThreadMetrics::default());
         self.shared.stream_threads().insert(
             index,
             StreamThreadSlot {
@@ -784,6 +827,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
                 active_tasks: Vec::new(),
                 partitions: Vec::new(),
                 claimed: Vec::new(),
+                metrics: Arc::clone(&metrics),
             },
         );
         let own = stream_thread::ThreadOwn {
@@ -791,6 +835,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
             mailbox,
             stop,
             cache,
+            metrics,
         };
         let (topology, config, shared, routes, globals) = (
             self.topology.clone(),

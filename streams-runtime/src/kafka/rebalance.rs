@@ -68,6 +68,11 @@ pub(crate) struct RebalanceContext {
     pending: AtomicBool,
     /// Set when the thread stops: revocations no longer commit.
     stopped: AtomicBool,
+    /// Whether the consumer reads committed records only (its lag is to the last stable offset).
+    read_committed: bool,
+    /// The lag of each assigned partition from the consumer's latest statistics, until the
+    /// thread takes it: (topic, partition, records).
+    lags: Mutex<Option<Vec<(String, i32, i64)>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -77,11 +82,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl RebalanceContext {
     /// A context for the cooperative protocol with the partner topics of each leading topic
     /// (`None`: the eager protocol).
-    pub(crate) fn new(cooperative: Option<HashMap<&'static str, Vec<&'static str>>>) -> Self {
+    /// `read_committed`: the consumer's isolation level is `read_committed`.
+    pub(crate) fn new(cooperative: Option<HashMap<&'static str, Vec<&'static str>>>, read_committed: bool) -> Self {
         RebalanceContext {
             cooperative,
+            read_committed,
             ..RebalanceContext::default()
         }
+    }
+
+    /// The partitions' lags the consumer reported since the last call, if it reported.
+    pub(crate) fn take_lags(&self) -> Option<Vec<(String, i32, i64)>> {
+        lock(&self.lags).take()
     }
 
     /// Whether the consumer rebalances cooperatively.
@@ -198,7 +210,28 @@ pub(crate) fn offsets(positions: &[Position]) -> Result<TopicPartitionList, Stre
     Ok(offsets)
 }
 
-impl ClientContext for RebalanceContext {}
+impl ClientContext for RebalanceContext {
+    /// librdkafka's statistics (every `statistics.interval.ms`): keeps each assigned
+    /// partition's lag as Java's `records-lag` counts it, from the position the application
+    /// was given to the end of the partition (its last stable offset under `read_committed`).
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        let mut lags = Vec::new();
+        for (name, topic) in statistics.topics {
+            for (&partition, stats) in &topic.partitions {
+                let end = if self.read_committed {
+                    stats.ls_offset
+                } else {
+                    stats.hi_offset
+                };
+                if partition >= 0 && stats.desired && stats.app_offset >= 0 && end >= 0 {
+                    lags.push((name.clone(), partition, (end - stats.app_offset).max(0)));
+                }
+            }
+        }
+        lags.sort();
+        *lock(&self.lags) = Some(lags);
+    }
+}
 
 impl ConsumerContext for RebalanceContext {
     /// The outcome of an asynchronous commit (the cooperative protocol's periodic commits): a

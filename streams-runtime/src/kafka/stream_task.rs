@@ -8,6 +8,7 @@ use super::record_collector::{self, Failed, ThreadProducer};
 use super::routes::Routes;
 use super::state_directory::TaskDirectory;
 use super::state_manager::StateManager;
+use super::thread_metrics::TaskRound;
 use super::{Shared, kafka_error};
 use crate::config::{DeserializationHandler, ProcessingHandler, StreamsConfig};
 use crate::error::StreamsError;
@@ -36,6 +37,8 @@ pub(crate) struct StreamTask<G> {
     /// Per queue of `group`, the offset processing restarts from after an abort: the last
     /// committed position, or the first record fetched (exactly-once rewinds there).
     rewind: Vec<Option<i64>>,
+    /// What the task did since the thread last took it (its metrics).
+    round: TaskRound,
 }
 
 /// The thread-wide things a stream thread's tasks are created with.
@@ -91,6 +94,7 @@ pub(crate) fn create<T: Topology>(
         group,
         state,
         reported_drops: 0,
+        round: TaskRound::default(),
     })
 }
 
@@ -143,6 +147,7 @@ impl<G: TaskGraph> StreamTask<G> {
         now: Instant,
     ) -> Result<(), StreamsError> {
         let partition = id.partition;
+        let mut stream_time = self.task.stream_time();
         while let Some(next) = self.group.next(config.max_task_idle, now) {
             let raw = RawRecord {
                 topic: next.topic,
@@ -153,7 +158,13 @@ impl<G: TaskGraph> StreamTask<G> {
                 value: next.value,
                 headers: next.headers,
             };
-            if let Err(e) = self.task.process(next.source, raw) {
+            // A record failing (its deserialization, say) and dropped by a handler counts as
+            // dropped, not processed, as in Java.
+            let processed = self.task.process(next.source, raw);
+            if processed.is_ok() {
+                self.round.processed(stream_time, next.timestamp);
+            }
+            if let Err(e) = processed {
                 let failed = Failed {
                     topic: next.topic,
                     partition,
@@ -163,18 +174,27 @@ impl<G: TaskGraph> StreamTask<G> {
                 };
                 handle_error(config, producer, &failed, e)?;
                 shared.count_dropped(1);
+                self.round.dropped += 1;
             }
             if let Some(consumed) = self.consumed.get_mut(next.queue) {
                 *consumed = Some(next.offset + 1);
             }
             self.group.release();
-            let stream_time = self.task.stream_time();
+            stream_time = self.task.stream_time();
             self.task.punctuate(PunctuationType::StreamTime, stream_time)?;
             record_collector::send_output(producer, routes, partition, &mut self.task)?;
         }
         let drops = self.task.dropped_records();
-        shared.count_dropped(drops - std::mem::replace(&mut self.reported_drops, drops));
+        let new_drops = drops - std::mem::replace(&mut self.reported_drops, drops);
+        shared.count_dropped(new_drops);
+        self.round.dropped += new_drops;
         Ok(())
+    }
+
+    /// What the task did since the last call (its punctuations included).
+    pub(crate) fn take_round(&mut self) -> TaskRound {
+        (self.round.punctuations, self.round.punctuate_ns) = self.task.take_punctuation_counts();
+        std::mem::take(&mut self.round)
     }
 
     /// Runs the wall-clock punctuations due at `now` and sends their output.

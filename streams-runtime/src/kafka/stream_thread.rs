@@ -8,8 +8,10 @@ use super::query::QueryMailbox;
 use super::rebalance::{RebalanceContext, ThreadConsumer};
 use super::record_collector::{OutputContext, ThreadProducer};
 use super::routes::Routes;
+use super::stream_task::now_ms;
 use super::task_manager::TaskManager;
 use super::thread_error::ThreadError;
+use super::thread_metrics::{PUBLISH_INTERVAL, Round, ThreadMetrics};
 use super::{Shared, kafka_error, stream_task, topics};
 use crate::config::{ConsumerKind, RebalanceProtocol, StreamsConfig};
 use crate::error::StreamsError;
@@ -29,14 +31,19 @@ const FETCH_BATCH: usize = 500;
 /// second).
 const IDLE_POLL: Duration = Duration::from_millis(10);
 
+/// How often the consumer reports its statistics, each partition's lag among them (unless
+/// the user set `consumer.statistics.interval.ms`).
+const STATISTICS_INTERVAL_MS: &str = "1000";
+
 /// What one stream thread keeps across its runs (a replaced thread runs again with them): its
-/// index, its query mailbox, its own stop flag (set when the thread is removed) and its record
-/// cache.
+/// index, its query mailbox, its own stop flag (set when the thread is removed), its record
+/// cache and its metrics.
 pub(crate) struct ThreadOwn {
     pub(crate) index: usize,
     pub(crate) mailbox: QueryMailbox,
     pub(crate) stop: Arc<AtomicBool>,
     pub(crate) cache: ThreadCache,
+    pub(crate) metrics: Arc<ThreadMetrics>,
 }
 
 impl ThreadOwn {
@@ -74,15 +81,30 @@ pub(crate) fn run<T: Topology>(
     let create = |id| stream_task::create(&topology, config, routes, &resources, id, shared);
     let mut tasks = TaskManager::new(config, routes, shared, index, &own.mailbox, create);
 
+    let metrics = &own.metrics;
+    let (consumer_id, _) = config.thread_client_ids(index, shared.process_id());
+    // Java's thread-id tag: `<client id prefix>-StreamThread-<n>`.
+    let thread_id = format!(
+        "{}-StreamThread-{}",
+        config.client_id_prefix(shared.process_id()),
+        index + 1
+    );
+    metrics.started(thread_id, consumer_id, now_ms());
+    let mut round = Round::default();
     let mut last_commit = Instant::now();
+    let mut last_publish = Instant::now();
     let result = (|| -> Result<(), ThreadError> {
         while !own.stopping(shared) {
+            round.clear();
             // Fetch: up to FETCH_BATCH records into the tasks' queues, waiting briefly for the first.
             let mut wait = own.mailbox.poll_wait(IDLE_POLL);
+            let poll_start = Instant::now();
+            let mut fetched = 0;
             for _ in 0..FETCH_BATCH {
                 let polled = consumer.poll(wait);
                 if let Some(events) = consumer.context().take_events() {
                     tasks.on_rebalance(events, &consumer, &producer)?;
+                    metrics.set_tasks(tasks.active_ids());
                 }
                 match polled {
                     None => break,
@@ -92,18 +114,33 @@ pub(crate) fn run<T: Topology>(
                     }
                     Some(Ok(message)) => tasks.add(&message),
                 }
+                fetched += 1;
                 wait = Duration::ZERO;
             }
+            round.poll = Some((poll_start.elapsed(), fetched));
             own.mailbox.answer(&tasks);
-            if tasks.suspended() {
-                continue;
+            if !tasks.suspended() {
+                let process_start = Instant::now();
+                tasks.process(&producer, &mut round.tasks)?;
+                round.process_time = process_start.elapsed();
+                own.mailbox.answer(&tasks);
+                producer.poll(Duration::ZERO);
+                if tasks.commit_requested() || last_commit.elapsed() >= config.commit_interval() {
+                    let commit_start = Instant::now();
+                    tasks.commit(&consumer, &producer)?;
+                    last_commit = Instant::now();
+                    round.commit = Some(last_commit - commit_start);
+                }
             }
-            tasks.process(&producer)?;
-            own.mailbox.answer(&tasks);
-            producer.poll(Duration::ZERO);
-            if tasks.commit_requested() || last_commit.elapsed() >= config.commit_interval() {
-                tasks.commit(&consumer, &producer)?;
-                last_commit = Instant::now();
+            metrics.record(&round);
+            if let Some(lags) = consumer.context().take_lags() {
+                metrics.record_lags(lags);
+            }
+            if last_publish.elapsed() >= PUBLISH_INTERVAL {
+                last_publish = Instant::now();
+                let mut snapshot = Vec::new();
+                metrics.snapshot(config.metrics_recording_level, &mut snapshot);
+                crate::metrics::publish(&snapshot);
             }
         }
         Ok(())
@@ -111,6 +148,7 @@ pub(crate) fn run<T: Topology>(
     // Graceful shutdown: commit what was processed, then close the tasks (flushing stores).
     // After a failure nothing more is committed: the tasks are dropped as they are.
     let result = result.and_then(|()| tasks.shut_down(&consumer, &producer));
+    metrics.set_tasks([]);
     own.mailbox.set_available(false);
     shared.set_active_tasks(index, Vec::new(), Vec::new());
     // Either way the consumer's close (its last revocation) must not commit: a clean exit has
@@ -191,7 +229,13 @@ fn create_consumer(
     if config.exactly_once() {
         consumer_config.set("isolation.level", "read_committed");
     }
+    // The statistics carry each partition's lag (the `records-lag` metrics).
+    if consumer_config.get("statistics.interval.ms").is_none() {
+        consumer_config.set("statistics.interval.ms", STATISTICS_INTERVAL_MS);
+    }
+    let read_committed = consumer_config.get("isolation.level") == Some("read_committed");
+    let context = RebalanceContext::new(cooperative.then(|| routes.partners.clone()), read_committed);
     consumer_config
-        .create_with_context(RebalanceContext::new(cooperative.then(|| routes.partners.clone())))
+        .create_with_context(context)
         .map_err(kafka_error("creating the consumer"))
 }

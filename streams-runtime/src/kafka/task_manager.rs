@@ -12,6 +12,7 @@ use super::routes::Routes;
 use super::routing_table::{Route, RoutingTable};
 use super::stream_task::{StreamTask, now_ms};
 use super::thread_error::ThreadError;
+use super::thread_metrics::TaskRound;
 use super::{Fault, Shared, State, kafka_error};
 use crate::config::StreamsConfig;
 use crate::error::StreamsError;
@@ -241,8 +242,13 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         }
     }
 
-    /// Processes what every task may process now, then runs the wall-clock punctuations due.
-    pub(crate) fn process(&mut self, producer: &ThreadProducer) -> Result<(), StreamsError> {
+    /// Processes what every task may process now, then runs the wall-clock punctuations due;
+    /// adds what each task did to `counts`.
+    pub(crate) fn process(
+        &mut self,
+        producer: &ThreadProducer,
+        counts: &mut Vec<(TaskId, TaskRound)>,
+    ) -> Result<(), StreamsError> {
         let now = Instant::now();
         for (id, task) in &mut self.tasks {
             task.process(*id, self.config, producer, self.routes, self.shared, now)?;
@@ -250,8 +256,14 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         let now = now_ms();
         for (id, task) in &mut self.tasks {
             task.punctuate_wall_clock(*id, now, producer, self.routes)?;
+            counts.push((*id, task.take_round()));
         }
         Ok(())
+    }
+
+    /// The ids of the thread's tasks.
+    pub(crate) fn active_ids(&self) -> impl Iterator<Item = TaskId> + '_ {
+        self.tasks.iter().map(|(id, _)| *id)
     }
 
     /// Whether a processor of any task asked for a commit since the last call.
