@@ -197,3 +197,66 @@ fn http_get(url: &str) -> String {
         .unwrap();
     runtime.block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() })
 }
+
+/// A restoration longer than a second reports its progress about once a second: the records
+/// applied so far (growing, never above the total), the changelog's offsets as the total, and
+/// at the end the exact number of records restored.
+#[test]
+fn a_long_restoration_reports_its_progress() {
+    const RECORDS: usize = 300_000;
+    let app = app_id("restore-progress");
+    kafka().create_topics(&["progress-in", "progress-out"], 1);
+    // The store's changelog, written directly: RECORDS distinct keys (the values' bytes are
+    // restored as they are).
+    let changelog = format!("{app}-counts-store-changelog");
+    kafka().create_topics(&[changelog.as_str()], 1);
+    let keys: Vec<String> = (0..RECORDS).map(|i| format!("word-{i}")).collect();
+    let value = 1i64.to_be_bytes();
+    let records: Vec<RawRecord<'_>> = keys.iter().map(|k| (Some(k.as_bytes()), Some(&value[..]))).collect();
+    for chunk in records.chunks(50_000) {
+        kafka().send(&changelog, Some(0), chunk);
+    }
+
+    word_count_topology!(struct Restoring { input: "progress-in", output: "progress-out" });
+    let state = tempfile::tempdir().unwrap();
+    let bootstrap = kafka().bootstrap();
+    let state_dir = state.path().display().to_string();
+    let config = StreamsConfig::from_properties([
+        ("application.id", app.as_str()),
+        ("bootstrap.servers", bootstrap.as_str()),
+        ("state.dir", state_dir.as_str()),
+    ])
+    .unwrap();
+    let mut streams = KafkaStreams::new(Restoring, config).unwrap();
+    let progress = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let restored = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&progress);
+    streams.set_restore_progress_listener(move |p| seen.lock().unwrap().push(*p));
+    let seen = Arc::clone(&restored);
+    streams.set_restore_listener(move |r| seen.lock().unwrap().push(*r));
+    streams.start().unwrap();
+    await_running(&streams);
+    streams.close(Duration::from_secs(10));
+
+    let restored = restored.lock().unwrap().clone();
+    let store = restored.iter().find(|r| r.store == "counts-store").unwrap();
+    assert_eq!(store.records, RECORDS as u64);
+    let progress = progress.lock().unwrap().clone();
+    if store.duration < Duration::from_secs(1) {
+        // Too fast for a report (a quick machine): nothing to check but that none came.
+        assert!(progress.is_empty(), "{progress:?}");
+        return;
+    }
+    assert!(
+        !progress.is_empty(),
+        "a restoration of {:?} reported no progress",
+        store.duration
+    );
+    let mut last = 0;
+    for p in &progress {
+        assert_eq!((p.store, p.partition, p.total), ("counts-store", 0, RECORDS as u64));
+        assert!(p.restored > last && p.restored <= RECORDS as u64, "{progress:?}");
+        assert!(p.eta().is_some());
+        last = p.restored;
+    }
+}

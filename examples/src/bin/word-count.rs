@@ -143,6 +143,29 @@ fn run_until_stopped(
         None => None,
     };
     let mut streams = KafkaStreams::new(WordCount, config)?;
+    // A long restoration (a fresh state directory reads the whole changelog) shows its progress.
+    streams.set_restore_progress_listener(|p| {
+        let eta = p.eta().map_or_else(|| "?".to_owned(), |d| format!("{} s", d.as_secs()));
+        eprint!(
+            "\rrestoring {} partition {}: {} of {} records ({:.0}/s, {eta} left)   ",
+            p.store,
+            p.partition,
+            p.restored,
+            p.total,
+            p.rate()
+        );
+    });
+    streams.set_restore_listener(|r| {
+        if r.duration >= Duration::from_secs(1) {
+            eprintln!(
+                "\rrestored {} partition {}: {} records in {:.1} s                    ",
+                r.store,
+                r.partition,
+                r.records,
+                r.duration.as_secs_f64()
+            );
+        }
+    });
     let mut states = streams.state_changes();
     streams.start()?;
     let streams = Arc::new(streams);

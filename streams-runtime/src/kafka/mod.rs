@@ -74,6 +74,39 @@ pub struct Restored {
 /// Called when a store has been restored.
 pub type RestoreListener = Box<dyn Fn(&Restored) + Send + Sync>;
 
+/// How far a store's restoration has come, as a restore progress listener sees it (about once
+/// a second while it runs; Java's `StateRestoreListener.onBatchRestored`, throttled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestoreProgress {
+    /// The store.
+    pub store: &'static str,
+    /// The changelog partition (the task's partition).
+    pub partition: i32,
+    /// Changelog records applied so far.
+    pub restored: u64,
+    /// The changelog offsets the restoration covers: an upper bound of the records to apply
+    /// (compaction and transaction markers leave gaps).
+    pub total: u64,
+    /// Since the restoration started.
+    pub elapsed: Duration,
+}
+
+impl RestoreProgress {
+    /// Records applied per second so far.
+    pub fn rate(&self) -> f64 {
+        self.restored as f64 / self.elapsed.as_secs_f64().max(1e-3)
+    }
+
+    /// The time left at the rate so far (`None` before the first record).
+    pub fn eta(&self) -> Option<Duration> {
+        let rate = self.rate();
+        (self.restored > 0).then(|| Duration::from_secs_f64(self.total.saturating_sub(self.restored) as f64 / rate))
+    }
+}
+
+/// Called about once a second while a store is restored.
+pub type RestoreProgressListener = Box<dyn Fn(&RestoreProgress) + Send + Sync>;
+
 /// What to do when a stream thread fails (Java's `StreamThreadExceptionResponse`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ThreadFailureResponse {
@@ -112,6 +145,7 @@ pub(crate) struct Shared {
     state: tokio::sync::watch::Sender<State>,
     listener: Mutex<Option<StateListener>>,
     restore_listener: Mutex<Option<RestoreListener>>,
+    restore_progress_listener: Mutex<Option<RestoreProgressListener>>,
     error_handler: Mutex<Option<UncaughtErrorHandler>>,
     failure: Mutex<Option<StreamsError>>,
     /// The live stream threads by index.
@@ -140,6 +174,7 @@ impl Shared {
             state: tokio::sync::watch::Sender::new(State::Created),
             listener: Mutex::new(None),
             restore_listener: Mutex::new(None),
+            restore_progress_listener: Mutex::new(None),
             error_handler: Mutex::new(None),
             failure: Mutex::new(None),
             stream_threads: Mutex::new(BTreeMap::new()),
@@ -300,6 +335,12 @@ impl Shared {
         *self.state.borrow()
     }
 
+    pub(crate) fn restore_progress(&self, progress: &RestoreProgress) {
+        if let Some(listener) = &*self.restore_progress_listener.lock().unwrap_or_else(|p| p.into_inner()) {
+            listener(progress);
+        }
+    }
+
     pub(crate) fn restored(&self, restored: &Restored) {
         if let Some(listener) = &*self.restore_listener.lock().unwrap_or_else(|p| p.into_inner()) {
             listener(restored);
@@ -432,6 +473,18 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
     /// restore.
     pub fn set_restore_listener(&self, listener: impl Fn(&Restored) + Send + Sync + 'static) {
         *self.shared.restore_listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
+    }
+
+    /// Sets the listener called about once a second while a task's store is restored from its
+    /// changelog, with the records applied so far, the total and the time taken (the rate and
+    /// the time left follow: [`RestoreProgress::rate`], [`RestoreProgress::eta`]). Restorations
+    /// are also logged (`tracing`, INFO) every 10 seconds.
+    pub fn set_restore_progress_listener(&self, listener: impl Fn(&RestoreProgress) + Send + Sync + 'static) {
+        *self
+            .shared
+            .restore_progress_listener
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
     }
 
     /// Sets the handler deciding what happens when a stream thread fails (Java's

@@ -89,6 +89,7 @@ pub(crate) fn restore_stores(
             let reader = (&consumer, topic.as_str());
             scope.spawn(move || fetch_batches(reader.0, reader.1, partition, high, &batches));
             let mut applied = 0u64;
+            let (mut reported, mut logged) = (Instant::now(), Instant::now());
             for batch in received {
                 let batch: Batch = batch?;
                 for (key, value, timestamp) in &batch.records {
@@ -96,6 +97,29 @@ pub(crate) fn restore_stores(
                     stores.restore(index, &batch.bytes[key.clone()], value, *timestamp)?;
                 }
                 applied += batch.records.len() as u64;
+                if reported.elapsed() >= PROGRESS_REPORT {
+                    reported = Instant::now();
+                    let progress = super::RestoreProgress {
+                        store: spec.name,
+                        partition,
+                        restored: applied,
+                        total: (high - start) as u64,
+                        elapsed: started.elapsed(),
+                    };
+                    shared.restore_progress(&progress);
+                    if logged.elapsed() >= PROGRESS_LOG {
+                        logged = Instant::now();
+                        tracing::info!(
+                            store = spec.name,
+                            partition,
+                            restored = applied,
+                            total = progress.total,
+                            records_per_second = progress.rate() as u64,
+                            eta_seconds = progress.eta().map(|d| d.as_secs()),
+                            "restoring"
+                        );
+                    }
+                }
             }
             Ok::<_, StreamsError>(applied)
         })?;
@@ -105,6 +129,12 @@ pub(crate) fn restore_stores(
     }
     Ok(reached)
 }
+
+/// How often a restoration's progress goes to the progress listener.
+const PROGRESS_REPORT: Duration = Duration::from_secs(1);
+
+/// How often a restoration's progress is logged.
+const PROGRESS_LOG: Duration = Duration::from_secs(10);
 
 /// How many fetched batches may wait for the task's thread.
 const BATCHES_IN_FLIGHT: usize = 4;
@@ -206,3 +236,27 @@ fn position(consumer: &BaseConsumer, topic: &str, partition: i32) -> Option<i64>
 
 /// How long the fetching thread waits for records when it has none to hand over.
 const POLL: Duration = Duration::from_millis(100);
+
+#[cfg(test)]
+mod tests {
+    use super::super::RestoreProgress;
+    use std::time::Duration;
+
+    #[test]
+    fn progress_tells_the_rate_and_the_time_left() {
+        let progress = RestoreProgress {
+            store: "s",
+            partition: 0,
+            restored: 20_000,
+            total: 100_000,
+            elapsed: Duration::from_secs(2),
+        };
+        assert_eq!(progress.rate(), 10_000.0);
+        assert_eq!(progress.eta(), Some(Duration::from_secs(8)));
+        let started = RestoreProgress {
+            restored: 0,
+            ..progress
+        };
+        assert_eq!((started.rate(), started.eta()), (0.0, None));
+    }
+}
