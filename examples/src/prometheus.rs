@@ -1,5 +1,5 @@
 //! The application's metrics as Prometheus text: installs `metrics-exporter-prometheus` as the
-//! process's recorder of the [`metrics`](::metrics) facade, which the stream threads publish to
+//! process's recorder of the `metrics` crate's facade, which the stream threads publish to
 //! once a second (`kafka_streams_<group>_<name>{thread_id=..,task_id=..}`, see
 //! `streams_runtime::metrics`). The word count's HTTP interface serves it at `GET /metrics`.
 

@@ -7,11 +7,9 @@
 
 pub mod config;
 mod describe;
-#[doc(hidden)]
-pub mod dsl;
+pub(crate) mod dsl;
 pub mod error;
-#[doc(hidden)]
-pub mod graph;
+pub(crate) mod graph;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod lifecycle;
@@ -23,8 +21,7 @@ pub mod processor;
 pub mod record;
 pub mod serde;
 pub mod state;
-#[doc(hidden)]
-pub mod task;
+pub(crate) mod task;
 pub mod test_driver;
 pub mod topology;
 pub mod window;

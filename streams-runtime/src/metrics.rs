@@ -1,9 +1,9 @@
 //! Kafka Streams' metrics under Java's names, groups, tags and recording levels
-//! (`KafkaStreams.metrics()`), and their export through the [`metrics`](::metrics) crate's
+//! (`KafkaStreams.metrics()`), and their export through the `metrics` crate's
 //! facade, so that any exporter (Prometheus, StatsD, ...) installed by the application sees them.
 //!
 //! A stream thread counts what it does in plain integers while it works and records them into
-//! its [`Sensor`]s once per round of its loop (one lock per round, none per record). Rates,
+//! its sensors once per round of its loop (one lock per round, none per record). Rates,
 //! averages and maxima are Java's sampled statistics: two samples of 30 seconds, a rate divided
 //! by at least one sample's length. [`KafkaStreams::metrics`](crate::kafka::KafkaStreams::metrics)
 //! reads a snapshot; each thread also publishes its metrics to the facade once a second as
@@ -178,7 +178,7 @@ impl Snapshot<'_> {
     }
 }
 
-/// Publishes `metrics` to the [`metrics`](::metrics) facade: `-total` metrics as counters,
+/// Publishes `metrics` to the `metrics` crate's facade: `-total` metrics as counters,
 /// the others as gauges, named `kafka_streams_<group>_<name>` with the tags as labels (hyphens
 /// as underscores). NaN values (nothing measured yet) are left out.
 pub(crate) fn publish(metrics: &[Metric]) {

@@ -5,19 +5,17 @@
 //! their failures are `rustc` errors spanned on the user's tokens.
 
 use crate::error::StreamsError;
-use crate::graph::{StreamPartitioner, TimestampExtractor};
 use crate::serde::Serde;
 pub use crate::state::StoreField;
 use crate::state::{StoreKind, StoreSet};
 
 pub use crate::dsl::witness as dsl;
-pub use crate::dsl::{CachingOpNode, OpNode, Operator};
-pub use crate::graph::RawRecord;
-pub use crate::graph::{
-    Chunks, DefaultPartitioner, ProcessorNode, RecordTimestamp, Shared, SinkNode, SourceNode, TaskGraph,
-};
+// The node, operator and task types: their modules are private, so generated code (and rustc's
+// error messages) reach them here only.
+pub use crate::dsl::*;
+pub use crate::graph::*;
 pub use crate::processor::ProcessorSpec;
-pub use crate::task::{Destination, Task, create_task};
+pub use crate::task::*;
 
 /// A store as `topology!` declares it, for the const checks.
 #[derive(Debug, Clone, Copy)]

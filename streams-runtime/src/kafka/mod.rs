@@ -525,7 +525,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
     /// (`stream-task-metrics`: `dropped-records-rate/total`; at `DEBUG` also `process-rate/total`
     /// and `record-lateness-avg/max`) and each thread consumer's partition lags
     /// (`consumer-fetch-manager-metrics`: `records-lag` per partition, `records-lag-max`).
-    /// The same metrics go to the [`metrics`](::metrics) crate's facade once a second (see
+    /// The same metrics go to the `metrics` crate's facade once a second (see
     /// [`crate::metrics`]).
     ///
     /// ```no_run
