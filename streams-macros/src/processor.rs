@@ -80,7 +80,7 @@ pub fn expand(input: DeriveInput) -> TokenStream {
                 const STORES: &'static [#rt::StoreField] = &[#(#store_fields),*];
 
                 fn create(
-                    stores: &::streams_runtime::state::StoreSet,
+                    stores: &::streams_runtime::__private::StoreSet,
                 ) -> ::core::result::Result<Self, ::streams_runtime::error::StreamsError> {
                     let _ = stores;
                     ::core::result::Result::Ok(#construct)

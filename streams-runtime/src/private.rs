@@ -6,8 +6,8 @@
 
 use crate::error::StreamsError;
 use crate::serde::Serde;
-pub use crate::state::StoreField;
-use crate::state::{StoreKind, StoreSet};
+use crate::state::StoreKind;
+pub use crate::state::{StoreField, StoreSet};
 
 pub use crate::dsl::witness as dsl;
 // The node, operator and task types: their modules are private, so generated code (and rustc's

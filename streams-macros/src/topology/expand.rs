@@ -535,7 +535,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     let build_fn = quote_spanned! {name.span()=>
         fn build(
             &self,
-            #st: &::streams_runtime::state::StoreSet,
+            #st: &::streams_runtime::__private::StoreSet,
             #nodes_param: ::streams_runtime::topology::NodeSet<'_>,
         ) -> ::core::result::Result<impl ::streams_runtime::__private::TaskGraph + use<>, ::streams_runtime::error::StreamsError> {
             let _ = #st;

@@ -115,7 +115,9 @@ pub struct StoreField {
     pub kind: StoreKind,
 }
 
-/// Where a task keeps its persistent stores, and how it opens them.
+/// Where a task keeps its persistent stores, and how it opens them (runtime plumbing: not part
+/// of the public API).
+#[doc(hidden)]
 #[derive(Debug, Clone)]
 pub struct StoreContext {
     /// The task's directory (`state.dir/<application.id>/<task>`).
@@ -189,7 +191,9 @@ impl StoreInstance {
     }
 }
 
-/// The stores of one task, in the order the topology declares them.
+/// The stores of one task, in the order the topology declares them (runtime plumbing: not part
+/// of the public API; generated code names it through `__private`).
+#[doc(hidden)]
 #[derive(Debug)]
 pub struct StoreSet {
     specs: &'static [StoreSpec],
