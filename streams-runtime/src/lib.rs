@@ -30,7 +30,92 @@ pub mod window;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use streams_macros::{Processor, topology};
+/// Makes a struct a processor of the Processor API.
+///
+/// `#[processor(input = (K, V), output = (K2, V2))]` names the record types it receives and
+/// forwards; each `#[store]` field (a [`KeyValueStore`](state::KeyValueStore),
+/// [`WindowStore`](state::WindowStore), ...) is bound to the topology's store of the same name
+/// when a task creates the processor; other fields start from `Default`. The processing itself
+/// is the [`Processor`](processor::Processor) trait. Wiring mistakes (a store the topology does
+/// not declare, types that do not flow, a field that is not a store handle) are compile errors.
+///
+/// ```
+/// use streams_runtime::prelude::*;
+///
+/// #[derive(Processor)]
+/// #[processor(input = (Option<String>, String), output = (String, i64))]
+/// struct Counter {
+///     #[store]
+///     counts: KeyValueStore<String, i64>,
+/// }
+///
+/// impl Processor for Counter {
+///     fn process(
+///         &mut self,
+///         record: Record<Option<String>, String>,
+///         ctx: &mut impl ProcessorContext<String, i64>,
+///     ) -> Result<(), ProcessingError> {
+///         let word = record.value.clone();
+///         let count = self.counts.get(&word)?.unwrap_or(0) + 1;
+///         self.counts.put(&word, &count)?;
+///         ctx.forward(record.with_key(word).with_value(count))
+///     }
+/// }
+///
+/// topology! {
+///     struct Counting {
+///         source words { topic: "words", key: Option<String>, value: String }
+///         processor count: Counter { parents: [words] }
+///         sink counts_out { topic: "counts", parents: [count] }
+///         store counts { key: String, value: i64, persistent: false }
+///     }
+/// }
+///
+/// let driver = test_driver(&Counting)?;
+/// let mut input = driver.input_topic(Counting::source_words());
+/// input.pipe_input(None, "kafka".to_owned())?;
+/// input.pipe_input(None, "kafka".to_owned())?;
+/// let mut output = driver.output_topic_as::<String, i64>("counts");
+/// assert_eq!(output.read_key_value()?, ("kafka".to_owned(), 1));
+/// assert_eq!(output.read_key_value()?, ("kafka".to_owned(), 2));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub use streams_macros::Processor;
+
+/// Declares a topology, checked at compile time: Processor API clauses (`source`, `processor`,
+/// `sink`, `store`) and DSL statements (`stream`, `table`, `global_table` and operator chains),
+/// in the grammar of `docs/TOPOLOGY.md`.
+///
+/// The macro generates a unit struct implementing [`Topology`](topology::Topology), typed
+/// accessors for its sources, sinks and stores (`Name::source_lines()`, ...) and the checks:
+/// wiring, serdes against types, store names and kinds, topic names. Run it with
+/// [`test_driver`](test_driver::test_driver) or [`KafkaStreams`](kafka::KafkaStreams).
+///
+/// ```
+/// use streams_runtime::prelude::*;
+///
+/// topology! {
+///     /// Counts words: `group_by` changes the key, so the counting runs behind a repartition
+///     /// topic, as in Kafka Streams.
+///     struct WordCount {
+///         stream lines { topic: "lines", key: Option<String>, value: String }
+///         lines
+///             .flat_map_values(|line| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
+///             .group_by(|_, word| word.clone())
+///             .count(store: "counts-store", persistent: false)
+///             .to_stream()
+///             .to("word-counts", key_serde: StringSerde, value_serde: OptionSerde<LongSerde>);
+///     }
+/// }
+///
+/// let driver = test_driver(&WordCount)?;
+/// driver.input_topic(WordCount::source_lines()).pipe_input(None, "to be or not to be".to_owned())?;
+/// let counts = driver.output_topic_as::<String, Option<i64>>("word-counts").read_key_values_to_map()?;
+/// assert_eq!(counts["to"], Some(2));
+/// assert_eq!(counts["not"], Some(1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub use streams_macros::topology;
 
 /// The `rocksdb` crate this library opens its stores with, for writing a
 /// [`RocksDbConfigSetter`](state::RocksDbConfigSetter) against the same version.
