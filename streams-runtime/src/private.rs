@@ -130,12 +130,22 @@ pub const fn check_persistent_store(store: &str) {
     let _ = store;
 }
 
-/// Fails compilation when a declared store is used by no processor.
-pub const fn check_store_used(topology: &str, store: &str, users: &[&[StoreField]]) {
+/// Fails compilation when a declared store is used by no processor (unless a processor names
+/// a store that is not declared: that error is the one reported).
+pub const fn check_store_used(topology: &str, store: &str, users: &[&[StoreField]], declared: &[StoreDecl]) {
     let mut i = 0;
     while i < users.len() {
         if field_index(users[i], store) != usize::MAX {
             return;
+        }
+        // A processor's field naming a store that is not declared is `check_processor_stores`'s
+        // error; the unused store is most likely the one it meant: one error for one mistake.
+        let mut j = 0;
+        while j < users[i].len() {
+            if decl_index(declared, users[i][j].name) == usize::MAX {
+                return;
+            }
+            j += 1;
         }
         i += 1;
     }
@@ -148,6 +158,18 @@ pub const fn check_store_used(topology: &str, store: &str, users: &[&[StoreField
         .push(store)
         .push(": ...` field to a processor that uses it")
         .fail();
+}
+
+/// The position of the declared store named `name`, or `usize::MAX`.
+const fn decl_index(declared: &[StoreDecl], name: &str) -> usize {
+    let mut i = 0;
+    while i < declared.len() {
+        if str_eq(declared[i].name, name) {
+            return i;
+        }
+        i += 1;
+    }
+    usize::MAX
 }
 
 const fn kind_eq(a: StoreKind, b: StoreKind) -> bool {

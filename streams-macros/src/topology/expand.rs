@@ -255,7 +255,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         let store_name = &s.name;
         let ident = &s.ident;
         checks.push(quote_spanned!(ident.span()=>
-            const _: () = ::streams_runtime::__private::check_store_used(#name_str, #store_name, &[#(<#processors as ::streams_runtime::__private::ProcessorStores>::STORES),*]);
+            const _: () = ::streams_runtime::__private::check_store_used(#name_str, #store_name, &[#(<#processors as ::streams_runtime::__private::ProcessorStores>::STORES),*], STORE_DECLS);
         ));
         let handle = types.store_handle(&s.shape);
         let kind = s.shape.kind();
