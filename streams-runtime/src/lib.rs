@@ -50,11 +50,9 @@ pub mod __private;
 /// }
 ///
 /// impl Processor for Counter {
-///     fn process(
-///         &mut self,
-///         record: Record<Option<String>, String>,
-///         ctx: &mut impl ProcessorContext<String, i64>,
-///     ) -> Result<(), ProcessingError> {
+///     // The types come from `#[processor(..)]`: `RecordIn<Self>` is
+///     // `Record<Option<String>, String>`, `ContextFor<Self>` a `ProcessorContext<String, i64>`.
+///     fn process(&mut self, record: RecordIn<Self>, ctx: &mut impl ContextFor<Self>) -> Result<(), ProcessingError> {
 ///         let word = record.value.clone();
 ///         let count = self.counts.get(&word)?.unwrap_or(0) + 1;
 ///         self.counts.put(&word, &count)?;
@@ -126,7 +124,7 @@ pub use rocksdb;
 pub mod prelude {
     pub use crate::error::{ProcessingError, StreamsError};
     pub use crate::processor::{
-        ChildId, Processor, ProcessorContext, ProcessorSpec, PunctuationType, ScheduleId, TaskId,
+        ChildId, ContextFor, Processor, ProcessorContext, ProcessorSpec, PunctuationType, RecordIn, ScheduleId, TaskId,
     };
     pub use crate::record::{Headers, Record, RecordMetadata};
     pub use crate::serde::{

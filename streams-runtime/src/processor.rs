@@ -18,6 +18,19 @@ pub trait ProcessorSpec {
     type ValueOut;
 }
 
+/// The record a processor `P` receives, `Record<P::KeyIn, P::ValueIn>`: an `impl Processor`
+/// can write `record: RecordIn<Self>` instead of repeating the types its
+/// `#[processor(input = (K, V), ..)]` states.
+pub type RecordIn<P> = Record<<P as ProcessorSpec>::KeyIn, <P as ProcessorSpec>::ValueIn>;
+
+/// A context forwarding the output types of processor `P`: an `impl Processor` can write
+/// `ctx: &mut impl ContextFor<Self>` instead of repeating the types its
+/// `#[processor(.., output = (K, V))]` states. Every
+/// `ProcessorContext<P::KeyOut, P::ValueOut>` is one.
+pub trait ContextFor<P: ProcessorSpec + ?Sized>: ProcessorContext<P::KeyOut, P::ValueOut> {}
+
+impl<P: ProcessorSpec + ?Sized, C: ProcessorContext<P::KeyOut, P::ValueOut> + ?Sized> ContextFor<P> for C {}
+
 /// A node of the topology that handles one record at a time (Java's `api.Processor`).
 ///
 /// `#[derive(Processor)]` with `#[processor(input = (K, V), output = (K, V))]` states the types;

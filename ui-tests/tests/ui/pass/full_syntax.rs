@@ -45,13 +45,14 @@ struct Totals {
     punctuations: u32,
 }
 
+// The types once, in `#[processor(..)]`: `RecordIn<Self>` and `ContextFor<Self>` follow them.
 impl Processor for Totals {
-    fn init(&mut self, ctx: &mut impl ProcessorContext<String, i64>) -> Result<(), ProcessingError> {
+    fn init(&mut self, ctx: &mut impl ContextFor<Self>) -> Result<(), ProcessingError> {
         ctx.schedule(Duration::from_millis(10), PunctuationType::StreamTime);
         Ok(())
     }
 
-    fn process(&mut self, r: Record<String, Order>, ctx: &mut impl ProcessorContext<String, i64>) -> Result<(), ProcessingError> {
+    fn process(&mut self, r: RecordIn<Self>, ctx: &mut impl ContextFor<Self>) -> Result<(), ProcessingError> {
         let mut total = self.totals.get(&r.value.item)?.unwrap_or(Order { item: r.value.item.clone(), qty: 0 });
         total.qty += r.value.qty;
         self.totals.put(&r.value.item, &total)?;
@@ -59,7 +60,7 @@ impl Processor for Totals {
         ctx.forward(Record::new(r.key, i64::from(total.qty), r.timestamp))
     }
 
-    fn punctuate(&mut self, _: ScheduleId, _: i64, _: &mut impl ProcessorContext<String, i64>) -> Result<(), ProcessingError> {
+    fn punctuate(&mut self, _: ScheduleId, _: i64, _: &mut impl ContextFor<Self>) -> Result<(), ProcessingError> {
         self.punctuations += 1;
         Ok(())
     }
