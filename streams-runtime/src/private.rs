@@ -51,6 +51,18 @@ impl<P, D> StoreFieldType<{ usize::MAX }, D> for P {
     type Handle = D;
 }
 
+/// The handle type of a `store` clause without types that no processor field is bound to (an
+/// error `check_store_used` reports; binding it never succeeds).
+#[derive(Debug)]
+pub struct NoStoreField;
+
+impl crate::state::StoreHandle for NoStoreField {
+    const KIND: StoreKind = StoreKind::KeyValue;
+    fn bind(_: &crate::state::StoreInstance) -> Option<Self> {
+        None
+    }
+}
+
 /// The position of the store field named `name`, or `usize::MAX`.
 pub const fn field_index(fields: &[StoreField], name: &str) -> usize {
     let mut i = 0;

@@ -143,6 +143,34 @@ fn serde_checks(
     quote!(#key_check #value_check)
 }
 
+/// The index of processor `p`'s `#[store]` field bound to store `s` if it has one of the store's
+/// kind, else `usize::MAX` (a const expression: a field of another kind is
+/// `check_processor_stores`'s error alone).
+fn store_field_index(s: &StoreDef, p: &syn::Type) -> TokenStream {
+    let (store_name, kind) = (&s.name, s.shape.kind());
+    quote! {{
+        let fields = <#p as ::streams_runtime::__private::ProcessorStores>::STORES;
+        let i = ::streams_runtime::__private::field_index(fields, #store_name);
+        if i < fields.len() && ::core::matches!(fields[i].kind, #kind) { i } else { usize::MAX }
+    }}
+}
+
+/// The handle type of a `store` clause's store: from its declared types, or else the type of
+/// the first processor field bound to it (`NoStoreField` if none is: `check_store_used`
+/// reports that).
+fn store_clause_handle(s: &StoreDef, processors: &[&syn::Type]) -> TokenStream {
+    if let Some(types) = Types::store(s) {
+        return types.store_handle(&s.shape);
+    }
+    processors
+        .iter()
+        .rev()
+        .fold(quote!(::streams_runtime::__private::NoStoreField), |acc, p| {
+            let field = store_field_index(s, p);
+            quote!(<#p as ::streams_runtime::__private::StoreFieldType<#field, #acc>>::Handle)
+        })
+}
+
 /// Generates everything for a topology that passed its checks.
 pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     let rt = quote!(::streams_runtime::__private);
@@ -244,29 +272,23 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     }
     // Stores the DSL creates are checked where they are made (their types are inferred).
     for s in def.stores.iter().filter(|s| !s.dsl) {
-        let types = Types::store(s).expect("a store clause declares its types");
-        checks.push(serde_checks(
-            &types,
-            &s.key_serde,
-            &s.value_serde,
-            s.key.span(),
-            s.value.span(),
-        ));
+        if let Some(types) = Types::store(s) {
+            checks.push(serde_checks(
+                &types,
+                &s.key_serde,
+                &s.value_serde,
+                s.key.span(),
+                s.value.span(),
+            ));
+        }
         let store_name = &s.name;
         let ident = &s.ident;
         checks.push(quote_spanned!(ident.span()=>
             const _: () = ::streams_runtime::__private::check_store_used(#name_str, #store_name, &[#(<#processors as ::streams_runtime::__private::ProcessorStores>::STORES),*], STORE_DECLS);
         ));
-        let handle = types.store_handle(&s.shape);
-        let kind = s.shape.kind();
+        let handle = store_clause_handle(s, &processors);
         for p in &processors {
-            // The field of this store, if the processor has one of the same kind (a field of
-            // another kind is `check_processor_stores`'s error alone).
-            let field = quote! {{
-                let fields = <#p as ::streams_runtime::__private::ProcessorStores>::STORES;
-                let i = ::streams_runtime::__private::field_index(fields, #store_name);
-                if i < fields.len() && ::core::matches!(fields[i].kind, #kind) { i } else { usize::MAX }
-            }};
+            let field = store_field_index(s, p);
             checks.push(quote_spanned!(ident.span()=>
                 const _: () = ::streams_runtime::__private::assert_same_store::<
                     <#p as ::streams_runtime::__private::StoreFieldType<#field, #handle>>::Handle,
@@ -387,9 +409,11 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     }
     for (index, s) in def.stores.iter().enumerate() {
         // An aggregation's store has inferred types: read it with `key_value_store::<K, V>(name)`.
-        let Some(types) = Types::store(s) else { continue };
+        if s.dsl {
+            continue;
+        }
         let f = format_ident!("store_{}", snake(&s.ident));
-        let handle = types.store_handle(&s.shape);
+        let handle = store_clause_handle(s, &processors);
         let doc = format!("The store \"{}\".", s.name.value());
         accessors.push(quote! {
             #[doc = #doc]

@@ -92,9 +92,10 @@ pub struct StoreDef {
     pub ident: Ident,
     pub name: LitStr,
     pub shape: StoreShape,
-    /// Declared key type; `None` for a DSL aggregation's store (rustc infers it).
+    /// Declared key type; `None` for a DSL aggregation's store (rustc infers it) and for a
+    /// `store` clause that leaves the types to the processors' fields.
     pub key: Option<Type>,
-    /// Declared value type; `None` for a DSL aggregation's store.
+    /// Declared value type; `None` as for `key`.
     pub value: Option<Type>,
     /// Created by a DSL operator (a table or an aggregation) rather than a `store` clause.
     pub dsl: bool,
@@ -203,6 +204,11 @@ impl Fields {
             }
         }
         found
+    }
+
+    /// Whether the clause gives `key`.
+    pub(super) fn has(&self, key: &str) -> bool {
+        self.fields.iter().any(|f| f.key == key)
     }
 
     pub(super) fn optional<T: Parse>(&mut self, cx: &Ctxt, key: &str) -> Option<T> {
@@ -387,10 +393,24 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
                 let kind = f
                     .optional::<Ident>(cx, "kind")
                     .unwrap_or_else(|| Ident::new("key_value", Span::call_site()));
-                let key = f.required(cx, "key", "key: String");
-                let value = f.required(cx, "value", "value: i64");
-                let key_serde = f.optional(cx, "key_serde");
-                let value_serde = f.optional(cx, "value_serde");
+                // The types once: given here, or (both left out) taken from the processors'
+                // `#[store]` fields, which state them anyway.
+                let typed = f.has("key") || f.has("value");
+                let (key, value) = match typed {
+                    true => (
+                        f.required::<Type>(cx, "key", "key: String"),
+                        f.required::<Type>(cx, "value", "value: i64"),
+                    ),
+                    false => (None, None),
+                };
+                let key_serde = f.optional::<Type>(cx, "key_serde");
+                let value_serde = f.optional::<Type>(cx, "value_serde");
+                if !typed && let Some(serde) = key_serde.as_ref().or(value_serde.as_ref()) {
+                    cx.error_spanned_by(
+                        serde,
+                        "a serde here needs the store's types (`key:` and `value:`); without them the processors' `#[store]` fields give types and serdes",
+                    );
+                }
                 let persistent = f.optional::<LitBool>(cx, "persistent").map(|b| b.value);
                 let logging = f.optional::<LitBool>(cx, "logging").is_none_or(|b| b.value);
                 let caching = f.optional::<LitBool>(cx, "caching");
@@ -416,13 +436,13 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
                         _ => common.to_owned(),
                     },
                 );
-                if let (Some(key), Some(value), Some(shape)) = (key, value, shape) {
+                if let (true, Some(shape)) = (key.is_some() == value.is_some(), shape) {
                     scope.stores.push(StoreDef {
                         ident,
                         name,
                         shape,
-                        key: Some(key),
-                        value: Some(value),
+                        key,
+                        value,
                         dsl: false,
                         key_serde,
                         value_serde,
