@@ -409,7 +409,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     }
     for (index, s) in def.stores.iter().enumerate() {
         // An aggregation's store has inferred types: read it with `key_value_store::<K, V>(name)`.
-        if s.dsl {
+        if s.dsl && s.key.is_none() {
             continue;
         }
         let f = format_ident!("store_{}", snake(&s.ident));
