@@ -58,11 +58,11 @@ fn snake(ident: &syn::Ident) -> String {
 }
 
 /// Key and value types of a source, sink or store, with the serdes that apply to them.
-struct Types {
+pub(super) struct Types {
     key: TokenStream,
     value: TokenStream,
-    key_serde: TokenStream,
-    value_serde: TokenStream,
+    pub(super) key_serde: TokenStream,
+    pub(super) value_serde: TokenStream,
 }
 
 impl Types {
@@ -81,7 +81,7 @@ impl Types {
         }
     }
 
-    fn source(s: &SourceDef) -> Self {
+    pub(super) fn source(s: &SourceDef) -> Self {
         Self::declared(&s.key, &s.value, &s.key_serde, &s.value_serde)
     }
 

@@ -100,7 +100,35 @@ pub fn forward(
         } => {
             let (kp, vp) = picks(serdes, span);
             let part = partitioner_or_default(partitioner, span);
-            return quote_spanned!(span=> let #o = #wp.to::<#kp, #vp, #part>(#name, #topic););
+            // Check 8: a topic the topology also reads is written with the serdes its source
+            // reads it with (spanned on the topic).
+            let reader = def.nodes.iter().find_map(|n| match &n.kind {
+                NodeKind::Source(s) if s.topics.iter().any(|t| t.value() == topic.value()) => Some(s),
+                _ => None,
+            });
+            let same_serdes = reader.map(|s| {
+                let read = super::expand::Types::source(s);
+                let (ks, vs) = (&read.key_serde, &read.value_serde);
+                // The serdes behind aliases and the witness named anew, so that every token of
+                // the call, and so its error, is on the topic.
+                let at = topic.span();
+                let wp = wp
+                    .as_ref()
+                    .map(|w| syn::Ident::new(&w.to_string(), w.span().located_at(at)));
+                let check = quote_spanned!(at=>
+                    ::streams_runtime::__private::dsl::same_topic_serdes::<ReadKey, ReadValue, _>(
+                        #wp.written_serdes::<WrittenKey, WrittenValue>()
+                    );
+                );
+                quote! {{
+                    type WrittenKey = #kp;
+                    type WrittenValue = #vp;
+                    type ReadKey = #ks;
+                    type ReadValue = #vs;
+                    #check
+                }}
+            });
+            return quote_spanned!(span=> #same_serdes let #o = #wp.to::<#kp, #vp, #part>(#name, #topic););
         }
         Op::ToExtractor { f, serdes, partitioner } => {
             let (kp, vp) = picks(serdes, span);

@@ -55,6 +55,22 @@ pub trait PickSerde<T> {
     type Serde: Serde<T>;
 }
 
+/// Check 8 for a `to("topic")` whose topic a source of the topology reads with serdes
+/// `(KS, VS)`: the sink writes it (`written`, from [`Witness::written_serdes`]) with the same.
+pub fn same_topic_serdes<KS, VS, W: SameSerdes<(KS, VS)>>(written: W) {
+    let _ = written;
+}
+
+/// The serdes a topic is written with, `Self`, are those it is read with, `T`.
+#[diagnostic::on_unimplemented(
+    message = "this topic is written with serdes `{Self}` but a source of the topology reads it with `{T}`",
+    label = "written here with `{Self}`",
+    note = "use one pair of serdes per topic: name the source's serdes in this `to` (`key_serde:`, `value_serde:`), or change the source's"
+)]
+pub trait SameSerdes<T> {}
+
+impl<T> SameSerdes<T> for T {}
+
 /// The type's default serde.
 pub struct UseDefault;
 
@@ -215,6 +231,11 @@ impl<K, V> Witness<K, V> {
         topic: &'static str,
     ) -> SinkNode<KP::Serde, VP::Serde, P> {
         SinkNode::new(name, topic)
+    }
+
+    /// The serdes a `to("topic")` writes with, for [`same_topic_serdes`].
+    pub fn written_serdes<KP: PickSerde<K>, VP: PickSerde<V>>(&self) -> (KP::Serde, VP::Serde) {
+        (KP::Serde::default(), VP::Serde::default())
     }
 
     /// `to(|k, v| "topic")`.
