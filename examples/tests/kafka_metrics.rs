@@ -72,6 +72,7 @@ fn the_application_reports_javas_metrics_and_prometheus_text_holds_them() {
     ])
     .unwrap();
     let mut streams = KafkaStreams::new(Metered, config).unwrap();
+    let started = Instant::now();
     streams.start().unwrap();
     let streams = Arc::new(streams);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -141,6 +142,25 @@ fn the_application_reports_javas_metrics_and_prometheus_text_holds_them() {
     assert!(latency.is_finite() && latency >= 0.0, "{latency}");
     assert_eq!(value(&metrics, thread, "task-created-total", &[]), Some(2.0));
     assert_eq!(value(&metrics, thread, "task-closed-total", &[]), Some(0.0));
+    // The store's operations (DEBUG): one get and one put per word, counted by the task that
+    // counts. Java's store metrics have rates and latencies, no totals: within the first 30 s
+    // a rate is the calls divided by 30 s (Java's minimum window), so the calls are exact then.
+    let counts = [("task-id", "1_0"), ("rocksdb-state-id", "counts-store")];
+    let state = "stream-state-metrics";
+    let get_rate = await_value(words as f64 / 30.0, || value(&snapshot(), state, "get-rate", &counts));
+    let put_rate = value(&snapshot(), state, "put-rate", &counts);
+    if started.elapsed() < Duration::from_secs(25) {
+        assert_eq!(get_rate.map(|r| r * 30.0), Some(words as f64));
+        assert_eq!(put_rate.map(|r| r * 30.0), Some(words as f64));
+    } else {
+        assert!(get_rate.is_some_and(|r| r > 0.0) && put_rate.is_some_and(|r| r > 0.0));
+    }
+    let get_latency = value(&snapshot(), state, "get-latency-avg", &counts).unwrap();
+    assert!(
+        get_latency.is_finite() && get_latency > 0.0,
+        "nanoseconds: {get_latency}"
+    );
+    assert!(value(&snapshot(), state, "flush-rate", &counts).is_some_and(|r| r > 0.0));
     // The consumer has read both input partitions to their ends.
     let fetch = "consumer-fetch-manager-metrics";
     for topic in ["metrics-in".to_owned(), format!("{app}-counts-store-repartition")] {

@@ -438,6 +438,7 @@ pub fn test_driver_with<T: Topology>(
         #[cfg(feature = "rocksdb")]
         rocksdb: crate::state::RocksDbSettings::new(config.rocksdb_block_cache_bytes, config.rocksdb_config_setter),
         cache: ThreadCache::new(config.statestore_cache_max_bytes),
+        store_metrics: false,
     };
     let mut task = create_task(
         topology,

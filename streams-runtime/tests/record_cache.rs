@@ -224,6 +224,7 @@ fn an_exactly_once_abort_drops_the_dirty_entries_of_the_cache() {
         #[cfg(feature = "rocksdb")]
         rocksdb: Default::default(),
         cache: cache.clone(),
+        store_metrics: false,
     };
     let id = TaskId {
         subtopology: 0,

@@ -101,6 +101,7 @@ fn a_revived_task_is_back_at_the_last_commit_with_its_processors_initialized_aga
         #[cfg(feature = "rocksdb")]
         rocksdb: Default::default(),
         cache: Default::default(),
+        store_metrics: false,
     };
     let id = TaskId {
         subtopology: 0,

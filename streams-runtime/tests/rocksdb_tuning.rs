@@ -55,6 +55,7 @@ fn open(dir: &Path, settings: RocksDbSettings) -> StoreSet {
         globals: Default::default(),
         rocksdb: settings,
         cache: Default::default(),
+        store_metrics: false,
     };
     StoreSet::open(&STORES, &context, |_| true).unwrap()
 }
@@ -238,6 +239,7 @@ fn in_memory_stores_have_no_rocksdb_options_nor_properties() {
         globals: Default::default(),
         rocksdb: RocksDbSettings::new(MIB, Some(setter)),
         cache: Default::default(),
+        store_metrics: false,
     };
     let set = StoreSet::open(&MEMORY, &context, |_| true).unwrap();
     let window: WindowStore<String, i64> = set.bind("w").unwrap();

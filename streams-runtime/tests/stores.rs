@@ -43,6 +43,7 @@ fn open_with(persistent: bool, exactly_once: bool, dir: &tempfile::TempDir) -> S
             #[cfg(feature = "rocksdb")]
             rocksdb: Default::default(),
             cache: Default::default(),
+            store_metrics: false,
         },
         |_| true,
     )

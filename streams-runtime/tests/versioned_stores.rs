@@ -31,6 +31,7 @@ fn open(persistent: bool, exactly_once: bool, dir: &tempfile::TempDir) -> StoreS
         #[cfg(feature = "rocksdb")]
         rocksdb: Default::default(),
         cache: Default::default(),
+        store_metrics: false,
     };
     StoreSet::open(specs, &context, |_| true).unwrap()
 }

@@ -206,6 +206,7 @@ impl Shared {
             cache,
             #[cfg(feature = "rocksdb")]
             rocksdb: self.rocksdb.clone(),
+            store_metrics: false,
         }
     }
 

@@ -63,12 +63,14 @@ pub(crate) fn create<T: Topology>(
     shared: &Shared,
 ) -> Result<StreamTask<impl TaskGraph + use<T>>, StreamsError> {
     let dir = TaskDirectory::lock(config, id)?;
-    let stores = shared.store_context(
+    let mut stores = shared.store_context(
         dir.path().to_owned(),
         config.exactly_once(),
         thread.globals.clone(),
         thread.cache.clone(),
     );
+    // The `stream-state-metrics` are Java's DEBUG metrics.
+    stores.store_metrics = config.metrics_recording_level >= crate::config::RecordingLevel::Debug;
     let partitions = thread.partitions;
     let nodes = NodeSet::Only(&routes.subtopologies[id.subtopology as usize]);
     let mut task = create_task(topology, id, nodes, &config.application_id, &stores, now_ms())?;

@@ -4,7 +4,7 @@
 //! and punctuate, and commits every `commit.interval.ms`.
 
 use super::exactly_once;
-use super::query::QueryMailbox;
+use super::query::{LocalStores as _, QueryMailbox};
 use super::rebalance::{RebalanceContext, ThreadConsumer};
 use super::record_collector::{OutputContext, ThreadProducer};
 use super::routes::Routes;
@@ -13,7 +13,7 @@ use super::task_manager::TaskManager;
 use super::thread_error::ThreadError;
 use super::thread_metrics::{PUBLISH_INTERVAL, Round, ThreadMetrics};
 use super::{Shared, kafka_error, stream_task, topics};
-use crate::config::{ConsumerKind, RebalanceProtocol, StreamsConfig};
+use crate::config::{ConsumerKind, RebalanceProtocol, RecordingLevel, StreamsConfig};
 use crate::error::StreamsError;
 use crate::state::{GlobalStores, ThreadCache};
 use crate::topology::Topology;
@@ -93,6 +93,7 @@ pub(crate) fn run<T: Topology>(
     let mut round = Round::default();
     let mut last_commit = Instant::now();
     let mut last_publish = Instant::now();
+    let mut store_ops = Vec::new();
     let result = (|| -> Result<(), ThreadError> {
         while !own.stopping(shared) {
             round.clear();
@@ -138,6 +139,17 @@ pub(crate) fn run<T: Topology>(
             }
             if last_publish.elapsed() >= PUBLISH_INTERVAL {
                 last_publish = Instant::now();
+                if config.metrics_recording_level >= RecordingLevel::Debug {
+                    store_ops.clear();
+                    tasks.each_task(&mut |id, stores| {
+                        stores.take_store_ops(|store, persistent, op, calls, nanos, max| {
+                            if calls > 0 {
+                                store_ops.push((id, store, persistent, op, calls, nanos, max));
+                            }
+                        })
+                    });
+                    metrics.record_store_ops(&store_ops);
+                }
                 let mut snapshot = Vec::new();
                 metrics.snapshot(config.metrics_recording_level, &mut snapshot);
                 crate::metrics::publish(&snapshot);

@@ -9,6 +9,29 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+/// Each store operation's Java metric names: rate, average and maximum latency (nanoseconds).
+const STORE_OP_NAMES: [(&str, &str, &str, &str); 9] = [
+    ("put", "put-rate", "put-latency-avg", "put-latency-max"),
+    (
+        "put-if-absent",
+        "put-if-absent-rate",
+        "put-if-absent-latency-avg",
+        "put-if-absent-latency-max",
+    ),
+    ("put-all", "put-all-rate", "put-all-latency-avg", "put-all-latency-max"),
+    ("get", "get-rate", "get-latency-avg", "get-latency-max"),
+    ("delete", "delete-rate", "delete-latency-avg", "delete-latency-max"),
+    ("all", "all-rate", "all-latency-avg", "all-latency-max"),
+    ("range", "range-rate", "range-latency-avg", "range-latency-max"),
+    (
+        "prefix-scan",
+        "prefix-scan-rate",
+        "prefix-scan-latency-avg",
+        "prefix-scan-latency-max",
+    ),
+    ("flush", "flush-rate", "flush-latency-avg", "flush-latency-max"),
+];
+
 /// How often a thread publishes its metrics to the `metrics` facade.
 pub(crate) const PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -43,7 +66,18 @@ struct ThreadSensors {
     lags: Vec<(String, i32, i64)>,
     /// The reported lags; values: the largest of each report.
     lag_max: Sensor,
+    /// Per task and key-value store (at `DEBUG`): whether it is persistent, and per operation
+    /// (Java's name) its calls, with their nanoseconds as values.
+    stores: BTreeMap<(TaskId, &'static str), StoreSensors>,
 }
+
+/// What a thread measures of one store: whether it is persistent, and per operation (Java's
+/// name) its calls, with their nanoseconds as values.
+type StoreSensors = (bool, BTreeMap<&'static str, Sensor>);
+
+/// One store operation's calls since the thread last took them: task, store, whether the store
+/// is persistent, the operation's Java name, calls, total and largest nanoseconds.
+pub(crate) type StoreOpCalls = (TaskId, &'static str, bool, &'static str, u64, u64, u64);
 
 /// What a thread measures of one task.
 #[derive(Debug, Default)]
@@ -176,6 +210,21 @@ impl ThreadMetrics {
         }
     }
 
+    /// Records the calls of the tasks' store operations (`DEBUG` metrics).
+    pub(crate) fn record_store_ops(&self, calls: &[StoreOpCalls]) {
+        let now = Instant::now();
+        let mut sensors = self.sensors();
+        for &(task, store, persistent, op, count, nanos, max_nanos) in calls {
+            let (_, ops) = sensors
+                .stores
+                .entry((task, store))
+                .or_insert_with(|| (persistent, BTreeMap::new()));
+            ops.entry(op)
+                .or_default()
+                .record(now, count, nanos as f64, max_nanos as f64);
+        }
+    }
+
     /// Records the consumer's latest lag per assigned partition.
     pub(crate) fn record_lags(&self, lags: Vec<(String, i32, i64)>) {
         let now = Instant::now();
@@ -222,6 +271,38 @@ impl ThreadMetrics {
             if level >= RecordingLevel::Debug {
                 metrics.rate_total(&task.process, "process-rate", "process-total");
                 metrics.avg_max(&task.lateness, "record-lateness-avg", "record-lateness-max");
+            }
+        }
+        if level >= RecordingLevel::Debug {
+            for ((task, store), (persistent, ops)) in &s.stores {
+                if !s.tasks.get(task).is_some_and(|t| t.active) {
+                    continue;
+                }
+                let scope = if *persistent {
+                    "rocksdb-state-id"
+                } else {
+                    "in-memory-state-id"
+                };
+                let tags = [
+                    ("thread-id", s.thread_id.clone()),
+                    ("task-id", task.to_string()),
+                    (scope, (*store).to_owned()),
+                ];
+                let mut metrics = Snapshot {
+                    out: &mut *out,
+                    group: "stream-state-metrics",
+                    tags: &tags,
+                    now,
+                };
+                for (op, sensor) in ops {
+                    let (rate, avg, max) = STORE_OP_NAMES
+                        .iter()
+                        .find(|(name, ..)| name == op)
+                        .map(|(_, rate, avg, max)| (*rate, *avg, *max))
+                        .expect("every store operation has its metric names");
+                    metrics.add(rate, sensor.rate(now));
+                    metrics.avg_max(sensor, avg, max);
+                }
             }
         }
         let client = [("client-id", s.consumer_id.clone())];

@@ -5,6 +5,7 @@ use super::cache::{Below, EntryContext, NamedCache, Slot};
 use super::memory::{Entry, InMemoryKvStore};
 #[cfg(feature = "rocksdb")]
 use super::rocks::RocksDbKvStore;
+use super::store_ops::{OpTally, StoreOp, StoreOps};
 use super::uncommitted::Uncommitted;
 use super::{
     CacheState, ChangelogBuffer, Instance, StoreContext, StoreHandle, StoreInstance, StoreKind, StoreSpec, serde_error,
@@ -16,6 +17,7 @@ use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::ops::Bound;
 use std::rc::Rc;
+use std::time::Instant;
 
 #[derive(Debug)]
 enum Backend {
@@ -43,6 +45,8 @@ pub struct KvStoreInner {
     cache: Option<NamedCache>,
     pub(super) key_buf: Vec<u8>,
     value_buf: Vec<u8>,
+    /// The operations' calls and time, when the application records `DEBUG` metrics.
+    ops: Option<Box<StoreOps>>,
 }
 
 /// Java's `RecordBatch.NO_TIMESTAMP`: a value written without a timestamp (a plain `put` into a
@@ -180,6 +184,7 @@ impl KvStoreInner {
             cache: spec.caching.then(|| NamedCache::new(context.cache.clone(), index)),
             key_buf: Vec::new(),
             value_buf: Vec::new(),
+            ops: context.store_metrics.then(Box::default),
         })
     }
 
@@ -195,7 +200,27 @@ impl KvStoreInner {
             cache: None,
             key_buf: Vec::new(),
             value_buf: Vec::new(),
+            ops: None,
         }
+    }
+
+    /// When an operation starts, if the store counts its operations.
+    #[inline]
+    pub(super) fn op_started(&self) -> Option<Instant> {
+        self.ops.as_ref().map(|_| Instant::now())
+    }
+
+    /// Counts a call of `op` that started at `started` (`None`: the store does not count).
+    #[inline]
+    pub(super) fn op_done(&mut self, op: StoreOp, started: Option<Instant>) {
+        if let (Some(ops), Some(started)) = (&mut self.ops, started) {
+            ops.add(op, started);
+        }
+    }
+
+    /// The operations counted since the last call (`None` if the store does not count them).
+    pub(super) fn take_ops(&mut self) -> Option<[OpTally; StoreOp::ALL.len()]> {
+        self.ops.as_mut().map(|ops| ops.take())
     }
 
     #[cfg(feature = "rocksdb")]
@@ -586,6 +611,8 @@ impl KvStoreInner {
 /// (`None` of an `Option` value) deletes the key, as `put(key, null)` does in Java.
 pub struct KeyValueStore<K, V, KS = SerdeOf<K>, VS = SerdeOf<V>> {
     inner: Rc<RefCell<KvStoreInner>>,
+    /// Whether the store counts its operations (read once: no borrow per call to find out).
+    metered: bool,
     key_serde: KS,
     value_serde: VS,
     types: PhantomData<fn(K) -> V>,
@@ -595,6 +622,7 @@ impl<K, V, KS: Clone, VS: Clone> Clone for KeyValueStore<K, V, KS, VS> {
     fn clone(&self) -> Self {
         KeyValueStore {
             inner: Rc::clone(&self.inner),
+            metered: self.metered,
             key_serde: self.key_serde.clone(),
             value_serde: self.value_serde.clone(),
             types: PhantomData,
@@ -617,6 +645,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> StoreHandle for KeyValueStore<K, V, KS, V
         match &instance.0 {
             Instance::KeyValue(inner) => Some(KeyValueStore {
                 inner: Rc::clone(inner),
+                metered: inner.borrow().ops.is_some(),
                 key_serde: KS::default(),
                 value_serde: VS::default(),
                 types: PhantomData,
@@ -676,8 +705,24 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         Ok(Some((value, timestamp)))
     }
 
+    /// Runs `run`, counted as a call of `op` when the store counts its operations.
+    #[inline]
+    fn metered<R>(&self, op: StoreOp, run: impl FnOnce() -> R) -> R {
+        if !self.metered {
+            return run();
+        }
+        let started = Some(Instant::now());
+        let result = run();
+        self.inner.borrow_mut().op_done(op, started);
+        result
+    }
+
     /// The value for `key`, if any.
     pub fn get(&self, key: &K) -> Result<Option<V>, StoreError> {
+        self.metered(StoreOp::Get, || self.get_unmetered(key))
+    }
+
+    fn get_unmetered(&self, key: &K) -> Result<Option<V>, StoreError> {
         let mut inner = self.inner.borrow_mut();
         self.encode_key(&mut inner, key)?;
         let layout = inner.layout();
@@ -687,14 +732,20 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
     /// The value for `key` with the timestamp kept with it (Java's `ValueAndTimestamp`; in a store
     /// without timestamps, or for a value written without one, the timestamp is -1).
     pub fn get_with_timestamp(&self, key: &K) -> Result<Option<(V, i64)>, StoreError> {
-        let mut inner = self.inner.borrow_mut();
-        self.encode_key(&mut inner, key)?;
-        let layout = inner.layout();
-        inner.read_key_buf(|bytes| self.decode_stored(layout, bytes))?
+        self.metered(StoreOp::Get, || {
+            let mut inner = self.inner.borrow_mut();
+            self.encode_key(&mut inner, key)?;
+            let layout = inner.layout();
+            inner.read_key_buf(|bytes| self.decode_stored(layout, bytes))?
+        })
     }
 
     /// Writes `value` for `key` (deletes the key if the value serializes to null).
     pub fn put(&self, key: &K, value: &V) -> Result<(), StoreError> {
+        self.metered(StoreOp::Put, || self.put_unmetered(key, value))
+    }
+
+    fn put_unmetered(&self, key: &K, value: &V) -> Result<(), StoreError> {
         let mut inner = self.inner.borrow_mut();
         self.encode_key(&mut inner, key)?;
         let present = self.encode_value(&mut inner, value, NO_TIMESTAMP)?;
@@ -733,8 +784,12 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         if encoded == Encoded::Null {
             return Ok(None);
         }
-        let in_place =
-            matches!(inner.backend, Backend::Memory(_)) && inner.uncommitted.is_none() && inner.cache.is_none();
+        // (A store counting its operations reads and writes apart, each counted as Java's
+        // aggregations count their `get` and `put`.)
+        let in_place = matches!(inner.backend, Backend::Memory(_))
+            && inner.uncommitted.is_none()
+            && inner.cache.is_none()
+            && inner.ops.is_none();
         let change = if in_place {
             self.update_in_memory(&mut inner, f)?
         } else {
@@ -824,9 +879,12 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         V: Clone,
     {
         let layout = inner.layout();
+        let started = inner.op_started();
         let old = inner.read_key_buf(|bytes| self.decode_stored(layout, bytes))??;
+        inner.op_done(StoreOp::Get, started);
         let (new, timestamp) = f(old.clone());
         let old = old.map(|(v, _)| v);
+        let started = inner.op_started();
         let present = match &new {
             Some(v) => self.encode_value(inner, v, timestamp)?,
             None => false,
@@ -834,16 +892,19 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         if present || old.is_some() {
             inner.write(present)?;
         }
+        inner.op_done(StoreOp::Put, started);
         Ok((Change { new, old }, timestamp))
     }
 
     /// Writes `value` only if `key` has no value; returns the existing value otherwise.
     pub fn put_if_absent(&self, key: &K, value: &V) -> Result<Option<V>, StoreError> {
-        let existing = self.get(key)?;
-        if existing.is_none() {
-            self.put(key, value)?;
-        }
-        Ok(existing)
+        self.metered(StoreOp::PutIfAbsent, || {
+            let existing = self.get_unmetered(key)?;
+            if existing.is_none() {
+                self.put_unmetered(key, value)?;
+            }
+            Ok(existing)
+        })
     }
 
     /// Writes every entry, in order.
@@ -852,22 +913,26 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         K: 'a,
         V: 'a,
     {
-        entries.into_iter().try_for_each(|(k, v)| self.put(k, v))
+        self.metered(StoreOp::PutAll, || {
+            entries.into_iter().try_for_each(|(k, v)| self.put_unmetered(k, v))
+        })
     }
 
     /// Deletes `key`; returns the value it had.
     pub fn delete(&self, key: &K) -> Result<Option<V>, StoreError> {
-        let mut inner = self.inner.borrow_mut();
-        self.encode_key(&mut inner, key)?;
-        let layout = inner.layout();
-        let old = inner.write(false)?;
-        self.decode_value(layout, old.as_deref())
+        self.metered(StoreOp::Delete, || {
+            let mut inner = self.inner.borrow_mut();
+            self.encode_key(&mut inner, key)?;
+            let layout = inner.layout();
+            let old = inner.write(false)?;
+            self.decode_value(layout, old.as_deref())
+        })
     }
 
     /// Entries with `from <= key <= to` in serialized-key order; `None` leaves a side open.
     /// Empty when `from > to`, as in Java.
     pub fn range(&self, from: Option<&K>, to: Option<&K>) -> Result<KeyValueIterator<K, V, KS, VS>, StoreError> {
-        self.scan(from, to, false)
+        self.metered(StoreOp::Range, || self.scan(from, to, false))
     }
 
     /// Like [`range`](Self::range), in descending key order.
@@ -876,17 +941,17 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         from: Option<&K>,
         to: Option<&K>,
     ) -> Result<KeyValueIterator<K, V, KS, VS>, StoreError> {
-        self.scan(from, to, true)
+        self.metered(StoreOp::Range, || self.scan(from, to, true))
     }
 
     /// Every entry in ascending serialized-key order.
     pub fn all(&self) -> Result<KeyValueIterator<K, V, KS, VS>, StoreError> {
-        self.scan(None, None, false)
+        self.metered(StoreOp::All, || self.scan(None, None, false))
     }
 
     /// Every entry in descending serialized-key order.
     pub fn reverse_all(&self) -> Result<KeyValueIterator<K, V, KS, VS>, StoreError> {
-        self.scan(None, None, true)
+        self.metered(StoreOp::All, || self.scan(None, None, true))
     }
 
     fn scan(
@@ -924,17 +989,19 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         prefix: &P,
         prefix_serde: &PS,
     ) -> Result<KeyValueIterator<K, V, KS, VS>, StoreError> {
-        let mut inner = self.inner.borrow_mut();
-        let mut buf = Vec::new();
-        prefix_serde
-            .serialize(prefix, &mut buf)
-            .map_err(serde_error(inner.name))?;
-        let entries = inner.prefix_scan(&buf)?;
-        let entries = match &mut inner.cache {
-            Some(cache) => cache.overlay_prefix(entries, &buf),
-            None => entries,
-        };
-        Ok(self.iter(inner.layout(), entries))
+        self.metered(StoreOp::PrefixScan, || {
+            let mut inner = self.inner.borrow_mut();
+            let mut buf = Vec::new();
+            prefix_serde
+                .serialize(prefix, &mut buf)
+                .map_err(serde_error(inner.name))?;
+            let entries = inner.prefix_scan(&buf)?;
+            let entries = match &mut inner.cache {
+                Some(cache) => cache.overlay_prefix(entries, &buf),
+                None => entries,
+            };
+            Ok(self.iter(inner.layout(), entries))
+        })
     }
 
     /// The number of entries (exact in memory, RocksDB's estimate on disk).
@@ -960,9 +1027,11 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
     /// Flushes the store's record cache (if it caches) and then buffered writes to the backend,
     /// as Java's caching store's `flush` does.
     pub fn flush(&self) -> Result<(), StoreError> {
-        let mut inner = self.inner.borrow_mut();
-        inner.flush_cache()?;
-        inner.flush()
+        self.metered(StoreOp::Flush, || {
+            let mut inner = self.inner.borrow_mut();
+            inner.flush_cache()?;
+            inner.flush()
+        })
     }
 
     fn iter(&self, layout: Layout, entries: Vec<Entry>) -> KeyValueIterator<K, V, KS, VS> {
@@ -1013,13 +1082,17 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
             return Ok(false);
         }
         let layout = inner.layout();
+        let started = inner.op_started();
         let (old, slot) = inner.read_cached_slot(|bytes| self.decode_stored(layout, bytes))?;
+        inner.op_done(StoreOp::Get, started);
         let (new, timestamp) = f(old?);
+        let started = inner.op_started();
         let present = match &new {
             Some(v) => self.encode_value(&mut inner, v, timestamp)?,
             None => false,
         };
         inner.put_cached_at(slot, present, context)?;
+        inner.op_done(StoreOp::Put, started);
         Ok(true)
     }
 

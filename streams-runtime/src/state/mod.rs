@@ -15,6 +15,7 @@ mod rocks;
 mod rocks_settings;
 mod segmented;
 mod session;
+mod store_ops;
 mod uncommitted;
 mod versioned;
 mod window;
@@ -132,6 +133,9 @@ pub struct StoreContext {
     pub rocksdb: RocksDbSettings,
     /// The record cache of the stream thread running the task, which its caching stores share.
     pub cache: ThreadCache,
+    /// Whether key-value stores count their operations' calls and time (the `DEBUG`
+    /// `stream-state-metrics`).
+    pub store_metrics: bool,
 }
 
 /// A store instance of one task (opaque; handles are bound to it).
@@ -371,12 +375,41 @@ impl StoreSet {
     pub fn flush(&self) -> Result<(), StreamsError> {
         for instance in &self.instances {
             match &instance.0 {
-                Instance::KeyValue(inner) => inner.borrow().flush()?,
+                Instance::KeyValue(inner) => {
+                    let mut inner = inner.borrow_mut();
+                    let started = inner.op_started();
+                    inner.flush()?;
+                    inner.op_done(store_ops::StoreOp::Flush, started);
+                }
                 Instance::Window(inner) | Instance::Session(inner) => inner.borrow().flush()?,
                 Instance::Versioned(inner) => inner.borrow().flush()?,
             }
         }
         Ok(())
+    }
+
+    /// Hands the operations each key-value store counted since the last call (stores count
+    /// them when the application records `DEBUG` metrics) to `visit`: the store's name, whether
+    /// it is persistent, and per operation its Java name, calls, total and largest nanoseconds.
+    pub(crate) fn take_store_ops(&self, mut visit: impl FnMut(&'static str, bool, &'static str, u64, u64, u64)) {
+        for (spec, instance) in self.specs.iter().zip(&self.instances) {
+            let Instance::KeyValue(inner) = &instance.0 else {
+                continue;
+            };
+            let Some(tallies) = inner.borrow_mut().take_ops() else {
+                continue;
+            };
+            for (op, tally) in store_ops::StoreOp::ALL.iter().zip(tallies) {
+                visit(
+                    spec.name,
+                    spec.persistent,
+                    op.java_name(),
+                    tally.calls,
+                    tally.nanos,
+                    tally.max_nanos,
+                );
+            }
+        }
     }
 }
 

@@ -584,6 +584,7 @@ mod tests {
             #[cfg(feature = "rocksdb")]
             rocksdb: Default::default(),
             cache: Default::default(),
+            store_metrics: false,
         };
         let mut store = SegmentedStore::open(&spec, KeySchema::Window, &context).unwrap();
         store.set_emitted_close_time(10);

@@ -527,6 +527,7 @@ mod tests {
             #[cfg(feature = "rocksdb")]
             rocksdb: Default::default(),
             cache: Default::default(),
+            store_metrics: false,
         };
         VersionedStoreInner::open(&spec, &context).unwrap()
     }
