@@ -1,7 +1,7 @@
 //! Parsing: `topology!` input into a typed model. No semantic checks here beyond the syntax.
 
 use super::dsl::{Dur, OpDef, Scope};
-use crate::ctxt::Ctxt;
+use crate::ctxt::{Ctxt, suggestion};
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
@@ -458,7 +458,19 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
                 return Err(syn::Error::new(
                     clause.span(),
                     format!(
-                        "unknown clause `{other}`; expected `source`, `stream`, `table`, `global_table`, `processor`, `sink`, `store`, `let` or a DSL statement"
+                        "unknown clause `{other}`{}; expected `source`, `stream`, `table`, `global_table`, `processor`, `sink`, `store`, `let` or a DSL statement",
+                        suggestion(
+                            other,
+                            [
+                                "source",
+                                "stream",
+                                "table",
+                                "global_table",
+                                "processor",
+                                "sink",
+                                "store"
+                            ]
+                        )
                     ),
                 ));
             }
@@ -538,7 +550,10 @@ fn store_shape(cx: &Ctxt, f: &mut Fields, kind: &Ident, checks: &mut Vec<TokenSt
             }
             cx.error_spanned_by(
                 kind,
-                format!("unknown store kind `{other}`; expected `key_value`, `window`, `session` or `versioned`"),
+                format!(
+                    "unknown store kind `{other}`{}; expected `key_value`, `window`, `session` or `versioned`",
+                    suggestion(other, ["key_value", "window", "session", "versioned"])
+                ),
             );
             None
         }
