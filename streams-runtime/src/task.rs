@@ -451,6 +451,7 @@ impl<G: TaskGraph> Task<G> {
     }
 
     /// Fires every punctuation of `kind` due at `now` (stream time or wall-clock time).
+    #[inline]
     pub fn punctuate(&mut self, kind: PunctuationType, now: i64) -> Result<(), StreamsError> {
         if kind == PunctuationType::StreamTime && now == UNKNOWN_TIME {
             return Ok(());
@@ -461,6 +462,11 @@ impl<G: TaskGraph> Task<G> {
         if !self.context.punctuations.any_due(kind, now) {
             return Ok(());
         }
+        self.fire_due(kind, now)
+    }
+
+    /// Fires the punctuations of `kind` due at `now`, earliest first.
+    fn fire_due(&mut self, kind: PunctuationType, now: i64) -> Result<(), StreamsError> {
         let mut fired = Vec::new();
         let started = std::time::Instant::now();
         while let Some((id, node)) = self.context.punctuations.pop_due(kind, now, &fired) {
@@ -483,7 +489,15 @@ impl<G: TaskGraph> Task<G> {
     /// Flushes the record caches of the task's stores, as Java's commit does before anything
     /// is sent: each caching store writes its dirty entries (latest value per key) to the store
     /// and its changelog, and a DSL operator's store forwards them downstream.
+    #[inline]
     pub fn flush_caches(&mut self) -> Result<(), StreamsError> {
+        if self.cached_stores.is_empty() {
+            return Ok(());
+        }
+        self.flush_dirty_caches()
+    }
+
+    fn flush_dirty_caches(&mut self) -> Result<(), StreamsError> {
         for i in 0..self.cached_stores.len() {
             let store = self.cached_stores[i];
             match self.stores.cache_state(store) {
@@ -509,7 +523,16 @@ impl<G: TaskGraph> Task<G> {
         result.map_err(|e| StreamsError::processing(e, self.context.current))
     }
 
+    /// Moves what the stores logged into the collector (nothing to do, inline, for a task
+    /// without logged stores).
+    #[inline]
     fn drain_changelogs(&mut self) {
+        if self.stores.logs() {
+            self.drain_logged_writes();
+        }
+    }
+
+    fn drain_logged_writes(&mut self) {
         let Task { stores, context, .. } = self;
         let timestamp = context.current_timestamp;
         let collector = &mut context.collector;

@@ -281,11 +281,16 @@ impl<G: TaskGraph> DriverState<G> {
         } = self;
         task.drain_output(|r| {
             let index = match r.destination {
-                Destination::Topic(t) => match sink_outputs.iter().find(|(s, _)| std::ptr::eq(*s, t) || *s == t) {
+                Destination::Topic(t) => match sink_outputs.iter().find(|(s, _)| std::ptr::eq(*s, t)) {
                     Some((_, i)) => *i,
-                    // A topic chosen per record: resolved on first use.
+                    // Another copy of a known name (the same literal in two places of the
+                    // program), or a topic chosen per record: resolved once, then found by
+                    // address.
                     None => {
-                        let i = output_index(outputs, sources, t);
+                        let i = match sink_outputs.iter().find(|(s, _)| *s == t) {
+                            Some((_, i)) => *i,
+                            None => output_index(outputs, sources, t),
+                        };
                         sink_outputs.push((t, i));
                         i
                     }

@@ -205,6 +205,8 @@ pub struct StoreSet {
     globals: GlobalStores,
     /// Whether the task owns each store (its sub-topology uses it).
     owned: Vec<bool>,
+    /// Whether any store the task owns logs to a changelog (else nothing is ever drained).
+    logs: bool,
 }
 
 impl StoreSet {
@@ -224,11 +226,13 @@ impl StoreSet {
             .enumerate()
             .map(|(index, (spec, &owned))| StoreInstance::open(index, spec, context, owned))
             .collect::<Result<_, StreamsError>>()?;
+        let logs = specs.iter().zip(&owned).any(|(spec, &owned)| spec.logging && owned);
         Ok(StoreSet {
             specs,
             instances,
             globals: context.globals.clone(),
             owned,
+            logs,
         })
     }
 
@@ -285,6 +289,12 @@ impl StoreSet {
 
     /// Hands every logged write since the last call to `sink` as (store index, key, value,
     /// timestamp if the write has its own).
+    /// Whether any store the task owns logs to a changelog.
+    #[inline]
+    pub(crate) fn logs(&self) -> bool {
+        self.logs
+    }
+
     pub(crate) fn drain_changelogs(&self, mut sink: impl FnMut(usize, &[u8], Option<&[u8]>, Option<i64>)) {
         for (index, instance) in self.instances.iter().enumerate() {
             let mut sink = |k: &[u8], v: Option<&[u8]>, ts| sink(index, k, v, ts);
