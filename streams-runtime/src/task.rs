@@ -171,9 +171,17 @@ pub struct TaskContext {
     /// has Processor API stores that cache (`track_record`).
     cache: ThreadCache,
     track_record: bool,
+    /// Whether the task's record caches are flushed after every record (the test driver, as
+    /// Java's): an operator's last cached write is then the next flush's, worth keeping typed.
+    flushes_every_record: bool,
 }
 
 impl TaskContext {
+    /// Whether the task's record caches are flushed after every record (the test driver).
+    pub(crate) fn flushes_every_record(&self) -> bool {
+        self.flushes_every_record
+    }
+
     pub(crate) fn task_id(&self) -> TaskId {
         self.task_id
     }
@@ -433,6 +441,7 @@ pub fn create_task<T: Topology>(
             outer_join_emit_interval_ms: crate::dsl::DEFAULT_EMIT_INTERVAL_MS,
             cache,
             track_record: false,
+            flushes_every_record: false,
         },
     };
     let result = task.graph.init(&mut task.context);
@@ -570,6 +579,11 @@ impl<G: TaskGraph> Task<G> {
     /// closed windows (the test driver uses 0, as Java's does).
     pub fn set_windowed_emit_interval(&mut self, interval_ms: i64) {
         self.context.windowed_emit_interval_ms = interval_ms;
+    }
+
+    /// Has the task's record caches flushed after every record (the test driver does).
+    pub fn set_flushes_every_record(&mut self) {
+        self.context.flushes_every_record = true;
     }
 
     /// Sets how often a left or outer stream-stream join emits records whose window closed

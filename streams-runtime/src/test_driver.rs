@@ -456,6 +456,8 @@ pub fn test_driver_with<T: Topology>(
     // Java's driver looks for closed windows after every record.
     task.set_windowed_emit_interval(0);
     task.set_outer_join_emit_interval(0);
+    // It flushes the record caches after every record, as Java's driver does.
+    task.set_flushes_every_record();
     let mut state = DriverState {
         task,
         sources: T::SOURCES,

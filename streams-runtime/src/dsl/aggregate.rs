@@ -10,7 +10,7 @@ use crate::error::ProcessingError;
 use crate::graph::Children;
 use crate::record::Record;
 use crate::serde::Serde;
-use crate::state::{EntryContext, KeyValueStore};
+use crate::state::{EntryContext, KeyValueStore, LastWrite};
 use crate::task::TaskContext;
 
 /// How a grouped stream folds a value into its group's aggregate.
@@ -96,6 +96,8 @@ pub struct StreamAggregate<A, K, VA, KS, VS, NS> {
     values: NS,
     /// Whether the store caches its updates.
     cached: bool,
+    /// The last cached write, when the task flushes after every record.
+    last: LastWrite<K, VA>,
 }
 
 impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>, NS: Default> StreamAggregate<A, K, VA, KS, VS, NS> {
@@ -106,6 +108,7 @@ impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>, NS: Default> StreamAggregate<A, K, V
             cached: store.cache_index().is_some(),
             store,
             values: NS::default(),
+            last: LastWrite::default(),
         }
     }
 }
@@ -145,9 +148,16 @@ where
             return Ok(());
         }
         let aggregator = &mut self.aggregator;
+        // A cached write that the next flush forwards (the driver's) is kept typed for it.
+        let keep = self.cached && task.flushes_every_record();
+        let mut written = None;
         let update = |old: Option<(A::Agg, i64)>| {
             let (agg, agg_ts) = old.unzip();
-            (Some(aggregator.add(&key, value, agg)), later(timestamp, agg_ts))
+            let new = aggregator.add(&key, value, agg);
+            if keep {
+                written = Some(new.clone());
+            }
+            (Some(new), later(timestamp, agg_ts))
         };
         if self.cached {
             let context = EntryContext {
@@ -157,8 +167,10 @@ where
             };
             if !self.store.update_in_cache(&key, update, context)? {
                 task.skip_record(name, "null key in an aggregation");
+            } else if let Some(new) = written {
+                self.store.remember_write(&mut self.last, key, new);
             }
-            return forward_flushed(&self.store, children, task);
+            return forward_flushed(&self.store, &mut self.last, children, task);
         }
         let Some((change, timestamp)) = self.store.update_timestamped(&key, update)? else {
             task.skip_record(name, "null key in an aggregation");
@@ -287,7 +299,7 @@ impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>, NS, Ch: Children<K, Change<VA>>> Cac
         children: &mut Ch,
         task: &mut TaskContext,
     ) -> Option<Result<(), ProcessingError>> {
-        flush_owned_cache(&self.store, store, children, task)
+        flush_owned_cache(&self.store, &mut self.last, store, children, task)
     }
 }
 
@@ -323,7 +335,7 @@ impl<A, K, VA, KS: Serde<K>, VS: Serde<VA>, Ch: Children<K, Change<VA>>> CacheOw
         children: &mut Ch,
         task: &mut TaskContext,
     ) -> Option<Result<(), ProcessingError>> {
-        flush_owned_cache(&self.store, store, children, task)
+        flush_owned_cache(&self.store, &mut LastWrite::default(), store, children, task)
     }
 }
 
@@ -364,7 +376,7 @@ where
             if !self.store.update_in_cache(&key, update, context)? {
                 task.skip_record(name, "null key in an aggregation");
             }
-            return forward_flushed(&self.store, children, task);
+            return forward_flushed(&self.store, &mut LastWrite::default(), children, task);
         }
         let Some((change, timestamp)) = self.store.update_timestamped(&key, update)? else {
             task.skip_record(name, "null key in an aggregation");

@@ -55,7 +55,7 @@ use crate::graph::{Children, Node, NodeLifecycle};
 use crate::processor::ScheduleId;
 use crate::record::Record;
 use crate::serde::Serde;
-use crate::state::KeyValueStore;
+use crate::state::{KeyValueStore, LastWrite};
 use crate::task::TaskContext;
 
 /// An update of a KTable row: the new value and the value it replaces (`None` is absent or a
@@ -224,10 +224,11 @@ impl<K, V, O: Operator<K, V> + CacheOwner<Ch>, Ch: Children<O::KeyOut, O::ValueO
 /// and record metadata of its last write.
 fn forward_flushed<K, V, KS: Serde<K>, VS: Serde<V>, Ch: Children<K, Change<V>>>(
     store: &KeyValueStore<K, V, KS, VS>,
+    last: &mut LastWrite<K, V>,
     children: &mut Ch,
     task: &mut TaskContext,
 ) -> Result<(), ProcessingError> {
-    store.drain_flushed(|key, change, timestamp, context| {
+    store.drain_flushed(last, |key, change, timestamp, context| {
         task.with_record_context(context.metadata, context.timestamp, |task| {
             let record = Record {
                 key,
@@ -244,12 +245,13 @@ fn forward_flushed<K, V, KS: Serde<K>, VS: Serde<V>, Ch: Children<K, Change<V>>>
 /// `index` (a [`CacheOwner`] of a key-value store).
 fn flush_owned_cache<K, V, KS: Serde<K>, VS: Serde<V>, Ch: Children<K, Change<V>>>(
     store: &KeyValueStore<K, V, KS, VS>,
+    last: &mut LastWrite<K, V>,
     index: usize,
     children: &mut Ch,
     task: &mut TaskContext,
 ) -> Option<Result<(), ProcessingError>> {
     (store.cache_index() == Some(index)).then(|| {
         store.flush_cache()?;
-        forward_flushed(store, children, task)
+        forward_flushed(store, last, children, task)
     })
 }

@@ -7,7 +7,7 @@ use crate::error::ProcessingError;
 use crate::graph::Children;
 use crate::record::Record;
 use crate::serde::Serde;
-use crate::state::{EntryContext, KeyValueStore, NOT_PUT, PUT_LATEST, VersionedKeyValueStore};
+use crate::state::{EntryContext, KeyValueStore, LastWrite, NOT_PUT, PUT_LATEST, VersionedKeyValueStore};
 use crate::task::TaskContext;
 
 /// Turns a topic's records into table updates: a null key is skipped, a null value deletes the
@@ -42,7 +42,7 @@ impl<K, V: Clone, KS: Serde<K>, VS: Serde<V>, Ch: Children<K, Change<V>>> CacheO
         children: &mut Ch,
         task: &mut TaskContext,
     ) -> Option<Result<(), ProcessingError>> {
-        flush_owned_cache(&self.store, store, children, task)
+        flush_owned_cache(&self.store, &mut LastWrite::default(), store, children, task)
     }
 }
 
@@ -71,7 +71,7 @@ impl<K, V: Clone, KS: Serde<K>, VS: Serde<V>> Operator<Option<K>, Option<V>> for
             if !self.store.update_in_cache(&key, update, context)? {
                 task.skip_record(name, "key serializes to null");
             }
-            return forward_flushed(&self.store, children, task);
+            return forward_flushed(&self.store, &mut LastWrite::default(), children, task);
         }
         let Some((change, _)) = self
             .store

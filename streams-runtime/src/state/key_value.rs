@@ -49,6 +49,24 @@ pub struct KvStoreInner {
     ops: Option<Box<StoreOps>>,
 }
 
+/// The last write of an operator through its store's record cache, kept typed (with the bytes
+/// written) so that the flush forwarding it need not deserialize it again.
+pub(crate) struct LastWrite<K, V> {
+    key: Vec<u8>,
+    value: Vec<u8>,
+    entry: Option<(K, V)>,
+}
+
+impl<K, V> Default for LastWrite<K, V> {
+    fn default() -> Self {
+        LastWrite {
+            key: Vec::new(),
+            value: Vec::new(),
+            entry: None,
+        }
+    }
+}
+
 /// Java's `RecordBatch.NO_TIMESTAMP`: a value written without a timestamp (a plain `put` into a
 /// timestamped store); its changelog record takes the current record's timestamp.
 pub(super) const NO_TIMESTAMP: i64 = -1;
@@ -1105,8 +1123,21 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
     /// in flush order: the key, the change (from the store's previous value if old values are
     /// sent), the timestamp (the new value's own, else that of the write) and the context of the
     /// write.
+    /// Keeps `key` and `value`, just written through the cache by [`update_in_cache`]
+    /// (Self::update_in_cache), in `last` with their bytes, for [`drain_flushed`]
+    /// (Self::drain_flushed).
+    pub(crate) fn remember_write(&self, last: &mut LastWrite<K, V>, key: K, value: V) {
+        let inner = self.inner.borrow();
+        last.key.clear();
+        last.key.extend_from_slice(&inner.key_buf);
+        last.value.clear();
+        last.value.extend_from_slice(&inner.value_buf);
+        last.entry = Some((key, value));
+    }
+
     pub(crate) fn drain_flushed(
         &self,
+        last: &mut LastWrite<K, V>,
         mut forward: impl FnMut(K, Change<V>, i64, EntryContext) -> Result<(), ProcessingError>,
     ) -> Result<(), ProcessingError> {
         let (mut flushed, layout) = {
@@ -1121,12 +1152,25 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         let mut result = Ok(());
         for update in &mut flushed.updates {
             let bytes = |r: &std::ops::Range<usize>| &flushed.bytes[r.clone()];
+            // The operator's last write, when this is it (same key and value bytes): forwarded
+            // as written, without deserializing it again.
+            let written = match (&update.new, &last.entry) {
+                (Some(new), Some(_)) if last.key == bytes(&update.key) && last.value == bytes(new) => last.entry.take(),
+                _ => None,
+            };
             let decode = || -> Result<(K, Change<V>, i64), StoreError> {
-                let key = self
-                    .key_serde
-                    .deserialize(Some(bytes(&update.key)))
-                    .map_err(serde_error(layout.store))?;
-                let new = self.decode_stored(layout, update.new.as_ref().map(bytes))?;
+                let (key, new) = match written {
+                    Some((key, value)) => {
+                        let stored = update.new.as_ref().map(bytes).unwrap_or_default();
+                        (key, Some((value, layout.split(stored)?.0)))
+                    }
+                    None => (
+                        self.key_serde
+                            .deserialize(Some(bytes(&update.key)))
+                            .map_err(serde_error(layout.store))?,
+                        self.decode_stored(layout, update.new.as_ref().map(bytes))?,
+                    ),
+                };
                 let old = self.decode_stored(layout, update.old.as_ref().map(bytes))?;
                 let timestamp = match &new {
                     Some((_, ts)) if layout.timestamped => *ts,

@@ -34,6 +34,7 @@ pub use window::{WindowStore, WindowStoreIterator, WindowedIterator};
 use crate::error::{StoreError, StreamsError};
 use changelog::ChangelogBuffer;
 use key_value::KvStoreInner;
+pub(crate) use key_value::LastWrite;
 use segmented::{KeySchema, SegmentedStore};
 use std::cell::RefCell;
 use std::path::PathBuf;
