@@ -489,6 +489,12 @@ impl<G: TaskGraph> Task<G> {
         Ok(())
     }
 
+    /// The timestamp of the record processed last, as its source's extractor gave it (the
+    /// `record-lateness` metric compares it with stream time).
+    pub(crate) fn record_timestamp(&self) -> i64 {
+        self.context.current_timestamp
+    }
+
     /// The punctuations fired since the last call and the nanoseconds they took (the
     /// `punctuate-*` metrics).
     pub fn take_punctuation_counts(&mut self) -> (u64, u64) {

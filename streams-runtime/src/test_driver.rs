@@ -145,6 +145,11 @@ struct FedBack {
     headers: Headers,
 }
 
+/// How many addresses of sink topic names the driver remembers before it compares the names of
+/// further copies (the same literal in two places of the program, or names a topic extractor
+/// makes per record).
+const MAX_SINK_NAME_COPIES: usize = 64;
+
 /// The output topic with this name, created on first use; it feeds the source reading it.
 fn output_index(outputs: &mut Vec<OutputTopic>, sources: &[crate::topology::SourceSpec], topic: &str) -> usize {
     if let Some(i) = outputs.iter().position(|o| o.name == topic) {
@@ -287,12 +292,21 @@ impl<G: TaskGraph> DriverState<G> {
                     // program), or a topic chosen per record: resolved once, then found by
                     // address.
                     None => {
-                        let i = match sink_outputs.iter().find(|(s, _)| *s == t) {
-                            Some((_, i)) => *i,
-                            None => output_index(outputs, sources, t),
-                        };
-                        sink_outputs.push((t, i));
-                        i
+                        match sink_outputs.iter().find(|(s, _)| *s == t) {
+                            // Another copy of a known name: kept, up to a bound (a topic
+                            // extractor may make a new string per record).
+                            Some(&(_, i)) => {
+                                if sink_outputs.len() < MAX_SINK_NAME_COPIES {
+                                    sink_outputs.push((t, i));
+                                }
+                                i
+                            }
+                            None => {
+                                let i = output_index(outputs, sources, t);
+                                sink_outputs.push((t, i));
+                                i
+                            }
+                        }
                     }
                 },
                 Destination::Changelog(store) => changelog_outputs[store],

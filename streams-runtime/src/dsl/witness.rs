@@ -61,15 +61,24 @@ pub fn same_topic_serdes<KS, VS, W: SameSerdes<(KS, VS)>>(written: W) {
     let _ = written;
 }
 
-/// The serdes a topic is written with, `Self`, are those it is read with, `T`.
+/// The serdes a topic is written with, `Self`, write what the serdes it is read with, `T`, read:
+/// key and value each [`SameBytes`].
+pub trait SameSerdes<T> {}
+
+impl<A: SameBytes<C>, B: SameBytes<D>, C, D> SameSerdes<(C, D)> for (A, B) {}
+
+/// Serde `Self` writes the bytes serde `T` reads: the same serde, or one is the other's
+/// nullable form (`OptionSerde<S>` writes what `S` writes, or null).
 #[diagnostic::on_unimplemented(
-    message = "this topic is written with serdes `{Self}` but a source of the topology reads it with `{T}`",
+    message = "this topic is written with serde `{Self}` but a source of the topology reads it with `{T}`",
     label = "written here with `{Self}`",
     note = "use one pair of serdes per topic: name the source's serdes in this `to` (`key_serde:`, `value_serde:`), or change the source's"
 )]
-pub trait SameSerdes<T> {}
+pub trait SameBytes<T> {}
 
-impl<T> SameSerdes<T> for T {}
+impl<S> SameBytes<S> for S {}
+impl<S> SameBytes<OptionSerde<S>> for S {}
+impl<S> SameBytes<S> for OptionSerde<S> {}
 
 /// The type's default serde.
 pub struct UseDefault;

@@ -524,8 +524,10 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
     /// `-total`, `-latency-avg` and `-latency-max`, `poll-records-avg/max`,
     /// `task-created-`/`task-closed-rate/total`, `thread-start-time`), each task's
     /// (`stream-task-metrics`: `dropped-records-rate/total`; at `DEBUG` also `process-rate/total`
-    /// and `record-lateness-avg/max`) and each thread consumer's partition lags
-    /// (`consumer-fetch-manager-metrics`: `records-lag` per partition, `records-lag-max`).
+    /// and `record-lateness-avg/max`), each thread consumer's partition lags
+    /// (`consumer-fetch-manager-metrics`: `records-lag` per partition, `records-lag-max`) and,
+    /// at `DEBUG`, each key-value store's operations (`stream-state-metrics`: `put`, `get`,
+    /// `range`, ... as `-rate` and `-latency-avg/max` in nanoseconds; up to a second old).
     /// The same metrics go to the `metrics` crate's facade once a second (see
     /// [`crate::metrics`]).
     ///
@@ -540,17 +542,8 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
     /// # }
     /// ```
     pub fn metrics(&self) -> Vec<crate::metrics::Metric> {
-        let threads = self.shared.stream_threads();
-        let client_id = self.config.client_id_prefix(self.shared.process_id());
-        let mut out = vec![crate::metrics::Metric {
-            name: crate::metrics::MetricName {
-                name: "alive-stream-threads",
-                group: "stream-metrics",
-                tags: vec![("client-id", client_id)],
-            },
-            value: threads.len() as f64,
-        }];
-        for slot in threads.values() {
+        let mut out = vec![alive_stream_threads(&self.config, &self.shared)];
+        for slot in self.shared.stream_threads().values() {
             slot.metrics.snapshot(self.config.metrics_recording_level, &mut out);
         }
         out
@@ -1005,6 +998,18 @@ impl<T> Drop for KafkaStreams<T> {
         for t in other_threads.into_iter().chain(stream_threads.into_values()) {
             let _ = t.join();
         }
+    }
+}
+
+/// The client metric `alive-stream-threads` of this instance now.
+fn alive_stream_threads(config: &StreamsConfig, shared: &Shared) -> crate::metrics::Metric {
+    crate::metrics::Metric {
+        name: crate::metrics::MetricName {
+            name: "alive-stream-threads",
+            group: "stream-metrics",
+            tags: vec![("client-id", config.client_id_prefix(shared.process_id()))],
+        },
+        value: shared.stream_threads().len() as f64,
     }
 }
 

@@ -164,7 +164,7 @@ impl<G: TaskGraph> StreamTask<G> {
             // dropped, not processed, as in Java.
             let processed = self.task.process(next.source, raw);
             if processed.is_ok() {
-                self.round.processed(stream_time, next.timestamp);
+                self.round.processed(stream_time, self.task.record_timestamp());
             }
             if let Err(e) = processed {
                 let failed = Failed {

@@ -150,7 +150,7 @@ pub(crate) fn run<T: Topology>(
                     });
                     metrics.record_store_ops(&store_ops);
                 }
-                let mut snapshot = Vec::new();
+                let mut snapshot = vec![super::alive_stream_threads(config, shared)];
                 metrics.snapshot(config.metrics_recording_level, &mut snapshot);
                 crate::metrics::publish(&snapshot);
             }

@@ -5,32 +5,10 @@
 
 use super::TaskId;
 use crate::metrics::{Metric, RecordingLevel, Sensor, Snapshot};
+use crate::state::StoreOp;
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
-
-/// Each store operation's Java metric names: rate, average and maximum latency (nanoseconds).
-const STORE_OP_NAMES: [(&str, &str, &str, &str); 9] = [
-    ("put", "put-rate", "put-latency-avg", "put-latency-max"),
-    (
-        "put-if-absent",
-        "put-if-absent-rate",
-        "put-if-absent-latency-avg",
-        "put-if-absent-latency-max",
-    ),
-    ("put-all", "put-all-rate", "put-all-latency-avg", "put-all-latency-max"),
-    ("get", "get-rate", "get-latency-avg", "get-latency-max"),
-    ("delete", "delete-rate", "delete-latency-avg", "delete-latency-max"),
-    ("all", "all-rate", "all-latency-avg", "all-latency-max"),
-    ("range", "range-rate", "range-latency-avg", "range-latency-max"),
-    (
-        "prefix-scan",
-        "prefix-scan-rate",
-        "prefix-scan-latency-avg",
-        "prefix-scan-latency-max",
-    ),
-    ("flush", "flush-rate", "flush-latency-avg", "flush-latency-max"),
-];
 
 /// How often a thread publishes its metrics to the `metrics` facade.
 pub(crate) const PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
@@ -73,11 +51,11 @@ struct ThreadSensors {
 
 /// What a thread measures of one store: whether it is persistent, and per operation (Java's
 /// name) its calls, with their nanoseconds as values.
-type StoreSensors = (bool, BTreeMap<&'static str, Sensor>);
+type StoreSensors = (bool, BTreeMap<StoreOp, Sensor>);
 
 /// One store operation's calls since the thread last took them: task, store, whether the store
 /// is persistent, the operation's Java name, calls, total and largest nanoseconds.
-pub(crate) type StoreOpCalls = (TaskId, &'static str, bool, &'static str, u64, u64, u64);
+pub(crate) type StoreOpCalls = (TaskId, &'static str, bool, StoreOp, u64, u64, u64);
 
 /// What a thread measures of one task.
 #[derive(Debug, Default)]
@@ -187,10 +165,11 @@ impl ThreadMetrics {
         }
         let processed: u64 = round.tasks.iter().map(|(_, t)| t.processed).sum();
         if processed > 0 {
-            let per_record = ms(round.process_time) / processed as f64;
-            sensors
-                .process
-                .record(now, processed, ms(round.process_time), per_record);
+            // Punctuations are `punctuate-latency`'s, not processing's.
+            let punctuating: u64 = round.tasks.iter().map(|(_, t)| t.punctuate_ns).sum();
+            let processing = round.process_time.saturating_sub(Duration::from_nanos(punctuating));
+            let per_record = ms(processing) / processed as f64;
+            sensors.process.record(now, processed, ms(processing), per_record);
         }
         for (id, counts) in &round.tasks {
             if counts.punctuations > 0 {
@@ -295,11 +274,7 @@ impl ThreadMetrics {
                     now,
                 };
                 for (op, sensor) in ops {
-                    let (rate, avg, max) = STORE_OP_NAMES
-                        .iter()
-                        .find(|(name, ..)| name == op)
-                        .map(|(_, rate, avg, max)| (*rate, *avg, *max))
-                        .expect("every store operation has its metric names");
+                    let (rate, avg, max) = op.metric_names();
                     metrics.add(rate, sensor.rate(now));
                     metrics.avg_max(sensor, avg, max);
                 }

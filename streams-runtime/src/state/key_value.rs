@@ -909,8 +909,8 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         };
         if present || old.is_some() {
             inner.write(present)?;
+            inner.op_done(StoreOp::Put, started);
         }
-        inner.op_done(StoreOp::Put, started);
         Ok((Change { new, old }, timestamp))
     }
 
@@ -1119,13 +1119,11 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         self.inner.borrow_mut().flush_cache()
     }
 
-    /// Hands every update flushes of the store's cache wrote since the last call to `forward`,
-    /// in flush order: the key, the change (from the store's previous value if old values are
-    /// sent), the timestamp (the new value's own, else that of the write) and the context of the
-    /// write.
-    /// Keeps `key` and `value`, just written through the cache by [`update_in_cache`]
-    /// (Self::update_in_cache), in `last` with their bytes, for [`drain_flushed`]
-    /// (Self::drain_flushed).
+    /// Keeps `key` and `value`, just written through the cache by
+    /// [`update_in_cache`](Self::update_in_cache), in `last` with their bytes, for
+    /// [`drain_flushed`](Self::drain_flushed). The typed value is forwarded as it was computed,
+    /// as the uncached path forwards it (a serde that does not round-trip a value gives the same
+    /// output both ways).
     pub(crate) fn remember_write(&self, last: &mut LastWrite<K, V>, key: K, value: V) {
         let inner = self.inner.borrow();
         last.key.clear();
@@ -1135,6 +1133,11 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         last.entry = Some((key, value));
     }
 
+    /// Hands every update flushes of the store's cache wrote since the last call to `forward`,
+    /// in flush order: the key, the change (from the store's previous value if old values are
+    /// sent), the timestamp (the new value's own, else that of the write) and the context of the
+    /// write. The update that is `last`'s write (same key and value bytes) is forwarded with
+    /// `last`'s typed key and value.
     pub(crate) fn drain_flushed(
         &self,
         last: &mut LastWrite<K, V>,

@@ -16,6 +16,7 @@ mod rocks_settings;
 mod segmented;
 mod session;
 mod store_ops;
+pub(crate) use store_ops::StoreOp;
 mod uncommitted;
 mod versioned;
 mod window;
@@ -288,14 +289,14 @@ impl StoreSet {
         })
     }
 
-    /// Hands every logged write since the last call to `sink` as (store index, key, value,
-    /// timestamp if the write has its own).
     /// Whether any store the task owns logs to a changelog.
     #[inline]
     pub(crate) fn logs(&self) -> bool {
         self.logs
     }
 
+    /// Hands every logged write since the last call to `sink` as (store index, key, value,
+    /// timestamp if the write has its own).
     pub(crate) fn drain_changelogs(&self, mut sink: impl FnMut(usize, &[u8], Option<&[u8]>, Option<i64>)) {
         for (index, instance) in self.instances.iter().enumerate() {
             let mut sink = |k: &[u8], v: Option<&[u8]>, ts| sink(index, k, v, ts);
@@ -402,7 +403,7 @@ impl StoreSet {
     /// Hands the operations each key-value store counted since the last call (stores count
     /// them when the application records `DEBUG` metrics) to `visit`: the store's name, whether
     /// it is persistent, and per operation its Java name, calls, total and largest nanoseconds.
-    pub(crate) fn take_store_ops(&self, mut visit: impl FnMut(&'static str, bool, &'static str, u64, u64, u64)) {
+    pub(crate) fn take_store_ops(&self, mut visit: impl FnMut(&'static str, bool, StoreOp, u64, u64, u64)) {
         for (spec, instance) in self.specs.iter().zip(&self.instances) {
             let Instance::KeyValue(inner) = &instance.0 else {
                 continue;
@@ -414,7 +415,7 @@ impl StoreSet {
                 visit(
                     spec.name,
                     spec.persistent,
-                    op.java_name(),
+                    *op,
                     tally.calls,
                     tally.nanos,
                     tally.max_nanos,

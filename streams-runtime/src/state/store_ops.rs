@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 /// A store operation with a Java metric (`<name>-rate`, `<name>-latency-avg/max`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum StoreOp {
     Put,
     PutIfAbsent,
@@ -32,8 +32,28 @@ impl StoreOp {
         StoreOp::Flush,
     ];
 
-    /// Java's name of the operation's metrics.
-    pub(crate) fn java_name(self) -> &'static str {
+    /// Java's names of the operation's rate, average and maximum latency (nanoseconds).
+    pub(crate) fn metric_names(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            StoreOp::Put => ("put-rate", "put-latency-avg", "put-latency-max"),
+            StoreOp::PutIfAbsent => (
+                "put-if-absent-rate",
+                "put-if-absent-latency-avg",
+                "put-if-absent-latency-max",
+            ),
+            StoreOp::PutAll => ("put-all-rate", "put-all-latency-avg", "put-all-latency-max"),
+            StoreOp::Get => ("get-rate", "get-latency-avg", "get-latency-max"),
+            StoreOp::Delete => ("delete-rate", "delete-latency-avg", "delete-latency-max"),
+            StoreOp::All => ("all-rate", "all-latency-avg", "all-latency-max"),
+            StoreOp::Range => ("range-rate", "range-latency-avg", "range-latency-max"),
+            StoreOp::PrefixScan => ("prefix-scan-rate", "prefix-scan-latency-avg", "prefix-scan-latency-max"),
+            StoreOp::Flush => ("flush-rate", "flush-latency-avg", "flush-latency-max"),
+        }
+    }
+
+    /// Java's name of the operation.
+    #[cfg(test)]
+    fn java_name(self) -> &'static str {
         match self {
             StoreOp::Put => "put",
             StoreOp::PutIfAbsent => "put-if-absent",
@@ -98,5 +118,15 @@ mod tests {
         assert!(tallies[StoreOp::Get as usize].max_nanos <= tallies[StoreOp::Get as usize].nanos);
         assert_eq!(ops.take(), [OpTally::default(); StoreOp::ALL.len()]);
         assert_eq!(StoreOp::ALL.map(|op| op as usize), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        for op in StoreOp::ALL {
+            let name = op.java_name();
+            let expected = (
+                format!("{name}-rate"),
+                format!("{name}-latency-avg"),
+                format!("{name}-latency-max"),
+            );
+            let (rate, avg, max) = op.metric_names();
+            assert_eq!((rate.to_owned(), avg.to_owned(), max.to_owned()), expected);
+        }
     }
 }
