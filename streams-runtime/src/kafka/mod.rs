@@ -438,7 +438,7 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
         if config.bootstrap_servers.is_none() {
             return Err(crate::config::ConfigError::Missing("bootstrap.servers").into());
         }
-        let identity = state_directory::process_id(&config)?;
+        let identity = state_directory::process_id(&config, has_persistent_stores::<T>())?;
         Ok(KafkaStreams {
             topology,
             shared: Arc::new(Shared::new(&config, identity.id.clone())),
@@ -596,7 +596,10 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
             }
         }
         // The instance keeps its id: a restart after this one comes back as it.
-        state_directory::keep_process_id(&self.config, self.shared.process_id())
+        if has_persistent_stores::<T>() {
+            state_directory::keep_process_id(&self.config, self.shared.process_id())?;
+        }
+        Ok(())
     }
 
     /// Whether a thread of this instance still runs (one that did not stop within `close`'s
@@ -999,6 +1002,12 @@ impl<T> Drop for KafkaStreams<T> {
             let _ = t.join();
         }
     }
+}
+
+/// Whether topology `T` has a persistent store (local state worth coming back to: the process
+/// id is then kept in the state directory).
+fn has_persistent_stores<T: Topology>() -> bool {
+    T::STORES.iter().any(|s| s.persistent)
 }
 
 /// The client metric `alive-stream-threads` of this instance now.

@@ -76,8 +76,15 @@ pub(crate) struct ProcessIdentity {
 /// itself: the range assignor gives it the same partitions back when the group is the same,
 /// and they restore only what their checkpoints do not cover. While another instance of the
 /// application on this machine holds the directory, the id is a fresh one, not kept (two
-/// instances never share an id).
-pub(crate) fn process_id(config: &StreamsConfig) -> Result<ProcessIdentity, StreamsError> {
+/// instances never share an id). An application without persistent stores keeps nothing on
+/// disk (as Java's `StateDirectory` without persistent stores): its id is new at every start.
+pub(crate) fn process_id(config: &StreamsConfig, persistent_stores: bool) -> Result<ProcessIdentity, StreamsError> {
+    if !persistent_stores {
+        return Ok(ProcessIdentity {
+            id: new_process_id(),
+            _lock: None,
+        });
+    }
     let dir = config.state_dir.join(&config.application_id);
     let io = |source: std::io::Error| StreamsError::Io {
         context: format!("keeping the process id in {}", dir.display()).into(),
@@ -146,17 +153,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut config = crate::config::StreamsConfig::new("app");
         config.state_dir = dir.path().to_owned();
-        let first = super::process_id(&config).unwrap();
+        let first = super::process_id(&config, true).unwrap();
         let kept = first.id.clone();
         // While the first holds the directory, a second instance gets an id of its own.
-        assert_ne!(super::process_id(&config).unwrap().id, kept);
+        assert_ne!(super::process_id(&config, true).unwrap().id, kept);
         drop(first);
-        assert_eq!(super::process_id(&config).unwrap().id, kept);
+        assert_eq!(super::process_id(&config, true).unwrap().id, kept);
         std::fs::remove_dir_all(dir.path().join("app")).unwrap();
         assert_ne!(
-            super::process_id(&config).unwrap().id,
+            super::process_id(&config, true).unwrap().id,
             kept,
             "a wiped state gets a new id"
         );
+    }
+
+    #[test]
+    fn without_persistent_stores_nothing_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = crate::config::StreamsConfig::new("stateless");
+        config.state_dir = dir.path().join("state");
+        let first = super::process_id(&config, false).unwrap().id;
+        assert_ne!(super::process_id(&config, false).unwrap().id, first);
+        assert!(!config.state_dir.exists(), "no directory is created");
     }
 }
