@@ -148,9 +148,11 @@ impl SplitMix {
     }
 }
 
+// Ignored from issue 11 to 2026-12-03 (2 failures in 5 runs: committed updates not readable in
+// time). Since instances keep their process id, a restarted instance has its predecessor's
+// transactional id and fences the open transaction at once instead of leaving it to the
+// transaction timeout: 10 runs in a row passed, and it runs with the suite again.
 #[test]
-#[ignore = "not yet reliable: in 2 of 5 runs some committed updates never became readable within \
-            3 minutes (issue 11's closing note); run with --ignored"]
 fn a_seeded_crash_loop_under_exactly_once_commits_every_update_exactly_once() {
     let topics = "crash-loop";
     let (input, output) = (format!("{topics}-in"), format!("{topics}-out"));
