@@ -132,8 +132,9 @@ fn the_application_rides_out_the_loss_of_an_input_partition_leader_under_at_leas
 }
 
 #[test]
-#[ignore = "not yet reliable: in 1 of 5 runs no transaction committed after the coordinator's \
-            broker stopped (issue 11's closing note)"]
+#[ignore = "not yet reliable: in 1 of 5 runs no transaction commits after the coordinator's \
+            broker stopped and the test hangs to its bound (issue 11's closing note; again 1 of 5 \
+            on 2026-12-03, not diagnosed); run with --ignored"]
 fn the_application_rides_out_the_loss_of_its_transaction_coordinator_under_exactly_once() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))

@@ -20,6 +20,18 @@ use support::{RawRecord, app_id, await_running, kafka, word_counts};
 
 word_count_topology!(struct Metered { input: "metrics-in", output: "metrics-out" });
 
+/// The config of application `app` on the test broker with its state in `state`, plus `settings`.
+fn config(app: &str, state: &tempfile::TempDir, settings: &[(&str, &str)]) -> StreamsConfig {
+    let bootstrap = kafka().bootstrap();
+    let state_dir = state.path().display().to_string();
+    let base = [
+        ("application.id", app),
+        ("bootstrap.servers", bootstrap.as_str()),
+        ("state.dir", state_dir.as_str()),
+    ];
+    StreamsConfig::from_properties(base.iter().chain(settings).copied()).unwrap()
+}
+
 /// The value of the metric `group`/`name` whose tags include `tags`; `None` if there is none.
 fn value(metrics: &[Metric], group: &str, name: &str, tags: &[(&str, &str)]) -> Option<f64> {
     let found = metrics
@@ -60,18 +72,12 @@ fn the_application_reports_javas_metrics_and_prometheus_text_holds_them() {
     kafka().send("metrics-in", None, &records);
 
     let state = tempfile::tempdir().unwrap();
-    let bootstrap = kafka().bootstrap();
-    let state_dir = state.path().display().to_string();
-    let config = StreamsConfig::from_properties([
-        ("application.id", app.as_str()),
-        ("bootstrap.servers", bootstrap.as_str()),
+    let settings = [
         ("commit.interval.ms", "100"),
-        ("state.dir", state_dir.as_str()),
         ("metrics.recording.level", "DEBUG"),
         ("deserialization.exception.handler", "LogAndContinueExceptionHandler"),
-    ])
-    .unwrap();
-    let mut streams = KafkaStreams::new(Metered, config).unwrap();
+    ];
+    let mut streams = KafkaStreams::new(Metered, config(&app, &state, &settings)).unwrap();
     let started = Instant::now();
     streams.start().unwrap();
     let streams = Arc::new(streams);
@@ -239,15 +245,7 @@ fn a_long_restoration_reports_its_progress() {
 
     word_count_topology!(struct Restoring { input: "progress-in", output: "progress-out" });
     let state = tempfile::tempdir().unwrap();
-    let bootstrap = kafka().bootstrap();
-    let state_dir = state.path().display().to_string();
-    let config = StreamsConfig::from_properties([
-        ("application.id", app.as_str()),
-        ("bootstrap.servers", bootstrap.as_str()),
-        ("state.dir", state_dir.as_str()),
-    ])
-    .unwrap();
-    let mut streams = KafkaStreams::new(Restoring, config).unwrap();
+    let mut streams = KafkaStreams::new(Restoring, config(&app, &state, &[])).unwrap();
     let progress = Arc::new(std::sync::Mutex::new(Vec::new()));
     let restored = Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = Arc::clone(&progress);

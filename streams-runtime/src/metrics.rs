@@ -150,7 +150,17 @@ pub(crate) struct Snapshot<'a> {
     pub(crate) now: Instant,
 }
 
-impl Snapshot<'_> {
+impl<'a> Snapshot<'a> {
+    /// Metrics of `group` with `tags`, added to `out`, read at `now`.
+    pub(crate) fn new(
+        out: &'a mut Vec<Metric>,
+        group: &'static str,
+        tags: &'a [(&'static str, String)],
+        now: Instant,
+    ) -> Self {
+        Snapshot { out, group, tags, now }
+    }
+
     /// Adds one metric.
     pub(crate) fn add(&mut self, name: &'static str, value: f64) {
         self.out.push(Metric {

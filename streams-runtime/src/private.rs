@@ -81,30 +81,23 @@ pub const fn check_processor_stores(topology: &str, processor: &str, fields: &[S
     let mut i = 0;
     while i < fields.len() {
         let field = fields[i];
-        let mut found = false;
-        let mut j = 0;
-        while j < declared.len() {
-            if str_eq(declared[j].name, field.name) {
-                found = true;
-                if !kind_eq(declared[j].kind, field.kind) {
-                    Message::new()
-                        .push("store \"")
-                        .push(field.name)
-                        .push("\" is declared in topology ")
-                        .push(topology)
-                        .push(" as a ")
-                        .push(declared[j].kind.name())
-                        .push(" store, but processor ")
-                        .push(processor)
-                        .push(" needs a ")
-                        .push(field.kind.name())
-                        .push(" store; change the declaration's `kind` or the field's type")
-                        .fail();
-                }
-            }
-            j += 1;
+        let j = decl_index(declared, field.name);
+        if j != usize::MAX && !kind_eq(declared[j].kind, field.kind) {
+            Message::new()
+                .push("store \"")
+                .push(field.name)
+                .push("\" is declared in topology ")
+                .push(topology)
+                .push(" as a ")
+                .push(declared[j].kind.name())
+                .push(" store, but processor ")
+                .push(processor)
+                .push(" needs a ")
+                .push(field.kind.name())
+                .push(" store; change the declaration's `kind` or the field's type")
+                .fail();
         }
-        if !found {
+        if j == usize::MAX {
             let mut m = Message::new()
                 .push("store \"")
                 .push(field.name)

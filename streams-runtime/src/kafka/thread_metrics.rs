@@ -5,7 +5,7 @@
 
 use super::TaskId;
 use crate::metrics::{Metric, RecordingLevel, Sensor, Snapshot};
-use crate::state::StoreOp;
+use crate::state::{OpTally, StoreOp};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -54,8 +54,8 @@ struct ThreadSensors {
 type StoreSensors = (bool, BTreeMap<StoreOp, Sensor>);
 
 /// One store operation's calls since the thread last took them: task, store, whether the store
-/// is persistent, the operation's Java name, calls, total and largest nanoseconds.
-pub(crate) type StoreOpCalls = (TaskId, &'static str, bool, StoreOp, u64, u64, u64);
+/// is persistent, the operation, and its calls with their total and largest nanoseconds.
+pub(crate) type StoreOpCalls = (TaskId, &'static str, bool, StoreOp, OpTally);
 
 /// What a thread measures of one task.
 #[derive(Debug, Default)]
@@ -193,14 +193,13 @@ impl ThreadMetrics {
     pub(crate) fn record_store_ops(&self, calls: &[StoreOpCalls]) {
         let now = Instant::now();
         let mut sensors = self.sensors();
-        for &(task, store, persistent, op, count, nanos, max_nanos) in calls {
+        for &(task, store, persistent, op, tally) in calls {
             let (_, ops) = sensors
                 .stores
                 .entry((task, store))
                 .or_insert_with(|| (persistent, BTreeMap::new()));
-            ops.entry(op)
-                .or_default()
-                .record(now, count, nanos as f64, max_nanos as f64);
+            let sensor = ops.entry(op).or_default();
+            sensor.record(now, tally.calls, tally.nanos as f64, tally.max_nanos as f64);
         }
     }
 
@@ -220,12 +219,7 @@ impl ThreadMetrics {
         let sensors = self.sensors();
         let s = &*sensors;
         let tags = [("thread-id", s.thread_id.clone())];
-        let mut thread = Snapshot {
-            out: &mut *out,
-            group: "stream-thread-metrics",
-            tags: &tags,
-            now,
-        };
+        let mut thread = Snapshot::new(&mut *out, "stream-thread-metrics", &tags, now);
         thread.rate_total(&s.process, "process-rate", "process-total");
         thread.avg_max(&s.process, "process-latency-avg", "process-latency-max");
         thread.rate_total(&s.poll, "poll-rate", "poll-total");
@@ -240,12 +234,7 @@ impl ThreadMetrics {
         thread.add("thread-start-time", s.start_time_ms as f64);
         for (id, task) in s.tasks.iter().filter(|(_, t)| t.active) {
             let tags = [("thread-id", s.thread_id.clone()), ("task-id", id.to_string())];
-            let mut metrics = Snapshot {
-                out: &mut *out,
-                group: "stream-task-metrics",
-                tags: &tags,
-                now,
-            };
+            let mut metrics = Snapshot::new(&mut *out, "stream-task-metrics", &tags, now);
             metrics.rate_total(&task.dropped, "dropped-records-rate", "dropped-records-total");
             if level >= RecordingLevel::Debug {
                 metrics.rate_total(&task.process, "process-rate", "process-total");
@@ -267,12 +256,7 @@ impl ThreadMetrics {
                     ("task-id", task.to_string()),
                     (scope, (*store).to_owned()),
                 ];
-                let mut metrics = Snapshot {
-                    out: &mut *out,
-                    group: "stream-state-metrics",
-                    tags: &tags,
-                    now,
-                };
+                let mut metrics = Snapshot::new(&mut *out, "stream-state-metrics", &tags, now);
                 for (op, sensor) in ops {
                     let (rate, avg, max) = op.metric_names();
                     metrics.add(rate, sensor.rate(now));
@@ -281,12 +265,7 @@ impl ThreadMetrics {
             }
         }
         let client = [("client-id", s.consumer_id.clone())];
-        let mut fetch = Snapshot {
-            out: &mut *out,
-            group: "consumer-fetch-manager-metrics",
-            tags: &client,
-            now,
-        };
+        let mut fetch = Snapshot::new(&mut *out, "consumer-fetch-manager-metrics", &client, now);
         fetch.add("records-lag-max", s.lag_max.max(now));
         for (topic, partition, lag) in &s.lags {
             let tags = [
@@ -294,12 +273,7 @@ impl ThreadMetrics {
                 ("topic", topic.clone()),
                 ("partition", partition.to_string()),
             ];
-            let mut fetch = Snapshot {
-                out: &mut *out,
-                group: "consumer-fetch-manager-metrics",
-                tags: &tags,
-                now,
-            };
+            let mut fetch = Snapshot::new(&mut *out, "consumer-fetch-manager-metrics", &tags, now);
             fetch.add("records-lag", *lag as f64);
         }
     }

@@ -16,7 +16,7 @@ mod rocks_settings;
 mod segmented;
 mod session;
 mod store_ops;
-pub(crate) use store_ops::StoreOp;
+pub(crate) use store_ops::{OpTally, StoreOp};
 mod uncommitted;
 mod versioned;
 mod window;
@@ -402,8 +402,8 @@ impl StoreSet {
 
     /// Hands the operations each key-value store counted since the last call (stores count
     /// them when the application records `DEBUG` metrics) to `visit`: the store's name, whether
-    /// it is persistent, and per operation its Java name, calls, total and largest nanoseconds.
-    pub(crate) fn take_store_ops(&self, mut visit: impl FnMut(&'static str, bool, StoreOp, u64, u64, u64)) {
+    /// it is persistent, the operation and its tally (calls, total and largest nanoseconds).
+    pub(crate) fn take_store_ops(&self, mut visit: impl FnMut(&'static str, bool, StoreOp, OpTally)) {
         for (spec, instance) in self.specs.iter().zip(&self.instances) {
             let Instance::KeyValue(inner) = &instance.0 else {
                 continue;
@@ -411,15 +411,8 @@ impl StoreSet {
             let Some(tallies) = inner.borrow_mut().take_ops() else {
                 continue;
             };
-            for (op, tally) in store_ops::StoreOp::ALL.iter().zip(tallies) {
-                visit(
-                    spec.name,
-                    spec.persistent,
-                    *op,
-                    tally.calls,
-                    tally.nanos,
-                    tally.max_nanos,
-                );
+            for (op, tally) in StoreOp::ALL.into_iter().zip(tallies) {
+                visit(spec.name, spec.persistent, op, tally);
             }
         }
     }
