@@ -25,7 +25,7 @@ macro_rules! word_count_topology {
                             .map(str::to_owned)
                             .collect::<Vec<_>>()
                     })
-                    .group_by(|_, word| word.clone())
+                    .group_by(|_, word| -> String { word.clone() })
                     .count(store: "counts-store")
                     .to_stream()
                     .to($output, key_serde: StringSerde, value_serde: OptionSerde<LongSerde>);

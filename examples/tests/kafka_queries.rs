@@ -87,7 +87,8 @@ fn a_running_application_answers_queries_from_its_stores() {
     let expected = word_counts(&input);
 
     let mut streams = KafkaStreams::new(Queried, config(&app, state.path(), "2")).unwrap();
-    let store = streams.key_value_store::<String, i64>("counts-store").unwrap();
+    // The typed accessor of the DSL's store: no name, no spelled-out types.
+    let store = streams.store(Queried::store_counts_store());
     match store.get(&"w1".to_owned()) {
         Err(StreamsError::StoreNotQueryable { store, reason }) => {
             assert_eq!((store.as_str(), reason), ("counts-store", NotQueryable::NotStarted));

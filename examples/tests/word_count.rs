@@ -8,7 +8,7 @@ use streams_runtime::prelude::*;
 fn quick_start_lines_yield_the_reference_count_updates_in_order() {
     let driver = test_driver(&WordCount).unwrap();
     let mut input = driver.input_topic(WordCount::source_lines());
-    let mut output = driver.output_topic_as::<String, Option<i64>>("streams-wordcount-output");
+    let mut output = driver.output_topic(WordCount::to_streams_wordcount_output());
     input.pipe_input(None, "all streams lead to kafka".to_owned()).unwrap();
     input.pipe_input(None, "hello kafka streams".to_owned()).unwrap();
     let expected: Vec<(String, Option<i64>)> = [
@@ -34,7 +34,7 @@ fn counts_are_queryable_in_the_named_store_and_words_are_lower_cased() {
     input
         .pipe_input(None, "Kafka KAFKA kafka, streams!".to_owned())
         .unwrap();
-    let store = driver.key_value_store::<String, i64>("counts-store").unwrap();
+    let store = driver.store(WordCount::store_counts_store());
     assert_eq!(store.get(&"kafka".to_owned()).unwrap(), Some(3));
     assert_eq!(store.get(&"streams".to_owned()).unwrap(), Some(1));
     assert_eq!(store.get(&"Kafka".to_owned()).unwrap(), None);

@@ -73,7 +73,7 @@ pub mod __private;
 /// let mut input = driver.input_topic(Counting::source_words());
 /// input.pipe_input(None, "kafka".to_owned())?;
 /// input.pipe_input(None, "kafka".to_owned())?;
-/// let mut output = driver.output_topic_as::<String, i64>("counts");
+/// let mut output = driver.output_topic(Counting::sink_counts_out());
 /// assert_eq!(output.read_key_value()?, ("kafka".to_owned(), 1));
 /// assert_eq!(output.read_key_value()?, ("kafka".to_owned(), 2));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -99,7 +99,7 @@ pub use streams_macros::Processor;
 ///         stream lines { topic: "lines", key: Option<String>, value: String }
 ///         lines
 ///             .flat_map_values(|line| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
-///             .group_by(|_, word| word.clone())
+///             .group_by(|_, word| -> String { word.clone() })
 ///             .count(store: "counts-store", persistent: false)
 ///             .to_stream()
 ///             .to("word-counts", key_serde: StringSerde, value_serde: OptionSerde<LongSerde>);
@@ -108,9 +108,10 @@ pub use streams_macros::Processor;
 ///
 /// let driver = test_driver(&WordCount)?;
 /// driver.input_topic(WordCount::source_lines()).pipe_input(None, "to be or not to be".to_owned())?;
-/// let counts = driver.output_topic_as::<String, Option<i64>>("word-counts").read_key_values_to_map()?;
+/// // Typed accessors of what the DSL creates: the grouping's closure names the key type.
+/// let counts = driver.output_topic(WordCount::to_word_counts()).read_key_values_to_map()?;
 /// assert_eq!(counts["to"], Some(2));
-/// assert_eq!(counts["not"], Some(1));
+/// assert_eq!(driver.store(WordCount::store_counts_store()).get(&"not".to_owned())?, Some(1));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub use streams_macros::topology;

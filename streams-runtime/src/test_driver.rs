@@ -8,11 +8,9 @@ use crate::graph::{RawRecord, TaskGraph};
 use crate::processor::{PunctuationType, TaskId};
 use crate::record::{Headers, Record};
 use crate::serde::{DefaultSerde, Encoded, Serde, SerdeOf};
-use crate::state::{
-    DEFAULT_CACHE_MAX_BYTES, KeyValueStore, SessionStore, StoreContext, StoreHandle, ThreadCache, WindowStore,
-};
+use crate::state::{DEFAULT_CACHE_MAX_BYTES, KeyValueStore, SessionStore, StoreContext, ThreadCache, WindowStore};
 use crate::task::{Destination, Task, create_task};
-use crate::topology::{NodeSpecKind, SinkRef, SourceRef, StoreRef, Topology};
+use crate::topology::{NodeSpecKind, SourceRef, Topology, TypedSink, TypedStore};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::marker::PhantomData;
@@ -543,11 +541,13 @@ impl<G: TaskGraph> TopologyTestDriver<G> {
         }
     }
 
-    /// The output topic of a sink.
-    pub fn output_topic<K, V, KS: Serde<K>, VS: Serde<V>>(
+    /// The output topic of a sink: `MyTopology::sink_<name>()` of a Processor API sink, or
+    /// `MyTopology::to_<topic>()` of a DSL `to`.
+    #[allow(clippy::type_complexity)]
+    pub fn output_topic<S: TypedSink>(
         &self,
-        sink: SinkRef<K, V, KS, VS>,
-    ) -> TestOutputTopic<G, K, V, KS, VS> {
+        sink: S,
+    ) -> TestOutputTopic<G, S::Key, S::Value, S::KeySerde, S::ValueSerde> {
         self.output_topic_named(sink.topic())
     }
 
@@ -575,8 +575,8 @@ impl<G: TaskGraph> TopologyTestDriver<G> {
         }
     }
 
-    /// A store of the task, typed as the topology declares it.
-    pub fn store<H: StoreHandle>(&self, store: StoreRef<H>) -> H {
+    /// A store of the task, typed as the topology declares it: `MyTopology::store_<name>()`.
+    pub fn store<S: TypedStore>(&self, store: S) -> S::Handle {
         self.state
             .borrow()
             .task

@@ -7,6 +7,7 @@ use crate::graph::TaskGraph;
 pub use crate::graph::{
     DefaultPartitioner, RecordTimestamp, StreamPartitioner, TimestampExtractor, WallclockTimestamp,
 };
+use crate::serde::Serde;
 use crate::state::{StoreField, StoreHandle, StoreSet, StoreSpec};
 use std::fmt;
 use std::marker::PhantomData;
@@ -198,6 +199,67 @@ impl<K, V, KS, VS> SinkRef<K, V, KS, VS> {
     /// The sink's topic.
     pub fn topic(&self) -> &'static str {
         self.topic
+    }
+}
+
+/// What `topology!` generates, as `store_<name>()` or `to_<topic>()`, for a DSL store or `to`
+/// topic whose key or value type the topology's text does not name: a type only rustc infers,
+/// such as the result of a closure without a return type. Passing it where a typed store or
+/// sink is wanted is a compile error that says how to name the type.
+#[derive(Debug, Clone, Copy)]
+pub struct TypesNotNamed;
+
+/// A reference to a topology's sink with its record types and serdes (see
+/// [`TopologyTestDriver::output_topic`](crate::test_driver::TopologyTestDriver::output_topic)).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a typed sink of a topology",
+    label = "expected a `sink_<name>()` or `to_<topic>()` accessor of a topology",
+    note = "a DSL `to` gets `TypesNotNamed` when the topology does not name the types it writes: give the closure that makes them an explicit return type (`|_, word| -> String {{ word.clone() }}`), or read the topic by name (`output_topic_as::<K, V>(\"topic\")`)"
+)]
+pub trait TypedSink {
+    /// The records' key type.
+    type Key;
+    /// The records' value type.
+    type Value;
+    /// The key serde the sink writes with.
+    type KeySerde: Serde<Self::Key>;
+    /// The value serde the sink writes with.
+    type ValueSerde: Serde<Self::Value>;
+    /// The topic.
+    fn topic(&self) -> &'static str;
+}
+
+impl<K, V, KS: Serde<K>, VS: Serde<V>> TypedSink for SinkRef<K, V, KS, VS> {
+    type Key = K;
+    type Value = V;
+    type KeySerde = KS;
+    type ValueSerde = VS;
+
+    fn topic(&self) -> &'static str {
+        self.topic
+    }
+}
+
+/// A reference to a topology's store with its handle type (see
+/// [`TopologyTestDriver::store`](crate::test_driver::TopologyTestDriver::store) and
+/// [`KafkaStreams::store`](crate::kafka::KafkaStreams::store)).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a typed store of a topology",
+    label = "expected a `store_<name>()` accessor of a topology",
+    note = "a DSL store gets `TypesNotNamed` when the topology does not name its key or value type: give the closure that makes it an explicit return type (`.group_by(|_, word| -> String {{ word.clone() }})`), or read the store by name (`key_value_store::<K, V>(\"name\")`)"
+)]
+pub trait TypedStore {
+    /// The handle the store is read through.
+    type Handle: StoreHandle;
+    /// The store's index in [`Topology::STORES`].
+    fn index(&self) -> usize;
+}
+
+impl<H: StoreHandle> TypedStore for StoreRef<H> {
+    type Handle = H;
+
+    fn index(&self) -> usize {
+        self.index
     }
 }
 

@@ -192,7 +192,7 @@ fn run_until_stopped(
 fn run_on_driver(lines: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let driver = test_driver(&WordCount)?;
     let mut input = driver.input_topic(WordCount::source_lines());
-    let mut output = driver.output_topic_as::<String, Option<i64>>(OUTPUT);
+    let mut output = driver.output_topic(WordCount::to_streams_wordcount_output());
     for line in lines {
         input.pipe_input(None, line.clone())?;
     }

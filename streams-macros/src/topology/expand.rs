@@ -7,6 +7,7 @@ use super::chunked;
 use super::dsl::{Op, OpDef};
 use super::expand_dsl;
 use super::model::{NodeDef, NodeKind, SinkDef, SourceDef, StoreDef, StoreShape, TopologyDef};
+use super::record_types;
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -371,6 +372,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
 
     // --- typed accessors for the test driver ---
     let mut accessors = Vec::new();
+    let mut taken = std::collections::HashSet::new();
     for (index, (_, n)) in source_nodes.iter().enumerate() {
         let NodeKind::Source(s) = &n.kind else { continue };
         let Types {
@@ -380,6 +382,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             value_serde: vs,
         } = Types::source(s);
         let f = format_ident!("source_{}", snake(&n.name));
+        taken.insert(f.to_string());
         let topic = &s.topics[0];
         let doc = format!("The source `{}` (topic \"{}\").", n.name, topic.value());
         accessors.push(quote! {
@@ -398,6 +401,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             value_serde: vs,
         } = Types::sink(def, wiring, i, s);
         let f = format_ident!("sink_{}", snake(&n.name));
+        taken.insert(f.to_string());
         let topic = &s.topic;
         let doc = format!("The sink `{}` (topic \"{}\").", n.name, topic.value());
         accessors.push(quote! {
@@ -413,6 +417,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             continue;
         }
         let f = format_ident!("store_{}", snake(&s.ident));
+        taken.insert(f.to_string());
         let handle = store_clause_handle(s, &processors);
         let doc = format!("The store \"{}\".", s.name.value());
         accessors.push(quote! {
@@ -430,8 +435,11 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             .position(|(_, n)| n.name == *ident)
             .expect("a repartition sink names a source of this topology")
     };
+    let order = forward_order(def, wiring);
+    let (dsl_accessors, type_checks) = record_types::dsl_accessors(def, wiring, &order, &mut taken);
+    accessors.extend(dsl_accessors);
     let mut forward = Vec::new();
-    for i in forward_order(def, wiring) {
+    for &i in &order {
         let n = &nodes[i];
         let w = expand_dsl::witness(i);
         let span = n.name.span();
@@ -564,6 +572,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         ) -> ::core::result::Result<impl ::streams_runtime::__private::TaskGraph + use<>, ::streams_runtime::error::StreamsError> {
             let _ = #st;
             #(#forward)*
+            #(#type_checks)*
             #(#build)*
             ::core::result::Result::Ok(#sources)
         }

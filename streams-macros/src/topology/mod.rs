@@ -6,6 +6,7 @@ mod dsl;
 mod expand;
 mod expand_dsl;
 mod model;
+mod record_types;
 
 use crate::ctxt::Ctxt;
 use proc_macro2::TokenStream;

@@ -99,6 +99,9 @@ pub struct StoreDef {
     pub value: Option<Type>,
     /// Created by a DSL operator (a table or an aggregation) rather than a `store` clause.
     pub dsl: bool,
+    /// Named by the user (Java's queryable store name): a `store` clause, a `table`, or an
+    /// aggregation's `store: ".."`; such a store gets a `store_<name>()` accessor.
+    pub queryable: bool,
     pub key_serde: Option<Type>,
     pub value_serde: Option<Type>,
     /// `persistent:` as written; `None` is the default: RocksDB when the runtime has its
@@ -444,6 +447,7 @@ pub fn parse(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<TopologyDef> {
                         key,
                         value,
                         dsl: false,
+                        queryable: true,
                         key_serde,
                         value_serde,
                         persistent,

@@ -39,7 +39,7 @@ use crate::metadata::{KeyQueryMetadata, StreamsMetadata};
 use crate::processor::TaskId;
 use crate::serde::{DefaultSerde, Serde};
 use crate::state::{KeyValueStore, SessionStore, StoreHandle, ThreadCache, WindowStore};
-use crate::topology::{StoreRef, Topology};
+use crate::topology::{Topology, TypedStore};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -617,7 +617,10 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
     /// A read-only view of a store of the topology over this instance's tasks (Java's
     /// `KafkaStreams.store`), typed as the topology declares it:
     /// `streams.store(MyTopology::store_counts()).get(&key)`.
-    pub fn store<H: StoreHandle + 'static>(&self, store: StoreRef<H>) -> StoreQuery<H> {
+    pub fn store<S: TypedStore>(&self, store: S) -> StoreQuery<S::Handle>
+    where
+        S::Handle: 'static,
+    {
         StoreQuery::new(Arc::clone(&self.shared), store.index(), T::STORES[store.index()].name)
     }
 

@@ -80,6 +80,7 @@ impl Scope<'_> {
             table,
         } = grouping;
         let store_name = args.string("store");
+        let queryable = store_name.is_some();
         let (persistent, logging) = (args.boolean("persistent"), args.boolean("logging"));
         let caching = args.boolean("caching");
         let explicit_value_serde = args.ty("value_serde");
@@ -140,6 +141,7 @@ impl Scope<'_> {
             key: None,
             value: None,
             dsl: true,
+            queryable,
             key_serde: group_serdes.key.clone(),
             value_serde: value_serde.clone(),
             persistent,

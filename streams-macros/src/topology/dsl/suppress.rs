@@ -89,6 +89,7 @@ fn suppress(scope: &mut Scope<'_>, mut call: Call, table: Table) -> Option<Handl
         key: None,
         value: None,
         dsl: true,
+        queryable: false,
         key_serde: None,
         value_serde: None,
         persistent: Some(false),

@@ -76,6 +76,7 @@ impl Scope<'_> {
             key: Some(key.clone()),
             value: Some(value.clone()),
             dsl: true,
+            queryable: true,
             key_serde: serdes.key.clone(),
             value_serde: serdes.value.clone(),
             persistent,

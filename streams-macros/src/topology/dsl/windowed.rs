@@ -298,6 +298,7 @@ impl Scope<'_> {
             ..
         } = grouping;
         let store_name = args.string("store");
+        let queryable = store_name.is_some();
         let (persistent, logging) = (args.boolean("persistent"), args.boolean("logging"));
         let explicit_value_serde = args.ty("value_serde");
         // Window and session stores do not cache (yet): `caching: false` says what they do.
@@ -424,6 +425,7 @@ impl Scope<'_> {
             key: None,
             value: None,
             dsl: true,
+            queryable,
             key_serde: group_serdes.key.clone(),
             value_serde: value_serde.clone(),
             persistent,
