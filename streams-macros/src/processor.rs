@@ -3,8 +3,8 @@
 //! stores.
 
 use crate::ctxt::Ctxt;
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, LitStr, Type};
 
@@ -37,11 +37,31 @@ pub fn expand(input: DeriveInput) -> TokenStream {
     let rt = quote!(::streams_runtime::__private);
 
     let stores: Vec<_> = fields.iter().filter(|f| f.store.is_some()).collect();
-    let store_fields = stores.iter().map(|f| {
+    // A non-generic processor's store fields are checked once each, by a marker's impl
+    // (`CheckedHandle`), so a field that is no store handle is one error at its type.
+    let generic = !input.generics.params.is_empty();
+    let marker = |i: usize| format_ident!("__StoreField{}", i, span = Span::mixed_site());
+    let markers = stores.iter().enumerate().filter(|_| !generic).map(|(i, f)| {
+        let (m, ty) = (marker(i), &f.ty);
+        let handle = quote_spanned!(ty.span()=> type Handle = #ty;);
+        quote! {
+            struct #m;
+            impl #rt::CheckedHandle for #m {
+                #handle
+            }
+        }
+    });
+    let store_fields = stores.iter().enumerate().map(|(i, f)| {
         let store_name = f.store.as_ref().expect("filtered on store");
         let ty = &f.ty;
+        let kind = if generic {
+            quote_spanned!(ty.span()=> <#ty as ::streams_runtime::state::StoreHandle>::KIND)
+        } else {
+            let m = marker(i);
+            quote!(#rt::field_kind::<#m>())
+        };
         quote_spanned! {ty.span()=>
-            #rt::StoreField { name: #store_name, kind: <#ty as ::streams_runtime::state::StoreHandle>::KIND }
+            #rt::StoreField { name: #store_name, kind: #kind }
         }
     });
     let field_types = stores.iter().enumerate().map(|(i, f)| {
@@ -55,10 +75,15 @@ pub fn expand(input: DeriveInput) -> TokenStream {
             }
         }
     });
+    let mut store_index = 0..;
     let inits = fields.iter().map(|f| {
         let ident = &f.ident;
         match &f.store {
-            Some(store_name) => quote!(#ident: stores.bind(#store_name)?),
+            Some(store_name) if generic => quote!(#ident: stores.bind(#store_name)?),
+            Some(store_name) => {
+                let m = marker(store_index.next().expect("unbounded"));
+                quote!(#ident: #rt::bind_field::<#m>(stores, #store_name)?)
+            }
             None => quote_spanned!(f.ty.span()=> #ident: ::core::default::Default::default()),
         }
     });
@@ -88,6 +113,7 @@ pub fn expand(input: DeriveInput) -> TokenStream {
             }
 
             #(#field_types)*
+            #(#markers)*
         };
     }
 }

@@ -6,7 +6,7 @@
 //! types of the same shape.
 
 use crate::error::{ProcessingError, RecordPart, StreamsError};
-use crate::processor::{ChildId, Processor, ProcessorContext, PunctuationType, ScheduleId, TaskId};
+use crate::processor::{ChildId, Processor, ProcessorContext, ProcessorSpec, PunctuationType, ScheduleId, TaskId};
 use crate::record::{Headers, Record, RecordMetadata};
 use crate::serde::Serde;
 use crate::task::{Destination, TaskContext};
@@ -276,16 +276,56 @@ impl<K, V, Ch: Children<K, V>> ProcessorContext<K, V> for NodeContext<'_, Ch> {
 }
 
 /// A user processor and its children.
-pub struct ProcessorNode<P, Ch> {
+pub struct ProcessorNode<M: ProcessorInput, Ch> {
     name: &'static str,
     id: u32,
-    processor: P,
+    processor: M::Processor,
     children: Ch,
 }
 
-impl<P, Ch> ProcessorNode<P, Ch> {
+/// A Processor API node's input as `topology!` checks it: an impl per node (on a generated
+/// marker type) whose processor must accept the records of the node's first parent. A
+/// mismatch fails that impl alone, at the parent's mention, and the graph adds no error.
+pub trait ProcessorInput {
+    /// The key type the parent produces.
+    type Key;
+    /// The value type the parent produces.
+    type Value;
+    /// The processor.
+    type Processor: Processor + AcceptsRecords<Self::Key, Self::Value>;
+}
+
+/// The input of a DSL `process(P)` node: `P`'s own (the DSL checks its parent's types).
+pub struct OwnInput<P>(PhantomData<P>);
+
+impl<P: Processor> ProcessorInput for OwnInput<P> {
+    type Key = P::KeyIn;
+    type Value = P::ValueIn;
+    type Processor = P;
+}
+
+/// Holds when a processor's `input = (K, V)` is `(K, V)`: passes a parent's record on as the
+/// processor's input (the same type).
+#[diagnostic::on_unimplemented(
+    message = "processor `{Self}` does not accept the records `({K}, {V})` its parent produces",
+    label = "this parent produces `({K}, {V})`",
+    note = "the processor's `#[processor(input = (K, V))]` must match its parents' output types"
+)]
+pub trait AcceptsRecords<K, V>: ProcessorSpec {
+    /// The record, as the processor's input type (the identity).
+    fn accept(record: Record<K, V>) -> Record<Self::KeyIn, Self::ValueIn>;
+}
+
+impl<P: ProcessorSpec> AcceptsRecords<P::KeyIn, P::ValueIn> for P {
+    #[inline(always)]
+    fn accept(record: Record<P::KeyIn, P::ValueIn>) -> Record<P::KeyIn, P::ValueIn> {
+        record
+    }
+}
+
+impl<M: ProcessorInput, Ch> ProcessorNode<M, Ch> {
     /// A processor node; `id` is unique within the topology.
-    pub fn new(name: &'static str, id: u32, processor: P, children: Ch) -> Self {
+    pub fn new(name: &'static str, id: u32, processor: M::Processor, children: Ch) -> Self {
         ProcessorNode {
             name,
             id,
@@ -295,7 +335,7 @@ impl<P, Ch> ProcessorNode<P, Ch> {
     }
 }
 
-impl<P: Processor, Ch: Children<P::KeyOut, P::ValueOut>> NodeLifecycle for ProcessorNode<P, Ch> {
+impl<M: ProcessorInput, Ch: Children<OutKey<M>, OutValue<M>>> NodeLifecycle for ProcessorNode<M, Ch> {
     fn init(&mut self, task: &mut TaskContext) -> Result<(), ProcessingError> {
         let mut ctx = NodeContext {
             task: &mut *task,
@@ -338,16 +378,21 @@ impl<P: Processor, Ch: Children<P::KeyOut, P::ValueOut>> NodeLifecycle for Proce
     }
 }
 
-impl<P: Processor, Ch: Children<P::KeyOut, P::ValueOut>> Node<P::KeyIn, P::ValueIn> for ProcessorNode<P, Ch> {
+/// The key type a processor node forwards.
+type OutKey<M> = <<M as ProcessorInput>::Processor as ProcessorSpec>::KeyOut;
+/// The value type a processor node forwards.
+type OutValue<M> = <<M as ProcessorInput>::Processor as ProcessorSpec>::ValueOut;
+
+impl<M: ProcessorInput, Ch: Children<OutKey<M>, OutValue<M>>> Node<M::Key, M::Value> for ProcessorNode<M, Ch> {
     #[inline]
-    fn process(&mut self, record: Record<P::KeyIn, P::ValueIn>, task: &mut TaskContext) -> Result<(), ProcessingError> {
+    fn process(&mut self, record: Record<M::Key, M::Value>, task: &mut TaskContext) -> Result<(), ProcessingError> {
         let mut ctx = NodeContext {
             task,
             children: &mut self.children,
             node: self.id,
         };
         self.processor
-            .process(record, &mut ctx)
+            .process(M::Processor::accept(record), &mut ctx)
             .map_err(|e| e.at_node(self.name))
     }
 

@@ -317,6 +317,66 @@ pub const fn assert_same_store<Field: SameStore<Declared>, Declared>() {}
 /// Checks that `S` (de)serializes `T`.
 pub const fn assert_serde<T, S: Serde<T>>() {}
 
+/// A `#[store]` field's type as `#[derive(Processor)]` declares it: an impl per field (on a
+/// generated marker type), whose `Handle` must be a store handle. A field of another type fails
+/// that impl alone, at the field's type, and the code using the field adds no error of its own.
+pub trait CheckedHandle {
+    /// The field's type.
+    type Handle: crate::state::StoreHandle;
+}
+
+/// The store kind of the field marker `M`.
+pub const fn field_kind<M: CheckedHandle>() -> StoreKind {
+    <M::Handle as crate::state::StoreHandle>::KIND
+}
+
+/// Binds the field marker `M`'s handle to the store `name`.
+pub fn bind_field<M: CheckedHandle>(stores: &StoreSet, name: &str) -> Result<M::Handle, StreamsError> {
+    stores.bind(name)
+}
+
+/// A source's or sink's serde as `topology!` declares it: an impl per serde (on a generated
+/// marker type), whose `Serde` must handle `Type`. A wrong serde fails that impl alone, at the
+/// user's token, and the graph, holding [`Checked<Marker>`], adds no error of its own.
+pub trait CheckedSerde {
+    /// The type (de)serialized.
+    type Type;
+    /// The serde.
+    type Serde: Serde<Self::Type>;
+}
+
+/// The serde a [`CheckedSerde`] marker names.
+pub struct Checked<M: CheckedSerde>(M::Serde);
+
+impl<M: CheckedSerde> Default for Checked<M> {
+    #[inline]
+    fn default() -> Self {
+        Checked(M::Serde::default())
+    }
+}
+
+impl<M: CheckedSerde> Clone for Checked<M> {
+    #[inline]
+    fn clone(&self) -> Self {
+        Checked(self.0.clone())
+    }
+}
+
+impl<M: CheckedSerde> Serde<M::Type> for Checked<M> {
+    #[inline]
+    fn serialize(&self, value: &M::Type, out: &mut Vec<u8>) -> Result<crate::serde::Encoded, crate::serde::SerdeError> {
+        self.0.serialize(value, out)
+    }
+    #[inline]
+    fn deserialize(&self, data: Option<&[u8]>) -> Result<M::Type, crate::serde::SerdeError> {
+        self.0.deserialize(data)
+    }
+    #[inline]
+    fn is_null(&self, value: &M::Type) -> bool {
+        self.0.is_null(value)
+    }
+}
+
 /// Checks that `P` implements the Processor API.
 pub const fn assert_processor<P: crate::processor::Processor + ProcessorStores>() {}
 

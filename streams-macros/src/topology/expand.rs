@@ -144,6 +144,81 @@ fn serde_checks(
     quote!(#key_check #value_check)
 }
 
+/// The `ProcessorInput` marker of Processor API node `node` of type `ty`, declared in
+/// `markers`: its impl checks once, spanned on the first parent's mention, that the processor
+/// accepts what that parent produces (`parent`), so a mismatch is one error rather than one more
+/// from the graph's type.
+fn processor_input(
+    markers: &mut Vec<TokenStream>,
+    node: usize,
+    ty: &syn::Type,
+    def: &NodeDef,
+    parent: &NodeDef,
+) -> TokenStream {
+    let (key, value) = output_types(parent).expect("parents are never sinks");
+    let marker = format_ident!("__ProcessorInput{}", node, span = proc_macro2::Span::mixed_site());
+    let rt = quote!(::streams_runtime::__private);
+    let processor = quote_spanned!(def.parents[0].span()=> type Processor = #ty;);
+    markers.push(quote! {
+        struct #marker;
+        impl #rt::ProcessorInput for #marker {
+            type Key = #key;
+            type Value = #value;
+            #processor
+        }
+    });
+    quote!(#marker)
+}
+
+/// The checks of a source's or sink's default serdes (the serdes it names are checked by
+/// `checked_serde`).
+fn default_serde_checks(
+    types: &Types,
+    key_serde: &Option<syn::Type>,
+    value_serde: &Option<syn::Type>,
+    key_span: proc_macro2::Span,
+    value_span: proc_macro2::Span,
+) -> TokenStream {
+    let key = key_serde.is_none().then(|| {
+        let (k, ks) = (&types.key, &types.key_serde);
+        quote_spanned!(key_span=> const _: () = ::streams_runtime::__private::assert_serde::<#k, #ks>();)
+    });
+    let value = value_serde.is_none().then(|| {
+        let (v, vs) = (&types.value, &types.value_serde);
+        quote_spanned!(value_span=> const _: () = ::streams_runtime::__private::assert_serde::<#v, #vs>();)
+    });
+    quote!(#key #value)
+}
+
+/// The serde of a source's or sink's key or value (`part`) in the graph. A serde the topology
+/// names is `Checked<M>` over a marker `M` declared in `markers`, whose impl checks it once,
+/// spanned on it, so a wrong serde is one error rather than one more from the graph's type. A
+/// default serde is `SerdeOf<T>`, spanned on `span` (a type without one fails wherever it is
+/// named: the graph would hold a serde it cannot make).
+fn checked_serde(
+    markers: &mut Vec<TokenStream>,
+    node: usize,
+    part: &str,
+    ty: &TokenStream,
+    serde: &Option<syn::Type>,
+    span: proc_macro2::Span,
+) -> TokenStream {
+    let Some(serde) = serde else {
+        return quote_spanned!(span=> ::streams_runtime::serde::SerdeOf<#ty>);
+    };
+    let marker = format_ident!("__Serde{}{}", part, node, span = proc_macro2::Span::mixed_site());
+    let serde = quote_spanned!(serde.span()=> #serde);
+    let rt = quote!(::streams_runtime::__private);
+    markers.push(quote! {
+        struct #marker;
+        impl #rt::CheckedSerde for #marker {
+            type Type = #ty;
+            type Serde = #serde;
+        }
+    });
+    quote!(#rt::Checked<#marker>)
+}
+
 /// The index of processor `p`'s `#[store]` field bound to store `s` if it has one of the store's
 /// kind, else `usize::MAX` (a const expression: a field of another kind is
 /// `check_processor_stores`'s error alone).
@@ -184,9 +259,10 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     for (i, n) in nodes.iter().enumerate() {
         match &n.kind {
             NodeKind::Source(s) => {
+                // Named serdes are checked where the graph declares them (`checked_serde`).
                 let types = Types::source(s);
                 let (k, v) = (&types.key, &types.value);
-                checks.push(serde_checks(
+                checks.push(default_serde_checks(
                     &types,
                     &s.key_serde,
                     &s.value_serde,
@@ -204,7 +280,8 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                 checks.push(
                     quote_spanned!(ty.span()=> const _: () = ::streams_runtime::__private::assert_processor::<#ty>();),
                 );
-                for (k, &parent) in wiring.parents[i].iter().enumerate() {
+                // The first parent's records are checked by `processor_input`.
+                for (k, &parent) in wiring.parents[i].iter().enumerate().skip(1) {
                     let (pk, pv) = output_types(&nodes[parent]).expect("parents are never sinks");
                     let edge = n.parents[k].span();
                     checks.push(quote_spanned!(edge=>
@@ -227,7 +304,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                         const _: () = ::streams_runtime::__private::assert_flows_into::<#pv, #v>();
                     ));
                 }
-                checks.push(serde_checks(
+                checks.push(default_serde_checks(
                     &types,
                     &s.key_serde,
                     &s.value_serde,
@@ -463,6 +540,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     let st = expand_dsl::stores_param();
     let mut uses_left: Vec<usize> = wiring.parents.iter().map(Vec::len).collect();
     let mut node_lets: Vec<TokenStream> = vec![TokenStream::new(); nodes.len()];
+    let mut serde_markers = Vec::new();
     for &i in &wiring.leaves_first {
         let n = &nodes[i];
         let v = var(i);
@@ -490,12 +568,9 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         let rt = quote_spanned!(span=> ::streams_runtime::__private);
         let node = match &n.kind {
             NodeKind::Source(s) => {
-                let Types {
-                    key: k,
-                    value: vt,
-                    key_serde: ks,
-                    value_serde: vs,
-                } = Types::source(s);
+                let (k, vt) = (&s.key, &s.value);
+                let ks = checked_serde(&mut serde_markers, i, "Key", &quote!(#k), &s.key_serde, k.span());
+                let vs = checked_serde(&mut serde_markers, i, "Value", &quote!(#vt), &s.value_serde, vt.span());
                 let te = s.timestamp_extractor.as_ref().map_or_else(
                     || quote_spanned!(span=> ::streams_runtime::__private::RecordTimestamp),
                     ToTokens::to_token_stream,
@@ -504,14 +579,13 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             }
             NodeKind::Processor(p) => {
                 let ty = &p.ty;
-                quote_spanned!(span=> #rt::ProcessorNode::new(#node_name, #id, <#ty as #rt::ProcessorStores>::create(#st)?, #children))
+                let input = processor_input(&mut serde_markers, i, ty, n, &nodes[wiring.parents[i][0]]);
+                quote_spanned!(span=> #rt::ProcessorNode::<#input, _>::new(#node_name, #id, <#ty as #rt::ProcessorStores>::create(#st)?, #children))
             }
             NodeKind::Sink(s) => {
-                let Types {
-                    key_serde: ks,
-                    value_serde: vs,
-                    ..
-                } = Types::sink(def, wiring, i, s);
+                let Types { key, value, .. } = Types::sink(def, wiring, i, s);
+                let ks = checked_serde(&mut serde_markers, i, "Key", &key, &s.key_serde, span);
+                let vs = checked_serde(&mut serde_markers, i, "Value", &value, &s.value_serde, span);
                 let part = s.partitioner.as_ref().map_or_else(
                     || quote_spanned!(span=> ::streams_runtime::__private::DefaultPartitioner),
                     ToTokens::to_token_stream,
@@ -571,6 +645,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             #nodes_param: ::streams_runtime::topology::NodeSet<'_>,
         ) -> ::core::result::Result<impl ::streams_runtime::__private::TaskGraph + use<>, ::streams_runtime::error::StreamsError> {
             let _ = #st;
+            #(#serde_markers)*
             #(#forward)*
             #(#type_checks)*
             #(#build)*

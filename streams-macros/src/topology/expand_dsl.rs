@@ -603,7 +603,9 @@ pub fn build(def: &TopologyDef, wiring: &Wiring, i: usize, children: TokenStream
     let id = i as u32;
     match op {
         Op::To { .. } => quote_spanned!(span=> #o),
-        Op::Process(_) => quote_spanned!(span=> #rt::ProcessorNode::new(#name, #id, #o, #children)),
+        Op::Process(ty) => {
+            quote_spanned!(span=> #rt::ProcessorNode::<#rt::OwnInput<#ty>, _>::new(#name, #id, #o, #children))
+        }
         Op::RepartitionSource { .. } => quote_spanned!(span=> #o.build(#name, #children)),
         // Operators whose store may cache: a commit flushes the cache through them.
         Op::TableSource { versioned: false, .. } | Op::Aggregate { .. } => {
