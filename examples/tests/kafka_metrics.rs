@@ -16,7 +16,7 @@ use streams_runtime::kafka::KafkaStreams;
 use streams_runtime::metadata::HostInfo;
 use streams_runtime::metrics::Metric;
 use streams_runtime::prelude::*;
-use support::{RawRecord, app_id, await_running, kafka, word_counts};
+use support::{RawRecord, TimedRecord, app_id, await_running, kafka, word_counts};
 
 word_count_topology!(struct Metered { input: "metrics-in", output: "metrics-out" });
 
@@ -277,4 +277,64 @@ fn a_long_restoration_reports_its_progress() {
         assert!(p.eta().is_some());
         last = p.restored;
     }
+}
+
+topology! {
+    /// A tumbling-window count and a session count of one input.
+    struct WindowedCounts {
+        stream events { topic: "metrics-windowed-in", key: String, value: String }
+        events.group_by_key().windowed_by(tumbling(5ms)).count(store: "per-window").to_stream().to("metrics-windowed-out");
+        events.group_by_key().windowed_by(session(100ms)).count(store: "per-session").to_stream().to("metrics-session-out");
+    }
+}
+
+#[test]
+fn window_and_session_stores_report_their_operations_under_javas_scopes() {
+    let app = app_id("metrics-windowed");
+    kafka().create_topics(
+        &["metrics-windowed-in", "metrics-windowed-out", "metrics-session-out"],
+        1,
+    );
+    // Ten records of one key, 1 ms apart: each is one fetch and one put of its tumbling window;
+    // each joins the key's one session, which is looked up, removed (from the second record
+    // on: the merged session ends later) and put again.
+    // (Recent timestamps, a multiple of the window size apart from 0: the broker deletes records
+    // older than its retention.)
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let base = now.as_secs() as i64 * 1000;
+    let records: Vec<TimedRecord<'_>> = (0..10).map(|t| (Some(&b"k"[..]), Some(&b"v"[..]), base + t)).collect();
+    kafka().send_at("metrics-windowed-in", None, &records);
+    let state = tempfile::tempdir().unwrap();
+    let settings = [("commit.interval.ms", "100"), ("metrics.recording.level", "DEBUG")];
+    let mut streams = KafkaStreams::new(WindowedCounts, config(&app, &state, &settings)).unwrap();
+    let started = Instant::now();
+    streams.start().unwrap();
+    await_running(&streams);
+
+    let state = "stream-state-metrics";
+    let window = [("task-id", "0_0"), ("rocksdb-window-state-id", "per-window")];
+    let session = [("task-id", "0_0"), ("rocksdb-session-state-id", "per-session")];
+    // Within the first 30 s a rate is the calls divided by 30 s (Java's minimum window).
+    let calls =
+        |name: &str, tags: &[(&str, &str)]| value(&streams.metrics(), state, name, tags).map(|r| (r * 30.0).round());
+    let window_puts = await_value(10.0, || calls("put-rate", &window));
+    let session_puts = await_value(10.0, || calls("put-rate", &session));
+    let read = [
+        window_puts,
+        calls("fetch-rate", &window),
+        session_puts,
+        calls("fetch-rate", &session),
+        calls("remove-rate", &session),
+    ];
+    if started.elapsed() < Duration::from_secs(25) {
+        assert_eq!(read, [Some(10.0), Some(10.0), Some(10.0), Some(10.0), Some(9.0)]);
+    } else {
+        assert!(read.iter().all(|r| r.is_some_and(|r| r > 0.0)), "{read:?}");
+    }
+    let latency = value(&streams.metrics(), state, "fetch-latency-avg", &window).unwrap();
+    assert!(latency.is_finite() && latency > 0.0, "nanoseconds: {latency}");
+    assert!(value(&streams.metrics(), state, "flush-rate", &session).is_some_and(|r| r > 0.0));
+    streams.close(Duration::from_secs(10));
 }

@@ -228,7 +228,8 @@ pub struct StreamsConfig {
 
 /// Which metrics are recorded (Java's `metrics.recording.level`): `INFO` (the default) records
 /// the client and thread metrics and the tasks' dropped records; `DEBUG` adds the task-level
-/// metrics (process, record lateness) and the key-value stores' (`stream-state-metrics`);
+/// metrics (process, record lateness) and the key-value, window and session stores'
+/// (`stream-state-metrics`);
 /// `TRACE` adds nothing more here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub enum RecordingLevel {

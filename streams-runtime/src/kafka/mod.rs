@@ -526,8 +526,9 @@ impl<T: Topology + Clone + Send + 'static> KafkaStreams<T> {
     /// (`stream-task-metrics`: `dropped-records-rate/total`; at `DEBUG` also `process-rate/total`
     /// and `record-lateness-avg/max`), each thread consumer's partition lags
     /// (`consumer-fetch-manager-metrics`: `records-lag` per partition, `records-lag-max`) and,
-    /// at `DEBUG`, each key-value store's operations (`stream-state-metrics`: `put`, `get`,
-    /// `range`, ... as `-rate` and `-latency-avg/max` in nanoseconds; up to a second old).
+    /// at `DEBUG`, each key-value, window and session store's operations
+    /// (`stream-state-metrics`: `put`, `get`, `range`, `fetch`, `remove`, ... as `-rate` and
+    /// `-latency-avg/max` in nanoseconds; up to a second old).
     /// The same metrics go to the `metrics` crate's facade once a second (see
     /// [`crate::metrics`]).
     ///

@@ -142,9 +142,9 @@ pub(crate) fn run<T: Topology>(
                 if config.metrics_recording_level >= RecordingLevel::Debug {
                     store_ops.clear();
                     tasks.each_task(&mut |id, stores| {
-                        stores.take_store_ops(|store, persistent, op, tally| {
+                        stores.take_store_ops(|store, scope, op, tally| {
                             if tally.calls > 0 {
-                                store_ops.push((id, store, persistent, op, tally));
+                                store_ops.push((id, store, scope, op, tally));
                             }
                         })
                     });

@@ -44,18 +44,18 @@ struct ThreadSensors {
     lags: Vec<(String, i32, i64)>,
     /// The reported lags; values: the largest of each report.
     lag_max: Sensor,
-    /// Per task and key-value store (at `DEBUG`): whether it is persistent, and per operation
-    /// (Java's name) its calls, with their nanoseconds as values.
+    /// Per task and store (at `DEBUG`): its metrics scope, and per operation (Java's name) its
+    /// calls, with their nanoseconds as values.
     stores: BTreeMap<(TaskId, &'static str), StoreSensors>,
 }
 
-/// What a thread measures of one store: whether it is persistent, and per operation (Java's
-/// name) its calls, with their nanoseconds as values.
-type StoreSensors = (bool, BTreeMap<StoreOp, Sensor>);
+/// What a thread measures of one store: its metrics scope (`rocksdb-state-id`, ...), and per
+/// operation (Java's name) its calls, with their nanoseconds as values.
+type StoreSensors = (&'static str, BTreeMap<StoreOp, Sensor>);
 
-/// One store operation's calls since the thread last took them: task, store, whether the store
-/// is persistent, the operation, and its calls with their total and largest nanoseconds.
-pub(crate) type StoreOpCalls = (TaskId, &'static str, bool, StoreOp, OpTally);
+/// One store operation's calls since the thread last took them: task, store, the store's
+/// metrics scope, the operation, and its calls with their total and largest nanoseconds.
+pub(crate) type StoreOpCalls = (TaskId, &'static str, &'static str, StoreOp, OpTally);
 
 /// What a thread measures of one task.
 #[derive(Debug, Default)]
@@ -193,11 +193,11 @@ impl ThreadMetrics {
     pub(crate) fn record_store_ops(&self, calls: &[StoreOpCalls]) {
         let now = Instant::now();
         let mut sensors = self.sensors();
-        for &(task, store, persistent, op, tally) in calls {
+        for &(task, store, scope, op, tally) in calls {
             let (_, ops) = sensors
                 .stores
                 .entry((task, store))
-                .or_insert_with(|| (persistent, BTreeMap::new()));
+                .or_insert_with(|| (scope, BTreeMap::new()));
             let sensor = ops.entry(op).or_default();
             sensor.record(now, tally.calls, tally.nanos as f64, tally.max_nanos as f64);
         }
@@ -242,15 +242,10 @@ impl ThreadMetrics {
             }
         }
         if level >= RecordingLevel::Debug {
-            for ((task, store), (persistent, ops)) in &s.stores {
+            for ((task, store), (scope, ops)) in &s.stores {
                 if !s.tasks.get(task).is_some_and(|t| t.active) {
                     continue;
                 }
-                let scope = if *persistent {
-                    "rocksdb-state-id"
-                } else {
-                    "in-memory-state-id"
-                };
                 let tags = [
                     ("thread-id", s.thread_id.clone()),
                     ("task-id", task.to_string()),

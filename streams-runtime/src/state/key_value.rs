@@ -5,7 +5,7 @@ use super::cache::{Below, EntryContext, NamedCache, Slot};
 use super::memory::{Entry, InMemoryKvStore};
 #[cfg(feature = "rocksdb")]
 use super::rocks::RocksDbKvStore;
-use super::store_ops::{OpTally, StoreOp, StoreOps};
+use super::store_ops::{Meter, StoreOp};
 use super::uncommitted::Uncommitted;
 use super::{
     CacheState, ChangelogBuffer, Instance, StoreContext, StoreHandle, StoreInstance, StoreKind, StoreSpec, serde_error,
@@ -17,7 +17,6 @@ use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::ops::Bound;
 use std::rc::Rc;
-use std::time::Instant;
 
 #[derive(Debug)]
 enum Backend {
@@ -46,7 +45,13 @@ pub struct KvStoreInner {
     pub(super) key_buf: Vec<u8>,
     value_buf: Vec<u8>,
     /// The operations' calls and time, when the application records `DEBUG` metrics.
-    ops: Option<Box<StoreOps>>,
+    pub(super) ops: Meter,
+}
+
+impl super::store_ops::Metered for KvStoreInner {
+    fn meter(&mut self) -> &mut Meter {
+        &mut self.ops
+    }
 }
 
 /// The last write of an operator through its store's record cache, kept typed (with the bytes
@@ -202,7 +207,7 @@ impl KvStoreInner {
             cache: spec.caching.then(|| NamedCache::new(context.cache.clone(), index)),
             key_buf: Vec::new(),
             value_buf: Vec::new(),
-            ops: context.store_metrics.then(Box::default),
+            ops: Meter::new(context.store_metrics),
         })
     }
 
@@ -218,27 +223,8 @@ impl KvStoreInner {
             cache: None,
             key_buf: Vec::new(),
             value_buf: Vec::new(),
-            ops: None,
+            ops: Meter::default(),
         }
-    }
-
-    /// When an operation starts, if the store counts its operations.
-    #[inline]
-    pub(super) fn op_started(&self) -> Option<Instant> {
-        self.ops.as_ref().map(|_| Instant::now())
-    }
-
-    /// Counts a call of `op` that started at `started` (`None`: the store does not count).
-    #[inline]
-    pub(super) fn op_done(&mut self, op: StoreOp, started: Option<Instant>) {
-        if let (Some(ops), Some(started)) = (&mut self.ops, started) {
-            ops.add(op, started);
-        }
-    }
-
-    /// The operations counted since the last call (`None` if the store does not count them).
-    pub(super) fn take_ops(&mut self) -> Option<[OpTally; StoreOp::ALL.len()]> {
-        self.ops.as_mut().map(|ops| ops.take())
     }
 
     #[cfg(feature = "rocksdb")]
@@ -663,7 +649,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> StoreHandle for KeyValueStore<K, V, KS, V
         match &instance.0 {
             Instance::KeyValue(inner) => Some(KeyValueStore {
                 inner: Rc::clone(inner),
-                metered: inner.borrow().ops.is_some(),
+                metered: inner.borrow().ops.is_on(),
                 key_serde: KS::default(),
                 value_serde: VS::default(),
                 types: PhantomData,
@@ -726,13 +712,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
     /// Runs `run`, counted as a call of `op` when the store counts its operations.
     #[inline]
     fn metered<R>(&self, op: StoreOp, run: impl FnOnce() -> R) -> R {
-        if !self.metered {
-            return run();
-        }
-        let started = Some(Instant::now());
-        let result = run();
-        self.inner.borrow_mut().op_done(op, started);
-        result
+        super::store_ops::metered(self.metered, &self.inner, op, run)
     }
 
     /// The value for `key`, if any.
@@ -807,7 +787,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         let in_place = matches!(inner.backend, Backend::Memory(_))
             && inner.uncommitted.is_none()
             && inner.cache.is_none()
-            && inner.ops.is_none();
+            && !inner.ops.is_on();
         let change = if in_place {
             self.update_in_memory(&mut inner, f)?
         } else {
@@ -897,19 +877,19 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
         V: Clone,
     {
         let layout = inner.layout();
-        let started = inner.op_started();
+        let started = inner.ops.started();
         let old = inner.read_key_buf(|bytes| self.decode_stored(layout, bytes))??;
-        inner.op_done(StoreOp::Get, started);
+        inner.ops.done(StoreOp::Get, started);
         let (new, timestamp) = f(old.clone());
         let old = old.map(|(v, _)| v);
-        let started = inner.op_started();
+        let started = inner.ops.started();
         let present = match &new {
             Some(v) => self.encode_value(inner, v, timestamp)?,
             None => false,
         };
         if present || old.is_some() {
             inner.write(present)?;
-            inner.op_done(StoreOp::Put, started);
+            inner.ops.done(StoreOp::Put, started);
         }
         Ok((Change { new, old }, timestamp))
     }
@@ -1100,17 +1080,17 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> KeyValueStore<K, V, KS, VS> {
             return Ok(false);
         }
         let layout = inner.layout();
-        let started = inner.op_started();
+        let started = inner.ops.started();
         let (old, slot) = inner.read_cached_slot(|bytes| self.decode_stored(layout, bytes))?;
-        inner.op_done(StoreOp::Get, started);
+        inner.ops.done(StoreOp::Get, started);
         let (new, timestamp) = f(old?);
-        let started = inner.op_started();
+        let started = inner.ops.started();
         let present = match &new {
             Some(v) => self.encode_value(&mut inner, v, timestamp)?,
             None => false,
         };
         inner.put_cached_at(slot, present, context)?;
-        inner.op_done(StoreOp::Put, started);
+        inner.ops.done(StoreOp::Put, started);
         Ok(true)
     }
 

@@ -389,30 +389,47 @@ impl StoreSet {
             match &instance.0 {
                 Instance::KeyValue(inner) => {
                     let mut inner = inner.borrow_mut();
-                    let started = inner.op_started();
+                    let started = inner.ops.started();
                     inner.flush()?;
-                    inner.op_done(store_ops::StoreOp::Flush, started);
+                    inner.ops.done(store_ops::StoreOp::Flush, started);
                 }
-                Instance::Window(inner) | Instance::Session(inner) => inner.borrow().flush()?,
+                Instance::Window(inner) | Instance::Session(inner) => {
+                    let mut inner = inner.borrow_mut();
+                    let started = inner.ops.started();
+                    inner.flush()?;
+                    inner.ops.done(store_ops::StoreOp::Flush, started);
+                }
                 Instance::Versioned(inner) => inner.borrow().flush()?,
             }
         }
         Ok(())
     }
 
-    /// Hands the operations each key-value store counted since the last call (stores count
-    /// them when the application records `DEBUG` metrics) to `visit`: the store's name, whether
-    /// it is persistent, the operation and its tally (calls, total and largest nanoseconds).
-    pub(crate) fn take_store_ops(&self, mut visit: impl FnMut(&'static str, bool, StoreOp, OpTally)) {
+    /// Hands the operations each key-value, window and session store counted since the last
+    /// call (stores count them when the application records `DEBUG` metrics) to `visit`: the
+    /// store's name, its Java metrics scope (`rocksdb-window-state-id`, ...), the operation and
+    /// its tally (calls, total and largest nanoseconds).
+    pub(crate) fn take_store_ops(&self, mut visit: impl FnMut(&'static str, &'static str, StoreOp, OpTally)) {
         for (spec, instance) in self.specs.iter().zip(&self.instances) {
-            let Instance::KeyValue(inner) = &instance.0 else {
-                continue;
+            let (tallies, scopes) = match &instance.0 {
+                Instance::KeyValue(inner) => (
+                    inner.borrow_mut().ops.take(),
+                    ("rocksdb-state-id", "in-memory-state-id"),
+                ),
+                Instance::Window(inner) => (
+                    inner.borrow_mut().ops.take(),
+                    ("rocksdb-window-state-id", "in-memory-window-state-id"),
+                ),
+                Instance::Session(inner) => (
+                    inner.borrow_mut().ops.take(),
+                    ("rocksdb-session-state-id", "in-memory-session-state-id"),
+                ),
+                Instance::Versioned(_) => continue,
             };
-            let Some(tallies) = inner.borrow_mut().take_ops() else {
-                continue;
-            };
+            let Some(tallies) = tallies else { continue };
+            let scope = if spec.persistent { scopes.0 } else { scopes.1 };
             for (op, tally) in StoreOp::ALL.into_iter().zip(tallies) {
-                visit(spec.name, spec.persistent, op, tally);
+                visit(spec.name, scope, op, tally);
             }
         }
     }

@@ -182,6 +182,14 @@ pub(crate) struct SegmentedStore {
     committed_emitted_close_time: i64,
     pub(crate) key_buf: Vec<u8>,
     pub(crate) value_buf: Vec<u8>,
+    /// The operations' calls and time, when the application records `DEBUG` metrics.
+    pub(crate) ops: super::store_ops::Meter,
+}
+
+impl super::store_ops::Metered for SegmentedStore {
+    fn meter(&mut self) -> &mut super::store_ops::Meter {
+        &mut self.ops
+    }
 }
 
 impl SegmentedStore {
@@ -190,6 +198,7 @@ impl SegmentedStore {
         let mut store = Self::unowned(spec, schema);
         store.changelog = super::changelog_buffer(spec);
         store.uncommitted = context.exactly_once.then(BTreeMap::new);
+        store.ops = super::store_ops::Meter::new(context.store_metrics);
         if spec.persistent {
             let disk = Disk {
                 dir: context.task_dir.join("rocksdb").join(spec.name),
@@ -224,6 +233,7 @@ impl SegmentedStore {
             committed_emitted_close_time: crate::task::UNKNOWN_TIME,
             key_buf: Vec::new(),
             value_buf: Vec::new(),
+            ops: super::store_ops::Meter::default(),
         }
     }
 

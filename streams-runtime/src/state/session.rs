@@ -3,6 +3,7 @@
 
 use super::key_value::{Layout, NO_TIMESTAMP};
 use super::segmented::{KeySchema, SegmentedStore};
+use super::store_ops::{StoreOp, metered};
 use super::window::WindowedIterator;
 use super::{Instance, StoreHandle, StoreInstance, StoreKind, serde_error};
 use crate::error::StoreError;
@@ -21,6 +22,8 @@ use std::rc::Rc;
 /// stream time (the largest session end put) minus the retention period are gone.
 pub struct SessionStore<K, V, KS = SerdeOf<K>, VS = SerdeOf<V>> {
     inner: Rc<RefCell<SegmentedStore>>,
+    /// Whether the store counts its operations (`DEBUG` metrics).
+    metered: bool,
     key_serde: KS,
     value_serde: VS,
     types: PhantomData<fn(K) -> V>,
@@ -30,6 +33,7 @@ impl<K, V, KS: Clone, VS: Clone> Clone for SessionStore<K, V, KS, VS> {
     fn clone(&self) -> Self {
         SessionStore {
             inner: Rc::clone(&self.inner),
+            metered: self.metered,
             key_serde: self.key_serde.clone(),
             value_serde: self.value_serde.clone(),
             types: PhantomData,
@@ -52,6 +56,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> StoreHandle for SessionStore<K, V, KS, VS
         match &instance.0 {
             Instance::Session(inner) => Some(SessionStore {
                 inner: Rc::clone(inner),
+                metered: inner.borrow().ops.is_on(),
                 key_serde: KS::default(),
                 value_serde: VS::default(),
                 types: PhantomData,
@@ -81,6 +86,12 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> SessionStore<K, V, KS, VS> {
 
     /// Writes the aggregate of a session (a value that serializes to null removes it).
     pub fn put(&self, session: &Windowed<K>, value: &V) -> Result<(), StoreError> {
+        metered(self.metered, &self.inner, StoreOp::Put, || {
+            self.put_unmetered(session, value)
+        })
+    }
+
+    fn put_unmetered(&self, session: &Windowed<K>, value: &V) -> Result<(), StoreError> {
         let mut inner = self.inner.borrow_mut();
         if !self.encode_session(&mut inner, session)? {
             return Ok(());
@@ -98,15 +109,23 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> SessionStore<K, V, KS, VS> {
 
     /// Removes a session.
     pub fn remove(&self, session: &Windowed<K>) -> Result<(), StoreError> {
-        let mut inner = self.inner.borrow_mut();
-        if !self.encode_session(&mut inner, session)? {
-            return Ok(());
-        }
-        inner.write(false)
+        metered(self.metered, &self.inner, StoreOp::Remove, || {
+            let mut inner = self.inner.borrow_mut();
+            if !self.encode_session(&mut inner, session)? {
+                return Ok(());
+            }
+            inner.write(false)
+        })
     }
 
     /// The aggregate of `key`'s session `start..=end`, if it exists.
     pub fn fetch_session(&self, key: &K, start: i64, end: i64) -> Result<Option<V>, StoreError> {
+        metered(self.metered, &self.inner, StoreOp::Fetch, || {
+            self.fetch_session_unmetered(key, start, end)
+        })
+    }
+
+    fn fetch_session_unmetered(&self, key: &K, start: i64, end: i64) -> Result<Option<V>, StoreError> {
         let mut inner = self.inner.borrow_mut();
         inner.key_buf.clear();
         let encoded = self
@@ -162,12 +181,28 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> SessionStore<K, V, KS, VS> {
 
     /// Every live session: segment by segment, by serialized key, end and start within one.
     pub fn all(&self) -> Result<WindowedIterator<K, V, KS, VS>, StoreError> {
-        let inner = self.inner.borrow();
-        let entries = inner.scan(i64::MIN, i64::MAX, Bound::Unbounded, Bound::Unbounded, false)?;
-        Ok(self.iter(&inner, entries))
+        metered(self.metered, &self.inner, StoreOp::Fetch, || {
+            let inner = self.inner.borrow();
+            let entries = inner.scan(i64::MIN, i64::MAX, Bound::Unbounded, Bound::Unbounded, false)?;
+            Ok(self.iter(&inner, entries))
+        })
     }
 
+    /// `key`'s sessions ending at or after `earliest_end` and starting at or before
+    /// `latest_start` (counted as a `fetch`).
     fn find(
+        &self,
+        key: &K,
+        earliest_end: i64,
+        latest_start: i64,
+        reverse: bool,
+    ) -> Result<WindowedIterator<K, V, KS, VS>, StoreError> {
+        metered(self.metered, &self.inner, StoreOp::Fetch, || {
+            self.find_unmetered(key, earliest_end, latest_start, reverse)
+        })
+    }
+
+    fn find_unmetered(
         &self,
         key: &K,
         earliest_end: i64,

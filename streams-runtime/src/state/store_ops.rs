@@ -1,7 +1,9 @@
-//! What a key-value store's operations cost, counted when the application records `DEBUG`
-//! metrics (Java's `MeteredKeyValueStore` sensors): per operation, the calls and their time in
-//! nanoseconds, taken by the stream thread into its `stream-state-metrics`.
+//! What a store's operations cost, counted when the application records `DEBUG` metrics
+//! (Java's `MeteredKeyValueStore`, `MeteredWindowStore` and `MeteredSessionStore` sensors): per
+//! operation, the calls and their time in nanoseconds, taken by the stream thread into its
+//! `stream-state-metrics`.
 
+use std::cell::RefCell;
 use std::time::Instant;
 
 /// A store operation with a Java metric (`<name>-rate`, `<name>-latency-avg/max`).
@@ -16,11 +18,15 @@ pub(crate) enum StoreOp {
     Range,
     PrefixScan,
     Flush,
+    /// A window or session store's reads (`get`, `fetch`, `find_sessions`, `all`, ...).
+    Fetch,
+    /// A session store's `remove`.
+    Remove,
 }
 
 impl StoreOp {
     /// Every operation, in the order of [`StoreOps::take`]'s tallies.
-    pub(crate) const ALL: [StoreOp; 9] = [
+    pub(crate) const ALL: [StoreOp; 11] = [
         StoreOp::Put,
         StoreOp::PutIfAbsent,
         StoreOp::PutAll,
@@ -30,6 +36,8 @@ impl StoreOp {
         StoreOp::Range,
         StoreOp::PrefixScan,
         StoreOp::Flush,
+        StoreOp::Fetch,
+        StoreOp::Remove,
     ];
 
     /// Java's names of the operation's rate, average and maximum latency (nanoseconds).
@@ -48,6 +56,8 @@ impl StoreOp {
             StoreOp::Range => ("range-rate", "range-latency-avg", "range-latency-max"),
             StoreOp::PrefixScan => ("prefix-scan-rate", "prefix-scan-latency-avg", "prefix-scan-latency-max"),
             StoreOp::Flush => ("flush-rate", "flush-latency-avg", "flush-latency-max"),
+            StoreOp::Fetch => ("fetch-rate", "fetch-latency-avg", "fetch-latency-max"),
+            StoreOp::Remove => ("remove-rate", "remove-latency-avg", "remove-latency-max"),
         }
     }
 
@@ -64,6 +74,8 @@ impl StoreOp {
             StoreOp::Range => "range",
             StoreOp::PrefixScan => "prefix-scan",
             StoreOp::Flush => "flush",
+            StoreOp::Fetch => "fetch",
+            StoreOp::Remove => "remove",
         }
     }
 }
@@ -79,6 +91,60 @@ pub(crate) struct OpTally {
 /// The tallies of a store's operations.
 #[derive(Debug, Default)]
 pub(crate) struct StoreOps([OpTally; StoreOp::ALL.len()]);
+
+/// A store whose operations a [`Meter`] counts.
+pub(crate) trait Metered {
+    /// The store's meter.
+    fn meter(&mut self) -> &mut Meter;
+}
+
+/// Runs `run`, counted as a call of `op` by `store`'s meter when `on` (a handle's cached
+/// [`Meter::is_on`], so an uncounted store pays one branch).
+#[inline]
+pub(crate) fn metered<S: Metered, R>(on: bool, store: &RefCell<S>, op: StoreOp, run: impl FnOnce() -> R) -> R {
+    if !on {
+        return run();
+    }
+    let started = Some(Instant::now());
+    let result = run();
+    store.borrow_mut().meter().done(op, started);
+    result
+}
+
+/// A store's counting of its operations: on when the application records `DEBUG` metrics.
+#[derive(Debug, Default)]
+pub(crate) struct Meter(Option<Box<StoreOps>>);
+
+impl Meter {
+    /// A meter that counts if `on`.
+    pub(crate) fn new(on: bool) -> Meter {
+        Meter(on.then(Box::default))
+    }
+
+    /// Whether it counts.
+    pub(crate) fn is_on(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// When an operation starts (`None`: the store does not count).
+    #[inline]
+    pub(crate) fn started(&self) -> Option<Instant> {
+        self.0.as_ref().map(|_| Instant::now())
+    }
+
+    /// Counts a call of `op` that started at `started`.
+    #[inline]
+    pub(crate) fn done(&mut self, op: StoreOp, started: Option<Instant>) {
+        if let (Some(ops), Some(started)) = (&mut self.0, started) {
+            ops.add(op, started);
+        }
+    }
+
+    /// The operations counted since the last call (`None` if the store does not count them).
+    pub(crate) fn take(&mut self) -> Option<[OpTally; StoreOp::ALL.len()]> {
+        self.0.as_mut().map(|ops| ops.take())
+    }
+}
 
 impl StoreOps {
     /// Counts one call of `op` that started at `started`.
@@ -117,7 +183,7 @@ mod tests {
         );
         assert!(tallies[StoreOp::Get as usize].max_nanos <= tallies[StoreOp::Get as usize].nanos);
         assert_eq!(ops.take(), [OpTally::default(); StoreOp::ALL.len()]);
-        assert_eq!(StoreOp::ALL.map(|op| op as usize), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(StoreOp::ALL.map(|op| op as usize), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
         for op in StoreOp::ALL {
             let name = op.java_name();
             let expected = (

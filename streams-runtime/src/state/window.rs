@@ -4,6 +4,7 @@
 use super::key_value::{Layout, NO_TIMESTAMP};
 use super::memory::Entry;
 use super::segmented::{KeySchema, SegmentedStore};
+use super::store_ops::{StoreOp, metered};
 use super::{Instance, StoreHandle, StoreInstance, StoreKind, serde_error};
 use crate::error::StoreError;
 use crate::serde::{Encoded, Serde, SerdeOf};
@@ -21,6 +22,8 @@ use std::rc::Rc;
 /// such a window is dropped. Writing a value that serializes to null deletes the window.
 pub struct WindowStore<K, V, KS = SerdeOf<K>, VS = SerdeOf<V>> {
     inner: Rc<RefCell<SegmentedStore>>,
+    /// Whether the store counts its operations (`DEBUG` metrics).
+    metered: bool,
     key_serde: KS,
     value_serde: VS,
     types: PhantomData<fn(K) -> V>,
@@ -30,6 +33,7 @@ impl<K, V, KS: Clone, VS: Clone> Clone for WindowStore<K, V, KS, VS> {
     fn clone(&self) -> Self {
         WindowStore {
             inner: Rc::clone(&self.inner),
+            metered: self.metered,
             key_serde: self.key_serde.clone(),
             value_serde: self.value_serde.clone(),
             types: PhantomData,
@@ -52,6 +56,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> StoreHandle for WindowStore<K, V, KS, VS>
         match &instance.0 {
             Instance::Window(inner) => Some(WindowStore {
                 inner: Rc::clone(inner),
+                metered: inner.borrow().ops.is_on(),
                 key_serde: KS::default(),
                 value_serde: VS::default(),
                 types: PhantomData,
@@ -139,13 +144,15 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> WindowStore<K, V, KS, VS> {
         window_start: i64,
         timestamp: i64,
     ) -> Result<(), StoreError> {
-        let mut inner = self.inner.borrow_mut();
-        if !encode_key(&self.key_serde, &mut inner, key)? {
-            return Ok(());
-        }
-        inner.push_window_suffix(window_start);
-        let present = encode_value(&self.value_serde, &mut inner, value, timestamp)?;
-        inner.write(present)
+        metered(self.metered, &self.inner, StoreOp::Put, || {
+            let mut inner = self.inner.borrow_mut();
+            if !encode_key(&self.key_serde, &mut inner, key)? {
+                return Ok(());
+            }
+            inner.push_window_suffix(window_start);
+            let present = encode_value(&self.value_serde, &mut inner, value, timestamp)?;
+            inner.write(present)
+        })
     }
 
     /// The value of `key` in the window starting at `window_start` (Java's `fetch(key, time)`).
@@ -155,19 +162,23 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> WindowStore<K, V, KS, VS> {
 
     /// Like [`get`](Self::get), with the timestamp kept with the value.
     pub(crate) fn get_timestamped(&self, key: &K, window_start: i64) -> Result<Option<(V, i64)>, StoreError> {
-        let mut inner = self.inner.borrow_mut();
-        if !encode_key(&self.key_serde, &mut inner, key)? {
-            return Ok(None);
-        }
-        inner.key_buf.extend_from_slice(&window_start.to_be_bytes());
-        inner.key_buf.extend_from_slice(&0u32.to_be_bytes());
-        let layout = layout(&inner);
-        inner.get(|stored| stored.map(|s| decode_value(&self.value_serde, layout, s)).transpose())?
+        metered(self.metered, &self.inner, StoreOp::Fetch, || {
+            let mut inner = self.inner.borrow_mut();
+            if !encode_key(&self.key_serde, &mut inner, key)? {
+                return Ok(None);
+            }
+            inner.key_buf.extend_from_slice(&window_start.to_be_bytes());
+            inner.key_buf.extend_from_slice(&0u32.to_be_bytes());
+            let layout = layout(&inner);
+            inner.get(|stored| stored.map(|s| decode_value(&self.value_serde, layout, s)).transpose())?
+        })
     }
 
     /// `key`'s windows starting in `time_from..=time_to`, earliest first, as (start, value).
     pub fn fetch(&self, key: &K, time_from: i64, time_to: i64) -> Result<WindowStoreIterator<V, VS>, StoreError> {
-        self.fetch_key(key, time_from, time_to, false)
+        metered(self.metered, &self.inner, StoreOp::Fetch, || {
+            self.fetch_key(key, time_from, time_to, false)
+        })
     }
 
     /// Like [`fetch`](Self::fetch), latest first.
@@ -177,7 +188,9 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> WindowStore<K, V, KS, VS> {
         time_from: i64,
         time_to: i64,
     ) -> Result<WindowStoreIterator<V, VS>, StoreError> {
-        self.fetch_key(key, time_from, time_to, true)
+        metered(self.metered, &self.inner, StoreOp::Fetch, || {
+            self.fetch_key(key, time_from, time_to, true)
+        })
     }
 
     fn fetch_key(
@@ -250,7 +263,22 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> WindowStore<K, V, KS, VS> {
         self.scan_keys(None, None, i64::MIN, i64::MAX, true)
     }
 
+    /// The windows of keys in `key_from..=key_to` starting in `time_from..=time_to` (counted as
+    /// a `fetch`).
     fn scan_keys(
+        &self,
+        key_from: Option<&K>,
+        key_to: Option<&K>,
+        time_from: i64,
+        time_to: i64,
+        reverse: bool,
+    ) -> Result<WindowedIterator<K, V, KS, VS>, StoreError> {
+        metered(self.metered, &self.inner, StoreOp::Fetch, || {
+            self.scan_keys_unmetered(key_from, key_to, time_from, time_to, reverse)
+        })
+    }
+
+    fn scan_keys_unmetered(
         &self,
         key_from: Option<&K>,
         key_to: Option<&K>,
