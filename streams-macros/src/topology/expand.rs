@@ -122,26 +122,27 @@ impl Types {
 }
 
 /// Checks that the serdes handle the types, each spanned on the serde the user named, or else on
-/// `key_span` / `value_span`.
+/// `key_span` / `value_span`. Without `named`, only the default serdes (a named serde of a
+/// source or sink is checked by `checked_serde`).
 fn serde_checks(
     types: &Types,
-    key_serde: &Option<syn::Type>,
-    value_serde: &Option<syn::Type>,
+    (key_serde, value_serde): (&Option<syn::Type>, &Option<syn::Type>),
     key_span: proc_macro2::Span,
     value_span: proc_macro2::Span,
+    named: bool,
 ) -> TokenStream {
-    let Types {
-        key,
-        value,
-        key_serde: ks,
-        value_serde: vs,
-    } = types;
-    let ks_span = key_serde.as_ref().map_or(key_span, |t| t.span());
-    let vs_span = value_serde.as_ref().map_or(value_span, |t| t.span());
-    let key_check = quote_spanned!(ks_span=> const _: () = ::streams_runtime::__private::assert_serde::<#key, #ks>(););
-    let value_check =
-        quote_spanned!(vs_span=> const _: () = ::streams_runtime::__private::assert_serde::<#value, #vs>(););
+    let check = |ty, serde, named_serde: &Option<syn::Type>, span: proc_macro2::Span| match named_serde {
+        Some(s) => named.then(|| serde_check(ty, serde, s.span())),
+        None => Some(serde_check(ty, serde, span)),
+    };
+    let key_check = check(&types.key, &types.key_serde, key_serde, key_span);
+    let value_check = check(&types.value, &types.value_serde, value_serde, value_span);
     quote!(#key_check #value_check)
+}
+
+/// Checks that `serde` (de)serializes `ty`, spanned on `span`.
+fn serde_check(ty: &TokenStream, serde: &TokenStream, span: proc_macro2::Span) -> TokenStream {
+    quote_spanned!(span=> const _: () = ::streams_runtime::__private::assert_serde::<#ty, #serde>();)
 }
 
 /// The `ProcessorInput` marker of Processor API node `node` of type `ty`, declared in
@@ -168,26 +169,6 @@ fn processor_input(
         }
     });
     quote!(#marker)
-}
-
-/// The checks of a source's or sink's default serdes (the serdes it names are checked by
-/// `checked_serde`).
-fn default_serde_checks(
-    types: &Types,
-    key_serde: &Option<syn::Type>,
-    value_serde: &Option<syn::Type>,
-    key_span: proc_macro2::Span,
-    value_span: proc_macro2::Span,
-) -> TokenStream {
-    let key = key_serde.is_none().then(|| {
-        let (k, ks) = (&types.key, &types.key_serde);
-        quote_spanned!(key_span=> const _: () = ::streams_runtime::__private::assert_serde::<#k, #ks>();)
-    });
-    let value = value_serde.is_none().then(|| {
-        let (v, vs) = (&types.value, &types.value_serde);
-        quote_spanned!(value_span=> const _: () = ::streams_runtime::__private::assert_serde::<#v, #vs>();)
-    });
-    quote!(#key #value)
 }
 
 /// The serde of a source's or sink's key or value (`part`) in the graph. A serde the topology
@@ -262,13 +243,8 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                 // Named serdes are checked where the graph declares them (`checked_serde`).
                 let types = Types::source(s);
                 let (k, v) = (&types.key, &types.value);
-                checks.push(default_serde_checks(
-                    &types,
-                    &s.key_serde,
-                    &s.value_serde,
-                    s.key.span(),
-                    s.value.span(),
-                ));
+                let serdes = (&s.key_serde, &s.value_serde);
+                checks.push(serde_checks(&types, serdes, s.key.span(), s.value.span(), false));
                 if let Some(te) = &s.timestamp_extractor {
                     checks.push(
                         quote_spanned!(te.span()=> const _: () = ::streams_runtime::__private::assert_timestamp_extractor::<#te, #k, #v>();),
@@ -304,13 +280,8 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                         const _: () = ::streams_runtime::__private::assert_flows_into::<#pv, #v>();
                     ));
                 }
-                checks.push(default_serde_checks(
-                    &types,
-                    &s.key_serde,
-                    &s.value_serde,
-                    n.name.span(),
-                    n.name.span(),
-                ));
+                let serdes = (&s.key_serde, &s.value_serde);
+                checks.push(serde_checks(&types, serdes, n.name.span(), n.name.span(), false));
                 if let Some(part) = &s.partitioner {
                     checks
                         .push(quote_spanned!(part.span()=> const _: () = ::streams_runtime::__private::assert_partitioner::<#part, #k, #v>();));
@@ -351,13 +322,8 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     // Stores the DSL creates are checked where they are made (their types are inferred).
     for s in def.stores.iter().filter(|s| !s.dsl) {
         if let Some(types) = Types::store(s) {
-            checks.push(serde_checks(
-                &types,
-                &s.key_serde,
-                &s.value_serde,
-                s.key.span(),
-                s.value.span(),
-            ));
+            let serdes = (&s.key_serde, &s.value_serde);
+            checks.push(serde_checks(&types, serdes, s.key.span(), s.value.span(), true));
         }
         let store_name = &s.name;
         let ident = &s.ident;

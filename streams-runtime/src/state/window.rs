@@ -274,49 +274,38 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> WindowStore<K, V, KS, VS> {
         reverse: bool,
     ) -> Result<WindowedIterator<K, V, KS, VS>, StoreError> {
         metered(self.metered, &self.inner, StoreOp::Fetch, || {
-            self.scan_keys_unmetered(key_from, key_to, time_from, time_to, reverse)
-        })
-    }
-
-    fn scan_keys_unmetered(
-        &self,
-        key_from: Option<&K>,
-        key_to: Option<&K>,
-        time_from: i64,
-        time_to: i64,
-        reverse: bool,
-    ) -> Result<WindowedIterator<K, V, KS, VS>, StoreError> {
-        let inner = self.inner.borrow();
-        let encode = |k: &K| -> Result<Vec<u8>, StoreError> {
-            let mut buf = Vec::new();
-            self.key_serde.serialize(k, &mut buf).map_err(serde_error(inner.name))?;
-            Ok(buf)
-        };
-        let from_key = key_from.map(encode).transpose()?;
-        let to_key = key_to.map(encode).transpose()?;
-        // A key sharing `from_key` as a prefix sorts after `from_key ++ time`: start the scan at
-        // the key's first possible entry (Java's `WindowKeySchema.lowerRange`).
-        let lower = from_key.as_ref().map(|k| window_bound(k, 0, 0));
-        let upper = to_key.as_ref().map(|k| window_bound(k, time_to, u32::MAX));
-        let mut entries = match (&from_key, &to_key) {
-            (Some(f), Some(t)) if f > t => Vec::new(),
-            _ => inner.scan(
-                time_from,
-                time_to,
-                lower.as_deref().map_or(Bound::Unbounded, Bound::Included),
-                upper.as_deref().map_or(Bound::Unbounded, Bound::Included),
-                reverse,
-            )?,
-        };
-        entries.retain(|(k, _)| {
-            let (Some(key), Some(t)) = (KeySchema::Window.key(k), KeySchema::Window.segment_time(k)) else {
-                return false;
+            let inner = self.inner.borrow();
+            let encode = |k: &K| -> Result<Vec<u8>, StoreError> {
+                let mut buf = Vec::new();
+                self.key_serde.serialize(k, &mut buf).map_err(serde_error(inner.name))?;
+                Ok(buf)
             };
-            (time_from..=time_to).contains(&t)
-                && from_key.as_deref().is_none_or(|f| key >= f)
-                && to_key.as_deref().is_none_or(|u| key <= u)
-        });
-        Ok(self.iter(&inner, entries))
+            let from_key = key_from.map(encode).transpose()?;
+            let to_key = key_to.map(encode).transpose()?;
+            // A key sharing `from_key` as a prefix sorts after `from_key ++ time`: start the scan at
+            // the key's first possible entry (Java's `WindowKeySchema.lowerRange`).
+            let lower = from_key.as_ref().map(|k| window_bound(k, 0, 0));
+            let upper = to_key.as_ref().map(|k| window_bound(k, time_to, u32::MAX));
+            let mut entries = match (&from_key, &to_key) {
+                (Some(f), Some(t)) if f > t => Vec::new(),
+                _ => inner.scan(
+                    time_from,
+                    time_to,
+                    lower.as_deref().map_or(Bound::Unbounded, Bound::Included),
+                    upper.as_deref().map_or(Bound::Unbounded, Bound::Included),
+                    reverse,
+                )?,
+            };
+            entries.retain(|(k, _)| {
+                let (Some(key), Some(t)) = (KeySchema::Window.key(k), KeySchema::Window.segment_time(k)) else {
+                    return false;
+                };
+                (time_from..=time_to).contains(&t)
+                    && from_key.as_deref().is_none_or(|f| key >= f)
+                    && to_key.as_deref().is_none_or(|u| key <= u)
+            });
+            Ok(self.iter(&inner, entries))
+        })
     }
 
     fn iter(&self, inner: &SegmentedStore, entries: Vec<Entry>) -> WindowedIterator<K, V, KS, VS> {
