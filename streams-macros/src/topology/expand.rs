@@ -176,7 +176,7 @@ fn processor_input(
 /// spanned on it, so a wrong serde is one error rather than one more from the graph's type. A
 /// default serde is `SerdeOf<T>`, spanned on `span` (a type without one fails wherever it is
 /// named: the graph would hold a serde it cannot make).
-fn checked_serde(
+pub(super) fn checked_serde(
     markers: &mut Vec<TokenStream>,
     node: usize,
     part: &str,
@@ -479,7 +479,9 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             .expect("a repartition sink names a source of this topology")
     };
     let order = forward_order(def, wiring);
-    let (dsl_accessors, type_checks) = record_types::dsl_accessors(def, wiring, &order, &mut taken);
+    let types = record_types::named_types(def, wiring, &order);
+    let (dsl_accessors, type_checks) = record_types::dsl_accessors(def, wiring, &order, &types, &mut taken);
+    let mut serde_markers = Vec::new();
     accessors.extend(dsl_accessors);
     let mut forward = Vec::new();
     for &i in &order {
@@ -498,7 +500,14 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                 ));
             }
             NodeKind::Sink(_) => {}
-            NodeKind::Op(_) => forward.push(expand_dsl::forward(def, wiring, i, source_index)),
+            NodeKind::Op(_) => forward.push(expand_dsl::forward(
+                def,
+                wiring,
+                i,
+                source_index,
+                &types,
+                &mut serde_markers,
+            )),
         }
     }
 
@@ -506,7 +515,6 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     let st = expand_dsl::stores_param();
     let mut uses_left: Vec<usize> = wiring.parents.iter().map(Vec::len).collect();
     let mut node_lets: Vec<TokenStream> = vec![TokenStream::new(); nodes.len()];
-    let mut serde_markers = Vec::new();
     for &i in &wiring.leaves_first {
         let n = &nodes[i];
         let v = var(i);

@@ -7,6 +7,7 @@ use super::chunked;
 use super::dsl::join::{JoinKind, StreamJoinDef, TableJoinDef};
 use super::dsl::{AggKind, Carried, Op, OpDef, Serdes, WindowedAggKind};
 use super::model::{NodeKind, TopologyDef};
+use super::record_types::Named;
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -39,13 +40,32 @@ fn picks(serdes: &Serdes, span: Span) -> (TokenStream, TokenStream) {
     (pick(&serdes.key, span), pick(&serdes.value, span))
 }
 
+/// `Explicit<Checked<M>>` for a named serde of a named type (the marker `M` goes to `markers`),
+/// else `None`.
+fn checked_pick(
+    markers: &mut Vec<TokenStream>,
+    node: usize,
+    part: &str,
+    serde: &Option<syn::Type>,
+    ty: &Option<TokenStream>,
+) -> Option<TokenStream> {
+    let (Some(s), Some(ty)) = (serde, ty) else {
+        return None;
+    };
+    let checked = super::expand::checked_serde(markers, node, part, ty, serde, s.span());
+    Some(quote_spanned!(s.span()=> ::streams_runtime::__private::dsl::Explicit<#checked>))
+}
+
 /// The forward-pass statement of DSL node `i`: `let (__op_i, __w_i) = dsl::<op>(__w_parent, ..);`.
-/// `source_index` maps a node to its position among the topology's sources.
+/// `source_index` maps a node to its position among the topology's sources; `types` are the
+/// nodes' named types, and `markers` collects the serde markers of `to` (see `checked_serde`).
 pub fn forward(
     def: &TopologyDef,
     wiring: &Wiring,
     i: usize,
     source_index: impl Fn(&syn::Ident) -> usize,
+    types: &[Named],
+    markers: &mut Vec<TokenStream>,
 ) -> TokenStream {
     let parents = &wiring.parents[i];
     let st = stores_param();
@@ -135,6 +155,15 @@ pub fn forward(
                     #check
                 }}
             });
+            // Without check 8, a named serde of a named type is checked once by a marker's impl,
+            // so a wrong one is one error (not one more from the graph's type).
+            let (kp, vp) = match (reader, parents.first().map(|&p| &types[p])) {
+                (None, Some(named)) => (
+                    checked_pick(markers, i, "Key", &serdes.key, &named.key).unwrap_or(kp),
+                    checked_pick(markers, i, "Value", &serdes.value, &named.value).unwrap_or(vp),
+                ),
+                _ => (kp, vp),
+            };
             return quote_spanned!(span=> #same_serdes let #o = #wp.to::<#kp, #vp, #part>(#name, #topic););
         }
         Op::ToExtractor { f, serdes, partitioner } => {

@@ -216,16 +216,17 @@ fn item(ty: &Type) -> Option<&Type> {
 
 /// The typed accessors of the DSL's queryable stores (`store_<name>()`, for an aggregation
 /// given `store: ".."`) and `to` topics (`to_<topic>()`), and for `build` the statements that
-/// check each type they name against the witness rustc inferred. An accessor whose types the
-/// text does not name returns `TypesNotNamed`. A name in `taken` is not generated again.
+/// check each type they name against the witness rustc inferred (`types`: [`named_types`]). An
+/// accessor whose types the text does not name returns `TypesNotNamed`. A name in `taken` is not
+/// generated again.
 pub fn dsl_accessors(
     def: &TopologyDef,
     wiring: &Wiring,
     order: &[usize],
+    types: &[Named],
     taken: &mut HashSet<String>,
 ) -> (Vec<TokenStream>, Vec<TokenStream>) {
     let rt = quote!(::streams_runtime::__private);
-    let types = named_types(def, wiring, order);
     let (mut accessors, mut checks) = (Vec::new(), Vec::new());
     let not_named = |f: &syn::Ident, doc: String| {
         let doc = format!("{doc} Its key or value type is one only rustc infers: see `TypesNotNamed`.");
