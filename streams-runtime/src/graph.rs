@@ -285,7 +285,8 @@ pub struct ProcessorNode<M: ProcessorInput, Ch> {
 
 /// A Processor API node's input as `topology!` checks it: an impl per node (on a generated
 /// marker type) whose processor must accept the records of the node's first parent. A
-/// mismatch fails that impl alone, at the parent's mention, and the graph adds no error.
+/// mismatch fails that impl alone (rustc reports it at the processor's type, pointing at its
+/// `input = ..`), and the graph adds no error.
 pub trait ProcessorInput {
     /// The key type the parent produces.
     type Key;
@@ -305,12 +306,8 @@ impl<P: Processor> ProcessorInput for OwnInput<P> {
 }
 
 /// Holds when a processor's `input = (K, V)` is `(K, V)`: passes a parent's record on as the
-/// processor's input (the same type).
-#[diagnostic::on_unimplemented(
-    message = "processor `{Self}` does not accept the records `({K}, {V})` its parent produces",
-    label = "this parent produces `({K}, {V})`",
-    note = "the processor's `#[processor(input = (K, V))]` must match its parents' output types"
-)]
+/// processor's input (the same type). (A mismatch is a type mismatch of the blanket impl's
+/// projections, E0271, so no `on_unimplemented` message would show.)
 pub trait AcceptsRecords<K, V>: ProcessorSpec {
     /// The record, as the processor's input type (the identity).
     fn accept(record: Record<K, V>) -> Record<Self::KeyIn, Self::ValueIn>;

@@ -51,6 +51,13 @@ topology! {
             .to_stream()
             .to("lengths");
 
+        // Return types generated code cannot write down (`_`, elided lifetimes, `impl Trait`)
+        // leave the types unnamed, and the topology compiles as before.
+        lines
+            .flat_map_values(|line| -> Vec<_> { line.split(' ').map(str::to_owned).collect() })
+            .map(|k, v| -> (_, i64) { (k, v.len() as i64) })
+            .to("unnamed");
+
         // A stream-table join whose joiner names its result.
         lines
             .select_key(|_, line| -> String { line.clone() })
@@ -115,6 +122,15 @@ fn dsl_stores_and_sinks_are_read_through_typed_accessors() {
     assert_eq!(
         lengths,
         [(3, 0, 10, Some(1)), (1, 0, 10, Some(1)), (3, 10, 20, Some(1))]
+    );
+
+    let _: streams_runtime::topology::TypesNotNamed = Named::to_unnamed();
+    assert_eq!(
+        driver
+            .output_topic_as::<Option<String>, i64>("unnamed")
+            .read_values_to_list()
+            .unwrap(),
+        [1, 1, 1, 1, 1]
     );
 
     assert_eq!(

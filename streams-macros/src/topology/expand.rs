@@ -146,9 +146,9 @@ fn serde_check(ty: &TokenStream, serde: &TokenStream, span: proc_macro2::Span) -
 }
 
 /// The `ProcessorInput` marker of Processor API node `node` of type `ty`, declared in
-/// `markers`: its impl checks once, spanned on the first parent's mention, that the processor
-/// accepts what that parent produces (`parent`), so a mismatch is one error rather than one more
-/// from the graph's type.
+/// `markers`: its impl checks once that the processor accepts what its first parent produces
+/// (`parent`; rustc reports a mismatch at the processor's type, pointing at its `input = ..`), so
+/// a mismatch is one error rather than one more from the graph's type.
 fn processor_input(
     markers: &mut Vec<TokenStream>,
     node: usize,
@@ -455,7 +455,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         });
     }
     for (index, s) in def.stores.iter().enumerate() {
-        // An aggregation's store has inferred types: read it with `key_value_store::<K, V>(name)`.
+        // A DSL store without declared types gets its accessor from `record_types::dsl_accessors`.
         if s.dsl && s.key.is_none() {
             continue;
         }

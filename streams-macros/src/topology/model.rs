@@ -99,8 +99,9 @@ pub struct StoreDef {
     pub value: Option<Type>,
     /// Created by a DSL operator (a table or an aggregation) rather than a `store` clause.
     pub dsl: bool,
-    /// Named by the user (Java's queryable store name): a `store` clause, a `table`, or an
-    /// aggregation's `store: ".."`; such a store gets a `store_<name>()` accessor.
+    /// Named by the user (Java's queryable store name): a `store` clause or a `table` (accessor
+    /// `store_<clause name>()`), or an aggregation's `store: ".."` (accessor `store_<store
+    /// name>()`).
     pub queryable: bool,
     pub key_serde: Option<Type>,
     pub value_serde: Option<Type>,

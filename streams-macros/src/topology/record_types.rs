@@ -13,6 +13,7 @@ use super::model::{NodeKind, TopologyDef};
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote};
 use std::collections::HashSet;
+use syn::visit::{self, Visit};
 use syn::{Expr, ReturnType, Type};
 
 /// A node's output key and value types (a table's rows, not its `Change`s), each if named.
@@ -152,17 +153,50 @@ fn named(ty: Option<&Type>) -> Option<TokenStream> {
     ty.map(ToTokens::to_token_stream)
 }
 
-/// A closure's explicit return type.
+/// A closure's explicit return type, if generated code can write it down ([`spellable`]).
 fn returns(f: &Expr) -> Option<&Type> {
     match f {
         Expr::Closure(c) => match &c.output {
-            ReturnType::Type(_, ty) => Some(ty),
+            ReturnType::Type(_, ty) => Some(&**ty).filter(|ty| spellable(ty)),
             ReturnType::Default => None,
         },
         Expr::Paren(p) => returns(&p.expr),
         Expr::Group(g) => returns(&g.expr),
         _ => None,
     }
+}
+
+/// Whether `ty` may stand in a generated signature or associated type as written: a closure's
+/// return type may hold what those may not (`_`, an elided or `'_` lifetime, `impl Trait`), or
+/// mean something else there (`Self`, a macro). Elided lifetimes inside paths (`Cow<str>`) are
+/// not visible in the syntax; such a type fails in the accessor's signature.
+fn spellable(ty: &Type) -> bool {
+    struct Check(bool);
+    impl<'ast> Visit<'ast> for Check {
+        fn visit_type(&mut self, ty: &'ast Type) {
+            match ty {
+                Type::Infer(_) | Type::ImplTrait(_) | Type::Macro(_) | Type::Verbatim(_) => self.0 = false,
+                Type::Reference(r) if r.lifetime.is_none() => self.0 = false,
+                _ => visit::visit_type(self, ty),
+            }
+        }
+
+        fn visit_lifetime(&mut self, lifetime: &'ast syn::Lifetime) {
+            if lifetime.ident == "_" {
+                self.0 = false;
+            }
+        }
+
+        fn visit_path_segment(&mut self, segment: &'ast syn::PathSegment) {
+            if segment.ident == "Self" {
+                self.0 = false;
+            }
+            visit::visit_path_segment(self, segment);
+        }
+    }
+    let mut check = Check(true);
+    check.visit_type(ty);
+    check.0
 }
 
 /// The types of a pair `(K, V)`.

@@ -265,29 +265,31 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> SessionStore<K, V, KS, VS> {
         earliest_end: i64,
         latest_end: i64,
     ) -> Result<WindowedIterator<K, V, KS, VS>, StoreError> {
-        let inner = self.inner.borrow();
-        let mut entries = inner.scan_from(
-            i64::MIN,
-            earliest_end,
-            latest_end,
-            Bound::Unbounded,
-            Bound::Unbounded,
-            false,
-        )?;
-        entries.retain(|(k, _)| {
-            KeySchema::Session
-                .segment_time(k)
-                .is_some_and(|end| (earliest_end..=latest_end).contains(&end))
-        });
-        entries.sort_by(|(a, _), (b, _)| {
-            let end = |k: &[u8]| KeySchema::Session.segment_time(k);
-            let start = |k: &[u8]| KeySchema::session_start(k);
-            end(a)
-                .cmp(&end(b))
-                .then_with(|| start(a).cmp(&start(b)))
-                .then_with(|| KeySchema::Session.key(a).cmp(&KeySchema::Session.key(b)))
-        });
-        Ok(self.iter(&inner, entries))
+        metered(self.metered, &self.inner, StoreOp::Fetch, || {
+            let inner = self.inner.borrow();
+            let mut entries = inner.scan_from(
+                i64::MIN,
+                earliest_end,
+                latest_end,
+                Bound::Unbounded,
+                Bound::Unbounded,
+                false,
+            )?;
+            entries.retain(|(k, _)| {
+                KeySchema::Session
+                    .segment_time(k)
+                    .is_some_and(|end| (earliest_end..=latest_end).contains(&end))
+            });
+            entries.sort_by(|(a, _), (b, _)| {
+                let end = |k: &[u8]| KeySchema::Session.segment_time(k);
+                let start = |k: &[u8]| KeySchema::session_start(k);
+                end(a)
+                    .cmp(&end(b))
+                    .then_with(|| start(a).cmp(&start(b)))
+                    .then_with(|| KeySchema::Session.key(a).cmp(&KeySchema::Session.key(b)))
+            });
+            Ok(self.iter(&inner, entries))
+        })
     }
 
     /// The close time the aggregation over this store last emitted final results at

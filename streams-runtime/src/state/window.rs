@@ -347,27 +347,29 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> WindowStore<K, V, KS, VS> {
         time_from: i64,
         time_to: i64,
     ) -> Result<Vec<(Windowed<K>, V, i64)>, StoreError> {
-        let inner = self.inner.borrow();
-        let floor = inner.min_live_time() - 1;
-        let mut entries = inner.scan_from(floor, time_from, time_to, Bound::Unbounded, Bound::Unbounded, false)?;
-        entries.retain(|(k, _)| {
-            KeySchema::Window
-                .segment_time(k)
-                .is_some_and(|t| (time_from..=time_to).contains(&t))
-        });
-        let iter = self.iter(&inner, Vec::new());
-        entries.sort_by(|(a, _), (b, _)| {
-            let time = |k: &[u8]| KeySchema::Window.segment_time(k);
-            time(a).cmp(&time(b)).then_with(|| a.cmp(b))
-        });
-        entries
-            .iter()
-            .map(|(k, v)| {
-                let windowed = iter.decode_key(k)?;
-                let (value, ts) = decode_value(&iter.value_serde, iter.layout, v)?;
-                Ok((windowed, value, ts))
-            })
-            .collect()
+        metered(self.metered, &self.inner, StoreOp::Fetch, || {
+            let inner = self.inner.borrow();
+            let floor = inner.min_live_time() - 1;
+            let mut entries = inner.scan_from(floor, time_from, time_to, Bound::Unbounded, Bound::Unbounded, false)?;
+            entries.retain(|(k, _)| {
+                KeySchema::Window
+                    .segment_time(k)
+                    .is_some_and(|t| (time_from..=time_to).contains(&t))
+            });
+            let iter = self.iter(&inner, Vec::new());
+            entries.sort_by(|(a, _), (b, _)| {
+                let time = |k: &[u8]| KeySchema::Window.segment_time(k);
+                time(a).cmp(&time(b)).then_with(|| a.cmp(b))
+            });
+            entries
+                .iter()
+                .map(|(k, v)| {
+                    let windowed = iter.decode_key(k)?;
+                    let (value, ts) = decode_value(&iter.value_serde, iter.layout, v)?;
+                    Ok((windowed, value, ts))
+                })
+                .collect()
+        })
     }
 
     /// The close time the aggregation over this store last emitted final results at
