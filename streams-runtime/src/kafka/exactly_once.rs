@@ -7,18 +7,49 @@
 //! A fenced producer (a newer one with the same transactional id exists: the tasks moved) ends
 //! the thread with `TaskMigrated`, and the thread starts again without committing; any other
 //! fatal producer error fails the thread.
+//!
+//! librdkafka 2.12's `send_offsets_to_transaction` can block for good, past its timeout, when the
+//! group coordinator's broker is gone (its bugs #5456 and #5511). The call runs on a helper
+//! thread; one that outlives its timeout by [`STUCK_GRACE`] gives the producer up: the thread
+//! starts again with new clients, as after a fencing, and the new producer (same transactional
+//! id) aborts the open transaction. The stuck call keeps the old producer until it returns.
 
 use super::record_collector::ThreadProducer;
 use super::thread_error::ThreadError;
 use crate::error::StreamsError;
 use rdkafka::TopicPartitionList;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, ConsumerGroupMetadata};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{Producer, PurgeConfig};
+use std::sync::Arc;
+use std::sync::mpsc;
 use std::time::Duration;
 
 /// How long a transactional call may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long `send_offsets_to_transaction` may take (one round trip to the group coordinator,
+/// found again if it moved).
+const SEND_OFFSETS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long past its timeout `send_offsets_to_transaction` may run before the producer is given
+/// up (giving up a call that was only slow costs a restart of the thread, not correctness: the
+/// open transaction is aborted and its input processed again).
+const STUCK_GRACE: Duration = Duration::from_secs(5);
+
+/// Why the offsets could not be sent and the transaction committed.
+enum SendFailure {
+    /// librdkafka said why.
+    Kafka(KafkaError),
+    /// `send_offsets_to_transaction` outlived its timeout by [`STUCK_GRACE`].
+    Stuck,
+}
+
+impl From<KafkaError> for SendFailure {
+    fn from(e: KafkaError) -> Self {
+        SendFailure::Kafka(e)
+    }
+}
 
 /// How long to serve the delivery reports of purged records before an abort.
 const PURGE_REPORTS: Duration = Duration::from_millis(500);
@@ -80,7 +111,7 @@ pub(crate) fn init(producer: &ThreadProducer) -> Result<(), StreamsError> {
 /// one; on an abortable failure (or an `injected` one, for fault tests) aborts it and opens the
 /// next one instead.
 pub(crate) fn commit<C: ConsumerContext>(
-    producer: &ThreadProducer,
+    producer: &Arc<ThreadProducer>,
     consumer: &BaseConsumer<C>,
     offsets: &TopicPartitionList,
     injected: Option<&str>,
@@ -89,9 +120,17 @@ pub(crate) fn commit<C: ConsumerContext>(
         Some(fault) => Err(fault.to_owned()),
         None => match send_and_commit(producer, consumer, offsets) {
             Ok(()) => Ok(()),
-            Err(e) if requires_abort(&e) => Err(e.to_string()),
+            Err(SendFailure::Kafka(e)) if requires_abort(&e) => Err(e.to_string()),
             // Fatal, or a commit whose outcome is unknown after retries (it cannot be aborted).
-            Err(e) => return Err(fatal("committing the transaction", e)),
+            Err(SendFailure::Kafka(e)) => return Err(fatal("committing the transaction", e)),
+            Err(SendFailure::Stuck) => {
+                let reason = format!(
+                    "send_offsets_to_transaction did not return within {:?} (librdkafka bugs #5456 and #5511: the group coordinator's broker is gone); the producer is given up",
+                    SEND_OFFSETS_TIMEOUT + STUCK_GRACE
+                );
+                tracing::error!(%reason, "the thread starts again with new clients");
+                return Err(CommitFailure::Fatal(ThreadError::Migrated(reason)));
+            }
         },
     };
     if let Err(reason) = &committed {
@@ -134,15 +173,50 @@ pub(crate) fn abort_after_failure(producer: &ThreadProducer, failure: &ThreadErr
 /// Sends the offsets into the transaction and commits it, retrying each call librdkafka says
 /// may be retried.
 fn send_and_commit<C: ConsumerContext>(
-    producer: &ThreadProducer,
+    producer: &Arc<ThreadProducer>,
     consumer: &BaseConsumer<C>,
     offsets: &TopicPartitionList,
-) -> Result<(), KafkaError> {
+) -> Result<(), SendFailure> {
     if offsets.count() > 0 {
-        let metadata = consumer.group_metadata().ok_or(KafkaError::Canceled)?;
-        retrying(|| producer.send_offsets_to_transaction(offsets, &metadata, TIMEOUT))?;
+        let mut stuck = false;
+        retrying(|| {
+            let metadata = consumer.group_metadata().ok_or(KafkaError::Canceled)?;
+            send_offsets(producer, offsets, metadata).unwrap_or_else(|Stuck| {
+                stuck = true;
+                Ok(())
+            })
+        })?;
+        if stuck {
+            return Err(SendFailure::Stuck);
+        }
     }
-    retrying(|| producer.commit_transaction(TIMEOUT))
+    Ok(retrying(|| producer.commit_transaction(TIMEOUT))?)
+}
+
+/// The mark of a call that outlived its timeout by [`STUCK_GRACE`].
+struct Stuck;
+
+/// `send_offsets_to_transaction` on a helper thread, waited for up to [`SEND_OFFSETS_TIMEOUT`]
+/// plus [`STUCK_GRACE`]; a call still running then is left to finish (or not) with its producer.
+fn send_offsets(
+    producer: &Arc<ThreadProducer>,
+    offsets: &TopicPartitionList,
+    metadata: ConsumerGroupMetadata,
+) -> Result<Result<(), KafkaError>, Stuck> {
+    let (done, result) = mpsc::sync_channel(1);
+    let (producer, offsets) = (Arc::clone(producer), offsets.clone());
+    let spawned = std::thread::Builder::new()
+        .name("txn-send-offsets".to_owned())
+        .spawn(move || {
+            let _ = done.send(producer.send_offsets_to_transaction(&offsets, &metadata, SEND_OFFSETS_TIMEOUT));
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no helper thread for send_offsets_to_transaction");
+        return Err(Stuck);
+    }
+    result
+        .recv_timeout(SEND_OFFSETS_TIMEOUT + STUCK_GRACE)
+        .map_err(|_| Stuck)
 }
 
 /// How often a retriable transactional call is tried.

@@ -63,7 +63,7 @@ pub(crate) fn run<T: Topology>(
     shared: &Shared,
 ) -> Result<(), ThreadError> {
     let index = own.index;
-    let producer = create_producer(config, index, shared)?;
+    let producer = std::sync::Arc::new(create_producer(config, index, shared)?);
     let consumer = create_consumer(config, index, shared, routes)?;
     // Under the cooperative protocol the group assigns each sub-topology's leading topic only.
     let topics: Vec<&str> = match consumer.context().cooperative() {

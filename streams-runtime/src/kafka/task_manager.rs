@@ -22,6 +22,7 @@ use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Message};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The tasks of one stream thread; `C` creates a task.
@@ -87,7 +88,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         &mut self,
         events: RebalanceEvents,
         consumer: &ThreadConsumer,
-        producer: &ThreadProducer,
+        producer: &Arc<ThreadProducer>,
     ) -> Result<(), ThreadError> {
         tracing::debug!(instance = self.shared.process_id(), ?events, "rebalance");
         if let Some(error) = events.failure {
@@ -160,7 +161,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
         revoked: &[(String, i32)],
         unassign: bool,
         consumer: &ThreadConsumer,
-        producer: &ThreadProducer,
+        producer: &Arc<ThreadProducer>,
     ) -> Result<(), ThreadError> {
         self.shared.transition(State::Rebalancing);
         if !unassign {
@@ -246,7 +247,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
     /// adds what each task did to `counts`.
     pub(crate) fn process(
         &mut self,
-        producer: &ThreadProducer,
+        producer: &Arc<ThreadProducer>,
         counts: &mut Vec<(TaskId, TaskRound)>,
     ) -> Result<(), StreamsError> {
         let now = Instant::now();
@@ -283,7 +284,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
     fn commit_on_revocation(
         &mut self,
         consumer: &ThreadConsumer,
-        producer: &ThreadProducer,
+        producer: &Arc<ThreadProducer>,
     ) -> Result<bool, ThreadError> {
         for (id, task) in &mut self.tasks {
             task.prepare_commit(*id, producer, self.routes)?;
@@ -325,7 +326,11 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
     /// wait for the broker: librdkafka holds a commit back while the group rebalances, and the
     /// tasks that stay are meant to go on meanwhile. Their positions stay pending, so each
     /// later commit carries them again (a failed one is logged).
-    pub(crate) fn commit(&mut self, consumer: &ThreadConsumer, producer: &ThreadProducer) -> Result<(), ThreadError> {
+    pub(crate) fn commit(
+        &mut self,
+        consumer: &ThreadConsumer,
+        producer: &Arc<ThreadProducer>,
+    ) -> Result<(), ThreadError> {
         let mode = match consumer.context().cooperative() {
             true => CommitMode::Async,
             false => CommitMode::Sync,
@@ -337,7 +342,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
     fn commit_with(
         &mut self,
         consumer: &ThreadConsumer,
-        producer: &ThreadProducer,
+        producer: &Arc<ThreadProducer>,
         mode: CommitMode,
     ) -> Result<(), ThreadError> {
         for (id, task) in &mut self.tasks {
@@ -388,7 +393,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
     fn commit_transaction(
         &mut self,
         consumer: &ThreadConsumer,
-        producer: &ThreadProducer,
+        producer: &Arc<ThreadProducer>,
         offsets: &TopicPartitionList,
     ) -> Result<(), ThreadError> {
         let shared = self.shared;
@@ -416,7 +421,11 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
     }
 
     /// Graceful shutdown: commits what was processed, then closes every task.
-    pub(crate) fn shut_down(mut self, consumer: &ThreadConsumer, producer: &ThreadProducer) -> Result<(), ThreadError> {
+    pub(crate) fn shut_down(
+        mut self,
+        consumer: &ThreadConsumer,
+        producer: &Arc<ThreadProducer>,
+    ) -> Result<(), ThreadError> {
         let committed = self.commit_with(consumer, producer, CommitMode::Sync);
         for (_, task) in self.tasks {
             task.close_committed()?;
