@@ -125,7 +125,9 @@ impl<K: DefaultSerde> DefaultSerde for crate::window::Windowed<K> {
 }
 
 fn fixed<const N: usize>(data: Option<&[u8]>, type_name: &'static str) -> Result<[u8; N], SerdeError> {
-    let data = data.ok_or(SerdeError::UnexpectedNull { type_name })?;
+    let Some(data) = data else {
+        return Err(SerdeError::UnexpectedNull { type_name });
+    };
     data.try_into().map_err(|_| SerdeError::WrongSize {
         type_name,
         expected: N,
@@ -182,7 +184,9 @@ impl Serde<String> for StringSerde {
     }
     #[inline]
     fn deserialize(&self, data: Option<&[u8]>) -> Result<String, SerdeError> {
-        let data = data.ok_or(SerdeError::UnexpectedNull { type_name: "String" })?;
+        let Some(data) = data else {
+            return Err(SerdeError::UnexpectedNull { type_name: "String" });
+        };
         Ok(std::str::from_utf8(data)?.to_owned())
     }
 }
@@ -203,7 +207,9 @@ impl Serde<Vec<u8>> for BytesSerde {
     }
     #[inline]
     fn deserialize(&self, data: Option<&[u8]>) -> Result<Vec<u8>, SerdeError> {
-        let data = data.ok_or(SerdeError::UnexpectedNull { type_name: "Vec<u8>" })?;
+        let Some(data) = data else {
+            return Err(SerdeError::UnexpectedNull { type_name: "Vec<u8>" });
+        };
         Ok(data.to_vec())
     }
 }
@@ -297,9 +303,11 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned> Serde<T> for JsonSerde<T
         Ok(Encoded::Bytes)
     }
     fn deserialize(&self, data: Option<&[u8]>) -> Result<T, SerdeError> {
-        let data = data.ok_or(SerdeError::UnexpectedNull {
-            type_name: std::any::type_name::<T>(),
-        })?;
+        let Some(data) = data else {
+            return Err(SerdeError::UnexpectedNull {
+                type_name: std::any::type_name::<T>(),
+            });
+        };
         Ok(serde_json::from_slice(data)?)
     }
 }

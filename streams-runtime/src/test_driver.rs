@@ -312,21 +312,22 @@ impl<G: TaskGraph> DriverState<G> {
                     .expect("a repartition sink writes the topic of an internal source, resolved at driver creation"),
             };
             let out = &mut outputs[index];
-            let feeds = out.feeds;
-            let fed_headers = match feeds {
-                Some(_) if !r.headers.is_empty() => r.headers.clone(),
-                _ => Headers::new(),
+            let Some(source) = out.feeds else {
+                out.push(r.key, r.value, r.timestamp, r.headers);
+                return;
+            };
+            let fed_headers = match r.headers.is_empty() {
+                true => Headers::new(),
+                false => r.headers.clone(),
             };
             let span = out.push(r.key, r.value, r.timestamp, r.headers);
-            if let Some(source) = feeds {
-                pending.push_back(FedBack {
-                    source,
-                    output: index,
-                    span,
-                    timestamp: r.timestamp,
-                    headers: fed_headers,
-                });
-            }
+            pending.push_back(FedBack {
+                source,
+                output: index,
+                span,
+                timestamp: r.timestamp,
+                headers: fed_headers,
+            });
         });
     }
 }

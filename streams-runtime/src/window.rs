@@ -432,7 +432,9 @@ impl<K, KS: Serde<K>, const SIZE_MS: i64> Serde<Windowed<K>> for TimeWindowedSer
     }
 
     fn deserialize(&self, data: Option<&[u8]>) -> Result<Windowed<K>, SerdeError> {
-        let data = data.ok_or(SerdeError::UnexpectedNull { type_name: "Windowed" })?;
+        let Some(data) = data else {
+            return Err(SerdeError::UnexpectedNull { type_name: "Windowed" });
+        };
         let (key, start) = split_i64(data, "time-windowed key")?;
         Ok(Windowed {
             key: self.0.deserialize(Some(key))?,
@@ -464,7 +466,9 @@ impl<K, KS: Serde<K>> Serde<Windowed<K>> for SessionWindowedSerde<KS> {
     }
 
     fn deserialize(&self, data: Option<&[u8]>) -> Result<Windowed<K>, SerdeError> {
-        let data = data.ok_or(SerdeError::UnexpectedNull { type_name: "Windowed" })?;
+        let Some(data) = data else {
+            return Err(SerdeError::UnexpectedNull { type_name: "Windowed" });
+        };
         let (rest, start) = split_i64(data, "session-windowed key")?;
         let (key, end) = split_i64(rest, "session-windowed key")?;
         Ok(Windowed {
