@@ -12,25 +12,27 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-/// The type expressions of the records leaving a node.
-fn output_types(node: &NodeDef) -> Option<(TokenStream, TokenStream)> {
-    let rt = quote!(::streams_runtime::__private);
+/// The type expressions of the records leaving a source or Processor API node.
+pub(super) fn output_types(node: &NodeDef) -> Option<(TokenStream, TokenStream)> {
     match &node.kind {
         NodeKind::Source(s) => Some((s.key.to_token_stream(), s.value.to_token_stream())),
-        NodeKind::Processor(p) => {
-            let ty = &p.ty;
-            Some((
-                quote!(<#ty as #rt::ProcessorSpec>::KeyOut),
-                quote!(<#ty as #rt::ProcessorSpec>::ValueOut),
-            ))
-        }
+        NodeKind::Processor(p) => Some(processor_outputs(&p.ty)),
         NodeKind::Sink(_) | NodeKind::Op(_) => None,
     }
 }
 
+/// The key and value types processor `ty` forwards.
+pub(super) fn processor_outputs(ty: &syn::Type) -> (TokenStream, TokenStream) {
+    let rt = quote!(::streams_runtime::__private);
+    (
+        quote!(<#ty as #rt::ProcessorSpec>::KeyOut),
+        quote!(<#ty as #rt::ProcessorSpec>::ValueOut),
+    )
+}
+
 /// The explicit serde, or the default serde of `ty` spanned on `span` (the user's token that
 /// implies it), so a type without a default serde is reported there.
-fn serde_or_default(explicit: &Option<syn::Type>, ty: &TokenStream, span: proc_macro2::Span) -> TokenStream {
+pub(super) fn serde_or_default(explicit: &Option<syn::Type>, ty: &TokenStream, span: proc_macro2::Span) -> TokenStream {
     match explicit {
         Some(s) => s.to_token_stream(),
         None => quote_spanned!(span=> ::streams_runtime::serde::SerdeOf<#ty>),
@@ -147,19 +149,19 @@ fn serde_check(ty: &TokenStream, serde: &TokenStream, span: proc_macro2::Span) -
 
 /// The `ProcessorInput` marker of Processor API node `node` of type `ty`, declared in
 /// `markers`: its impl checks once that the processor accepts what its first parent produces
-/// (`parent`; rustc reports a mismatch at the processor's type, pointing at its `input = ..`), so
-/// a mismatch is one error rather than one more from the graph's type.
+/// (`parent`, mentioned at `edge`; rustc reports a mismatch at the processor's type, pointing at
+/// its `input = ..`), so a mismatch is one error rather than one more from the graph's type.
 fn processor_input(
     markers: &mut Vec<TokenStream>,
     node: usize,
     ty: &syn::Type,
-    def: &NodeDef,
+    edge: proc_macro2::Span,
     parent: &NodeDef,
 ) -> TokenStream {
     let (key, value) = output_types(parent).expect("parents are never sinks");
     let marker = format_ident!("__ProcessorInput{}", node, span = proc_macro2::Span::mixed_site());
     let rt = quote!(::streams_runtime::__private);
-    let processor = quote_spanned!(def.parents[0].span()=> type Processor = #ty;);
+    let processor = quote_spanned!(edge=> type Processor = #ty;);
     markers.push(quote! {
         struct #marker;
         impl #rt::ProcessorInput for #marker {
@@ -185,7 +187,7 @@ pub(super) fn checked_serde(
     span: proc_macro2::Span,
 ) -> TokenStream {
     let Some(serde) = serde else {
-        return quote_spanned!(span=> ::streams_runtime::serde::SerdeOf<#ty>);
+        return serde_or_default(&None, ty, span);
     };
     let marker = format_ident!("__Serde{}{}", part, node, span = proc_macro2::Span::mixed_site());
     let serde = quote_spanned!(serde.span()=> #serde);
@@ -481,7 +483,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
     let order = forward_order(def, wiring);
     let types = record_types::named_types(def, wiring, &order);
     let (dsl_accessors, type_checks) = record_types::dsl_accessors(def, wiring, &order, &types, &mut taken);
-    let mut serde_markers = Vec::new();
+    let mut markers = Vec::new();
     accessors.extend(dsl_accessors);
     let mut forward = Vec::new();
     for &i in &order {
@@ -500,14 +502,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
                 ));
             }
             NodeKind::Sink(_) => {}
-            NodeKind::Op(_) => forward.push(expand_dsl::forward(
-                def,
-                wiring,
-                i,
-                source_index,
-                &types,
-                &mut serde_markers,
-            )),
+            NodeKind::Op(_) => forward.push(expand_dsl::forward(def, wiring, i, source_index, &types, &mut markers)),
         }
     }
 
@@ -543,8 +538,8 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
         let node = match &n.kind {
             NodeKind::Source(s) => {
                 let (k, vt) = (&s.key, &s.value);
-                let ks = checked_serde(&mut serde_markers, i, "Key", &quote!(#k), &s.key_serde, k.span());
-                let vs = checked_serde(&mut serde_markers, i, "Value", &quote!(#vt), &s.value_serde, vt.span());
+                let ks = checked_serde(&mut markers, i, "Key", &quote!(#k), &s.key_serde, k.span());
+                let vs = checked_serde(&mut markers, i, "Value", &quote!(#vt), &s.value_serde, vt.span());
                 let te = s.timestamp_extractor.as_ref().map_or_else(
                     || quote_spanned!(span=> ::streams_runtime::__private::RecordTimestamp),
                     ToTokens::to_token_stream,
@@ -553,13 +548,13 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             }
             NodeKind::Processor(p) => {
                 let ty = &p.ty;
-                let input = processor_input(&mut serde_markers, i, ty, n, &nodes[wiring.parents[i][0]]);
+                let input = processor_input(&mut markers, i, ty, n.parents[0].span(), &nodes[wiring.parents[i][0]]);
                 quote_spanned!(span=> #rt::ProcessorNode::<#input, _>::new(#node_name, #id, <#ty as #rt::ProcessorStores>::create(#st)?, #children))
             }
             NodeKind::Sink(s) => {
                 let Types { key, value, .. } = Types::sink(def, wiring, i, s);
-                let ks = checked_serde(&mut serde_markers, i, "Key", &key, &s.key_serde, span);
-                let vs = checked_serde(&mut serde_markers, i, "Value", &value, &s.value_serde, span);
+                let ks = checked_serde(&mut markers, i, "Key", &key, &s.key_serde, span);
+                let vs = checked_serde(&mut markers, i, "Value", &value, &s.value_serde, span);
                 let part = s.partitioner.as_ref().map_or_else(
                     || quote_spanned!(span=> ::streams_runtime::__private::DefaultPartitioner),
                     ToTokens::to_token_stream,
@@ -619,7 +614,7 @@ pub fn expand(def: &TopologyDef, wiring: &Wiring) -> TokenStream {
             #nodes_param: ::streams_runtime::topology::NodeSet<'_>,
         ) -> ::core::result::Result<impl ::streams_runtime::__private::TaskGraph + use<>, ::streams_runtime::error::StreamsError> {
             let _ = #st;
-            #(#serde_markers)*
+            #(#markers)*
             #(#forward)*
             #(#type_checks)*
             #(#build)*

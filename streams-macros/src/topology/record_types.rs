@@ -8,8 +8,8 @@
 use super::check::Wiring;
 use super::dsl::join::{StreamJoinDef, TableJoinDef};
 use super::dsl::{AggKind, Carried, Op, OpDef, Serdes, WindowedAggKind};
-use super::expand_dsl;
 use super::model::{NodeKind, TopologyDef};
+use super::{expand, expand_dsl};
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote};
 use std::collections::HashSet;
@@ -32,6 +32,10 @@ impl Named {
         Named::new(Some(key.to_token_stream()), Some(value.to_token_stream()))
     }
 
+    fn both_of((key, value): (TokenStream, TokenStream)) -> Named {
+        Named::new(Some(key), Some(value))
+    }
+
     /// Both types, if both are named.
     pub fn both(&self) -> Option<(&TokenStream, &TokenStream)> {
         Some((self.key.as_ref()?, self.value.as_ref()?))
@@ -40,7 +44,6 @@ impl Named {
 
 /// The named output types of every node, by node index (`order`: parents and read nodes first).
 pub fn named_types(def: &TopologyDef, wiring: &Wiring, order: &[usize]) -> Vec<Named> {
-    let rt = quote!(::streams_runtime::__private);
     let mut types = vec![Named::default(); def.nodes.len()];
     let index_of = |name: &syn::Ident| def.nodes.iter().position(|n| n.name == *name);
     for &i in order {
@@ -49,15 +52,9 @@ pub fn named_types(def: &TopologyDef, wiring: &Wiring, order: &[usize]) -> Vec<N
         let key = parent.key.clone();
         let value = parent.value.clone();
         types[i] = match &node.kind {
-            NodeKind::Source(s) => Named::of(&s.key, &s.value),
-            NodeKind::Processor(p) => {
-                let ty = &p.ty;
-                Named::new(
-                    Some(quote!(<#ty as #rt::ProcessorSpec>::KeyOut)),
-                    Some(quote!(<#ty as #rt::ProcessorSpec>::ValueOut)),
-                )
+            NodeKind::Source(_) | NodeKind::Processor(_) | NodeKind::Sink(_) => {
+                expand::output_types(node).map_or_else(Named::default, Named::both_of)
             }
-            NodeKind::Sink(_) => Named::default(),
             NodeKind::Op(OpDef { op, .. }) => match op {
                 Op::Filter { .. }
                 | Op::Peek(_)
@@ -69,21 +66,16 @@ pub fn named_types(def: &TopologyDef, wiring: &Wiring, order: &[usize]) -> Vec<N
                 | Op::TableFilter { .. }
                 | Op::RepartitionSink { .. } => parent,
                 Op::Foreach(_) | Op::To { .. } | Op::ToExtractor { .. } => Named::default(),
-                Op::Map(f) | Op::TableGroupBy(f) => match returns(f).and_then(pair) {
-                    Some((k, v)) => Named::new(Some(k), Some(v)),
-                    None => Named::default(),
-                },
-                Op::FlatMap(f) => match returns(f).and_then(item).and_then(pair) {
-                    Some((k, v)) => Named::new(Some(k), Some(v)),
-                    None => Named::default(),
-                },
+                Op::Map(f) | Op::TableGroupBy(f) => {
+                    returns(f).and_then(pair).map_or_else(Named::default, Named::both_of)
+                }
+                Op::FlatMap(f) => {
+                    (returns(f).and_then(item).and_then(pair)).map_or_else(Named::default, Named::both_of)
+                }
                 Op::MapValues { f, .. } | Op::TableMapValues { f, .. } => Named::new(key, named(returns(f))),
                 Op::FlatMapValues { f, .. } => Named::new(key, named(returns(f).and_then(item))),
                 Op::SelectKey(f) => Named::new(named(returns(f)), value),
-                Op::Process(ty) => Named::new(
-                    Some(quote!(<#ty as #rt::ProcessorSpec>::KeyOut)),
-                    Some(quote!(<#ty as #rt::ProcessorSpec>::ValueOut)),
-                ),
+                Op::Process(ty) => Named::both_of(expand::processor_outputs(ty)),
                 Op::RepartitionSource { carried, .. } => {
                     let sink = def.nodes.iter().position(|n| {
                         matches!(&n.kind, NodeKind::Op(OpDef { op: Op::RepartitionSink { source, .. }, .. }) if *source == node.name)
@@ -332,11 +324,11 @@ pub fn dsl_accessors(
 
 /// The serdes an operator names, or else the types' default serdes.
 fn serdes_or_default(serdes: &Serdes, key: &TokenStream, value: &TokenStream) -> (TokenStream, TokenStream) {
-    let or_default = |serde: &Option<Type>, ty: &TokenStream| match serde {
-        Some(s) => s.to_token_stream(),
-        None => quote!(::streams_runtime::serde::SerdeOf<#ty>),
-    };
-    (or_default(&serdes.key, key), or_default(&serdes.value, value))
+    let span = proc_macro2::Span::call_site();
+    (
+        expand::serde_or_default(&serdes.key, key, span),
+        expand::serde_or_default(&serdes.value, value, span),
+    )
 }
 
 /// `<prefix>_<name>`, the name lowercased with every other character than a letter or digit

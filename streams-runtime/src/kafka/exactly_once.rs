@@ -178,23 +178,13 @@ fn send_and_commit<C: ConsumerContext>(
     offsets: &TopicPartitionList,
 ) -> Result<(), SendFailure> {
     if offsets.count() > 0 {
-        let mut stuck = false;
         retrying(|| {
             let metadata = consumer.group_metadata().ok_or(KafkaError::Canceled)?;
-            send_offsets(producer, offsets, metadata).unwrap_or_else(|Stuck| {
-                stuck = true;
-                Ok(())
-            })
+            send_offsets(producer, offsets, metadata)
         })?;
-        if stuck {
-            return Err(SendFailure::Stuck);
-        }
     }
-    Ok(retrying(|| producer.commit_transaction(TIMEOUT))?)
+    retrying(|| Ok(producer.commit_transaction(TIMEOUT)?))
 }
-
-/// The mark of a call that outlived its timeout by [`STUCK_GRACE`].
-struct Stuck;
 
 /// `send_offsets_to_transaction` on a helper thread, waited for up to [`SEND_OFFSETS_TIMEOUT`]
 /// plus [`STUCK_GRACE`]; a call still running then is left to finish (or not) with its producer.
@@ -202,7 +192,7 @@ fn send_offsets(
     producer: &Arc<ThreadProducer>,
     offsets: &TopicPartitionList,
     metadata: ConsumerGroupMetadata,
-) -> Result<Result<(), KafkaError>, Stuck> {
+) -> Result<(), SendFailure> {
     let (done, result) = mpsc::sync_channel(1);
     let (producer, offsets) = (Arc::clone(producer), offsets.clone());
     let spawned = std::thread::Builder::new()
@@ -212,21 +202,20 @@ fn send_offsets(
         });
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "no helper thread for send_offsets_to_transaction");
-        return Err(Stuck);
+        return Err(SendFailure::Stuck);
     }
-    result
-        .recv_timeout(SEND_OFFSETS_TIMEOUT + STUCK_GRACE)
-        .map_err(|_| Stuck)
+    let sent = result.recv_timeout(SEND_OFFSETS_TIMEOUT + STUCK_GRACE);
+    Ok(sent.map_err(|_| SendFailure::Stuck)??)
 }
 
 /// How often a retriable transactional call is tried.
 const ATTEMPTS: usize = 3;
 
-fn retrying(mut call: impl FnMut() -> Result<(), KafkaError>) -> Result<(), KafkaError> {
+fn retrying(mut call: impl FnMut() -> Result<(), SendFailure>) -> Result<(), SendFailure> {
     let mut attempt = 1;
     loop {
         match call() {
-            Err(KafkaError::Transaction(e)) if e.is_retriable() && attempt < ATTEMPTS => {
+            Err(SendFailure::Kafka(KafkaError::Transaction(e))) if e.is_retriable() && attempt < ATTEMPTS => {
                 tracing::warn!(error = %e, attempt, "retrying a transactional call");
                 attempt += 1;
             }

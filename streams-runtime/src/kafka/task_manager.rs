@@ -247,7 +247,7 @@ impl<'a, G: TaskGraph, C: FnMut(TaskId) -> Result<StreamTask<G>, StreamsError>> 
     /// adds what each task did to `counts`.
     pub(crate) fn process(
         &mut self,
-        producer: &Arc<ThreadProducer>,
+        producer: &ThreadProducer,
         counts: &mut Vec<(TaskId, TaskRound)>,
     ) -> Result<(), StreamsError> {
         let now = Instant::now();

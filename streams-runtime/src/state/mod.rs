@@ -16,6 +16,7 @@ mod rocks_settings;
 mod segmented;
 mod session;
 mod store_ops;
+use store_ops::timed;
 pub(crate) use store_ops::{OpTally, StoreOp};
 mod uncommitted;
 mod versioned;
@@ -387,17 +388,9 @@ impl StoreSet {
     pub fn flush(&self) -> Result<(), StreamsError> {
         for instance in &self.instances {
             match &instance.0 {
-                Instance::KeyValue(inner) => {
-                    let mut inner = inner.borrow_mut();
-                    let started = inner.ops.started();
-                    inner.flush()?;
-                    inner.ops.done(store_ops::StoreOp::Flush, started);
-                }
+                Instance::KeyValue(inner) => timed(&mut *inner.borrow_mut(), StoreOp::Flush, |s| s.flush())?,
                 Instance::Window(inner) | Instance::Session(inner) => {
-                    let mut inner = inner.borrow_mut();
-                    let started = inner.ops.started();
-                    inner.flush()?;
-                    inner.ops.done(store_ops::StoreOp::Flush, started);
+                    timed(&mut *inner.borrow_mut(), StoreOp::Flush, |s| s.flush())?
                 }
                 Instance::Versioned(inner) => inner.borrow().flush()?,
             }

@@ -1,10 +1,10 @@
 //! Session stores: a value per key and session (Java's `SessionStore`), over a
 //! [`SegmentedStore`] with Java's session key layout (`key ++ end ++ start`).
 
-use super::key_value::{Layout, NO_TIMESTAMP};
+use super::key_value::NO_TIMESTAMP;
 use super::segmented::{KeySchema, SegmentedStore};
 use super::store_ops::{StoreOp, metered};
-use super::window::WindowedIterator;
+use super::window::{WindowedIterator, decode_value, encode_key, encode_value, layout};
 use super::{Instance, StoreHandle, StoreInstance, StoreKind, serde_error};
 use crate::error::StoreError;
 use crate::serde::{Encoded, Serde, SerdeOf};
@@ -74,37 +74,22 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> SessionStore<K, V, KS, VS> {
 
     /// Serializes the session's key into the store key buffer; `false` when the key is null.
     fn encode_session(&self, inner: &mut SegmentedStore, session: &Windowed<K>) -> Result<bool, StoreError> {
-        inner.key_buf.clear();
-        let encoded = self
-            .key_serde
-            .serialize(&session.key, &mut inner.key_buf)
-            .map_err(serde_error(inner.name))?;
+        let present = encode_key(&self.key_serde, inner, &session.key)?;
         inner.key_buf.extend_from_slice(&session.window.end.to_be_bytes());
         inner.key_buf.extend_from_slice(&session.window.start.to_be_bytes());
-        Ok(encoded == Encoded::Bytes)
+        Ok(present)
     }
 
     /// Writes the aggregate of a session (a value that serializes to null removes it).
     pub fn put(&self, session: &Windowed<K>, value: &V) -> Result<(), StoreError> {
         metered(self.metered, &self.inner, StoreOp::Put, || {
-            self.put_unmetered(session, value)
+            let mut inner = self.inner.borrow_mut();
+            if !self.encode_session(&mut inner, session)? {
+                return Ok(());
+            }
+            let present = encode_value(&self.value_serde, &mut inner, Some(value), NO_TIMESTAMP)?;
+            inner.write(present)
         })
-    }
-
-    fn put_unmetered(&self, session: &Windowed<K>, value: &V) -> Result<(), StoreError> {
-        let mut inner = self.inner.borrow_mut();
-        if !self.encode_session(&mut inner, session)? {
-            return Ok(());
-        }
-        inner.value_buf.clear();
-        if inner.timestamped {
-            inner.value_buf.extend_from_slice(&NO_TIMESTAMP.to_be_bytes());
-        }
-        let encoded = self
-            .value_serde
-            .serialize(value, &mut inner.value_buf)
-            .map_err(serde_error(inner.name))?;
-        inner.write(encoded == Encoded::Bytes)
     }
 
     /// Removes a session.
@@ -121,36 +106,19 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> SessionStore<K, V, KS, VS> {
     /// The aggregate of `key`'s session `start..=end`, if it exists.
     pub fn fetch_session(&self, key: &K, start: i64, end: i64) -> Result<Option<V>, StoreError> {
         metered(self.metered, &self.inner, StoreOp::Fetch, || {
-            self.fetch_session_unmetered(key, start, end)
+            let mut inner = self.inner.borrow_mut();
+            if !encode_key(&self.key_serde, &mut inner, key)? {
+                return Ok(None);
+            }
+            inner.key_buf.extend_from_slice(&end.to_be_bytes());
+            inner.key_buf.extend_from_slice(&start.to_be_bytes());
+            let layout = layout(&inner);
+            inner.get(|stored| {
+                stored
+                    .map(|s| decode_value(&self.value_serde, layout, s).map(|(value, _)| value))
+                    .transpose()
+            })?
         })
-    }
-
-    fn fetch_session_unmetered(&self, key: &K, start: i64, end: i64) -> Result<Option<V>, StoreError> {
-        let mut inner = self.inner.borrow_mut();
-        inner.key_buf.clear();
-        let encoded = self
-            .key_serde
-            .serialize(key, &mut inner.key_buf)
-            .map_err(serde_error(inner.name))?;
-        if encoded == Encoded::Null {
-            return Ok(None);
-        }
-        inner.key_buf.extend_from_slice(&end.to_be_bytes());
-        inner.key_buf.extend_from_slice(&start.to_be_bytes());
-        let layout = Layout {
-            store: inner.name,
-            timestamped: inner.timestamped,
-        };
-        inner.get(|stored| {
-            stored
-                .map(|s| {
-                    let (_, bytes) = layout.split(s)?;
-                    self.value_serde
-                        .deserialize(Some(bytes))
-                        .map_err(serde_error(layout.store))
-                })
-                .transpose()
-        })?
     }
 
     /// `key`'s sessions that end at or after `earliest_end` and start at or before
@@ -198,57 +166,44 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> SessionStore<K, V, KS, VS> {
         reverse: bool,
     ) -> Result<WindowedIterator<K, V, KS, VS>, StoreError> {
         metered(self.metered, &self.inner, StoreOp::Fetch, || {
-            self.find_unmetered(key, earliest_end, latest_start, reverse)
+            let inner = self.inner.borrow();
+            let mut bytes = Vec::new();
+            let encoded = self
+                .key_serde
+                .serialize(key, &mut bytes)
+                .map_err(serde_error(inner.name))?;
+            if encoded == Encoded::Null {
+                return Ok(self.iter(&inner, Vec::new()));
+            }
+            // Times are not negative, so big-endian bytes order them; the bounds span every start.
+            let mut from = bytes.clone();
+            from.extend_from_slice(&earliest_end.max(0).to_be_bytes());
+            from.extend_from_slice(&[0; 8]);
+            let mut to = bytes.clone();
+            to.extend_from_slice(&[0xff; 16]);
+            let mut entries = inner.scan(
+                earliest_end,
+                i64::MAX,
+                Bound::Included(&from),
+                Bound::Included(&to),
+                reverse,
+            )?;
+            entries.retain(|(k, _)| {
+                KeySchema::Session.key(k) == Some(&bytes[..])
+                    && KeySchema::Session
+                        .segment_time(k)
+                        .is_some_and(|end| end >= earliest_end)
+                    && KeySchema::session_start(k) <= latest_start
+            });
+            Ok(self.iter(&inner, entries))
         })
-    }
-
-    fn find_unmetered(
-        &self,
-        key: &K,
-        earliest_end: i64,
-        latest_start: i64,
-        reverse: bool,
-    ) -> Result<WindowedIterator<K, V, KS, VS>, StoreError> {
-        let inner = self.inner.borrow();
-        let mut bytes = Vec::new();
-        let encoded = self
-            .key_serde
-            .serialize(key, &mut bytes)
-            .map_err(serde_error(inner.name))?;
-        if encoded == Encoded::Null {
-            return Ok(self.iter(&inner, Vec::new()));
-        }
-        // Times are not negative, so big-endian bytes order them; the bounds span every start.
-        let mut from = bytes.clone();
-        from.extend_from_slice(&earliest_end.max(0).to_be_bytes());
-        from.extend_from_slice(&[0; 8]);
-        let mut to = bytes.clone();
-        to.extend_from_slice(&[0xff; 16]);
-        let mut entries = inner.scan(
-            earliest_end,
-            i64::MAX,
-            Bound::Included(&from),
-            Bound::Included(&to),
-            reverse,
-        )?;
-        entries.retain(|(k, _)| {
-            KeySchema::Session.key(k) == Some(&bytes[..])
-                && KeySchema::Session
-                    .segment_time(k)
-                    .is_some_and(|end| end >= earliest_end)
-                && KeySchema::session_start(k) <= latest_start
-        });
-        Ok(self.iter(&inner, entries))
     }
 
     fn iter(&self, inner: &SegmentedStore, entries: Vec<(Vec<u8>, Vec<u8>)>) -> WindowedIterator<K, V, KS, VS> {
         WindowedIterator {
             schema: KeySchema::Session,
             window_size_ms: 0,
-            layout: Layout {
-                store: inner.name,
-                timestamped: inner.timestamped,
-            },
+            layout: layout(inner),
             entries: entries.into_iter(),
             key_serde: self.key_serde.clone(),
             value_serde: self.value_serde.clone(),

@@ -111,6 +111,15 @@ pub(crate) fn metered<S: Metered, R>(on: bool, store: &RefCell<S>, op: StoreOp, 
     result
 }
 
+/// Runs `run` on `store`, counted as a call of `op` when the store counts its operations.
+#[inline]
+pub(crate) fn timed<S: Metered, R>(store: &mut S, op: StoreOp, run: impl FnOnce(&mut S) -> R) -> R {
+    let started = store.meter().started();
+    let result = run(store);
+    store.meter().done(op, started);
+    result
+}
+
 /// A store's counting of its operations: on when the application records `DEBUG` metrics.
 #[derive(Debug, Default)]
 pub(crate) struct Meter(Option<Box<StoreOps>>);

@@ -67,7 +67,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> StoreHandle for WindowStore<K, V, KS, VS>
 }
 
 /// Serializes `key` into the store's key buffer; `false` when it is null.
-fn encode_key<K, KS: Serde<K>>(serde: &KS, inner: &mut SegmentedStore, key: &K) -> Result<bool, StoreError> {
+pub(super) fn encode_key<K, KS: Serde<K>>(serde: &KS, inner: &mut SegmentedStore, key: &K) -> Result<bool, StoreError> {
     inner.key_buf.clear();
     let encoded = serde
         .serialize(key, &mut inner.key_buf)
@@ -77,7 +77,7 @@ fn encode_key<K, KS: Serde<K>>(serde: &KS, inner: &mut SegmentedStore, key: &K) 
 
 /// Serializes `value` (behind `timestamp` in a timestamped store) into the value buffer; `false`
 /// when it is null.
-fn encode_value<V, VS: Serde<V>>(
+pub(super) fn encode_value<V, VS: Serde<V>>(
     serde: &VS,
     inner: &mut SegmentedStore,
     value: Option<&V>,
@@ -95,13 +95,13 @@ fn encode_value<V, VS: Serde<V>>(
 }
 
 /// A stored value and its timestamp.
-fn decode_value<V, VS: Serde<V>>(serde: &VS, layout: Layout, stored: &[u8]) -> Result<(V, i64), StoreError> {
+pub(super) fn decode_value<V, VS: Serde<V>>(serde: &VS, layout: Layout, stored: &[u8]) -> Result<(V, i64), StoreError> {
     let (timestamp, bytes) = layout.split(stored)?;
     let value = serde.deserialize(Some(bytes)).map_err(serde_error(layout.store))?;
     Ok((value, timestamp))
 }
 
-fn layout(inner: &SegmentedStore) -> Layout {
+pub(super) fn layout(inner: &SegmentedStore) -> Layout {
     Layout {
         store: inner.name,
         timestamped: inner.timestamped,
