@@ -88,14 +88,15 @@ pub enum Destination {
     Repartition(usize),
 }
 
+/// A record in the collector: its key and value are ranges of the collector's arena.
 #[derive(Debug)]
-struct CollectedRecord {
-    destination: Destination,
-    partition: Option<i32>,
-    key: Option<Range<usize>>,
-    value: Option<Range<usize>>,
-    timestamp: i64,
-    headers: Headers,
+pub(crate) struct CollectedRecord {
+    pub(crate) destination: Destination,
+    pub(crate) partition: Option<i32>,
+    pub(crate) key: Option<Range<usize>>,
+    pub(crate) value: Option<Range<usize>>,
+    pub(crate) timestamp: i64,
+    pub(crate) headers: Headers,
 }
 
 /// A record a task produced, as handed to whoever drains the task.
@@ -217,6 +218,7 @@ impl TaskContext {
     }
 
     /// Starts processing a source record: sets its metadata and advances stream time.
+    #[inline]
     pub(crate) fn begin_record(&mut self, metadata: RecordMetadata, timestamp: i64) {
         self.set_record_context(Some(metadata), timestamp);
         self.stream_time = self.stream_time.max(timestamp);
@@ -224,6 +226,7 @@ impl TaskContext {
 
     /// Sets the record context: the metadata and timestamp of the record being processed
     /// (`None` and the time during punctuation).
+    #[inline]
     fn set_record_context(&mut self, metadata: Option<RecordMetadata>, timestamp: i64) {
         self.current = metadata;
         self.current_timestamp = timestamp;
@@ -451,12 +454,33 @@ pub fn create_task<T: Topology>(
     Ok(task)
 }
 
+impl<G> Task<G> {
+    /// The output arena the ranges of [`take_output`](Self::take_output) point into.
+    pub(crate) fn output_bytes(&self) -> &[u8] {
+        &self.context.collector.bytes
+    }
+
+    /// Empties the output arena (every range taken is read).
+    pub(crate) fn clear_output_bytes(&mut self) {
+        debug_assert!(self.context.collector.records.is_empty());
+        self.context.collector.bytes.clear();
+    }
+}
+
 impl<G: TaskGraph> Task<G> {
     /// Processes one record of the source at `source` (an index into the topology's sources).
     pub fn process(&mut self, source: usize, raw: RawRecord<'_>) -> Result<(), StreamsError> {
-        let result = self.graph.process(source, raw, &mut self.context);
-        self.drain_changelogs();
-        result
+        // Matched, not kept: an error is moved only when there is one.
+        match self.graph.process(source, raw, &mut self.context) {
+            Ok(()) => {
+                self.drain_changelogs();
+                Ok(())
+            }
+            Err(e) => {
+                self.drain_changelogs();
+                Err(e)
+            }
+        }
     }
 
     /// Fires every punctuation of `kind` due at `now` (stream time or wall-clock time).
@@ -579,6 +603,14 @@ impl<G: TaskGraph> Task<G> {
             });
         }
         collector.bytes.clear();
+    }
+
+    /// Hands every record produced since the last call to `sink`, in production order, with
+    /// its bytes left in the task's output arena ([`output_bytes`](Self::output_bytes)) until
+    /// [`clear_output_bytes`](Self::clear_output_bytes): the test driver's output topics keep
+    /// the ranges, so a record's bytes are written once, by its sink.
+    pub(crate) fn take_output(&mut self, sink: impl FnMut(CollectedRecord)) {
+        self.context.collector.records.drain(..).for_each(sink);
     }
 
     /// Sets how often (ms of wall-clock time) aggregations emitting on window close look for

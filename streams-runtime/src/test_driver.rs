@@ -14,6 +14,7 @@ use crate::topology::{NodeSpecKind, SourceRef, Topology, TypedSink, TypedStore};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::marker::PhantomData;
+use std::ops::Range;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -39,8 +40,9 @@ pub enum ReadError {
     Deserialization(StreamsError),
 }
 
-/// Where a captured record's key and value bytes are in its topic's arena: the key at `start`,
-/// the value right after it; a length of [`NULL_LEN`] is null.
+/// Where a captured record's key and value bytes are in the task's output arena: the key at
+/// `start`, the value right after it (the collector writes them so); a length of [`NULL_LEN`]
+/// is null. Compact, as the driver keeps one per record until the test reads it.
 #[derive(Debug, Clone, Copy)]
 struct Span {
     start: usize,
@@ -52,22 +54,24 @@ struct Span {
 const NULL_LEN: u32 = u32::MAX;
 
 impl Span {
-    /// Appends the key and value bytes to `arena`.
-    fn push(arena: &mut Vec<u8>, key: Option<&[u8]>, value: Option<&[u8]>) -> Span {
-        let start = arena.len();
-        let mut len = |data: Option<&[u8]>| match data {
-            Some(d) => {
-                arena.extend_from_slice(d);
-                u32::try_from(d.len()).expect("a record's key or value is shorter than 4 GiB")
-            }
-            None => NULL_LEN,
-        };
-        let key_len = len(key);
-        let value_len = len(value);
-        Span {
-            start,
-            key_len,
-            value_len,
+    /// The span of a collected record's key and value ranges (adjacent, key first). Lengths
+    /// fit in `u32`: Kafka's records are far smaller than 4 GiB (`message.max.bytes` is an
+    /// `int`).
+    #[inline]
+    fn of(key: Option<Range<usize>>, value: Option<Range<usize>>) -> Span {
+        debug_assert!(key.as_ref().zip(value.as_ref()).is_none_or(|(k, v)| k.end == v.start));
+        let value_len = value.as_ref().map_or(NULL_LEN, |v| (v.end - v.start) as u32);
+        match key {
+            Some(k) => Span {
+                start: k.start,
+                key_len: (k.end - k.start) as u32,
+                value_len,
+            },
+            None => Span {
+                start: value.map_or(0, |v| v.start),
+                key_len: NULL_LEN,
+                value_len,
+            },
         }
     }
 
@@ -86,8 +90,9 @@ impl Span {
     }
 }
 
-/// A record captured in an output topic; its bytes live in the topic's arena, its headers (when
-/// it has any) in the topic's header queue.
+/// A record captured in an output topic: its key and value bytes are in the task's output
+/// arena, written once by the record's sink; its headers (when it has any) are in the topic's
+/// header queue.
 #[derive(Debug)]
 struct CapturedRecord {
     span: Span,
@@ -95,14 +100,12 @@ struct CapturedRecord {
     has_headers: bool,
 }
 
-/// A topic the task wrote to, with the records not yet read. Its byte arena is reset whenever
-/// the topic has been read empty, so capturing a record allocates nothing once warmed up.
+/// A topic the task wrote to, with the records not yet read.
 #[derive(Debug)]
 struct OutputTopic {
     name: String,
     /// The source that reads this topic, if the topology reads it (its records are fed back).
     feeds: Option<usize>,
-    bytes: Vec<u8>,
     records: VecDeque<CapturedRecord>,
     /// The headers of the records that have some, in record order.
     headers: VecDeque<Headers>,
@@ -110,22 +113,6 @@ struct OutputTopic {
 }
 
 impl OutputTopic {
-    /// Appends a record; its offset is the topic's next.
-    fn push(&mut self, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64, headers: Headers) -> Span {
-        let span = Span::push(&mut self.bytes, key, value);
-        let has_headers = !headers.is_empty();
-        if has_headers {
-            self.headers.push_back(headers);
-        }
-        self.records.push_back(CapturedRecord {
-            span,
-            timestamp,
-            has_headers,
-        });
-        self.next_offset += 1;
-        span
-    }
-
     /// The offset of the oldest unread record.
     fn first_offset(&self) -> i64 {
         self.next_offset - self.records.len() as i64
@@ -133,11 +120,9 @@ impl OutputTopic {
 }
 
 /// A record written to a topic the topology reads, waiting to be piped back in; its bytes are
-/// those captured in output topic `output` (tests cannot read that topic while records are
-/// being fed back, so the bytes stay put).
+/// ranges of the task's output arena.
 struct FedBack {
     source: usize,
-    output: usize,
     span: Span,
     timestamp: i64,
     headers: Headers,
@@ -156,7 +141,6 @@ fn output_index(outputs: &mut Vec<OutputTopic>, sources: &[crate::topology::Sour
     outputs.push(OutputTopic {
         name: topic.to_owned(),
         feeds: sources.iter().position(|s| !s.internal && s.topics.contains(&topic)),
-        bytes: Vec::new(),
         records: VecDeque::new(),
         headers: VecDeque::new(),
         next_offset: 0,
@@ -168,6 +152,9 @@ struct DriverState<G> {
     task: Task<G>,
     sources: &'static [crate::topology::SourceSpec],
     outputs: Vec<OutputTopic>,
+    /// Records captured in the output topics and not read yet: at 0 the task's output arena,
+    /// which holds their bytes, is emptied.
+    unread: usize,
     /// Output index of each sink topic, resolved once from the topology's nodes.
     sink_outputs: Vec<(&'static str, usize)>,
     /// Output index of each store's changelog (unused for stores without logging).
@@ -218,14 +205,22 @@ impl<G: TaskGraph> DriverState<G> {
             value: record.value,
             headers: record.headers,
         };
-        let result = self.task.process(source, raw);
-        let result = result.and_then(|()| {
+        let result = self.task.process(source, raw).and_then(|()| {
             let stream_time = self.task.stream_time();
             self.task.punctuate(PunctuationType::StreamTime, stream_time)?;
             self.task.flush_caches()
         });
-        self.capture();
-        result
+        // Matched, not kept: an error is moved only when there is one.
+        match result {
+            Ok(()) => {
+                self.capture();
+                Ok(())
+            }
+            Err(e) => {
+                self.capture();
+                Err(e)
+            }
+        }
     }
 
     /// Pipes the queued records back into their sources until none is left. Each record's
@@ -244,9 +239,10 @@ impl<G: TaskGraph> DriverState<G> {
 
     fn drain_pending_with(&mut self, key: &mut Vec<u8>, value: &mut Vec<u8>) -> Result<(), StreamsError> {
         while let Some(r) = self.pending.pop_front() {
+            // Copied out: processing the record appends to the arena holding its bytes.
             key.clear();
             value.clear();
-            let bytes = &self.outputs[r.output].bytes;
+            let bytes = self.task.output_bytes();
             let k = r.span.key(bytes).map(|k| {
                 key.extend_from_slice(k);
                 key.as_slice()
@@ -269,20 +265,21 @@ impl<G: TaskGraph> DriverState<G> {
         Ok(())
     }
 
-    /// Moves the task's output into the output topics, queueing copies of the records written
-    /// to topics the topology itself reads.
+    /// Moves the task's output into the output topics (the bytes stay in the task's output
+    /// arena), queueing the records written to topics the topology itself reads.
     fn capture(&mut self) {
         let DriverState {
             task,
             sources,
             outputs,
+            unread,
             sink_outputs,
             changelog_outputs,
             repartition_outputs,
             pending,
             ..
         } = self;
-        task.drain_output(|r| {
+        task.take_output(|r| {
             let index = match r.destination {
                 Destination::Topic(t) => match sink_outputs.iter().find(|(s, _)| std::ptr::eq(*s, t)) {
                     Some((_, i)) => *i,
@@ -312,23 +309,56 @@ impl<G: TaskGraph> DriverState<G> {
                     .expect("a repartition sink writes the topic of an internal source, resolved at driver creation"),
             };
             let out = &mut outputs[index];
-            let Some(source) = out.feeds else {
-                out.push(r.key, r.value, r.timestamp, r.headers);
-                return;
-            };
-            let fed_headers = match r.headers.is_empty() {
-                true => Headers::new(),
-                false => r.headers.clone(),
-            };
-            let span = out.push(r.key, r.value, r.timestamp, r.headers);
-            pending.push_back(FedBack {
-                source,
-                output: index,
+            let has_headers = !r.headers.is_empty();
+            let span = Span::of(r.key, r.value);
+            if let Some(source) = out.feeds {
+                pending.push_back(FedBack {
+                    source,
+                    span,
+                    timestamp: r.timestamp,
+                    headers: if has_headers { r.headers.clone() } else { Headers::new() },
+                });
+            }
+            if has_headers {
+                out.headers.push_back(r.headers);
+            }
+            out.records.push_back(CapturedRecord {
                 span,
                 timestamp: r.timestamp,
-                headers: fed_headers,
+                has_headers,
             });
+            out.next_offset += 1;
+            *unread += 1;
         });
+    }
+}
+
+impl<G> DriverState<G> {
+    /// Takes the oldest unread record of output topic `index`, with its headers, and hands its
+    /// key and value bytes to `read` (with the topic's name and the record's offset); empties
+    /// the output arena once every captured record is read.
+    fn read_next<R>(
+        &mut self,
+        index: usize,
+        read: impl FnOnce(Option<&[u8]>, Option<&[u8]>, (&str, i64)) -> R,
+    ) -> Result<(R, i64, Headers), ReadError> {
+        let out = &mut self.outputs[index];
+        let offset = out.first_offset();
+        let Some(r) = out.records.pop_front() else {
+            return Err(nothing_to_read(&self.outputs, index));
+        };
+        let headers = if r.has_headers {
+            out.headers.pop_front().unwrap_or_default()
+        } else {
+            Headers::new()
+        };
+        let bytes = self.task.output_bytes();
+        let result = read(r.span.key(bytes), r.span.value(bytes), (&out.name, offset));
+        self.unread -= 1;
+        if self.unread == 0 && self.pending.is_empty() {
+            self.task.clear_output_bytes();
+        }
+        Ok((result, r.timestamp, headers))
     }
 }
 
@@ -475,6 +505,7 @@ pub fn test_driver_with<T: Topology>(
         task,
         sources: T::SOURCES,
         outputs: Vec::new(),
+        unread: 0,
         sink_outputs: Vec::new(),
         changelog_outputs: Vec::new(),
         repartition_outputs: Vec::new(),
@@ -812,27 +843,8 @@ impl<G, K, V, KS: Serde<K>, VS: Serde<V>> TestOutputTopic<G, K, V, KS, VS> {
         read: impl FnOnce(&Self, Option<&[u8]>, Option<&[u8]>, (&str, i64)) -> Result<R, StreamsError>,
     ) -> Result<(R, i64, Headers), ReadError> {
         let mut state = self.state.borrow_mut();
-        let outputs = &mut state.outputs;
-        let out = &mut outputs[self.index];
-        let offset = out.first_offset();
-        let Some(r) = out.records.pop_front() else {
-            return Err(nothing_to_read(outputs, self.index));
-        };
-        let headers = if r.has_headers {
-            out.headers.pop_front().unwrap_or_default()
-        } else {
-            Headers::new()
-        };
-        let result = read(
-            self,
-            r.span.key(&out.bytes),
-            r.span.value(&out.bytes),
-            (&out.name, offset),
-        );
-        if out.records.is_empty() {
-            out.bytes.clear();
-        }
-        Ok((result.map_err(ReadError::Deserialization)?, r.timestamp, headers))
+        let (result, timestamp, headers) = state.read_next(self.index, |key, value, at| read(self, key, value, at))?;
+        Ok((result.map_err(ReadError::Deserialization)?, timestamp, headers))
     }
 
     fn decode<T, S: Serde<T>>(
@@ -921,5 +933,31 @@ impl<G, K, V, KS: Serde<K>, VS: Serde<V>> TestOutputTopic<G, K, V, KS, VS> {
     /// How many records are left to read.
     pub fn queue_size(&self) -> usize {
         self.state.borrow().outputs[self.index].records.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_span_finds_the_key_and_value_the_collector_wrote_side_by_side() {
+        let arena = b"..keyvalue.v2k3".as_slice();
+        let both = Span::of(Some(2..5), Some(5..10));
+        assert_eq!(
+            (both.key(arena), both.value(arena)),
+            (Some(&b"key"[..]), Some(&b"value"[..]))
+        );
+        let null_key = Span::of(None, Some(11..13));
+        assert_eq!((null_key.key(arena), null_key.value(arena)), (None, Some(&b"v2"[..])));
+        let null_value = Span::of(Some(13..15), None);
+        assert_eq!(
+            (null_value.key(arena), null_value.value(arena)),
+            (Some(&b"k3"[..]), None)
+        );
+        let empty = Span::of(Some(15..15), Some(15..15));
+        assert_eq!((empty.key(arena), empty.value(arena)), (Some(&b""[..]), Some(&b""[..])));
+        let nothing = Span::of(None, None);
+        assert_eq!((nothing.key(arena), nothing.value(arena)), (None, None));
     }
 }
