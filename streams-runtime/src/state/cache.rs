@@ -115,15 +115,40 @@ pub struct EntryContext {
 
 impl EntryContext {
     /// What Java counts for a context (`ProcessorRecordContext.residentMemorySizeEstimate`):
-    /// timestamp, offset, the topic's characters, partition, header keys and values.
-    fn size(&self) -> u64 {
-        let topic = self.metadata.map_or(0, |m| utf16_len(m.topic));
-        let headers: usize = self
-            .headers
-            .entries()
-            .map(|(key, value)| utf16_len(key) + value.map_or(0, <[u8]>::len))
-            .sum();
+    /// timestamp, offset, the topic's characters, partition, header keys and values. The
+    /// topic's length in characters comes from `topic_len`, which remembers the last topic
+    /// measured (writes of one store nearly always come from one topic).
+    fn size(&self, topic_len: &mut TopicLen) -> u64 {
+        let topic = self.metadata.map_or(0, |m| topic_len.of(m.topic));
+        let headers: usize = if self.headers.is_empty() {
+            0
+        } else {
+            (self.headers.entries())
+                .map(|(key, value)| utf16_len(key) + value.map_or(0, <[u8]>::len))
+                .sum()
+        };
         (8 + 8 + topic + 4 + headers) as u64
+    }
+}
+
+/// The UTF-16 length of the topic measured last, found again by the name's address.
+#[derive(Debug, Clone, Copy)]
+struct TopicLen {
+    topic: &'static str,
+    len: usize,
+}
+
+impl TopicLen {
+    const NONE: TopicLen = TopicLen { topic: "", len: 0 };
+
+    fn of(&mut self, topic: &'static str) -> usize {
+        if !std::ptr::eq(self.topic, topic) {
+            *self = TopicLen {
+                topic,
+                len: utf16_len(topic),
+            };
+        }
+        self.len
     }
 }
 
@@ -138,8 +163,8 @@ fn utf16_len(s: &str) -> usize {
 
 /// The size Java counts for an entry (`LRUNode.size`): the key, three references, the dirty
 /// flag, the value and the record context.
-fn entry_size(key: &[u8], value: Option<&[u8]>, context: &EntryContext) -> u64 {
-    (key.len() + 24 + 1 + value.map_or(0, <[u8]>::len)) as u64 + context.size()
+fn entry_size(key: &[u8], value: Option<&[u8]>, context: &EntryContext, topic_len: &mut TopicLen) -> u64 {
+    (key.len() + 24 + 1 + value.map_or(0, <[u8]>::len)) as u64 + context.size(topic_len)
 }
 
 /// The store below a cache, as the cache reads and writes it.
@@ -237,14 +262,17 @@ struct Node {
     dirt: Links,
 }
 
+#[inline]
 fn lru(n: &mut Node) -> &mut Links {
     &mut n.lru
 }
 
+#[inline]
 fn dirt(n: &mut Node) -> &mut Links {
     &mut n.dirt
 }
 
+#[inline]
 fn unlink(nodes: &mut [Node], list: &mut List, i: u32, links: fn(&mut Node) -> &mut Links) {
     let Links { prev, next } = *links(&mut nodes[i as usize]);
     match prev {
@@ -258,6 +286,7 @@ fn unlink(nodes: &mut [Node], list: &mut List, i: u32, links: fn(&mut Node) -> &
     *links(&mut nodes[i as usize]) = UNLINKED;
 }
 
+#[inline]
 fn push_back(nodes: &mut [Node], list: &mut List, i: u32, links: fn(&mut Node) -> &mut Links) {
     *links(&mut nodes[i as usize]) = Links {
         prev: list.tail,
@@ -293,6 +322,7 @@ pub(super) struct NamedCache {
     /// Scratch buffers: a value read from below, flushed tombstones to drop.
     scratch: Vec<u8>,
     deleted: Vec<u32>,
+    topic_len: TopicLen,
 }
 
 impl NamedCache {
@@ -312,6 +342,7 @@ impl NamedCache {
             flushed: Flushed::default(),
             scratch: Vec::new(),
             deleted: Vec::new(),
+            topic_len: TopicLen::NONE,
         }
     }
 
@@ -432,7 +463,7 @@ impl NamedCache {
         dirty: bool,
         below: &mut impl Below,
     ) -> Result<(), StoreError> {
-        let size = entry_size(key, value, &context);
+        let size = entry_size(key, value, &context, &mut self.topic_len);
         let found = match at {
             Some(i)
                 if self
