@@ -194,6 +194,8 @@ fn raw_pipe(bootstrap: &str, n: usize) -> PipeRun {
             .set("group.id", "p3-raw")
             .set("auto.offset.reset", "earliest")
             .set("enable.auto.commit", "false")
+            // The runtime's consumer setting (librdkafka's 1 s default pauses fetching).
+            .set("fetch.queue.backoff.ms", "20")
             .create()
             .unwrap();
         let cpu_at_start = thread_cpu("/proc/thread-self/schedstat".as_ref());
@@ -255,6 +257,8 @@ fn raw_read(bootstrap: &str, topic: &str) -> (u64, Duration) {
         .set("group.id", "p5-raw")
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
+        // The runtime's consumer setting (librdkafka's 1 s default pauses fetching).
+        .set("fetch.queue.backoff.ms", "20")
         .create()
         .unwrap();
     let (low, high) = consumer.fetch_watermarks(topic, 0, Duration::from_secs(10)).unwrap();

@@ -182,7 +182,8 @@ pub(crate) fn bootstrap<T: Topology>(
         .set("client.id", format!("{client_id}-global-consumer"))
         .set("group.id", format!("{}-global", config.application_id))
         .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false");
+        .set("enable.partition.eof", "false")
+        .set("fetch.queue.backoff.ms", super::FETCH_QUEUE_BACKOFF_MS);
     for (k, v) in config.consumer_settings(ConsumerKind::Global) {
         client.set(k, v);
     }

@@ -49,6 +49,14 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use thread_error::ThreadError;
 
+/// Our consumers' `fetch.queue.backoff.ms` unless the user sets it. librdkafka's default
+/// (1000) stops fetching every partition for a second whenever the consumer's one queue holds
+/// `queued.min.messages` (100,000) records, which a topology re-reading its own repartition
+/// topic reaches at once: on the broker, the word count of 1M words took 7.9 s with it and
+/// 1.9 s with 20 ms (docs/BENCHMARKS.md). Java's consumer has no such pause: it fetches for
+/// each partition whose buffer is drained.
+const FETCH_QUEUE_BACKOFF_MS: &str = "20";
+
 pub use crate::lifecycle::State;
 
 /// A topic's partition: (topic, partition).

@@ -46,7 +46,8 @@ pub(crate) fn restore_stores(
         client
             .set("group.id", format!("{}-restore", config.application_id))
             .set("enable.auto.commit", "false")
-            .set("enable.partition.eof", "false");
+            .set("enable.partition.eof", "false")
+            .set("fetch.queue.backoff.ms", super::FETCH_QUEUE_BACKOFF_MS);
         for (k, v) in config.consumer_settings(ConsumerKind::Restore) {
             client.set(k, v);
         }

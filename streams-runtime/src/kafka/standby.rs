@@ -357,7 +357,8 @@ fn create_consumer(config: &StreamsConfig) -> Result<BaseConsumer, StreamsError>
         .set("enable.partition.eof", "false")
         // A checkpoint before the log's start (retention, a truncated topic) reads from the start:
         // never past data the standby does not have.
-        .set("auto.offset.reset", "earliest");
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.queue.backoff.ms", super::FETCH_QUEUE_BACKOFF_MS);
     for (k, v) in config.consumer_settings(ConsumerKind::Restore) {
         client.set(k, v);
     }

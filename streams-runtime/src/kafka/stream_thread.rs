@@ -229,7 +229,8 @@ fn create_consumer(
         .set("group.id", &config.application_id)
         .set("client.id", consumer_id)
         .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest");
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.queue.backoff.ms", super::FETCH_QUEUE_BACKOFF_MS);
     for (k, v) in config.consumer_settings(ConsumerKind::Main) {
         consumer_config.set(k, v);
     }
