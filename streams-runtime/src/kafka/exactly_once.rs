@@ -183,6 +183,8 @@ fn send_and_commit<C: ConsumerContext>(
             send_offsets(producer, offsets, metadata)
         })?;
     }
+    // Delivered first, in short polls: a commit with records in flight took 100 ms.
+    super::record_collector::deliver(producer, TIMEOUT)?;
     retrying(|| Ok(producer.commit_transaction(TIMEOUT)?))
 }
 
