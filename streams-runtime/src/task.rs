@@ -465,6 +465,13 @@ impl<G> Task<G> {
         debug_assert!(self.context.collector.records.is_empty());
         self.context.collector.bytes.clear();
     }
+
+    /// Replaces the output arena (the test driver compacts it: `bytes` holds what the driver
+    /// still keeps, at the spans it rewrote).
+    pub(crate) fn replace_output_bytes(&mut self, bytes: Vec<u8>) {
+        debug_assert!(self.context.collector.records.is_empty());
+        self.context.collector.bytes = bytes;
+    }
 }
 
 impl<G: TaskGraph> Task<G> {

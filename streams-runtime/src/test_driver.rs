@@ -75,6 +75,12 @@ impl Span {
         }
     }
 
+    /// How many bytes the key and value take in the arena.
+    fn len(&self) -> usize {
+        let len = |l: u32| if l == NULL_LEN { 0 } else { l as usize };
+        len(self.key_len) + len(self.value_len)
+    }
+
     fn key<'a>(&self, arena: &'a [u8]) -> Option<&'a [u8]> {
         (self.key_len != NULL_LEN).then(|| &arena[self.start..self.start + self.key_len as usize])
     }
@@ -128,6 +134,9 @@ struct FedBack {
     headers: Headers,
 }
 
+/// The smallest output arena the driver compacts (when at most a quarter of it is unread).
+const COMPACT_MIN_BYTES: usize = 1 << 20;
+
 /// How many addresses of sink topic names the driver remembers before it compares the names of
 /// further copies (the same literal in two places of the program, or names a topic extractor
 /// makes per record).
@@ -155,6 +164,9 @@ struct DriverState<G> {
     /// Records captured in the output topics and not read yet: at 0 the task's output arena,
     /// which holds their bytes, is emptied.
     unread: usize,
+    /// The bytes of those records: when they are a small part of the arena (the rest was
+    /// read), the arena is compacted.
+    unread_bytes: usize,
     /// Output index of each sink topic, resolved once from the topology's nodes.
     sink_outputs: Vec<(&'static str, usize)>,
     /// Output index of each store's changelog (unused for stores without logging).
@@ -273,6 +285,7 @@ impl<G: TaskGraph> DriverState<G> {
             sources,
             outputs,
             unread,
+            unread_bytes,
             sink_outputs,
             changelog_outputs,
             repartition_outputs,
@@ -329,6 +342,7 @@ impl<G: TaskGraph> DriverState<G> {
             });
             out.next_offset += 1;
             *unread += 1;
+            *unread_bytes += span.len();
         });
     }
 }
@@ -355,10 +369,32 @@ impl<G> DriverState<G> {
         let bytes = self.task.output_bytes();
         let result = read(r.span.key(bytes), r.span.value(bytes), (&out.name, offset));
         self.unread -= 1;
+        self.unread_bytes -= r.span.len();
         if self.unread == 0 && self.pending.is_empty() {
             self.task.clear_output_bytes();
+        } else if self.pending.is_empty()
+            && self.task.output_bytes().len() >= COMPACT_MIN_BYTES
+            && self.unread_bytes * 4 <= self.task.output_bytes().len()
+        {
+            self.compact();
         }
         Ok((result, r.timestamp, headers))
+    }
+
+    /// Copies the bytes of the records not read yet into a new arena, in order, and points
+    /// their spans there: what was read is freed even while a topic nobody reads (a changelog,
+    /// a repartition topic) keeps records. Called with nothing waiting to be fed back.
+    fn compact(&mut self) {
+        let mut bytes = Vec::with_capacity(self.unread_bytes);
+        let arena = self.task.output_bytes();
+        for out in &mut self.outputs {
+            for r in &mut out.records {
+                let start = bytes.len();
+                bytes.extend_from_slice(&arena[r.span.start..r.span.start + r.span.len()]);
+                r.span.start = start;
+            }
+        }
+        self.task.replace_output_bytes(bytes);
     }
 }
 
@@ -506,6 +542,7 @@ pub fn test_driver_with<T: Topology>(
         sources: T::SOURCES,
         outputs: Vec::new(),
         unread: 0,
+        unread_bytes: 0,
         sink_outputs: Vec::new(),
         changelog_outputs: Vec::new(),
         repartition_outputs: Vec::new(),
