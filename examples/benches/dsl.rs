@@ -105,6 +105,19 @@ fn hand(lines: &[Vec<u8>]) -> usize {
     out.len()
 }
 
+/// A word through the repartition topic, as key and value (both the word): written as bytes
+/// into `topic`, read back as two `String`s; the key is returned.
+#[inline]
+fn through_repartition_topic(topic: &mut Vec<u8>, word: &str) -> String {
+    topic.clear();
+    topic.extend_from_slice(word.as_bytes());
+    topic.extend_from_slice(word.as_bytes());
+    let (k, v) = topic.split_at(word.len());
+    let key = std::str::from_utf8(k).unwrap().to_owned();
+    let _value = std::str::from_utf8(v).unwrap().to_owned();
+    key
+}
+
 /// The hand loop plus the serde work the DSL's repartition topic costs (as Kafka Streams
 /// semantics require: `group_by` changes the key, so each word is written to the repartition
 /// topic as key and value bytes and read back as two `String`s before it is counted).
@@ -115,12 +128,7 @@ fn hand_with_repartition_serde(lines: &[Vec<u8>]) -> usize {
     for line in lines {
         let line = std::str::from_utf8(line).unwrap().to_lowercase();
         for word in words(&line) {
-            topic.clear();
-            topic.extend_from_slice(word.as_bytes());
-            topic.extend_from_slice(word.as_bytes());
-            let (k, v) = topic.split_at(word.len());
-            let key = std::str::from_utf8(k).unwrap().to_owned();
-            let _value = std::str::from_utf8(v).unwrap().to_owned();
+            let key = through_repartition_topic(&mut topic, word);
             let count = counts.entry(key).or_insert(0);
             *count += 1;
             out.push_back((word.as_bytes().to_vec(), count.to_be_bytes().to_vec()));
@@ -141,12 +149,7 @@ fn hand_with_all_serde(lines: &[Vec<u8>]) -> usize {
         let timestamp = timestamp as i64;
         let line = std::str::from_utf8(line).unwrap().to_lowercase();
         for word in words(&line) {
-            topic.clear();
-            topic.extend_from_slice(word.as_bytes());
-            topic.extend_from_slice(word.as_bytes());
-            let (k, v) = topic.split_at(word.len());
-            let key = std::str::from_utf8(k).unwrap().to_owned();
-            let _value = std::str::from_utf8(v).unwrap().to_owned();
+            let key = through_repartition_topic(&mut topic, word);
             let stored = store.entry(key.as_bytes().to_vec()).or_default();
             let count = match stored.get(8..16) {
                 Some(bytes) => i64::from_be_bytes(bytes.try_into().unwrap()) + 1,

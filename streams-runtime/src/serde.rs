@@ -124,10 +124,19 @@ impl<K: DefaultSerde> DefaultSerde for crate::window::Windowed<K> {
     type Serde = crate::window::TimeWindowedSerde<K::Serde>;
 }
 
+/// The bytes of `data`, or [`SerdeError::UnexpectedNull`] naming `type_name`. Every serde of a
+/// type without null reads its data through it: the error is built only when the data is null
+/// (`Option::ok_or` built it for every record and dropped it).
+#[inline]
+pub(crate) fn non_null<'a>(data: Option<&'a [u8]>, type_name: &'static str) -> Result<&'a [u8], SerdeError> {
+    match data {
+        Some(data) => Ok(data),
+        None => Err(SerdeError::UnexpectedNull { type_name }),
+    }
+}
+
 fn fixed<const N: usize>(data: Option<&[u8]>, type_name: &'static str) -> Result<[u8; N], SerdeError> {
-    let Some(data) = data else {
-        return Err(SerdeError::UnexpectedNull { type_name });
-    };
+    let data = non_null(data, type_name)?;
     data.try_into().map_err(|_| SerdeError::WrongSize {
         type_name,
         expected: N,
@@ -184,9 +193,7 @@ impl Serde<String> for StringSerde {
     }
     #[inline]
     fn deserialize(&self, data: Option<&[u8]>) -> Result<String, SerdeError> {
-        let Some(data) = data else {
-            return Err(SerdeError::UnexpectedNull { type_name: "String" });
-        };
+        let data = non_null(data, "String")?;
         Ok(std::str::from_utf8(data)?.to_owned())
     }
 }
@@ -207,9 +214,7 @@ impl Serde<Vec<u8>> for BytesSerde {
     }
     #[inline]
     fn deserialize(&self, data: Option<&[u8]>) -> Result<Vec<u8>, SerdeError> {
-        let Some(data) = data else {
-            return Err(SerdeError::UnexpectedNull { type_name: "Vec<u8>" });
-        };
+        let data = non_null(data, "Vec<u8>")?;
         Ok(data.to_vec())
     }
 }
@@ -303,11 +308,7 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned> Serde<T> for JsonSerde<T
         Ok(Encoded::Bytes)
     }
     fn deserialize(&self, data: Option<&[u8]>) -> Result<T, SerdeError> {
-        let Some(data) = data else {
-            return Err(SerdeError::UnexpectedNull {
-                type_name: std::any::type_name::<T>(),
-            });
-        };
+        let data = non_null(data, std::any::type_name::<T>())?;
         Ok(serde_json::from_slice(data)?)
     }
 }

@@ -164,9 +164,9 @@ struct DriverState<G> {
     /// Records captured in the output topics and not read yet: at 0 the task's output arena,
     /// which holds their bytes, is emptied.
     unread: usize,
-    /// The bytes of those records: when they are a small part of the arena (the rest was
-    /// read), the arena is compacted.
-    unread_bytes: usize,
+    /// The arena length at which a read next looks at how much of the arena is unread (to
+    /// compact it): twice the length after the last look, so looking costs nothing per record.
+    compact_check_at: usize,
     /// Output index of each sink topic, resolved once from the topology's nodes.
     sink_outputs: Vec<(&'static str, usize)>,
     /// Output index of each store's changelog (unused for stores without logging).
@@ -285,7 +285,6 @@ impl<G: TaskGraph> DriverState<G> {
             sources,
             outputs,
             unread,
-            unread_bytes,
             sink_outputs,
             changelog_outputs,
             repartition_outputs,
@@ -342,7 +341,6 @@ impl<G: TaskGraph> DriverState<G> {
             });
             out.next_offset += 1;
             *unread += 1;
-            *unread_bytes += span.len();
         });
     }
 }
@@ -369,23 +367,32 @@ impl<G> DriverState<G> {
         let bytes = self.task.output_bytes();
         let result = read(r.span.key(bytes), r.span.value(bytes), (&out.name, offset));
         self.unread -= 1;
-        self.unread_bytes -= r.span.len();
         if self.unread == 0 && self.pending.is_empty() {
             self.task.clear_output_bytes();
-        } else if self.pending.is_empty()
-            && self.task.output_bytes().len() >= COMPACT_MIN_BYTES
-            && self.unread_bytes * 4 <= self.task.output_bytes().len()
-        {
-            self.compact();
+            self.compact_check_at = COMPACT_MIN_BYTES;
+        } else if self.pending.is_empty() && self.task.output_bytes().len() >= self.compact_check_at {
+            self.maybe_compact();
         }
         Ok((result, r.timestamp, headers))
     }
 
-    /// Copies the bytes of the records not read yet into a new arena, in order, and points
-    /// their spans there: what was read is freed even while a topic nobody reads (a changelog,
-    /// a repartition topic) keeps records. Called with nothing waiting to be fed back.
-    fn compact(&mut self) {
-        let mut bytes = Vec::with_capacity(self.unread_bytes);
+    /// Compacts the arena if at most a quarter of it is unread: copies the bytes of the records
+    /// not read yet into a new arena, in order, and points their spans there, so what was read
+    /// is freed even while a topic nobody reads (a changelog, a repartition topic) keeps
+    /// records. Called with nothing waiting to be fed back.
+    fn maybe_compact(&mut self) {
+        let unread_bytes: usize = (self.outputs.iter())
+            .flat_map(|out| &out.records)
+            .map(|r| r.span.len())
+            .sum();
+        if unread_bytes * 4 <= self.task.output_bytes().len() {
+            self.compact(unread_bytes);
+        }
+        self.compact_check_at = COMPACT_MIN_BYTES.max(2 * self.task.output_bytes().len());
+    }
+
+    fn compact(&mut self, unread_bytes: usize) {
+        let mut bytes = Vec::with_capacity(unread_bytes);
         let arena = self.task.output_bytes();
         for out in &mut self.outputs {
             for r in &mut out.records {
@@ -542,7 +549,7 @@ pub fn test_driver_with<T: Topology>(
         sources: T::SOURCES,
         outputs: Vec::new(),
         unread: 0,
-        unread_bytes: 0,
+        compact_check_at: COMPACT_MIN_BYTES,
         sink_outputs: Vec::new(),
         changelog_outputs: Vec::new(),
         repartition_outputs: Vec::new(),

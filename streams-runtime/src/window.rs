@@ -432,9 +432,7 @@ impl<K, KS: Serde<K>, const SIZE_MS: i64> Serde<Windowed<K>> for TimeWindowedSer
     }
 
     fn deserialize(&self, data: Option<&[u8]>) -> Result<Windowed<K>, SerdeError> {
-        let Some(data) = data else {
-            return Err(SerdeError::UnexpectedNull { type_name: "Windowed" });
-        };
+        let data = crate::serde::non_null(data, "Windowed")?;
         let (key, start) = split_i64(data, "time-windowed key")?;
         Ok(Windowed {
             key: self.0.deserialize(Some(key))?,
@@ -466,9 +464,7 @@ impl<K, KS: Serde<K>> Serde<Windowed<K>> for SessionWindowedSerde<KS> {
     }
 
     fn deserialize(&self, data: Option<&[u8]>) -> Result<Windowed<K>, SerdeError> {
-        let Some(data) = data else {
-            return Err(SerdeError::UnexpectedNull { type_name: "Windowed" });
-        };
+        let data = crate::serde::non_null(data, "Windowed")?;
         let (rest, start) = split_i64(data, "session-windowed key")?;
         let (key, end) = split_i64(rest, "session-windowed key")?;
         Ok(Windowed {

@@ -170,9 +170,7 @@ impl<PK, PKS: Serde<PK>> Serde<Subscription<PK>> for SubscriptionSerde<PKS> {
     }
 
     fn deserialize(&self, data: Option<&[u8]>) -> Result<Subscription<PK>, SerdeError> {
-        let bytes = data.ok_or(SerdeError::UnexpectedNull {
-            type_name: "subscription",
-        })?;
+        let bytes = crate::serde::non_null(data, "subscription")?;
         let [version, instruction, rest @ ..] = bytes else {
             return Err(SerdeError::WrongSize {
                 type_name: "subscription",
@@ -236,9 +234,7 @@ impl<V, VS: Serde<V>> Serde<Response<V>> for ResponseSerde<VS> {
     }
 
     fn deserialize(&self, data: Option<&[u8]>) -> Result<Response<V>, SerdeError> {
-        let bytes = data.ok_or(SerdeError::UnexpectedNull {
-            type_name: "subscription response",
-        })?;
+        let bytes = crate::serde::non_null(data, "subscription response")?;
         let Some((&version, rest)) = bytes.split_first() else {
             return Err(SerdeError::WrongSize {
                 type_name: "subscription response",
@@ -297,9 +293,7 @@ impl<FK, PK, FKS: Serde<FK>, PKS: Serde<PK>> Serde<CombinedKey<FK, PK>> for Comb
     }
 
     fn deserialize(&self, data: Option<&[u8]>) -> Result<CombinedKey<FK, PK>, SerdeError> {
-        let bytes = data.ok_or(SerdeError::UnexpectedNull {
-            type_name: "combined key",
-        })?;
+        let bytes = crate::serde::non_null(data, "combined key")?;
         let short = || SerdeError::WrongSize {
             type_name: "combined key",
             expected: 4,

@@ -156,8 +156,10 @@ impl<V, S: Serde<V>> Serde<Change<V>> for ChangeSerde<S> {
     }
 
     fn deserialize(&self, data: Option<&[u8]>) -> Result<Change<V>, SerdeError> {
-        let data = data.ok_or(SerdeError::UnexpectedNull { type_name: "Change" })?;
-        let (&flag, body) = data.split_last().ok_or(SerdeError::Custom("empty change".into()))?;
+        let data = crate::serde::non_null(data, "Change")?;
+        let (&flag, body) = data
+            .split_last()
+            .ok_or_else(|| SerdeError::Custom("empty change".into()))?;
         let value = |bytes: &[u8]| self.0.deserialize(Some(bytes)).map(Some);
         match flag {
             OLD_ONLY => Ok(Change {
@@ -173,7 +175,7 @@ impl<V, S: Serde<V>> Serde<Change<V>> for ChangeSerde<S> {
                 let (new, old) = usize::try_from(len)
                     .ok()
                     .and_then(|len| rest.split_at_checked(len))
-                    .ok_or(SerdeError::Custom("truncated change".into()))?;
+                    .ok_or_else(|| SerdeError::Custom("truncated change".into()))?;
                 Ok(Change {
                     new: value(new)?,
                     old: value(old)?,

@@ -119,9 +119,7 @@ impl<K, KS: Serde<K>> Serde<JoinSideKey<K>> for JoinSideKeySerde<KS> {
     }
 
     fn deserialize(&self, data: Option<&[u8]>) -> Result<JoinSideKey<K>, SerdeError> {
-        let bytes = data.ok_or(SerdeError::UnexpectedNull {
-            type_name: "join side key",
-        })?;
+        let bytes = crate::serde::non_null(data, "join side key")?;
         let Some((timestamp, rest)) = bytes.split_first_chunk::<8>() else {
             return Err(SerdeError::WrongSize {
                 type_name: "join side key",
@@ -214,9 +212,7 @@ impl<V1, V2, VS1: Serde<V1>, VS2: Serde<V2>> Serde<Unjoined<V1, V2>> for Unjoine
     }
 
     fn deserialize(&self, data: Option<&[u8]>) -> Result<Unjoined<V1, V2>, SerdeError> {
-        let bytes = data.ok_or(SerdeError::UnexpectedNull {
-            type_name: "unjoined values",
-        })?;
+        let bytes = crate::serde::non_null(data, "unjoined values")?;
         match bytes.split_first() {
             Some((1, rest)) => Ok(Unjoined::Left(read_values(&self.0, rest)?)),
             Some((_, rest)) => Ok(Unjoined::Right(read_values(&self.1, rest)?)),

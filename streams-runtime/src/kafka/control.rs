@@ -18,7 +18,7 @@ use crate::error::StreamsError;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{Header, Message, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::producer::{BaseProducer, BaseRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use std::sync::Arc;
 use std::time::Duration;
@@ -151,7 +151,7 @@ impl Announcer {
     /// Says the instance is gone (it closes).
     fn withdraw(self, shared: &Shared, topic: &str) {
         self.send(shared, topic, None);
-        if let Err(error) = self.producer.flush(Duration::from_secs(5)) {
+        if let Err(error) = super::record_collector::deliver(&self.producer, Duration::from_secs(5)) {
             tracing::warn!(%error, "withdrawing this instance from the control topic");
         }
     }
@@ -245,8 +245,7 @@ pub(crate) fn request_shutdown(config: &StreamsConfig, instance: &str, error: &s
         producer
             .send(record)
             .map_err(|(e, _)| kafka_error(format!("writing to {topic}"))(e))?;
-        producer
-            .flush(Duration::from_secs(10))
+        super::record_collector::deliver(&producer, Duration::from_secs(10))
             .map_err(kafka_error(format!("writing to {topic}")))
     })();
     match sent {

@@ -148,7 +148,7 @@ pub(crate) fn commit<C: ConsumerContext>(
 /// forgotten.
 fn abort(producer: &ThreadProducer, timeout: Duration) -> Result<(), KafkaError> {
     producer.purge(PurgeConfig::default().queue().inflight());
-    let _ = producer.flush(PURGE_REPORTS);
+    let _ = super::record_collector::deliver(producer, PURGE_REPORTS);
     producer.context().forget_failures();
     producer.abort_transaction(timeout)
 }

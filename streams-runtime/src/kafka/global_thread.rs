@@ -176,14 +176,13 @@ pub(crate) fn bootstrap<T: Topology>(
         global_tables::<T>(&shared.store_context(dir.clone(), false, GlobalStores::default(), ThreadCache::new(0)))?;
     let checkpoint_path = dir.join(".checkpoint");
     let checkpoint = read_checkpoint(&checkpoint_path);
-    let mut client = config.client_config(Vec::new());
+    let mut client = super::consumer_base_config(config);
     let client_id = config.client_id.as_deref().unwrap_or(&config.application_id);
     client
         .set("client.id", format!("{client_id}-global-consumer"))
         .set("group.id", format!("{}-global", config.application_id))
         .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false")
-        .set("fetch.queue.backoff.ms", super::FETCH_QUEUE_BACKOFF_MS);
+        .set("enable.partition.eof", "false");
     for (k, v) in config.consumer_settings(ConsumerKind::Global) {
         client.set(k, v);
     }

@@ -57,6 +57,15 @@ use thread_error::ThreadError;
 /// each partition whose buffer is drained.
 const FETCH_QUEUE_BACKOFF_MS: &str = "20";
 
+/// What every consumer that follows a topic's data starts from (stream, restore, standby and
+/// global): `bootstrap.servers` and the security settings, and [`FETCH_QUEUE_BACKOFF_MS`].
+/// The caller adds its own settings, then the user's.
+fn consumer_base_config(config: &StreamsConfig) -> rdkafka::ClientConfig {
+    let mut client = config.client_config(Vec::new());
+    client.set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS);
+    client
+}
+
 pub use crate::lifecycle::State;
 
 /// A topic's partition: (topic, partition).

@@ -216,11 +216,13 @@ pub(crate) fn flush(producer: &ThreadProducer, handler: ProductionHandler, conte
 
 /// Sends what lingers and serves delivery reports until nothing is in flight, in polls of
 /// [`FLUSH_POLL`]; a flush timeout once `timeout` has passed. Failures stay recorded in the
-/// producer's context for the caller. Exactly-once runs it before committing the transaction:
-/// librdkafka's commit flushes too, but a base producer's delivery reports are served only by
-/// its polls, so a commit with records in flight took 100 ms (measured: every commit of the
-/// word count under steady input, which doubled its end-to-end latency).
-pub(crate) fn deliver(producer: &ThreadProducer, timeout: Duration) -> Result<(), KafkaError> {
+/// producer's context for the caller. Every wait for deliveries goes through it, never through
+/// rust-rdkafka's `flush` (whose polls last 100 ms whatever arrives). Exactly-once runs it
+/// before committing the transaction: librdkafka's commit flushes too, but a base producer's
+/// delivery reports are served only by its polls, so a commit with records in flight took
+/// 100 ms (measured: every commit of the word count under steady input, which doubled its
+/// end-to-end latency).
+pub(crate) fn deliver<C: ProducerContext>(producer: &BaseProducer<C>, timeout: Duration) -> Result<(), KafkaError> {
     let deadline = std::time::Instant::now() + timeout;
     loop {
         // Each call also tells librdkafka to send what lingers at once.

@@ -42,12 +42,11 @@ pub(crate) fn restore_stores(
             })
         };
         let topic = spec.changelog_topic(&config.application_id);
-        let mut client = config.client_config(Vec::new());
+        let mut client = super::consumer_base_config(config);
         client
             .set("group.id", format!("{}-restore", config.application_id))
             .set("enable.auto.commit", "false")
-            .set("enable.partition.eof", "false")
-            .set("fetch.queue.backoff.ms", super::FETCH_QUEUE_BACKOFF_MS);
+            .set("enable.partition.eof", "false");
         for (k, v) in config.consumer_settings(ConsumerKind::Restore) {
             client.set(k, v);
         }

@@ -350,15 +350,14 @@ fn apply(consumer: &BaseConsumer, tasks: &mut [StandbyTask], mut wait: Duration)
 
 /// The standby thread's consumer: assigned partitions only, read_committed under exactly-once.
 fn create_consumer(config: &StreamsConfig) -> Result<BaseConsumer, StreamsError> {
-    let mut client = config.client_config(Vec::new());
+    let mut client = super::consumer_base_config(config);
     client
         .set("group.id", format!("{}-standby", config.application_id))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
         // A checkpoint before the log's start (retention, a truncated topic) reads from the start:
         // never past data the standby does not have.
-        .set("auto.offset.reset", "earliest")
-        .set("fetch.queue.backoff.ms", super::FETCH_QUEUE_BACKOFF_MS);
+        .set("auto.offset.reset", "earliest");
     for (k, v) in config.consumer_settings(ConsumerKind::Restore) {
         client.set(k, v);
     }

@@ -224,13 +224,12 @@ fn create_consumer(
     routes: &Routes,
 ) -> Result<ThreadConsumer, StreamsError> {
     let (consumer_id, _) = config.thread_client_ids(index, shared.process_id());
-    let mut consumer_config = config.client_config(Vec::new());
+    let mut consumer_config = super::consumer_base_config(config);
     consumer_config
         .set("group.id", &config.application_id)
         .set("client.id", consumer_id)
         .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("fetch.queue.backoff.ms", super::FETCH_QUEUE_BACKOFF_MS);
+        .set("auto.offset.reset", "earliest");
     for (k, v) in config.consumer_settings(ConsumerKind::Main) {
         consumer_config.set(k, v);
     }

@@ -478,6 +478,27 @@ impl SegmentedStore {
         self.scan_from(self.min_live_time(), time_from, time_to, from, to, reverse)
     }
 
+    /// The entries of one serialized `key` with store keys in `from..=to` whose segment time
+    /// (a window's start, a session's end) is in `time_from..=time_to`: [`scan`](Self::scan)
+    /// without the other keys that share `key` as a prefix.
+    pub(crate) fn scan_key(
+        &self,
+        key: &[u8],
+        (time_from, time_to): (i64, i64),
+        (from, to): (&[u8], &[u8]),
+        reverse: bool,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let schema = self.schema;
+        let mut entries = self.scan(time_from, time_to, Bound::Included(from), Bound::Included(to), reverse)?;
+        entries.retain(|(k, _)| {
+            schema.key(k) == Some(key)
+                && schema
+                    .segment_time(k)
+                    .is_some_and(|t| (time_from..=time_to).contains(&t))
+        });
+        Ok(entries)
+    }
+
     /// Like [`scan`](Self::scan), seeing back to `floor` instead of the live period. The
     /// aggregations emitting on window close read their closed windows this way, as Java's
     /// time-ordered stores let them: a window at exactly `stream time - retention` (and any

@@ -181,20 +181,8 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> SessionStore<K, V, KS, VS> {
             from.extend_from_slice(&[0; 8]);
             let mut to = bytes.clone();
             to.extend_from_slice(&[0xff; 16]);
-            let mut entries = inner.scan(
-                earliest_end,
-                i64::MAX,
-                Bound::Included(&from),
-                Bound::Included(&to),
-                reverse,
-            )?;
-            entries.retain(|(k, _)| {
-                KeySchema::Session.key(k) == Some(&bytes[..])
-                    && KeySchema::Session
-                        .segment_time(k)
-                        .is_some_and(|end| end >= earliest_end)
-                    && KeySchema::session_start(k) <= latest_start
-            });
+            let mut entries = inner.scan_key(&bytes, (earliest_end, i64::MAX), (&from, &to), reverse)?;
+            entries.retain(|(k, _)| KeySchema::session_start(k) <= latest_start);
             Ok(self.iter(&inner, entries))
         })
     }

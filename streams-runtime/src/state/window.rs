@@ -205,19 +205,7 @@ impl<K, V, KS: Serde<K>, VS: Serde<V>> WindowStore<K, V, KS, VS> {
         if encode_key(&self.key_serde, &mut inner, key)? {
             let key = inner.key_buf.clone();
             let (from, to) = (window_bound(&key, time_from, 0), window_bound(&key, time_to, u32::MAX));
-            entries = inner.scan(
-                time_from,
-                time_to,
-                Bound::Included(&from),
-                Bound::Included(&to),
-                reverse,
-            )?;
-            entries.retain(|(k, _)| {
-                KeySchema::Window.key(k) == Some(&key[..])
-                    && KeySchema::Window
-                        .segment_time(k)
-                        .is_some_and(|t| (time_from..=time_to).contains(&t))
-            });
+            entries = inner.scan_key(&key, (time_from, time_to), (&from, &to), reverse)?;
         }
         Ok(WindowStoreIterator {
             layout: layout(&inner),
